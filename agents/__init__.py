@@ -1,0 +1,1 @@
+"""kevolve.agents: filled in by later issues (see shared DESIGN)."""

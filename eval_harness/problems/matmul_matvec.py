@@ -1,0 +1,32 @@
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    """Matrix-vector product: an m x k matrix times a length-k vector, giving a length-m vector (memory-bound)."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return torch.mv(a, x)
+
+
+m = 131072
+k = 6144
+
+
+def get_inputs():
+    return [torch.randn(m, k), torch.randn(k)]
+
+
+def get_init_inputs():
+    return []
+
+
+KEVOLVE_CATEGORY = "matmul"
+KEVOLVE_CONFIGS = {
+    "small": {"m": 512, "k": 256},
+    "small_odd": {"m": 433, "k": 301},
+    "odd": {"m": 130001, "k": 6151},
+}

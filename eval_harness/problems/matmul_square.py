@@ -1,0 +1,31 @@
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    """Product of two square n x n matrices."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a @ b
+
+
+n = 4096
+
+
+def get_inputs():
+    return [torch.randn(n, n), torch.randn(n, n)]
+
+
+def get_init_inputs():
+    return []
+
+
+KEVOLVE_CATEGORY = "matmul"
+KEVOLVE_CONFIGS = {
+    "small": {"n": 128},
+    "small_odd": {"n": 97},
+    "odd": {"n": 4011},
+}

@@ -1,0 +1,32 @@
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    """Inclusive prefix sum along each row of a 2-D tensor."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cumsum(x, dim=1)
+
+
+rows = 131072
+cols = 4096
+
+
+def get_inputs():
+    return [torch.randn(rows, cols)]
+
+
+def get_init_inputs():
+    return []
+
+
+KEVOLVE_CATEGORY = "scan"
+KEVOLVE_CONFIGS = {
+    "small": {"rows": 32, "cols": 256},
+    "small_odd": {"rows": 19, "cols": 333},
+    "odd": {"rows": 130003, "cols": 4111},
+}

@@ -1,0 +1,96 @@
+"""A bench report as a markdown table, for people and for committing under benchmarks/."""
+
+from __future__ import annotations
+
+from .results import EvalResult, TimingStats
+from .scoring import SuiteScore
+from .suite import BenchReport
+
+
+def _ms(stats: TimingStats | None) -> str:
+    if stats is None:
+        return "-"
+    return f"{stats.median_ms:.4g} [{stats.q1_ms:.4g}, {stats.q3_ms:.4g}]"
+
+
+def _verdict(result: EvalResult | None) -> str:
+    if result is None:
+        return "-"
+    if result.error is not None:
+        return f"{result.status.value}: {result.error.kind.value}"
+    return result.status.value
+
+
+def _speedup(result: EvalResult | None, baseline: str) -> str:
+    if result is None:
+        return "-"
+    for comparison in result.comparisons:
+        if comparison.baseline == baseline:
+            return (
+                f"{comparison.speedup:.2f}x ({comparison.ci_low:.2f}-{comparison.ci_high:.2f}, "
+                f"{comparison.verdict})"
+            )
+    return "-"
+
+
+def _score_lines(title: str, score: SuiteScore) -> list[str]:
+    lines = [f"**{title}**: {score.correct} of {score.problems} correct", ""]
+    lines.append("| baseline | fast_0 | fast_1 | fast_1.5 | fast_2 | geomean speedup (correct) |")
+    lines.append("|---|---|---|---|---|---|")
+    for entry in score.scores:
+        cells = [f"{entry.fast_p[p]:.3f}" for p in ("0", "1", "1.5", "2")]
+        geomean = f"{entry.geomean_speedup:.3f}x" if entry.geomean_speedup else "-"
+        lines.append(f"| {entry.baseline} | {' | '.join(cells)} | {geomean} |")
+    return [*lines, ""]
+
+
+def render_markdown(report: BenchReport) -> str:
+    env = report.environment
+    lines = [f"# kevolve bench: {report.suite}", ""]
+    if env is not None:
+        lines += [
+            f"- device: {env.device_name} ({env.device}), spec `{env.hardware_spec}`",
+            f"- torch {env.torch_version}, triton {env.triton_version}, CUDA {env.cuda_version}, "
+            f"driver {env.driver_version}, Python {env.python_version}",
+            f"- timings meaningful: {env.timing_meaningful}",
+        ]
+    timing = report.settings.timing
+    lines += [
+        f"- dtype {report.settings.dtype.value}; {report.settings.correctness_trials} correctness trials; "
+        f"timing: >= {timing.min_trials} trials, L2 flushed: {timing.flush_l2}, "
+        f"up to {timing.input_sets} rotating input sets, CUDA graphs: no",
+        f"- created {report.created_at}; wall {report.wall_seconds:.0f} s",
+        "",
+        "Times are medians in ms with [q1, q3]; speedups are baseline median over candidate median "
+        "with a 95% bootstrap interval.",
+        "",
+        "| problem | category | eager ms | compile ms | candidate | candidate ms | vs eager | vs compile |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for record in report.records:
+        baselines = record.reference.baselines
+        reference_cell = _verdict(record.reference) if record.reference.error else ""
+        eager = _ms(baselines.eager) if baselines else reference_cell or "-"
+        compiled = "-"
+        if baselines is not None:
+            compiled = _ms(baselines.compiled) if baselines.compiled else "skipped"
+        candidate = record.candidate
+        lines.append(
+            f"| {record.problem} | {record.category or '-'} | {eager} | {compiled} | {_verdict(candidate)} | "
+            f"{_ms(candidate.timing if candidate else None)} | {_speedup(candidate, 'eager')} | "
+            f"{_speedup(candidate, 'compiled')} |"
+        )
+    lines.append("")
+    lines += _score_lines("All problems (fast_p counts problems without a candidate as failures)", report.score)
+    if report.score_where_candidate.problems:
+        lines += _score_lines("Problems that had a candidate", report.score_where_candidate)
+    throughput = report.throughput
+    if throughput.candidates:
+        median = throughput.median_seconds_per_candidate
+        lines.append(
+            f"Harness throughput: {throughput.candidates} candidates; warm-worker median "
+            f"{median:.2f} s per candidate (first, with compilation: {throughput.first_candidate_seconds:.2f} s)"
+            if median is not None
+            else f"Harness throughput: one candidate, {throughput.first_candidate_seconds:.2f} s"
+        )
+    return "\n".join(lines) + "\n"

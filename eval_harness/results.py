@@ -1,0 +1,159 @@
+"""The one result of an evaluation: a frozen, JSON-serializable record of everything that happened.
+
+Every failure is a status plus an `ErrorKind` chosen from exception types and process exit codes,
+never by matching message text, so a search can route "repair" work without parsing strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EvalStatus(StrEnum):
+    CORRECT = "correct"
+    INCORRECT = "incorrect"  # ran to completion, but an output check failed
+    ERROR = "error"  # did not get as far as a verdict: load, build, crash, timeout
+
+
+class Stage(StrEnum):
+    LOAD_PROBLEM = "load_problem"
+    LOAD_CANDIDATE = "load_candidate"
+    CONSTRUCT = "construct"
+    CORRECTNESS = "correctness"
+    TIMING = "timing"
+    BASELINE = "baseline"
+
+
+class ErrorKind(StrEnum):
+    PROBLEM_INVALID = "problem_invalid"  # the reference itself cannot load, build or run
+    SYNTAX_ERROR = "syntax_error"
+    IMPORT_ERROR = "import_error"  # the candidate module raised while executing
+    MISSING_MODEL_NEW = "missing_model_new"
+    CONSTRUCTION_ERROR = "construction_error"
+    KERNEL_COMPILE_ERROR = "kernel_compile_error"  # Triton refused to compile a kernel
+    RUNTIME_ERROR = "runtime_error"  # forward raised
+    DEVICE_OUT_OF_MEMORY = "device_out_of_memory"
+    HOST_MEMORY_LIMIT = "host_memory_limit"  # the worker outgrew its resident-memory cap
+    TIMEOUT = "timeout"
+    WORKER_CRASHED = "worker_crashed"  # segfault, abort, os._exit, CUDA context loss
+    OUTPUT_STRUCTURE = "output_structure"  # wrong count, type, shape, dtype or device
+    NON_FINITE_OUTPUT = "non_finite_output"
+    OUTPUT_MISMATCH = "output_mismatch"
+    INPUT_MUTATED = "input_mutated"
+    NONDETERMINISTIC = "nondeterministic"  # disagrees with itself on identical inputs
+    SHAPE_SPECIALISED = "shape_specialised"  # right on the primary shape, wrong on another
+    HARNESS_TAMPERED = "harness_tampered"  # replaced a function the harness relies on
+
+
+class EvalError(_Frozen):
+    kind: ErrorKind
+    stage: Stage
+    message: str
+    output_tail: str = Field(default="", description="last lines the worker printed, bounded")
+
+
+class Tolerance(_Frozen):
+    atol: float
+    rtol: float
+
+
+class TrialOutcome(_Frozen):
+    config: str = Field(description="input configuration: 'default', or a KEVOLVE_CONFIGS name")
+    seed: int
+    passed: bool
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    mismatched_elements: int = 0
+    total_elements: int = 0
+
+
+class CorrectnessReport(_Frozen):
+    passed: bool
+    tolerance: Tolerance
+    trials: list[TrialOutcome]
+    worst_abs_error: float | None = None
+    worst_rel_error: float | None = None
+    configs_checked: list[str]
+
+
+class TimingStats(_Frozen):
+    """Per-call device time in milliseconds; `samples_ms` keeps the raw trials unrounded."""
+
+    method: str = Field(description="cuda_events or cpu_wall")
+    trials: int
+    median_ms: float
+    q1_ms: float
+    q3_ms: float
+    min_ms: float
+    max_ms: float
+    mean_ms: float
+    std_ms: float
+    samples_ms: list[float]
+    l2_flushed: bool
+    input_sets: int = Field(description="inputs rotated among this many independent sets")
+    wall_median_ms: float | None = Field(
+        default=None, description="host clock around call + device sync; catches off-stream work"
+    )
+
+
+class SpeedComparison(_Frozen):
+    """Baseline over candidate; >1 means the candidate is faster."""
+
+    baseline: str
+    speedup: float = Field(description="ratio of medians")
+    ci_low: float
+    ci_high: float
+    verdict: str = Field(description="faster, slower or indistinguishable, at the CI level")
+
+
+class BaselineTimings(_Frozen):
+    eager: TimingStats | None = None
+    compiled: TimingStats | None = None
+    compile_skipped_reason: str | None = None
+    from_cache: bool = False
+
+
+class Environment(_Frozen):
+    device: str
+    device_name: str
+    hardware_spec: str | None
+    torch_version: str
+    triton_version: str | None
+    cuda_version: str | None
+    driver_version: str | None
+    python_version: str
+    timing_meaningful: bool
+
+
+class EvalResult(_Frozen):
+    problem: str
+    problem_sha256: str
+    candidate_sha256: str | None
+    dtype: str
+    status: EvalStatus
+    error: EvalError | None = None
+    environment: Environment | None = None
+    correctness: CorrectnessReport | None = None
+    timing: TimingStats | None = None
+    baselines: BaselineTimings | None = None
+    comparisons: list[SpeedComparison] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list, description="suspicious but not disqualifying")
+    stage_seconds: dict[str, float] = Field(default_factory=dict)
+    worker_seconds: float = 0.0
+
+    @property
+    def correct(self) -> bool:
+        return self.status is EvalStatus.CORRECT
+
+    def speedup_over(self, baseline: str) -> float | None:
+        """Speedup over `eager` or `compiled`, or None when there is no meaningful figure."""
+        for comparison in self.comparisons:
+            if comparison.baseline == baseline:
+                return comparison.speedup
+        return None

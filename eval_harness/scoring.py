@@ -1,0 +1,68 @@
+"""Suite-level scores: fast_p and geometric-mean speedups over a set of verdicts.
+
+fast_p is the fraction of *all* problems (not only the correct ones) whose candidate is correct
+and more than p times faster than the baseline. A problem with no candidate, or whose speedup is
+not meaningful (CPU), counts as a failure, so a suite's score never rises by skipping problems.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from .results import EvalResult
+
+FAST_P_THRESHOLDS: tuple[float, ...] = (0.0, 1.0, 1.5, 2.0)
+BASELINES: tuple[str, ...] = ("eager", "compiled")
+
+
+class BaselineScore(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    baseline: str
+    fast_p: dict[str, float]
+    geomean_speedup: float | None
+    problems_with_speedup: int
+
+
+class SuiteScore(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    problems: int
+    correct: int
+    scores: list[BaselineScore]
+
+
+def fast_p(speedups: Sequence[float | None], correct: Sequence[bool], p: float) -> float:
+    """`speedups[i]` is None where no meaningful figure exists; such problems never succeed."""
+    if not speedups:
+        return 0.0
+    wins = sum(1 for s, ok in zip(speedups, correct, strict=True) if ok and s is not None and s > p)
+    return wins / len(speedups)
+
+
+def geometric_mean(values: Sequence[float]) -> float | None:
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return None
+    return math.exp(sum(math.log(v) for v in positive) / len(positive))
+
+
+def score_suite(results: Sequence[EvalResult | None]) -> SuiteScore:
+    """`None` stands for a problem that had no candidate: it counts, and it fails."""
+    correct = [r is not None and r.correct for r in results]
+    scores = []
+    for baseline in BASELINES:
+        speedups = [r.speedup_over(baseline) if r is not None else None for r in results]
+        measured = [s for s, ok in zip(speedups, correct, strict=True) if ok and s is not None]
+        scores.append(
+            BaselineScore(
+                baseline=baseline,
+                fast_p={f"{p:g}": fast_p(speedups, correct, p) for p in FAST_P_THRESHOLDS},
+                geomean_speedup=geometric_mean(measured),
+                problems_with_speedup=len(measured),
+            )
+        )
+    return SuiteScore(problems=len(results), correct=sum(correct), scores=scores)

@@ -1,0 +1,77 @@
+"""How an evaluation is run: trials, tolerances, time limits. One typed object, built by the caller."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .results import Stage, Tolerance
+
+
+class DType(StrEnum):
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+    FLOAT16 = "float16"
+
+
+# fp32 follows KernelBench's current 1e-4; half types carry ~3 significant digits, so 1e-2.
+DEFAULT_TOLERANCES: dict[DType, Tolerance] = {
+    DType.FLOAT32: Tolerance(atol=1e-4, rtol=1e-4),
+    DType.BFLOAT16: Tolerance(atol=1e-2, rtol=1e-2),
+    DType.FLOAT16: Tolerance(atol=1e-2, rtol=1e-2),
+}
+
+
+class StageTimeouts(BaseModel):
+    """Seconds each stage may take before the worker is killed; compilation makes the first slow."""
+
+    model_config = ConfigDict(frozen=True)
+
+    load_problem_s: float = 120.0
+    load_candidate_s: float = 60.0
+    construct_s: float = 60.0
+    correctness_s: float = 300.0
+    timing_s: float = 180.0
+    baseline_s: float = 600.0
+
+    def for_stage(self, stage: Stage) -> float:
+        return float(getattr(self, f"{stage.value}_s"))
+
+
+class TimingSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    warmup_calls: int = Field(default=10, ge=1)
+    warmup_ms: float = Field(default=50.0, ge=0, description="keep warming up until this much time ran")
+    min_trials: int = Field(default=100, ge=5)
+    max_trials: int = Field(default=1000, ge=5)
+    max_seconds: float = Field(default=5.0, gt=0, description="stop past this once min_trials are done")
+    min_trials_when_slow: int = Field(
+        default=20, ge=5, description="if max_seconds runs out first, at least this many trials"
+    )
+    input_sets: int = Field(default=4, ge=1, description="rotate among this many input sets")
+    input_set_budget_bytes: int = Field(
+        default=4 << 30, description="fewer rotating sets when one set is large, to fit the device"
+    )
+    flush_l2: bool = True
+
+
+class EvalSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    dtype: DType = DType.FLOAT32
+    correctness_trials: int = Field(default=5, ge=1)
+    extra_config_trials: int = Field(default=1, ge=1)
+    tolerance: Tolerance | None = Field(default=None, description="None: the dtype's default")
+    check_extra_configs: bool = True
+    timing: TimingSettings = TimingSettings()
+    timeouts: StageTimeouts = StageTimeouts()
+    host_memory_limit_bytes: int = Field(
+        default=32 << 30, description="resident memory at which the worker is killed and replaced"
+    )
+    seed: int | None = Field(default=None, description="None: a fresh random seed per evaluation")
+    measure_compile_baseline: bool = True
+
+    def resolved_tolerance(self) -> Tolerance:
+        return self.tolerance or DEFAULT_TOLERANCES[self.dtype]

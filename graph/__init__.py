@@ -1,0 +1,1 @@
+"""kevolve.graph: filled in by later issues (see shared DESIGN)."""

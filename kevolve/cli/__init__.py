@@ -1,0 +1,1 @@
+"""The `kevolve` command line."""

@@ -1,0 +1,85 @@
+"""`kevolve bench [DIR]`: a whole suite, with a progress bar, a JSON report and a markdown table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kevolve.eval_harness.evaluator import Evaluator
+from kevolve.eval_harness.problem import load_problems
+from kevolve.eval_harness.problems import SUITE_DIR
+from kevolve.eval_harness.report import render_markdown
+from kevolve.eval_harness.suite import ProblemRecord, run_bench
+
+from .console import console, error_console
+from .options import UsageError, add_evaluation_options, resolve_device, settings_from
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("bench", help="baselines (and candidates) over a suite of problems")
+    parser.add_argument(
+        "suite", type=Path, nargs="?", default=SUITE_DIR,
+        help="a folder of problems (a KernelBench level folder works as it is); default: kevolve's suite",
+    )
+    parser.add_argument("--candidates", type=Path, default=None,
+                        help="a folder of candidates, each named like its problem file")
+    parser.add_argument("--baselines-only", action="store_true", help="measure the references only")
+    parser.add_argument("--out", type=Path, default=Path("kevolve-out/bench.json"),
+                        help="JSON report; the markdown table goes beside it (.md)")
+    parser.add_argument("--only", nargs="*", default=None, help="only these problem names")
+    add_evaluation_options(parser)
+    parser.set_defaults(run=run)
+
+
+def _status_line(record: ProblemRecord) -> str:
+    reference = record.reference
+    if reference.error is not None:
+        return f"[red]{record.problem}: reference {reference.error.kind.value}[/]"
+    eager = reference.baselines.eager.median_ms if reference.baselines and reference.baselines.eager else None
+    line = f"{record.problem}: eager {eager:.4g} ms" if eager is not None else record.problem
+    if record.candidate is not None:
+        verdict = record.candidate.status.value
+        if record.candidate.error is not None:
+            verdict += f" ({record.candidate.error.kind.value})"
+        speedup = record.candidate.speedup_over("eager")
+        line += f", candidate {verdict}" + (f", {speedup:.2f}x vs eager" if speedup else "")
+    return line
+
+
+def run(args: argparse.Namespace) -> int:
+    problems = load_problems(args.suite)
+    if args.only:
+        unknown = set(args.only) - {p.name for p in problems}
+        if unknown:
+            raise UsageError(f"no such problems in {args.suite}: {', '.join(sorted(unknown))}")
+        problems = [p for p in problems if p.name in set(args.only)]
+    if args.candidates is not None and not args.candidates.is_dir():
+        raise UsageError(f"{args.candidates}: no such candidates folder")
+    candidates = None if args.baselines_only else args.candidates
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with (
+        Evaluator(resolve_device(args.device), settings=settings_from(args), cache_dir=args.cache_dir,
+                  use_baseline_cache=not args.no_cache) as evaluator,
+        Progress(*columns, console=error_console) as progress,
+    ):
+        task = progress.add_task("bench", total=len(problems))
+
+        def on_record(record: ProblemRecord) -> None:
+            progress.console.print(_status_line(record), highlight=False)
+            progress.advance(task)
+
+        report = run_bench(evaluator, problems, suite=str(args.suite), candidates_dir=candidates,
+                           on_record=on_record)
+    args.out.write_text(report.model_dump_json(indent=1))
+    markdown = args.out.with_suffix(".md")
+    markdown.write_text(render_markdown(report))
+    console.print(f"wrote {args.out} and {markdown}")
+    failed_references = [r.problem for r in report.records if r.reference.error is not None]
+    if failed_references:
+        names = ", ".join(failed_references)
+        error_console.print(f"[red]{len(failed_references)} reference(s) could not run:[/] {names}")
+        return 1
+    return 0

@@ -1,0 +1,50 @@
+"""The `kevolve` command: parses arguments, configures logging, turns bad input into clear exits."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from kevolve.eval_harness.environment import UnknownDeviceError
+from kevolve.eval_harness.problem import ProblemLoadError
+from kevolve.eval_harness.worker_client import WorkerUnavailable
+
+from . import bench_command, eval_command
+from .console import error_console
+from .options import UsageError
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kevolve", description="Verified, faster GPU kernels from PyTorch references."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the harness does")
+    commands = parser.add_subparsers(dest="command", required=True)
+    eval_command.add_parser(commands)
+    bench_command.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.run(args))
+    except (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, UsageError, OSError) as exc:
+        error_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        error_console.print("[yellow]interrupted[/]; results written so far are kept")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Options that `eval` and `bench` share, and the settings they build."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kevolve.eval_harness.settings import DType, EvalSettings, TimingSettings
+
+AUTO_DEVICE = "auto"
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one clear line, exit code 2."""
+
+
+def add_evaluation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", default=AUTO_DEVICE,
+        help="cuda:N or cpu (Triton's interpreter: correctness only); auto picks cuda:0 when there is one",
+    )
+    parser.add_argument("--dtype", choices=[d.value for d in DType], default=DType.FLOAT32.value)
+    parser.add_argument("--trials", type=int, default=5, help="correctness trials (fresh seeds and inputs)")
+    parser.add_argument("--timing-trials", type=int, default=100, help="at least this many timed calls")
+    parser.add_argument("--seed", type=int, default=None, help="fix the seeds (default: fresh per evaluation)")
+    parser.add_argument("--no-compile-baseline", action="store_true", help="skip the torch.compile baseline")
+    parser.add_argument("--no-cache", action="store_true", help="re-measure baselines instead of reading the cache")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="baseline cache (default ~/.cache/kevolve)")
+
+
+def resolve_device(device: str) -> str:
+    if device != AUTO_DEVICE:
+        return device
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+def settings_from(args: argparse.Namespace) -> EvalSettings:
+    if args.trials < 1 or args.timing_trials < 5:
+        raise UsageError("--trials must be at least 1 and --timing-trials at least 5")
+    return EvalSettings(
+        dtype=DType(args.dtype),
+        correctness_trials=args.trials,
+        seed=args.seed,
+        measure_compile_baseline=not args.no_compile_baseline,
+        timing=TimingSettings(min_trials=args.timing_trials, max_trials=max(1000, args.timing_trials)),
+    )

@@ -1,0 +1,1 @@
+"""kevolve.tools: filled in by later issues (see shared DESIGN)."""
