@@ -5,3 +5,20 @@ import os
 # @triton.jit kernels run on the CPU through Triton's interpreter. setdefault keeps an explicit
 # TRITON_INTERPRET=0 from a GPU machine's environment.
 os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import pytest  # noqa: E402
+from harness_helpers import FAST_SETTINGS  # noqa: E402
+
+from kevolve.eval_harness import Evaluator, load_problem  # noqa: E402
+from kevolve.eval_harness.problems import SUITE_DIR  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def gelu_problem():
+    return load_problem(SUITE_DIR / "elementwise_gelu_tanh.py")
+
+
+@pytest.fixture(scope="module")
+def cpu_evaluator(tmp_path_factory):
+    with Evaluator("cpu", settings=FAST_SETTINGS, cache_dir=tmp_path_factory.mktemp("baselines")) as evaluator:
+        yield evaluator

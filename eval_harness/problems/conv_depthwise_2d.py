@@ -8,9 +8,7 @@ class Model(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int):
         super().__init__()
-        self.conv = nn.Conv2d(
-            channels, channels, kernel_size, padding=kernel_size // 2, groups=channels, bias=True
-        )
+        self.conv = nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)

@@ -9,9 +9,7 @@ class Model(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, negative_slope: float):
         super().__init__()
-        self.deconv = nn.ConvTranspose2d(
-            in_channels, out_channels, 3, stride=2, padding=1, output_padding=1, bias=True
-        )
+        self.deconv = nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1, bias=True)
         self.gain = nn.Parameter(1.0 + torch.randn(out_channels, 1, 1))
         self.negative_slope = negative_slope
 

@@ -32,7 +32,7 @@ def get_init_inputs():
     return [hidden, eps]
 
 
-KEVOLVE_CATEGORY = "normalization"
+KEVOLVE_CATEGORY = "norm"
 KEVOLVE_CONFIGS = {
     "small": {"tokens": 64, "hidden": 256},
     "small_odd": {"tokens": 37, "hidden": 301},

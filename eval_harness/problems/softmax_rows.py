@@ -24,7 +24,7 @@ def get_init_inputs():
     return []
 
 
-KEVOLVE_CATEGORY = "reduction"
+KEVOLVE_CATEGORY = "softmax"
 # "odd" is a vocabulary-sized row (wider than one register-resident block) so a candidate needs a
 # path for rows that do not fit on chip, not only the default's 16384 columns.
 KEVOLVE_CONFIGS = {

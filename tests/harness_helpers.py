@@ -1,0 +1,23 @@
+"""Settings and fixture files shared by the harness tests."""
+
+from pathlib import Path
+
+from kevolve.eval_harness import EvalSettings, TimingSettings
+from kevolve.eval_harness.settings import StageTimeouts
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CANDIDATES = FIXTURES / "candidates"
+
+# Correctness as in production (several trials, extra shapes); timing cut to a few calls, because
+# CPU timings are not meaningful and CI time is better spent on verdicts.
+FAST_SETTINGS = EvalSettings(
+    correctness_trials=3,
+    seed=1234,
+    timing=TimingSettings(warmup_calls=1, warmup_ms=0, min_trials=5, max_trials=5, max_seconds=1.0),
+    timeouts=StageTimeouts(correctness_s=20.0, timing_s=20.0, baseline_s=60.0),
+    host_memory_limit_bytes=3 << 30,
+)
+
+
+def candidate_source(name: str) -> str:
+    return (CANDIDATES / f"{name}.py").read_text()
