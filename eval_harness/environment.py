@@ -7,6 +7,7 @@ import platform
 import subprocess
 
 import torch
+
 from kevolve.hardware_specs import HardwareSpec, load_spec, spec_for_device_name
 
 from .results import Environment

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
 from kevolve.hardware_specs import HardwareSpec
 
 from .compare import compare_timings

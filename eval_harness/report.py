@@ -57,7 +57,7 @@ def render_markdown(report: BenchReport) -> str:
     timing = report.settings.timing
     lines += [
         f"- dtype {report.settings.dtype.value}; {report.settings.correctness_trials} correctness trials; "
-        f"timing: >= {timing.min_trials} trials, L2 flushed: {timing.flush_l2}, "
+        f"timing: {timing.trials} trials (fewer, but >= {timing.min_trials_when_slow}, past {timing.max_seconds:g} s), L2 flushed: {timing.flush_l2}, "
         f"up to {timing.input_sets} rotating input sets, CUDA graphs: no",
         f"- created {report.created_at}; wall {report.wall_seconds:.0f} s",
         "",

@@ -44,11 +44,10 @@ class TimingSettings(BaseModel):
 
     warmup_calls: int = Field(default=10, ge=1)
     warmup_ms: float = Field(default=50.0, ge=0, description="keep warming up until this much time ran")
-    min_trials: int = Field(default=100, ge=5)
-    max_trials: int = Field(default=1000, ge=5)
-    max_seconds: float = Field(default=5.0, gt=0, description="stop past this once min_trials are done")
+    trials: int = Field(default=100, ge=5, description="timed calls, unless max_seconds runs out first")
+    max_seconds: float = Field(default=5.0, gt=0, description="time bound for slow calls")
     min_trials_when_slow: int = Field(
-        default=20, ge=5, description="if max_seconds runs out first, at least this many trials"
+        default=20, ge=5, description="if max_seconds runs out first, still at least this many trials"
     )
     input_sets: int = Field(default=4, ge=1, description="rotate among this many input sets")
     input_set_budget_bytes: int = Field(

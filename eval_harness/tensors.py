@@ -122,8 +122,8 @@ def compare_outputs(candidate: list[Any], reference: list[Any], tolerance: Toler
             continue
         cand64, ref64 = cand.detach().double(), ref.detach().double()
         total += ref64.numel()
-        if not bool(torch.isfinite(cand64).all()) and bool(torch.isfinite(ref64).all()):
-            bad = int((~torch.isfinite(cand64)).sum())
+        bad = int((~torch.isfinite(cand64) & torch.isfinite(ref64)).sum())
+        if bad:
             return OutputCheck(
                 ErrorKind.NON_FINITE_OUTPUT, f"output {index} has {bad} NaN/Inf elements", mismatched=bad, total=total
             )

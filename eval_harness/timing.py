@@ -76,12 +76,9 @@ def _warm_up(call: Call, input_sets: Sequence[Sequence[Any]], settings: TimingSe
 
 
 def _enough(trials: int, started: float, settings: TimingSettings) -> bool:
-    if trials >= settings.max_trials:
+    if trials >= settings.trials:
         return True
-    out_of_time = time.perf_counter() - started > settings.max_seconds
-    if trials >= settings.min_trials:
-        return out_of_time
-    return out_of_time and trials >= settings.min_trials_when_slow
+    return trials >= settings.min_trials_when_slow and time.perf_counter() - started > settings.max_seconds
 
 
 def time_cuda(

@@ -6,11 +6,11 @@ import os
 # TRITON_INTERPRET=0 from a GPU machine's environment.
 os.environ.setdefault("TRITON_INTERPRET", "1")
 
-import pytest  # noqa: E402
-from harness_helpers import FAST_SETTINGS  # noqa: E402
+import pytest
 
-from kevolve.eval_harness import Evaluator, load_problem  # noqa: E402
-from kevolve.eval_harness.problems import SUITE_DIR  # noqa: E402
+from harness_helpers import FAST_SETTINGS
+from kevolve.eval_harness import Evaluator, load_problem
+from kevolve.eval_harness.problems import SUITE_DIR
 
 
 @pytest.fixture(scope="session")

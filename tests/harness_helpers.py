@@ -13,7 +13,7 @@ CANDIDATES = FIXTURES / "candidates"
 FAST_SETTINGS = EvalSettings(
     correctness_trials=3,
     seed=1234,
-    timing=TimingSettings(warmup_calls=1, warmup_ms=0, min_trials=5, max_trials=5, max_seconds=1.0),
+    timing=TimingSettings(warmup_calls=1, warmup_ms=0, trials=5, min_trials_when_slow=5, max_seconds=1.0),
     timeouts=StageTimeouts(correctness_s=20.0, timing_s=20.0, baseline_s=60.0),
     host_memory_limit_bytes=3 << 30,
 )

@@ -1,8 +1,8 @@
 """Outputs that are wrong in every way the harness knows are refused, each with its own reason."""
 
 import pytest
-from harness_helpers import candidate_source
 
+from harness_helpers import candidate_source
 from kevolve.eval_harness import ErrorKind, EvalStatus
 
 WRONG = [

@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
+
 from kevolve.hardware_specs import (
     AmbiguousHardwareSpec,
     DType,
@@ -13,7 +15,6 @@ from kevolve.hardware_specs import (
     spec_for_device_name,
 )
 from kevolve.hardware_specs import spec as spec_module
-from pydantic import ValidationError
 
 SPEC_DIR = Path(spec_module.__file__).parent
 YAML_FILES = sorted(SPEC_DIR.glob("*.yaml"))

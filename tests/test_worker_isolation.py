@@ -2,9 +2,8 @@
 
 import pytest
 
-from kevolve.eval_harness import ErrorKind, EvalStatus, Stage
-
 from harness_helpers import candidate_source
+from kevolve.eval_harness import ErrorKind, EvalStatus, Stage
 
 CRASHES = [
     ("segfault", ErrorKind.WORKER_CRASHED, Stage.CORRECTNESS),

@@ -43,6 +43,8 @@ def _layernorm_fused_kernel(
     d = tl.where(mask, x - mean, 0.0)
     var = tl.sum(d * d, axis=0) / n_cols
     rstd = 1.0 / tl.sqrt(var + eps)
+    # Loaded after the statistics: loading them first held ~2x the registers through the reductions
+    # and cost occupancy (measured slower on an H100).
     w = tl.load(w_ptr + cols * stride_w, mask=mask, other=0.0).to(tl.float32)
     b = tl.load(b_ptr + cols * stride_b, mask=mask, other=0.0).to(tl.float32)
     y = d * rstd * w + b

@@ -44,5 +44,5 @@ def settings_from(args: argparse.Namespace) -> EvalSettings:
         correctness_trials=args.trials,
         seed=args.seed,
         measure_compile_baseline=not args.no_compile_baseline,
-        timing=TimingSettings(min_trials=args.timing_trials, max_trials=max(1000, args.timing_trials)),
+        timing=TimingSettings(trials=args.timing_trials, min_trials_when_slow=min(20, args.timing_trials)),
     )

@@ -1,0 +1,115 @@
+"""fast_p over all problems, geometric means, and speed verdicts that respect noise."""
+
+import random
+
+import pytest
+import torch
+
+from kevolve.eval_harness.compare import Verdict, compare_timings
+from kevolve.eval_harness.results import ErrorKind, EvalResult, EvalStatus, SpeedComparison, Tolerance
+from kevolve.eval_harness.scoring import fast_p, geometric_mean, score_suite
+from kevolve.eval_harness.tensors import compare_outputs, fingerprint
+from kevolve.eval_harness.timing import summarize
+
+
+def _samples(median: float, spread: float, n: int = 200, seed: int = 0) -> list[float]:
+    rng = random.Random(seed)
+    return [median * (1 + rng.uniform(-spread, spread)) for _ in range(n)]
+
+
+def _stats(samples):
+    return summarize(samples, method="cuda_events", l2_flushed=True, input_sets=4)
+
+
+def test_a_clear_speedup_is_faster_with_an_interval_around_it():
+    comparison = compare_timings("eager", _stats(_samples(2.0, 0.05)), _stats(_samples(1.0, 0.05, seed=1)))
+    assert comparison.verdict == Verdict.FASTER
+    assert comparison.ci_low < comparison.speedup < comparison.ci_high
+    assert comparison.speedup == pytest.approx(2.0, rel=0.05)
+
+
+def test_a_difference_inside_the_noise_is_indistinguishable():
+    comparison = compare_timings("eager", _stats(_samples(1.0, 0.3, n=30)), _stats(_samples(1.01, 0.3, n=30, seed=2)))
+    assert comparison.verdict == Verdict.INDISTINGUISHABLE
+
+
+def test_a_slowdown_is_slower():
+    comparison = compare_timings("eager", _stats(_samples(1.0, 0.02)), _stats(_samples(1.5, 0.02, seed=3)))
+    assert comparison.verdict == Verdict.SLOWER
+
+
+def test_timing_summary_keeps_raw_samples_and_quartiles():
+    stats = _stats([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert stats.median_ms == 3.0
+    assert (stats.q1_ms, stats.q3_ms) == (2.0, 4.0)
+    assert stats.min_ms == 1.0 and stats.max_ms == 100.0
+    assert stats.samples_ms == [1.0, 2.0, 3.0, 4.0, 100.0]
+
+
+def _result(status: EvalStatus, speedup: float | None) -> EvalResult:
+    comparisons = []
+    if speedup is not None:
+        comparisons = [SpeedComparison(baseline="eager", speedup=speedup, ci_low=speedup, ci_high=speedup,
+                                       verdict="faster")]
+    return EvalResult(problem="p", problem_sha256="0", candidate_sha256="1", dtype="float32", status=status,
+                      comparisons=comparisons)
+
+
+def test_fast_p_counts_every_problem_and_only_correct_speedups():
+    results = [
+        _result(EvalStatus.CORRECT, 2.5),
+        _result(EvalStatus.CORRECT, 1.2),
+        _result(EvalStatus.CORRECT, 0.8),
+        _result(EvalStatus.INCORRECT, None),
+        None,  # no candidate at all
+    ]
+    score = score_suite(results)
+    eager = next(s for s in score.scores if s.baseline == "eager")
+    assert eager.fast_p == {"0": 0.6, "1": 0.4, "1.5": 0.2, "2": 0.2}
+    assert eager.geomean_speedup == pytest.approx((2.5 * 1.2 * 0.8) ** (1 / 3))
+    compiled = next(s for s in score.scores if s.baseline == "compiled")
+    assert compiled.fast_p["0"] == 0.0, "no compile comparison means no success against it"
+    assert score.correct == 3
+
+
+def test_fast_p_and_geomean_edge_cases():
+    assert fast_p([], [], 1.0) == 0.0
+    assert fast_p([3.0], [False], 1.0) == 0.0
+    assert geometric_mean([]) is None
+
+
+TOLERANCE = Tolerance(atol=1e-4, rtol=1e-4)
+
+
+def test_output_comparison_reports_worst_errors_and_counts():
+    reference = torch.ones(100)
+    candidate = reference.clone()
+    candidate[7] += 0.5
+    check = compare_outputs([candidate], [reference], TOLERANCE)
+    assert check.kind is ErrorKind.OUTPUT_MISMATCH
+    assert check.mismatched == 1 and check.total == 100
+    assert check.max_abs_error == pytest.approx(0.5)
+
+
+def test_nan_never_passes_and_matching_infinities_do():
+    reference = torch.tensor([1.0, float("inf")])
+    assert compare_outputs([reference.clone()], [reference], TOLERANCE).kind is None
+    assert compare_outputs([torch.tensor([float("nan"), float("inf")])], [reference], TOLERANCE).kind is (
+        ErrorKind.NON_FINITE_OUTPUT
+    )
+
+
+def test_values_within_tolerance_pass():
+    reference = torch.linspace(-3, 3, 50)
+    check = compare_outputs([reference + 5e-5], [reference], TOLERANCE)
+    assert check.kind is None
+    assert check.max_abs_error == pytest.approx(5e-5, rel=1e-2)  # fp32 rounding of the sum
+
+
+def test_fingerprints_see_any_changed_byte_and_survive_nan():
+    x = torch.randn(1000)
+    x[3] = float("nan")
+    before = fingerprint([x, 3])
+    assert fingerprint([x.clone(), 3]) == before
+    x[999] = x[999] + 1e-6
+    assert fingerprint([x, 3]) != before
