@@ -47,6 +47,8 @@ def _score_lines(title: str, score: SuiteScore) -> list[str]:
 def render_markdown(report: BenchReport) -> str:
     env = report.environment
     lines = [f"# kevolve bench: {report.suite}", ""]
+    if not report.complete:
+        lines += [f"**Incomplete**: the run stopped after {len(report.records)} problems.", ""]
     if env is not None:
         lines += [
             f"- device: {env.device_name} ({env.device}), spec `{env.hardware_spec}`",
@@ -57,8 +59,8 @@ def render_markdown(report: BenchReport) -> str:
     timing = report.settings.timing
     lines += [
         f"- dtype {report.settings.dtype.value}; {report.settings.correctness_trials} correctness trials; "
-        f"timing: {timing.trials} trials (fewer, but >= {timing.min_trials_when_slow}, past {timing.max_seconds:g} s), L2 flushed: {timing.flush_l2}, "
-        f"up to {timing.input_sets} rotating input sets, CUDA graphs: no",
+        f"timing: {timing.trials} trials (at least {timing.min_trials_when_slow} past {timing.max_seconds:g} s), "
+        f"L2 flushed: {timing.flush_l2}, up to {timing.input_sets} rotating input sets, CUDA graphs: no",
         f"- created {report.created_at}; wall {report.wall_seconds:.0f} s",
         "",
         "Times are medians in ms with [q1, q3]; speedups are baseline median over candidate median "

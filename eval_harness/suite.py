@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +43,7 @@ class BenchReport(BaseModel):
 
     created_at: str
     suite: str
+    complete: bool = True
     environment: Environment | None
     settings: EvalSettings
     records: list[ProblemRecord]
@@ -70,29 +70,27 @@ def _throughput(seconds: list[float]) -> ThroughputNote:
     )
 
 
-def run_bench(
-    evaluator: Evaluator,
-    problems: Sequence[Problem],
-    *,
-    suite: str,
-    candidates_dir: Path | None = None,
-    on_record: Callable[[ProblemRecord], None] | None = None,
-) -> BenchReport:
-    started = time.perf_counter()
-    records: list[ProblemRecord] = []
-    candidate_seconds: list[float] = []
-    environment: Environment | None = None
-    for problem in problems:
-        reference = evaluator.baselines(problem)
-        environment = environment or reference.environment
-        candidate_file = candidate_for(problem, candidates_dir)
+class BenchRun:
+    """A suite run that can be reported at any point, so an interrupted run keeps what it measured."""
+
+    def __init__(self, evaluator: Evaluator, *, suite: str, candidates_dir: Path | None = None) -> None:
+        self.evaluator = evaluator
+        self.suite = suite
+        self.candidates_dir = candidates_dir
+        self.records: list[ProblemRecord] = []
+        self._candidate_seconds: list[float] = []
+        self._started = time.perf_counter()
+
+    def run_problem(self, problem: Problem) -> ProblemRecord:
+        reference = self.evaluator.baselines(problem)
+        candidate_file = candidate_for(problem, self.candidates_dir)
         candidate = None
         if candidate_file is not None and reference.status is EvalStatus.CORRECT:
             t0 = time.perf_counter()
-            candidate = evaluator.evaluate(
+            candidate = self.evaluator.evaluate(
                 problem, candidate_file.read_text(), name=problem.name, baselines=reference.baselines
             )
-            candidate_seconds.append(time.perf_counter() - t0)
+            self._candidate_seconds.append(time.perf_counter() - t0)
         record = ProblemRecord(
             problem=problem.name,
             category=problem.category,
@@ -100,19 +98,22 @@ def run_bench(
             candidate=candidate,
             candidate_file=str(candidate_file) if candidate_file else None,
         )
-        records.append(record)
-        if on_record is not None:
-            on_record(record)
-    return BenchReport(
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        suite=suite,
-        environment=environment,
-        settings=evaluator.settings,
-        records=records,
-        # fast_p counts every problem; the second score, over problems that had a candidate, is
-        # what a partial candidate set (hand-written kernels for a few problems) is judged by.
-        score=score_suite([r.candidate for r in records]),
-        score_where_candidate=score_suite([r.candidate for r in records if r.candidate is not None]),
-        throughput=_throughput(candidate_seconds),
-        wall_seconds=time.perf_counter() - started,
-    )
+        self.records.append(record)
+        return record
+
+    def report(self, *, complete: bool) -> BenchReport:
+        environment = next((r.reference.environment for r in self.records if r.reference.environment), None)
+        return BenchReport(
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            suite=self.suite,
+            complete=complete,
+            environment=environment,
+            settings=self.evaluator.settings,
+            records=list(self.records),
+            # fast_p counts every problem; the second score, over problems that had a candidate, is
+            # what a partial candidate set (hand-written kernels for a few problems) is judged by.
+            score=score_suite([r.candidate for r in self.records]),
+            score_where_candidate=score_suite([r.candidate for r in self.records if r.candidate is not None]),
+            throughput=_throughput(self._candidate_seconds),
+            wall_seconds=time.perf_counter() - self._started,
+        )

@@ -14,8 +14,10 @@ import triton.language as tl
 
 # Widest row kept entirely in registers (16384 fp32 = 32 per thread at 16 warps).
 MAX_FUSED_COLS = 16384
-# Column block of the looped path for wider rows.
-LOOP_BLOCK = 4096
+# Column block of the looped path for wider rows: small blocks at 8 warps keep many rows in flight,
+# and a row's second read then mostly hits L2 (on an H200, 32769 columns: 1.72 ms with 2048 at 8
+# warps, 2.09 ms with 4096 at 8 warps).
+LOOP_BLOCK = 2048
 
 
 @triton.jit

@@ -11,7 +11,7 @@ from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.problem import load_problems
 from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.eval_harness.report import render_markdown
-from kevolve.eval_harness.suite import ProblemRecord, run_bench
+from kevolve.eval_harness.suite import BenchReport, BenchRun, ProblemRecord
 
 from .console import console, error_console
 from .options import UsageError, add_evaluation_options, resolve_device, settings_from
@@ -59,23 +59,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.candidates}: no such candidates folder")
     candidates = None if args.baselines_only else args.candidates
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    markdown = args.out.with_suffix(".md")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with (
         Evaluator(resolve_device(args.device), settings=settings_from(args), cache_dir=args.cache_dir,
                   use_baseline_cache=not args.no_cache) as evaluator,
         Progress(*columns, console=error_console) as progress,
     ):
+        bench = BenchRun(evaluator, suite=str(args.suite), candidates_dir=candidates)
         task = progress.add_task("bench", total=len(problems))
-
-        def on_record(record: ProblemRecord) -> None:
+        for problem in problems:
+            record = bench.run_problem(problem)
+            # Written after every problem: an interrupted or killed run keeps what it measured.
+            _write(bench.report(complete=False), args.out, markdown)
             progress.console.print(_status_line(record), highlight=False)
             progress.advance(task)
-
-        report = run_bench(evaluator, problems, suite=str(args.suite), candidates_dir=candidates,
-                           on_record=on_record)
-    args.out.write_text(report.model_dump_json(indent=1))
-    markdown = args.out.with_suffix(".md")
-    markdown.write_text(render_markdown(report))
+        report = bench.report(complete=True)
+    _write(report, args.out, markdown)
     console.print(f"wrote {args.out} and {markdown}")
     failed_references = [r.problem for r in report.records if r.reference.error is not None]
     if failed_references:
@@ -83,3 +83,8 @@ def run(args: argparse.Namespace) -> int:
         error_console.print(f"[red]{len(failed_references)} reference(s) could not run:[/] {names}")
         return 1
     return 0
+
+
+def _write(report: BenchReport, out: Path, markdown: Path) -> None:
+    out.write_text(report.model_dump_json(indent=1))
+    markdown.write_text(render_markdown(report))
