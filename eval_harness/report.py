@@ -33,8 +33,10 @@ def _speedup(result: EvalResult | None, baseline: str) -> str:
     return "-"
 
 
-def _score_lines(title: str, score: SuiteScore) -> list[str]:
+def _score_lines(title: str, score: SuiteScore, *, timing_meaningful: bool) -> list[str]:
     lines = [f"**{title}**: {score.correct} of {score.problems} correct", ""]
+    if not timing_meaningful:
+        return [*lines, "No fast_p or speedups: timings on this device are not meaningful.", ""]
     lines.append("| baseline | fast_0 | fast_1 | fast_1.5 | fast_2 | geomean speedup (correct) |")
     lines.append("|---|---|---|---|---|---|")
     for entry in score.scores:
@@ -60,7 +62,8 @@ def render_markdown(report: BenchReport) -> str:
     lines += [
         f"- dtype {report.settings.dtype.value}; {report.settings.correctness_trials} correctness trials; "
         f"timing: {timing.trials} trials (at least {timing.min_trials_when_slow} past {timing.max_seconds:g} s), "
-        f"L2 flushed: {timing.flush_l2}, up to {timing.input_sets} rotating input sets, CUDA graphs: no",
+        f"L2 flushed between trials (GPU only): {timing.flush_l2}, "
+        f"up to {timing.input_sets} rotating input sets, CUDA graphs: no",
         f"- created {report.created_at}; wall {report.wall_seconds:.0f} s",
         "",
         "Times are medians in ms with [q1, q3]; speedups are baseline median over candidate median "
@@ -83,9 +86,12 @@ def render_markdown(report: BenchReport) -> str:
             f"{_speedup(candidate, 'compiled')} |"
         )
     lines.append("")
-    lines += _score_lines("All problems (fast_p counts problems without a candidate as failures)", report.score)
+    meaningful = env is not None and env.timing_meaningful
+    lines += _score_lines("All problems (fast_p counts problems without a candidate as failures)", report.score,
+                          timing_meaningful=meaningful)
     if report.score_where_candidate.problems:
-        lines += _score_lines("Problems that had a candidate", report.score_where_candidate)
+        lines += _score_lines("Problems that had a candidate", report.score_where_candidate,
+                              timing_meaningful=meaningful)
     throughput = report.throughput
     if throughput.candidates:
         median = throughput.median_seconds_per_candidate

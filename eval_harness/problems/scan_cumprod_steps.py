@@ -12,7 +12,7 @@ class Model(nn.Module):
         return torch.cumprod(factors, dim=1)
 
 
-batch = 64
+batch = 128
 steps = 1024
 features = 4096
 
@@ -30,5 +30,5 @@ KEVOLVE_CATEGORY = "scan"
 KEVOLVE_CONFIGS = {
     "small": {"batch": 2, "steps": 64, "features": 64},
     "small_odd": {"batch": 3, "steps": 71, "features": 45},
-    "odd": {"batch": 59, "steps": 1001, "features": 4321},
+    "odd": {"batch": 125, "steps": 1001, "features": 4321},
 }
