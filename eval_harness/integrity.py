@@ -8,6 +8,7 @@ evaluation fails and the worker is replaced before it evaluates anything else.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 from types import ModuleType
@@ -39,22 +40,31 @@ def _is_behaviour(value: object) -> bool:
     return callable(value) or isinstance(value, property | staticmethod | classmethod)
 
 
+def _attributes(owner: object) -> dict[str, object]:
+    """A module's own attributes; for a class, every attribute it resolves, inherited ones too,
+    since assigning `torch.Tensor.__eq__` shadows the inherited one without replacing any key."""
+    if isinstance(owner, type):
+        return {name: inspect.getattr_static(owner, name, _MISSING) for name in dir(owner)}
+    return dict(vars(owner))
+
+
 class IntegritySnapshot:
     def __init__(self) -> None:
         self._owners = _guarded_owners()
         self._held: dict[tuple[str, str], object] = {
             (owner_name, attribute): value
             for owner_name, owner in self._owners.items()
-            for attribute, value in list(vars(owner).items())
+            for attribute, value in _attributes(owner).items()
             if _is_behaviour(value)
         }
 
     def replaced(self) -> list[str]:
         """Names of guarded attributes that no longer hold the object they held at the snapshot."""
+        current = {name: _attributes(owner) for name, owner in self._owners.items()}
         return [
             f"{owner_name}.{attribute}"
             for (owner_name, attribute), value in self._held.items()
-            if vars(self._owners[owner_name]).get(attribute, _MISSING) is not value
+            if current[owner_name].get(attribute, _MISSING) is not value
         ]
 
 

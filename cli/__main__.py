@@ -1,0 +1,5 @@
+import sys
+
+from kevolve.main import main
+
+sys.exit(main())

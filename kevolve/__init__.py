@@ -1,1 +1,0 @@
-"""kevolve: verified, faster GPU kernels from PyTorch references."""

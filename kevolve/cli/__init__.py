@@ -1,1 +1,0 @@
-"""The `kevolve` command line."""
