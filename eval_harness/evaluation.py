@@ -88,8 +88,7 @@ def _input_sets(instance: ProblemInstance, base_seed: int, settings: EvalSetting
     return [first, *(instance.inputs(base_seed + i) for i in range(1, count))]
 
 
-def _time_model(session: WorkerSession, model, instance, seed: int, settings: EvalSettings) -> TimingStats:
-    sets = _input_sets(instance, seed, settings)
+def _time_model(session: WorkerSession, model, sets: list[list], settings: EvalSettings) -> TimingStats:
     return time_call(
         lambda inputs: call_model(model, inputs),
         sets,
@@ -101,13 +100,14 @@ def _time_model(session: WorkerSession, model, instance, seed: int, settings: Ev
 
 def measure_baselines(session: WorkerSession, instance: ProblemInstance, settings: EvalSettings, seed: int):
     reference = instance.reference(seed)
-    eager = _time_model(session, reference, instance, seed, settings)
+    sets = _input_sets(instance, seed, settings)
+    eager = _time_model(session, reference, sets, settings)
     if session.on_cpu:
         return BaselineTimings(eager=eager, compile_skipped_reason="CPU timings are not meaningful")
     if not settings.measure_compile_baseline:
         return BaselineTimings(eager=eager, compile_skipped_reason="disabled by settings")
     try:
-        compiled = _time_model(session, torch.compile(reference), instance, seed, settings)
+        compiled = _time_model(session, torch.compile(reference), sets, settings)
     except Exception as exc:  # a reference torch.compile cannot handle is a fact, not a failure
         return BaselineTimings(eager=eager, compile_skipped_reason=f"torch.compile failed: {exc!s:.500}")
     return BaselineTimings(eager=eager, compiled=compiled)
@@ -199,7 +199,7 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seed: int, clo
     with clock.stage(Stage.TIMING):
         model = instance.candidate(candidate_cls, seed)
         try:
-            timing = _time_model(session, model, instance, seed, settings)
+            timing = _time_model(session, model, _input_sets(instance, seed, settings), settings)
         except Exception as exc:
             raise candidate_failure(exc, Stage.TIMING) from exc
     out["timing"] = timing

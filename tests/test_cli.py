@@ -75,7 +75,7 @@ def test_bench_writes_json_and_markdown_for_a_kernelbench_folder(tmp_path):
     assert all(r["reference"]["baselines"]["eager"]["trials"] == 5 for r in report["records"])
     table = out.with_suffix(".md").read_text()
     assert "| 1_scale_rows |" in table
-    assert "fast_1.5" in table
+    assert "timings on this device are not meaningful" in table
 
 
 def test_bench_with_candidates_scores_them(tmp_path):
