@@ -2,7 +2,7 @@
 
 Order matters. The candidate runs before the reference, on its own copy of the inputs, after the
 allocator's free memory was filled with NaN: a kernel that leaves its output unwritten cannot
-inherit the reference's freshly freed result. Inputs are fingerprinted before and compared after,
+inherit the reference's freshly freed result. Inputs must be bit-identical afterwards,
 and on the first trial the candidate runs twice on the same inputs and must agree with itself.
 """
 
@@ -17,7 +17,7 @@ from torch import nn
 from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model
 from .results import CorrectnessReport, ErrorKind, EvalStatus, Stage, Tolerance, TrialOutcome
-from .tensors import OutputCheck, as_output_list, clone_all, compare_outputs, fingerprint, poison_allocator
+from .tensors import OutputCheck, as_output_list, clone_all, compare_outputs, poison_allocator, same_bits
 
 # Poisoning more than this per trial costs time without catching more: outputs are smaller.
 _POISON_BUDGET_BYTES = 8 << 30
@@ -76,9 +76,9 @@ def run_trial(
     candidate_model = instance.candidate(candidate_cls, seed)
     inputs = instance.inputs(seed)
     candidate_inputs = clone_all(inputs)
-    before = fingerprint(candidate_inputs)
     candidate_out = _run_candidate(candidate_model, candidate_inputs, instance.device)
-    if fingerprint(candidate_inputs) != before:
+    # `inputs` is untouched until the reference runs below: it is the pristine copy to compare with.
+    if not same_bits(candidate_inputs, inputs):
         raise StageFailure(
             ErrorKind.INPUT_MUTATED, Stage.CORRECTNESS, f"{where}: the candidate wrote to its inputs",
             status=EvalStatus.INCORRECT,

@@ -1,4 +1,4 @@
-"""Tensor plumbing for the worker: placing inputs, fingerprints, poisoning memory, comparing outputs."""
+"""Tensor plumbing for the worker: placing inputs, bit-exact input checks, poisoning memory, comparing outputs."""
 
 from __future__ import annotations
 
@@ -29,24 +29,24 @@ def tensor_bytes(values: Sequence[Any]) -> int:
     return sum(v.numel() * v.element_size() for v in values if isinstance(v, torch.Tensor))
 
 
-def fingerprint(values: Sequence[Any]) -> list[bytes | None]:
-    """Exact, NaN-safe digests of the tensors' bits, to prove inputs were not written to."""
-    digests: list[bytes | None] = []
-    for value in values:
+def same_bits(values: Sequence[Any], originals: Sequence[Any]) -> bool:
+    """True when every tensor holds exactly the bits of its original (NaN-safe, no copies made).
+
+    Comparing byte views instead of values makes NaN equal to itself and -0.0 differ from 0.0,
+    so any write to an input shows, and the views cost no memory for multi-GB inputs.
+    """
+    for value, original in zip(values, originals, strict=True):
         if not isinstance(value, torch.Tensor):
-            digests.append(None)
             continue
-        raw = value.detach().contiguous().reshape(-1).view(torch.uint8)
-        # Two different-weighted sums of the bytes: any single changed byte changes both.
-        weights = torch.arange(1, raw.numel() + 1, device=raw.device, dtype=torch.int64) % 65521
-        as_int = raw.to(torch.int64)
-        digests.append(
-            torch.stack([as_int.sum(), (as_int * weights).sum(), torch.tensor(raw.numel(), device=raw.device)])
-            .cpu()
-            .numpy()
-            .tobytes()
-        )
-    return digests
+        if value.shape != original.shape or value.dtype != original.dtype:
+            return False
+        if not torch.equal(_byte_view(value), _byte_view(original)):
+            return False
+    return True
+
+
+def _byte_view(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.detach().contiguous().reshape(-1).view(torch.uint8)
 
 
 def poison_allocator(device: torch.device, budget_bytes: int) -> None:
@@ -110,42 +110,59 @@ def check_structure(candidate: list[Any], reference: list[Any]) -> OutputCheck |
     return None
 
 
-def compare_outputs(candidate: list[Any], reference: list[Any], tolerance: Tolerance) -> OutputCheck:
-    structure = check_structure(candidate, reference)
-    if structure is not None:
-        return structure
-    worst_abs, worst_rel, mismatched, total = 0.0, 0.0, 0, 0
-    for index, (cand, ref) in enumerate(zip(candidate, reference, strict=True)):
-        if not isinstance(ref, torch.Tensor):
-            if cand != ref:
-                return OutputCheck(ErrorKind.OUTPUT_MISMATCH, f"output {index} is {cand!r}, expected {ref!r}")
-            continue
-        cand64, ref64 = cand.detach().double(), ref.detach().double()
-        total += ref64.numel()
-        bad = int((~torch.isfinite(cand64) & torch.isfinite(ref64)).sum())
-        if bad:
-            return OutputCheck(
-                ErrorKind.NON_FINITE_OUTPUT, f"output {index} has {bad} NaN/Inf elements", mismatched=bad, total=total
-            )
-        if ref64.numel() == 0:
-            continue
+# Elements compared at a time: float64 copies of multi-GB outputs would not fit beside them.
+_COMPARE_CHUNK = 1 << 25
+
+
+@dataclass
+class _ErrorTally:
+    worst_abs: float = 0.0
+    worst_rel: float = 0.0
+    mismatched: int = 0
+    non_finite: int = 0
+    total: int = 0
+
+    def add(self, cand: torch.Tensor, ref: torch.Tensor, tolerance: Tolerance) -> None:
+        cand64, ref64 = cand.double(), ref.double()
+        self.total += ref64.numel()
+        self.non_finite += int((~torch.isfinite(cand64) & torch.isfinite(ref64)).sum())
         abs_err = (cand64 - ref64).abs()
         # Non-finite reference values must be matched exactly (NaN by NaN, +Inf by +Inf).
         identical = (cand64 == ref64) | (torch.isnan(ref64) & torch.isnan(cand64))
         abs_err = torch.where(identical, torch.zeros_like(abs_err), abs_err)
         rel_err = abs_err / ref64.abs().clamp_min(torch.finfo(torch.float64).tiny)
-        bad_mask = ~(abs_err <= tolerance.atol + tolerance.rtol * ref64.abs())
-        worst_abs = max(worst_abs, float(abs_err.nan_to_num(float("inf")).max()))
-        worst_rel = max(worst_rel, float(rel_err.nan_to_num(float("inf")).max()))
-        mismatched += int(bad_mask.sum())
-    if mismatched:
+        self.mismatched += int((~(abs_err <= tolerance.atol + tolerance.rtol * ref64.abs())).sum())
+        self.worst_abs = max(self.worst_abs, float(abs_err.nan_to_num(float("inf")).max()))
+        self.worst_rel = max(self.worst_rel, float(rel_err.nan_to_num(float("inf")).max()))
+
+
+def compare_outputs(candidate: list[Any], reference: list[Any], tolerance: Tolerance) -> OutputCheck:
+    structure = check_structure(candidate, reference)
+    if structure is not None:
+        return structure
+    tally = _ErrorTally()
+    for index, (cand, ref) in enumerate(zip(candidate, reference, strict=True)):
+        if not isinstance(ref, torch.Tensor):
+            if cand != ref:
+                return OutputCheck(ErrorKind.OUTPUT_MISMATCH, f"output {index} is {cand!r}, expected {ref!r}")
+            continue
+        flat_cand, flat_ref = cand.detach().reshape(-1), ref.detach().reshape(-1)
+        for start in range(0, flat_ref.numel(), _COMPARE_CHUNK):
+            chunk = slice(start, start + _COMPARE_CHUNK)
+            tally.add(flat_cand[chunk], flat_ref[chunk], tolerance)
+        if tally.non_finite:
+            return OutputCheck(
+                ErrorKind.NON_FINITE_OUTPUT,
+                f"output {index} has {tally.non_finite} NaN/Inf elements where the reference is finite",
+                mismatched=tally.non_finite,
+                total=tally.total,
+            )
+    figures = (tally.worst_abs, tally.worst_rel, tally.mismatched, tally.total)
+    if tally.mismatched:
         return OutputCheck(
             ErrorKind.OUTPUT_MISMATCH,
-            f"{mismatched} of {total} elements outside atol={tolerance.atol}, rtol={tolerance.rtol}; "
-            f"max abs error {worst_abs:.3g}, max rel error {worst_rel:.3g}",
-            worst_abs,
-            worst_rel,
-            mismatched,
-            total,
+            f"{tally.mismatched} of {tally.total} elements outside atol={tolerance.atol}, rtol={tolerance.rtol}; "
+            f"max abs error {tally.worst_abs:.3g}, max rel error {tally.worst_rel:.3g}",
+            *figures,
         )
-    return OutputCheck(None, "match", worst_abs, worst_rel, 0, total)
+    return OutputCheck(None, "match", *figures)

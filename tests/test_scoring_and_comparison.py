@@ -8,7 +8,7 @@ import torch
 from kevolve.eval_harness.compare import Verdict, compare_timings
 from kevolve.eval_harness.results import ErrorKind, EvalResult, EvalStatus, SpeedComparison, Tolerance
 from kevolve.eval_harness.scoring import fast_p, geometric_mean, score_suite
-from kevolve.eval_harness.tensors import compare_outputs, fingerprint
+from kevolve.eval_harness.tensors import compare_outputs, same_bits
 from kevolve.eval_harness.timing import summarize
 
 
@@ -106,10 +106,24 @@ def test_values_within_tolerance_pass():
     assert check.max_abs_error == pytest.approx(5e-5, rel=1e-2)  # fp32 rounding of the sum
 
 
-def test_fingerprints_see_any_changed_byte_and_survive_nan():
+def test_bit_comparison_sees_any_change_and_survives_nan():
     x = torch.randn(1000)
     x[3] = float("nan")
-    before = fingerprint([x, 3])
-    assert fingerprint([x.clone(), 3]) == before
+    original = x.clone()
+    assert same_bits([x, 3], [original, 3])
     x[999] = x[999] + 1e-6
-    assert fingerprint([x, 3]) != before
+    assert not same_bits([x, 3], [original, 3])
+    zeros = torch.zeros(4)
+    assert not same_bits([-zeros], [zeros]), "-0.0 is a write too"
+
+
+def test_large_outputs_are_compared_in_chunks_with_exact_counts(monkeypatch):
+    import kevolve.eval_harness.tensors as tensors
+
+    monkeypatch.setattr(tensors, "_COMPARE_CHUNK", 7)
+    reference = torch.linspace(0, 1, 100)
+    candidate = reference.clone()
+    candidate[[5, 50, 99]] += 1.0
+    check = compare_outputs([candidate], [reference], TOLERANCE)
+    assert (check.mismatched, check.total) == (3, 100)
+    assert check.max_abs_error == pytest.approx(1.0)
