@@ -37,10 +37,13 @@ def _score_lines(title: str, score: SuiteScore, *, timing_meaningful: bool) -> l
     lines = [f"**{title}**: {score.correct} of {score.problems} correct", ""]
     if not timing_meaningful:
         return [*lines, "No fast_p or speedups: timings on this device are not meaningful.", ""]
+    lines.append("fast_p: correct and the 95% lower bound of the speedup above p; in brackets, the same with "
+                 "the ratio of medians (KernelBench's definition).")
+    lines.append("")
     lines.append("| baseline | fast_0 | fast_1 | fast_1.5 | fast_2 | geomean speedup (correct) |")
     lines.append("|---|---|---|---|---|---|")
     for entry in score.scores:
-        cells = [f"{entry.fast_p[p]:.3f}" for p in ("0", "1", "1.5", "2")]
+        cells = [f"{entry.fast_p[p]:.3f} ({entry.fast_p_point[p]:.3f})" for p in ("0", "1", "1.5", "2")]
         geomean = f"{entry.geomean_speedup:.3f}x" if entry.geomean_speedup else "-"
         lines.append(f"| {entry.baseline} | {' | '.join(cells)} | {geomean} |")
     return [*lines, ""]

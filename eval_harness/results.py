@@ -151,9 +151,10 @@ class EvalResult(_Frozen):
     def correct(self) -> bool:
         return self.status is EvalStatus.CORRECT
 
+    def comparison_with(self, baseline: str) -> SpeedComparison | None:
+        """The comparison with `eager` or `compiled`, or None when there is no meaningful figure."""
+        return next((c for c in self.comparisons if c.baseline == baseline), None)
+
     def speedup_over(self, baseline: str) -> float | None:
-        """Speedup over `eager` or `compiled`, or None when there is no meaningful figure."""
-        for comparison in self.comparisons:
-            if comparison.baseline == baseline:
-                return comparison.speedup
-        return None
+        comparison = self.comparison_with(baseline)
+        return comparison.speedup if comparison else None

@@ -46,10 +46,11 @@ def test_timing_summary_keeps_raw_samples_and_quartiles():
     assert stats.samples_ms == [1.0, 2.0, 3.0, 4.0, 100.0]
 
 
-def _result(status: EvalStatus, speedup: float | None) -> EvalResult:
+def _result(status: EvalStatus, speedup: float | None, ci_low: float | None = None) -> EvalResult:
     comparisons = []
     if speedup is not None:
-        comparisons = [SpeedComparison(baseline="eager", speedup=speedup, ci_low=speedup, ci_high=speedup,
+        low = speedup if ci_low is None else ci_low
+        comparisons = [SpeedComparison(baseline="eager", speedup=speedup, ci_low=low, ci_high=speedup * 1.1,
                                        verdict="faster")]
     return EvalResult(problem="p", problem_sha256="0", candidate_sha256="1", dtype="float32", status=status,
                       comparisons=comparisons)
@@ -70,6 +71,14 @@ def test_fast_p_counts_every_problem_and_only_correct_speedups():
     compiled = next(s for s in score.scores if s.baseline == "compiled")
     assert compiled.fast_p["0"] == 0.0, "no compile comparison means no success against it"
     assert score.correct == 3
+
+
+def test_fast_p_needs_the_whole_interval_above_p_and_the_point_score_does_not():
+    score = score_suite([_result(EvalStatus.CORRECT, 1.02, ci_low=0.97), _result(EvalStatus.CORRECT, 1.6, ci_low=1.55)])
+    eager = next(s for s in score.scores if s.baseline == "eager")
+    assert eager.fast_p["1"] == 0.5, "a 1.02x median inside the noise is not a win"
+    assert eager.fast_p_point["1"] == 1.0
+    assert eager.fast_p["1.5"] == eager.fast_p_point["1.5"] == 0.5
 
 
 def test_fast_p_and_geomean_edge_cases():
