@@ -48,6 +48,8 @@ def render_result(result: EvalResult) -> None:
         table.add_row("device", f"{env.device_name} ({env.device}), spec {env.hardware_spec}")
         versions = f"torch {env.torch_version}, triton {env.triton_version}, driver {env.driver_version}"
         table.add_row("versions", versions)
+        if env.note:
+            table.add_row("hardware", env.note)
     if result.correctness is not None:
         c = result.correctness
         table.add_row(

@@ -10,6 +10,7 @@ import torch
 
 from kevolve.hardware_specs import HardwareSpec, load_spec, spec_for_device_name
 
+from .ceilings import measure_ceilings
 from .results import Environment
 
 logger = logging.getLogger(__name__)
@@ -67,13 +68,7 @@ def device_name(device: torch.device) -> str:
 def hardware_spec_for(device: torch.device) -> HardwareSpec | None:
     if device.type == "cpu":
         return load_spec(CPU_SPEC)
-    spec = spec_for_device_name(device_name(device))
-    if spec is None:
-        logger.warning(
-            "no hardware spec matches %r: timings stay valid, speed-of-light figures are unavailable; "
-            "add a YAML under hardware_specs/ for it", device_name(device),
-        )
-    return spec
+    return spec_for_device_name(device_name(device))
 
 
 def l2_flush_bytes(device: torch.device, spec: HardwareSpec | None) -> int:
@@ -86,6 +81,16 @@ def l2_flush_bytes(device: torch.device, spec: HardwareSpec | None) -> int:
 
 
 def describe(device: torch.device, spec: HardwareSpec | None) -> Environment:
+    """The device and software; for a GPU without a spec, its ceilings are measured instead."""
+    ceilings, note = None, None
+    if spec is None:
+        ceilings = measure_ceilings(device)
+        note = (
+            f"no hardware spec matches {device_name(device)!r}: using measured ceilings "
+            f"({ceilings.copy_bandwidth_gbps:.0f} GB/s copy, {ceilings.matmul_tflops} TFLOP/s); "
+            "add a YAML under hardware_specs/ for datasheet figures"
+        )
+        logger.warning(note)
     return Environment(
         device=str(device),
         device_name=device_name(device),
@@ -96,4 +101,6 @@ def describe(device: torch.device, spec: HardwareSpec | None) -> Environment:
         driver_version=_driver_version() if device.type == "cuda" else None,
         python_version=platform.python_version(),
         timing_meaningful=device.type == "cuda",
+        measured_ceilings=ceilings,
+        note=note,
     )

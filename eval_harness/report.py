@@ -60,6 +60,7 @@ def render_markdown(report: BenchReport) -> str:
             f"- torch {env.torch_version}, triton {env.triton_version}, CUDA {env.cuda_version}, "
             f"driver {env.driver_version}, Python {env.python_version}",
             f"- timings meaningful: {env.timing_meaningful}",
+            *([f"- {env.note}"] if env.note else []),
         ]
     timing = report.settings.timing
     lines += [

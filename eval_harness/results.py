@@ -119,6 +119,15 @@ class BaselineTimings(_Frozen):
     from_cache: bool = False
 
 
+class MeasuredCeilings(_Frozen):
+    """Roofline ceilings measured on a device that has no hardware spec."""
+
+    copy_bandwidth_gbps: float = Field(description="device-to-device copy, bytes read plus written")
+    matmul_tflops: dict[str, float] = Field(description="square matrix product, dense, per dtype")
+    l2_cache_bytes: int | None = None
+    multiprocessor_count: int | None = None
+
+
 class Environment(_Frozen):
     device: str
     device_name: str
@@ -129,6 +138,10 @@ class Environment(_Frozen):
     driver_version: str | None
     python_version: str
     timing_meaningful: bool
+    measured_ceilings: MeasuredCeilings | None = Field(
+        default=None, description="measured instead of read from a spec, for a device with no spec"
+    )
+    note: str | None = None
 
 
 class EvalResult(_Frozen):

@@ -55,3 +55,18 @@ def test_the_reference_is_not_rerun_for_every_candidate(cpu_evaluator, gelu_prob
     assert first.baselines.eager is not None
     assert second.baselines.from_cache
     assert second.baselines.eager.samples_ms == first.baselines.eager.samples_ms
+
+
+def test_half_precision_evaluations_cast_inputs_and_weights_and_loosen_tolerance(gelu_problem, tmp_path):
+    from harness_helpers import FAST_SETTINGS
+
+    from kevolve.eval_harness import DType, Evaluator
+
+    settings = FAST_SETTINGS.model_copy(update={"dtype": DType.BFLOAT16})
+    with Evaluator("cpu", settings=settings, cache_dir=tmp_path) as evaluator:
+        right = evaluator.evaluate(gelu_problem, candidate_source("correct_torch"))
+        wrong = evaluator.evaluate(gelu_problem, candidate_source("wrong_dtype"))
+    assert right.status is EvalStatus.CORRECT, right.error
+    assert right.dtype == "bfloat16"
+    assert right.correctness.tolerance.atol == 1e-2
+    assert wrong.error.kind is ErrorKind.OUTPUT_STRUCTURE, "float64 output for a bfloat16 problem"
