@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .compare import MIN_EFFECT
 from .results import EvalResult, TimingStats
 from .scoring import SuiteScore
 from .suite import BenchReport
@@ -37,8 +38,8 @@ def _score_lines(title: str, score: SuiteScore, *, timing_meaningful: bool) -> l
     lines = [f"**{title}**: {score.correct} of {score.problems} correct", ""]
     if not timing_meaningful:
         return [*lines, "No fast_p or speedups: timings on this device are not meaningful.", ""]
-    lines.append("fast_p: correct and the 95% lower bound of the speedup above p; in brackets, the same with "
-                 "the ratio of medians (KernelBench's definition).")
+    lines.append(f"fast_p: correct and the speedup's 95% lower bound above p by more than {MIN_EFFECT:.0%} "
+                 "(run-to-run noise); in brackets, the ratio of medians above p (KernelBench's definition).")
     lines.append("")
     lines.append("| baseline | fast_0 | fast_1 | fast_1.5 | fast_2 | geomean speedup (correct) |")
     lines.append("|---|---|---|---|---|---|")

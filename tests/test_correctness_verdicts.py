@@ -59,7 +59,6 @@ def test_the_reference_is_not_rerun_for_every_candidate(cpu_evaluator, gelu_prob
 
 def test_half_precision_evaluations_cast_inputs_and_weights_and_loosen_tolerance(gelu_problem, tmp_path):
     from harness_helpers import FAST_SETTINGS
-
     from kevolve.eval_harness import DType, Evaluator
 
     settings = FAST_SETTINGS.model_copy(update={"dtype": DType.BFLOAT16})

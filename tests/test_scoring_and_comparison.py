@@ -136,3 +136,9 @@ def test_large_outputs_are_compared_in_chunks_with_exact_counts(monkeypatch):
     check = compare_outputs([candidate], [reference], TOLERANCE)
     assert (check.mismatched, check.total) == (3, 100)
     assert check.max_abs_error == pytest.approx(1.0)
+
+
+def test_a_tiny_but_tight_difference_is_not_called_faster():
+    comparison = compare_timings("compiled", _stats(_samples(1.005, 0.001)), _stats(_samples(1.0, 0.001, seed=4)))
+    assert comparison.ci_low > 1.0, "the interval alone would call it faster"
+    assert comparison.verdict == Verdict.INDISTINGUISHABLE
