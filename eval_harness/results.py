@@ -22,11 +22,14 @@ class EvalStatus(StrEnum):
 
 
 class Stage(StrEnum):
+    STATIC_CHECK = "static_check"  # in the caller, on the source alone, before any worker time
     LOAD_PROBLEM = "load_problem"
     LOAD_CANDIDATE = "load_candidate"
     CONSTRUCT = "construct"
     CORRECTNESS = "correctness"
     TIMING = "timing"
+    DYNAMIC_CHECK = "dynamic_check"
+    PROFILE = "profile"
     BASELINE = "baseline"
 
 
@@ -49,6 +52,28 @@ class ErrorKind(StrEnum):
     NONDETERMINISTIC = "nondeterministic"  # disagrees with itself on identical inputs
     SHAPE_SPECIALISED = "shape_specialised"  # right on the primary shape, wrong on another
     HARNESS_TAMPERED = "harness_tampered"  # replaced a function the harness relies on
+    POLICY_VIOLATION = "policy_violation"  # a static check of the source found an error-level rule
+    KERNEL_NOT_LAUNCHED = "kernel_not_launched"  # no custom kernel ran during forward
+    KERNELS_NOT_LOAD_BEARING = "kernels_not_load_bearing"  # output unchanged with kernels made no-ops
+    REFERENCE_OPS_RAN = "reference_ops_ran"  # strict: the reference's compute ran as ATen operators
+    STALE_RESULT = "stale_result"  # wrong on fresh inputs after timing: results reused across calls
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # the candidate is refused
+    WARNING = "warning"  # shown to the reviewer, not disqualifying
+
+
+class CheckFinding(BaseModel):
+    """One rule that a candidate's source or behaviour broke: which, where and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    severity: Severity
+    reason: str
+    line: int | None = None
+    origin: str = Field(default="static", description="static (source) or dynamic (worker)")
 
 
 class EvalError(_Frozen):
@@ -157,12 +182,36 @@ class EvalResult(_Frozen):
     baselines: BaselineTimings | None = None
     comparisons: list[SpeedComparison] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list, description="suspicious but not disqualifying")
+    findings: list[CheckFinding] = Field(default_factory=list, description="static and dynamic check results")
+    review_required: list[str] = Field(
+        default_factory=list, description="reasons a person must clear this result before it earns fitness"
+    )
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     worker_seconds: float = 0.0
 
     @property
     def correct(self) -> bool:
         return self.status is EvalStatus.CORRECT
+
+    @property
+    def accepted(self) -> bool:
+        """Correct, clean of error-level findings, and nothing waiting for a person's review."""
+        return (
+            self.correct
+            and not self.review_required
+            and not any(f.severity is Severity.ERROR for f in self.findings)
+        )
+
+    @property
+    def fitness(self) -> float | None:
+        """0 unless accepted; then the faster baseline's median over the candidate's.
+
+        None where timings are not meaningful (the CPU interpreter): no figure, rather than a fake one.
+        """
+        if not self.accepted:
+            return 0.0
+        speedups = [c.speedup for c in self.comparisons]
+        return min(speedups) if speedups else None
 
     def comparison_with(self, baseline: str) -> SpeedComparison | None:
         """The comparison with `eager` or `compiled`, or None when there is no meaningful figure."""

@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from .results import Stage, Tolerance
 
 
+class Policy(StrEnum):
+    """What a candidate may leave to PyTorch (see the static and dynamic checks)."""
+
+    STRICT = "strict"  # every computation of the reference runs in the candidate's own kernels
+    HYBRID = "hybrid"  # vendor GEMM/convolution calls may stay; at least one custom kernel must run
+
+
 class DType(StrEnum):
     FLOAT32 = "float32"
     BFLOAT16 = "bfloat16"
@@ -60,6 +67,7 @@ class EvalSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     dtype: DType = DType.FLOAT32
+    policy: Policy = Policy.STRICT
     correctness_trials: int = Field(default=5, ge=1)
     extra_config_trials: int = Field(default=1, ge=1)
     tolerance: Tolerance | None = Field(default=None, description="None: the dtype's default")
