@@ -1,4 +1,7 @@
-"""One evaluation inside the worker: load, check, time, compare. Stages report as they start."""
+"""One evaluation inside the worker: load, check, time, check again, profile, compare.
+
+Stages report as they start, so the caller can hold each to its own time limit.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +9,23 @@ import secrets
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from kevolve.hardware_specs import HardwareSpec
-
+from . import dynamic_checks
 from .compare import compare_timings
 from .correctness import run_correctness
 from .failures import StageFailure, candidate_failure
-from .instances import LoadedProblem, ProblemInstance, call_model, load_candidate_class
-from .integrity import IntegritySnapshot
-from .problem import Problem, sha256_text
+from .instances import ProblemInstance, call_model, load_candidate_class
+from .kernel_profile import profile_kernels
+from .problem import sha256_text
 from .protocol import EvaluateRequest
-from .results import (
-    BaselineTimings,
-    Environment,
-    ErrorKind,
-    EvalError,
-    EvalResult,
-    EvalStatus,
-    Stage,
-    TimingStats,
-)
+from .results import BaselineTimings, ErrorKind, EvalError, EvalResult, EvalStatus, Stage, TimingStats
+from .review import review_reasons
+from .roofline import percent_of_light, speed_of_light
+from .session import WorkerSession
 from .settings import EvalSettings
 from .tensors import tensor_bytes
 from .timing import time_call
@@ -38,32 +34,7 @@ from .timing import time_call
 _OFF_STREAM_RATIO = 1.5
 _OFF_STREAM_SLACK_MS = 0.05
 _TRIAL_SEED_STRIDE = 7919
-
-
-@dataclass
-class WorkerSession:
-    """What a worker keeps between evaluations: device facts, loaded problems, baselines."""
-
-    device: torch.device
-    spec: HardwareSpec | None
-    environment: Environment
-    l2_flush_bytes: int
-    workdir: Path
-    integrity: IntegritySnapshot
-    problems: dict[tuple[str, str], LoadedProblem] = field(default_factory=dict)
-    baselines: dict[tuple[str, str], BaselineTimings] = field(default_factory=dict)
-
-    def loaded(self, problem: Problem, settings: EvalSettings) -> LoadedProblem:
-        key = (problem.sha256, settings.dtype.value)
-        if key not in self.problems:
-            self.problems[key] = LoadedProblem(
-                problem, self.device, getattr(torch, settings.dtype.value), self.workdir
-            )
-        return self.problems[key]
-
-    @property
-    def on_cpu(self) -> bool:
-        return self.device.type == "cpu"
+_FRESH_INPUT_SEED_OFFSET = 104_729
 
 
 class _Clock:
@@ -124,21 +95,18 @@ def _flags(timing: TimingStats) -> list[str]:
     return flags
 
 
+def _trace_file(request: EvaluateRequest, label: str) -> Path | None:
+    if request.artifacts_dir is None:
+        return None
+    return Path(request.artifacts_dir) / f"{request.problem.name}-{label}-trace.json"
+
+
 def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callable[[Stage], None]) -> EvalResult:
     settings = request.settings
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31 - 1)
     clock = _Clock(on_stage)
     started = time.perf_counter()
-    partial: dict = {}
-    base = {
-        "problem": request.problem.name,
-        "problem_sha256": request.problem.sha256,
-        "candidate_sha256": None,
-        "dtype": settings.dtype.value,
-        "environment": session.environment,
-    }
-    if request.candidate_source is not None:
-        base["candidate_sha256"] = sha256_text(request.candidate_source)
+    partial: dict[str, Any] = {}
     # A baselines-only request that ran through is "correct": the reference loaded, ran and was timed.
     status, error = EvalStatus.CORRECT, None
     try:
@@ -147,6 +115,7 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
         status, error = failure.status, EvalError(kind=failure.kind, stage=failure.stage, message=failure.message)
         if failure.correctness is not None:
             partial["correctness"] = failure.correctness
+        partial.pop("comparisons", None)
     replaced = session.integrity.replaced()
     if replaced:
         status = EvalStatus.ERROR
@@ -157,7 +126,11 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
         )
         partial.pop("comparisons", None)
     return EvalResult(
-        **base,
+        problem=request.problem.name,
+        problem_sha256=request.problem.sha256,
+        candidate_sha256=sha256_text(request.candidate_source) if request.candidate_source is not None else None,
+        dtype=settings.dtype.value,
+        environment=session.environment,
         **partial,
         status=status,
         error=error,
@@ -166,22 +139,42 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
     )
 
 
+def _problem_facts(session, request, instance, seed, clock, out) -> BaselineTimings | None:
+    """Baselines, speed of light and sanity of the reference: computed once per problem and config."""
+    settings, problem, config = request.settings, request.problem, instance.config
+    tolerance = settings.resolved_tolerance()
+    with clock.stage(Stage.DYNAMIC_CHECK):
+        out["problem_sanity"] = session.fact(
+            "sanity", problem, settings, config, lambda: dynamic_checks.problem_sanity(instance, seed, tolerance)
+        )
+        out["speed_of_light"] = session.fact(
+            "sol", problem, settings, config,
+            lambda: speed_of_light(instance.reference(seed), instance.inputs(seed), dtype=settings.dtype,
+                                   spec=session.spec),
+        )
+    baselines = request.cached_baselines
+    if baselines is None and request.measure_baselines:
+        with clock.stage(Stage.BASELINE):
+            baselines = session.fact(
+                "baselines", problem, settings, config, lambda: measure_baselines(session, instance, settings, seed)
+            )
+    out["baselines"] = baselines
+    return baselines
+
+
 def _run_stages(session: WorkerSession, request: EvaluateRequest, seed: int, clock: _Clock, out: dict) -> None:
     settings, problem = request.settings, request.problem
+    tolerance = settings.resolved_tolerance()
     with clock.stage(Stage.LOAD_PROBLEM):
         loaded = session.loaded(problem, settings)
         primary = problem.primary_config(on_cpu=session.on_cpu)
         instance = loaded.instance(primary)
-    baselines = request.cached_baselines
-    cache_key = (problem.sha256, f"{settings.dtype.value}:{primary}")
-    if baselines is None and request.measure_baselines:
-        baselines = session.baselines.get(cache_key)
-        if baselines is None:
-            with clock.stage(Stage.BASELINE):
-                baselines = measure_baselines(session, instance, settings, seed)
-            session.baselines[cache_key] = baselines
-    out["baselines"] = baselines
+    baselines = _problem_facts(session, request, instance, seed, clock, out)
     if request.candidate_source is None:
+        if settings.profile:
+            with clock.stage(Stage.PROFILE):
+                out["profile"] = profile_kernels(instance.reference(seed), instance.inputs(seed),
+                                                 device=session.device, trace_file=_trace_file(request, "reference"))
         return
     with clock.stage(Stage.LOAD_CANDIDATE):
         candidate_cls = load_candidate_class(request.candidate_source, name=request.candidate_name,
@@ -194,8 +187,13 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seed: int, clo
             extras=problem.extra_configs(on_cpu=session.on_cpu) if settings.check_extra_configs else [],
             seeds=[seed + i * _TRIAL_SEED_STRIDE for i in range(settings.correctness_trials)],
             extra_trials=settings.extra_config_trials,
-            tolerance=settings.resolved_tolerance(),
+            tolerance=tolerance,
         )
+    with clock.stage(Stage.DYNAMIC_CHECK):
+        reference_ops = session.fact("aten_ops", problem, settings, primary,
+                                     lambda: dynamic_checks.reference_compute_ops(instance, seed))
+        dynamic_checks.check_candidate(instance, candidate_cls, seed + 1, tolerance, policy=settings.policy,
+                                       reference_ops=reference_ops)
     with clock.stage(Stage.TIMING):
         model = instance.candidate(candidate_cls, seed)
         try:
@@ -204,9 +202,26 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seed: int, clo
             raise candidate_failure(exc, Stage.TIMING) from exc
     out["timing"] = timing
     out["flags"] = _flags(timing)
+    with clock.stage(Stage.DYNAMIC_CHECK):
+        dynamic_checks.check_fresh_inputs(instance, model, seed, seed + _FRESH_INPUT_SEED_OFFSET, tolerance)
+    if settings.profile:
+        with clock.stage(Stage.PROFILE):
+            try:
+                out["profile"] = profile_kernels(model, instance.inputs(seed), device=session.device,
+                                                 trace_file=_trace_file(request, "candidate"))
+            except Exception as exc:
+                raise candidate_failure(exc, Stage.PROFILE) from exc
+    out["percent_of_light"] = percent_of_light(out["speed_of_light"], timing.median_ms) if (
+        session.environment.timing_meaningful) else None
     if session.environment.timing_meaningful and baselines is not None:
         out["comparisons"] = [
             compare_timings(name, stats, timing)
             for name, stats in (("eager", baselines.eager), ("compiled", baselines.compiled))
             if stats is not None
         ]
+    out["review_required"] = review_reasons(
+        timing if session.environment.timing_meaningful else None,
+        out.get("comparisons", []),
+        out["speed_of_light"],
+        out["problem_sanity"],
+    )

@@ -28,6 +28,7 @@ class EvaluateRequest(_Message):
     settings: EvalSettings
     cached_baselines: BaselineTimings | None = None
     measure_baselines: bool = True
+    artifacts_dir: str | None = Field(default=None, description="where full profiles go (traces)")
 
 
 class ShutdownRequest(_Message):

@@ -169,6 +169,47 @@ class Environment(_Frozen):
     note: str | None = None
 
 
+class SpeedOfLight(_Frozen):
+    """Floors for one problem on one device (see roofline.py); times only where a spec has them."""
+
+    flops: int = Field(description="matrix FLOPs of one reference forward, from PyTorch's flop counter")
+    bytes: int = Field(description="inputs, parameters and buffers read once, outputs written once")
+    peak_tflops: float | None = None
+    peak_unit: str | None = None
+    bandwidth_gbps: float | None = None
+    flop_floor_ms: float | None = None
+    byte_floor_ms: float | None = None
+    floor_ms: float | None = None
+    bound: str | None = Field(default=None, description="memory or compute")
+    arithmetic_intensity: float | None = Field(default=None, description="FLOPs per byte")
+
+
+class KernelStat(_Frozen):
+    name: str
+    launches_per_call: float
+    device_ms_per_call: float
+    share: float = Field(description="fraction of the device time of one call")
+
+
+class KernelProfile(_Frozen):
+    """What one forward launched, from torch.profiler (GPU) or the Triton launch hook (CPU)."""
+
+    source: str = Field(description="torch.profiler or triton_launch_hook")
+    calls_profiled: int
+    kernels: list[KernelStat]
+    launches_per_call: float
+    device_ms_per_call: float | None = None
+    wall_ms_per_call: float | None = None
+    launch_bound: bool | None = Field(default=None, description="the device idles between many short kernels")
+    trace_file: str | None = None
+
+
+class ProblemSanity(_Frozen):
+    """Whether the reference's outputs depend on what they should; a degenerate problem rewards cheats."""
+
+    degenerate_reasons: list[str] = Field(default_factory=list)
+
+
 class EvalResult(_Frozen):
     problem: str
     problem_sha256: str
@@ -186,6 +227,10 @@ class EvalResult(_Frozen):
     review_required: list[str] = Field(
         default_factory=list, description="reasons a person must clear this result before it earns fitness"
     )
+    speed_of_light: SpeedOfLight | None = None
+    percent_of_light: float | None = Field(default=None, description="floor over the candidate's median, in %")
+    profile: KernelProfile | None = None
+    problem_sanity: ProblemSanity | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     worker_seconds: float = 0.0
 
@@ -220,3 +265,35 @@ class EvalResult(_Frozen):
     def speedup_over(self, baseline: str) -> float | None:
         comparison = self.comparison_with(baseline)
         return comparison.speedup if comparison else None
+
+
+class NcuKernel(_Frozen):
+    """One kernel as Nsight Compute measured it; a metric the sections did not give is None."""
+
+    name: str
+    block_size: str | None = None
+    grid_size: str | None = None
+    duration_ms: float | None = Field(default=None, description="gpu__time_duration.sum")
+    dram_throughput_pct: float | None = Field(default=None, description="DRAM bandwidth, % of peak")
+    memory_throughput_pct: float | None = Field(default=None, description="memory speed of light, % of peak")
+    sm_throughput_pct: float | None = Field(default=None, description="compute (SM) speed of light, % of peak")
+    achieved_occupancy_pct: float | None = None
+    theoretical_occupancy_pct: float | None = None
+    registers_per_thread: int | None = None
+    shared_memory_per_block_bytes: int | None = Field(default=None, description="static plus dynamic")
+    local_memory_bytes: float | None = Field(default=None, description="local loads plus stores (spills)")
+    local_memory_spill: bool | None = Field(default=None, description="any local-memory traffic; None: unmeasured")
+    top_stall_reasons: list[tuple[str, float]] = Field(
+        default_factory=list, description="up to 3 (reason, warp cycles per issued instruction), largest first"
+    )
+
+
+class NcuReport(_Frozen):
+    """Hardware counters for one profiled forward, or why there are none (`available` False)."""
+
+    available: bool
+    reason: str | None = None
+    kernels: list[NcuKernel] = Field(default_factory=list)
+    csv_path: str | None = None
+    report_path: str | None = Field(default=None, description="the .ncu-rep, for the Nsight Compute GUI")
+    command: list[str] = Field(default_factory=list, description="the ncu command line that was run")

@@ -40,6 +40,8 @@ class StageTimeouts(BaseModel):
     construct_s: float = 60.0
     correctness_s: float = 300.0
     timing_s: float = 180.0
+    dynamic_check_s: float = 300.0
+    profile_s: float = 120.0
     baseline_s: float = 600.0
 
     def for_stage(self, stage: Stage) -> float:
@@ -79,6 +81,7 @@ class EvalSettings(BaseModel):
     )
     seed: int | None = Field(default=None, description="None: a fresh random seed per evaluation")
     measure_compile_baseline: bool = True
+    profile: bool = Field(default=True, description="kernel profile and speed of light in each result")
 
     def resolved_tolerance(self) -> Tolerance:
         return self.tolerance or DEFAULT_TOLERANCES[self.dtype]

@@ -13,8 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import kernel_launches
 from .environment import UnknownDeviceError, describe, hardware_spec_for, l2_flush_bytes, parse_device
-from .evaluation import WorkerSession, evaluate
+from .evaluation import evaluate
 from .failures import candidate_failure
 from .integrity import IntegritySnapshot
 from .protocol import (
@@ -27,6 +28,7 @@ from .protocol import (
     write_message,
 )
 from .results import EvalError, EvalResult, EvalStatus, Stage
+from .session import WorkerSession
 
 
 def preload_compiler() -> None:
@@ -44,7 +46,6 @@ def preload_compiler() -> None:
 def _start_session(device_text: str, workdir: Path) -> WorkerSession:
     import torch
 
-    preload_compiler()
     device = parse_device(device_text)
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -52,6 +53,9 @@ def _start_session(device_text: str, workdir: Path) -> WorkerSession:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     spec = hardware_spec_for(device)
+    # Both before the integrity snapshot: the launch hook is the harness's own wrapper.
+    kernel_launches.install()
+    preload_compiler()
     return WorkerSession(
         device=device,
         spec=spec,

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .protocol import (
@@ -69,6 +70,64 @@ def worker_environment(device: str) -> dict[str, str]:
         # No GPU: Triton kernels run through its interpreter, for correctness only.
         env["TRITON_INTERPRET"] = "1"
     return env
+
+
+def read_log_tail(path: Path, since: int = 0, limit: int = _LOG_TAIL_BYTES) -> str:
+    """The last `limit` bytes of a log written after offset `since`; "" where it cannot be read."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(max(since, os.path.getsize(path) - limit))
+            return log.read(limit).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def kill_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's whole group (its session), then SIGKILL to what is left."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=_TERM_GRACE_SECONDS)
+            break
+        except ProcessLookupError:
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # The group may outlive its leader (a candidate's child process): end it too.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class SessionRun:
+    """How a command run by `run_in_session` ended."""
+
+    returncode: int | None
+    timed_out: bool
+    output_tail: str
+
+
+def run_in_session(
+    command: Sequence[str], *, env: dict[str, str], timeout_s: float, log_path: Path,
+    cwd: Path | None = None, tail_bytes: int = _LOG_TAIL_BYTES,
+) -> SessionRun:
+    """Runs `command` to completion in its own process session, its output going to `log_path`.
+
+    Past `timeout_s` the whole session is killed (SIGTERM, then SIGKILL), as a worker is; only the
+    log's last `tail_bytes` are read back, however much the command printed.
+    """
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            list(command), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, env=env, cwd=cwd,
+        )
+    timed_out = False
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    kill_process_group(process)
+    return SessionRun(process.returncode, timed_out, read_log_tail(log_path, limit=tail_bytes))
 
 
 def _resident_bytes(pid: int) -> int:
@@ -124,12 +183,7 @@ class WorkerProcess:
         return ready.environment
 
     def _log_tail(self, since: int) -> str:
-        try:
-            with open(self._log_path, "rb") as log:
-                log.seek(max(since, os.path.getsize(self._log_path) - _LOG_TAIL_BYTES))
-                return log.read(_LOG_TAIL_BYTES).decode(errors="replace")
-        except OSError:
-            return ""
+        return read_log_tail(self._log_path, since)
 
     def _log_size(self) -> int:
         try:
@@ -211,21 +265,9 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGTERM to the worker's whole process group, then SIGKILL to what is left."""
-        process = self._process
-        if process is None:
+        if self._process is None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-                process.wait(timeout=_TERM_GRACE_SECONDS)
-                break
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # The group may outlive its leader (a candidate's child process): end it too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        kill_process_group(self._process)
         self._close_pipes()
 
     def _close_pipes(self) -> None:

@@ -28,14 +28,14 @@ def _assert_clear_failure(run, message):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["eval", FIXTURES / "absent.py", "--candidate", CANDIDATES / "correct_torch.py"], "no such problem file"),
-        (["eval", FIXTURES / "broken" / "no_model.py", "--candidate", CANDIDATES / "correct_torch.py"],
+        (["eval", FIXTURES / "absent.py", "--candidate", CANDIDATES / "correct_triton.py"], "no such problem file"),
+        (["eval", FIXTURES / "broken" / "no_model.py", "--candidate", CANDIDATES / "correct_triton.py"],
          "no `class Model`"),
-        (["eval", FIXTURES / "broken" / "bad_syntax.py", "--candidate", CANDIDATES / "correct_torch.py"],
+        (["eval", FIXTURES / "broken" / "bad_syntax.py", "--candidate", CANDIDATES / "correct_triton.py"],
          "syntax error"),
         (["eval", GELU, "--candidate", FIXTURES / "absent.py"], "no such candidate file"),
-        (["eval", GELU, "--candidate", CANDIDATES / "correct_torch.py", "--device", "cuda:7"], "not available"),
-        (["eval", GELU, "--candidate", CANDIDATES / "correct_torch.py", "--device", "tpu"], "not a device"),
+        (["eval", GELU, "--candidate", CANDIDATES / "correct_triton.py", "--device", "cuda:7"], "not available"),
+        (["eval", GELU, "--candidate", CANDIDATES / "correct_triton.py", "--device", "tpu"], "not a device"),
         (["bench", FIXTURES / "absent_dir"], "no such problem file"),
         (["bench", SUITE_DIR, "--only", "no_such_problem"], "no such problems"),
     ],
@@ -45,7 +45,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, message):
 
 
 def test_eval_json_verdict_for_a_correct_candidate():
-    run = kevolve("eval", GELU, "--candidate", CANDIDATES / "correct_torch.py", "--json", *FAST)
+    run = kevolve("eval", GELU, "--candidate", CANDIDATES / "correct_triton.py", "--json", *FAST)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["status"] == "correct"
@@ -60,7 +60,7 @@ def test_eval_exits_1_for_a_wrong_candidate_and_says_why():
 
 def test_a_problem_whose_inputs_raise_exits_nonzero_with_the_reason():
     run = kevolve("eval", FIXTURES / "broken" / "get_inputs_raises.py", "--candidate",
-                  CANDIDATES / "correct_torch.py", *FAST)
+                  CANDIDATES / "correct_triton.py", *FAST)
     assert run.returncode == 1
     assert "problem_invalid" in run.stdout
     assert "the inputs cannot be built" in run.stdout
@@ -81,7 +81,7 @@ def test_bench_writes_json_and_markdown_for_a_kernelbench_folder(tmp_path):
 def test_bench_with_candidates_scores_them(tmp_path):
     candidates = tmp_path / "candidates"
     candidates.mkdir()
-    (candidates / "elementwise_gelu_tanh.py").write_text((CANDIDATES / "correct_torch.py").read_text())
+    (candidates / "elementwise_gelu_tanh.py").write_text((CANDIDATES / "correct_triton.py").read_text())
     out = tmp_path / "bench.json"
     run = kevolve("bench", SUITE_DIR, "--only", "elementwise_gelu_tanh", "--candidates", candidates,
                   "--out", out, "--no-cache", *FAST)

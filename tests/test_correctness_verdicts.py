@@ -26,7 +26,7 @@ def test_wrong_candidates_are_refused_with_their_reason(cpu_evaluator, gelu_prob
 
 
 def test_a_correct_candidate_passes_every_trial_and_config(cpu_evaluator, gelu_problem):
-    result = cpu_evaluator.evaluate(gelu_problem, candidate_source("correct_torch"))
+    result = cpu_evaluator.evaluate(gelu_problem, candidate_source("correct_triton"))
     assert result.status is EvalStatus.CORRECT
     report = result.correctness
     assert report.passed
@@ -63,7 +63,7 @@ def test_half_precision_evaluations_cast_inputs_and_weights_and_loosen_tolerance
 
     settings = FAST_SETTINGS.model_copy(update={"dtype": DType.BFLOAT16})
     with Evaluator("cpu", settings=settings, cache_dir=tmp_path) as evaluator:
-        right = evaluator.evaluate(gelu_problem, candidate_source("correct_torch"))
+        right = evaluator.evaluate(gelu_problem, candidate_source("correct_triton"))
         wrong = evaluator.evaluate(gelu_problem, candidate_source("wrong_dtype"))
     assert right.status is EvalStatus.CORRECT, right.error
     assert right.dtype == "bfloat16"

@@ -25,7 +25,7 @@ def test_a_candidate_that_breaks_its_worker_gets_a_verdict_and_a_new_worker(
     assert result.error.kind is kind, result.error.message
     assert result.error.stage is stage
     # The worker that ran it is gone; the next evaluation runs in a fresh one and is judged normally.
-    after = cpu_evaluator.evaluate(gelu_problem, candidate_source("correct_torch"))
+    after = cpu_evaluator.evaluate(gelu_problem, candidate_source("correct_triton"))
     assert after.status is EvalStatus.CORRECT, after.error
     assert cpu_evaluator.workers_started == started + 1
 

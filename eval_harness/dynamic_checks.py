@@ -1,0 +1,157 @@
+"""Checks of what a candidate does when it runs, beyond whether its outputs match.
+
+- Its custom kernels launched (Triton launch hook), and they carry the result: with every launch
+  skipped ("ghost replay"), the output must change.
+- Under `strict`, none of the reference's compute ran as ATen operators (torch.profiler's CPU
+  events name every ATen call, on any device); `hybrid` lets vendor GEMM and convolution through.
+- After timing, the timed instance recomputes fresh inputs correctly: results are not reused.
+- The problem itself is not degenerate: its output is not within tolerance of a constant, and
+  depends on its inputs and (where it has any) its weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.profiler import ProfilerActivity, profile
+
+from . import kernel_launches
+from .failures import StageFailure, candidate_failure
+from .instances import ProblemInstance, call_model
+from .results import ErrorKind, EvalStatus, ProblemSanity, Stage, Tolerance
+from .settings import Policy
+from .tensors import as_output_list, clone_all, compare_outputs, poison_allocator
+
+# ATen operators that allocate, view, move or describe data: a candidate may always call them.
+ALLOWED_ATEN_OPS = frozenset({
+    "aten::empty", "aten::empty_like", "aten::empty_strided", "aten::zeros", "aten::zeros_like",
+    "aten::ones", "aten::ones_like", "aten::full", "aten::full_like", "aten::fill_", "aten::zero_",
+    "aten::arange", "aten::view", "aten::reshape", "aten::_reshape_alias", "aten::as_strided",
+    "aten::contiguous", "aten::clone", "aten::copy_", "aten::to", "aten::_to_copy", "aten::transpose",
+    "aten::permute", "aten::t", "aten::expand", "aten::expand_as", "aten::unsqueeze", "aten::squeeze",
+    "aten::slice", "aten::select", "aten::narrow", "aten::flatten", "aten::unflatten", "aten::detach",
+    "aten::alias", "aten::lift_fresh", "aten::resolve_conj", "aten::resolve_neg", "aten::item",
+    "aten::_local_scalar_dense", "aten::size", "aten::stride", "aten::numel", "aten::split",
+    "aten::chunk", "aten::unbind", "aten::view_as", "aten::result_type", "aten::is_nonzero",
+    "aten::set_", "aten::record_stream", "aten::_unsafe_view", "aten::movedim",
+})
+# Vendor-library heavy operators that `hybrid` leaves to cuBLAS/cuDNN.
+VENDOR_HEAVY_ATEN_OPS = frozenset({
+    "aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::matmul", "aten::linear",
+    "aten::convolution", "aten::_convolution", "aten::conv1d", "aten::conv2d", "aten::conv3d",
+    "aten::cudnn_convolution", "aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d",
+    "aten::cudnn_convolution_transpose", "aten::mkldnn_convolution", "aten::_convolution_mode",
+    "aten::convolution_overrideable", "aten::slow_conv2d_forward", "aten::slow_conv3d_forward",
+    "aten::_slow_conv2d_forward", "aten::slow_conv_transpose2d", "aten::slow_conv_transpose3d",
+})
+
+
+def aten_ops(model: nn.Module, inputs: Sequence[Any]) -> frozenset[str]:
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        call_model(model, inputs)
+    return frozenset(e.name for e in prof.events() if e.name.startswith("aten::"))
+
+
+def reference_compute_ops(instance: ProblemInstance, seed: int) -> frozenset[str]:
+    return aten_ops(instance.reference(seed), instance.inputs(seed)) - ALLOWED_ATEN_OPS
+
+
+def _failure(kind: ErrorKind, message: str) -> StageFailure:
+    return StageFailure(kind, Stage.DYNAMIC_CHECK, message, status=EvalStatus.INCORRECT)
+
+
+def _run(model: nn.Module, inputs: list[Any], device: torch.device) -> list[Any]:
+    poison_allocator(device, 8 << 30)
+    return as_output_list(call_model(model, inputs))
+
+
+def check_candidate(
+    instance: ProblemInstance,
+    candidate_cls: type,
+    seed: int,
+    tolerance: Tolerance,
+    *,
+    policy: Policy,
+    reference_ops: frozenset[str],
+) -> None:
+    """Launches, ghost replay and (strict) reference operators; raises StageFailure on a breach."""
+    model = instance.candidate(candidate_cls, seed)
+    inputs = instance.inputs(seed)
+    try:
+        with kernel_launches.recording() as launches:
+            real = _run(model, clone_all(inputs), instance.device)
+        candidate_ops = aten_ops(model, clone_all(inputs))
+    except Exception as exc:
+        raise candidate_failure(exc, Stage.DYNAMIC_CHECK) from exc
+    if not launches:
+        raise _failure(ErrorKind.KERNEL_NOT_LAUNCHED, "no Triton kernel was launched during forward")
+    try:
+        with kernel_launches.recording(ghost=True):
+            ghost = _run(model, clone_all(inputs), instance.device)
+    except Exception:  # without its kernels the forward cannot even finish: they are load-bearing
+        ghost = None
+    if ghost is not None and compare_outputs(ghost, real, tolerance).kind is None:
+        raise _failure(
+            ErrorKind.KERNELS_NOT_LOAD_BEARING,
+            f"with its {sum(launches.values())} kernel launches skipped, the output did not change: "
+            "the result is computed elsewhere",
+        )
+    allowed = ALLOWED_ATEN_OPS | (VENDOR_HEAVY_ATEN_OPS if policy is Policy.HYBRID else frozenset())
+    leaked = sorted((candidate_ops & reference_ops) - allowed)
+    if leaked:
+        raise _failure(
+            ErrorKind.REFERENCE_OPS_RAN,
+            f"under {policy.value}, the reference's computation ran as PyTorch operators: {', '.join(leaked)}",
+        )
+
+
+def check_fresh_inputs(
+    instance: ProblemInstance, model: nn.Module, model_seed: int, input_seed: int, tolerance: Tolerance
+) -> None:
+    """The instance that was timed must still be right on inputs it has never seen."""
+    inputs = instance.inputs(input_seed)
+    try:
+        candidate_out = _run(model, clone_all(inputs), instance.device)
+    except Exception as exc:
+        raise candidate_failure(exc, Stage.DYNAMIC_CHECK) from exc
+    reference_out = as_output_list(call_model(instance.reference(model_seed), inputs))
+    check = compare_outputs(candidate_out, reference_out, tolerance)
+    if check.kind is not None:
+        raise _failure(
+            ErrorKind.STALE_RESULT,
+            f"after timing, wrong on fresh inputs ({check.message}): results are reused across calls",
+        )
+
+
+def _constant_like(tensor: torch.Tensor) -> torch.Tensor:
+    if tensor.numel() == 0:
+        return tensor.clone()
+    if tensor.is_floating_point():
+        return torch.full_like(tensor, float(tensor.double().mean()))
+    return torch.full_like(tensor, tensor.reshape(-1)[0].item())
+
+
+def problem_sanity(instance: ProblemInstance, seed: int, tolerance: Tolerance) -> ProblemSanity:
+    """Reasons a cheap answer would pass this problem's correctness check, if there are any."""
+    reference = instance.reference(seed)
+    inputs = instance.inputs(seed)
+    out = as_output_list(call_model(reference, inputs))
+    tensors = [t for t in out if isinstance(t, torch.Tensor)]
+    reasons = []
+    if compare_outputs([_constant_like(t) for t in tensors], tensors, tolerance).kind is None:
+        reasons.append("the output is within tolerance of a constant")
+    other = as_output_list(call_model(reference, instance.inputs(seed + 1)))
+    if compare_outputs(other, out, tolerance).kind is None:
+        reasons.append("the output does not depend on the inputs")
+    parameters = list(reference.parameters())
+    if parameters:
+        with torch.no_grad():
+            for parameter in parameters:
+                parameter.zero_()
+        zeroed = as_output_list(call_model(reference, inputs))
+        if compare_outputs(zeroed, out, tolerance).kind is None:
+            reasons.append("the output does not depend on the weights")
+    return ProblemSanity(degenerate_reasons=reasons)
