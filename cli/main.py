@@ -11,7 +11,7 @@ from kevolve.eval_harness.environment import UnknownDeviceError
 from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
 
-from . import bench_command, eval_command
+from . import bench_command, eval_command, profile_command
 from .console import error_console
 from .options import UsageError
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     eval_command.add_parser(commands)
     bench_command.add_parser(commands)
+    profile_command.add_parser(commands)
     return parser
 
 

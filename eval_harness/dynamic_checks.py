@@ -126,24 +126,28 @@ def check_fresh_inputs(
         )
 
 
-def _constant_like(tensor: torch.Tensor) -> torch.Tensor:
-    if tensor.numel() == 0:
-        return tensor.clone()
-    if tensor.is_floating_point():
-        return torch.full_like(tensor, float(tensor.double().mean()))
-    return torch.full_like(tensor, tensor.reshape(-1)[0].item())
+def _constant_like(template: torch.Tensor, value_from: torch.Tensor) -> torch.Tensor:
+    if template.numel() == 0:
+        return template.clone()
+    if template.is_floating_point():
+        return torch.full_like(template, float(value_from.double().mean()))
+    return torch.full_like(template, value_from.reshape(-1)[0].item())
 
 
 def problem_sanity(instance: ProblemInstance, seed: int, tolerance: Tolerance) -> ProblemSanity:
-    """Reasons a cheap answer would pass this problem's correctness check, if there are any."""
+    """Reasons a cheap answer would pass this problem's correctness check, if there are any.
+
+    The constant a cheat could return is one it knew in advance: the mean of the output for other
+    inputs. (The mean of this very output would make every scalar-output problem look degenerate.)
+    """
     reference = instance.reference(seed)
     inputs = instance.inputs(seed)
-    out = as_output_list(call_model(reference, inputs))
-    tensors = [t for t in out if isinstance(t, torch.Tensor)]
+    out = [t for t in as_output_list(call_model(reference, inputs)) if isinstance(t, torch.Tensor)]
+    other = [t for t in as_output_list(call_model(reference, instance.inputs(seed + 1))) if isinstance(t, torch.Tensor)]
     reasons = []
-    if compare_outputs([_constant_like(t) for t in tensors], tensors, tolerance).kind is None:
-        reasons.append("the output is within tolerance of a constant")
-    other = as_output_list(call_model(reference, instance.inputs(seed + 1)))
+    constants = [_constant_like(t, o) for t, o in zip(out, other, strict=True)]
+    if compare_outputs(constants, out, tolerance).kind is None:
+        reasons.append("the output is within tolerance of a constant known in advance")
     if compare_outputs(other, out, tolerance).kind is None:
         reasons.append("the output does not depend on the inputs")
     parameters = list(reference.parameters())
@@ -151,7 +155,7 @@ def problem_sanity(instance: ProblemInstance, seed: int, tolerance: Tolerance) -
         with torch.no_grad():
             for parameter in parameters:
                 parameter.zero_()
-        zeroed = as_output_list(call_model(reference, inputs))
+        zeroed = [t for t in as_output_list(call_model(reference, inputs)) if isinstance(t, torch.Tensor)]
         if compare_outputs(zeroed, out, tolerance).kind is None:
             reasons.append("the output does not depend on the weights")
     return ProblemSanity(degenerate_reasons=reasons)

@@ -36,8 +36,10 @@ class Evaluator:
         settings: EvalSettings | None = None,
         cache_dir: Path | None = None,
         use_baseline_cache: bool = True,
+        artifacts_dir: Path | None = None,
     ) -> None:
         self.device = device
+        self.artifacts_dir = artifacts_dir
         self.settings = settings or EvalSettings()
         self.cache_dir = cache_dir or default_cache_dir()
         self.use_baseline_cache = use_baseline_cache
@@ -80,6 +82,9 @@ class Evaluator:
                 environment=worker.environment,
             )
 
+    def _artifacts(self) -> str | None:
+        return str(self.artifacts_dir.resolve()) if self.artifacts_dir is not None else None
+
     def _cache_file(self, problem: Problem) -> Path | None:
         environment = self.worker().environment
         if environment is None:
@@ -111,7 +116,8 @@ class Evaluator:
                     )
             except ValueError:
                 logger.warning("ignoring unreadable baseline cache %s", cache)
-        result = self._send(EvaluateRequest(problem=problem, candidate_source=None, settings=self.settings))
+        result = self._send(EvaluateRequest(problem=problem, candidate_source=None, settings=self.settings,
+                                            artifacts_dir=self._artifacts()))
         if cache is not None and result.status is EvalStatus.CORRECT and result.baselines is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(result.model_dump_json())
@@ -143,6 +149,7 @@ class Evaluator:
             settings=self.settings,
             cached_baselines=baselines,
             measure_baselines=False,
+            artifacts_dir=self._artifacts(),
         )
         result = self._send(request)
         if baselines is not None and result.baselines is None:

@@ -22,10 +22,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .ncu_target import EXIT_NO_GPU, NVTX_RANGE
 from .results import NcuKernel, NcuReport
 from .worker_client import run_in_session, worker_environment
 
+# Shared with ncu_target (imported from here, so the caller never imports torch for them).
+NVTX_RANGE = "kevolve_profiled"
+EXIT_NO_GPU = 3
 DEFAULT_NCU_PATHS = ("/usr/local/cuda/bin/ncu",)
 SECTIONS = ("SpeedOfLight", "Occupancy", "LaunchStats", "WarpStateStats", "MemoryWorkloadAnalysis")
 # Local-memory traffic (register spills, local arrays), which no section above reports.

@@ -26,12 +26,11 @@ import torch
 
 from .failures import StageFailure
 from .instances import LoadedProblem, call_model, load_candidate_class
+from .ncu import EXIT_NO_GPU, NVTX_RANGE
 from .problem import DEFAULT_CONFIG, ProblemLoadError, load_problem
 from .settings import DType
 
-NVTX_RANGE = "kevolve_profiled"
 EXIT_FAILED = 1
-EXIT_NO_GPU = 3
 
 
 def _device(text: str) -> torch.device | None:

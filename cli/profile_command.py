@@ -1,0 +1,42 @@
+"""`kevolve profile PROBLEM [--candidate FILE]`: where the time goes, and how far from the floor."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kevolve.eval_harness.evaluator import Evaluator
+from kevolve.eval_harness.problem import load_problem
+from kevolve.eval_harness.profile_summary import render_profile_summary
+
+from .console import console
+from .options import UsageError, add_evaluation_options, resolve_device, settings_from
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("profile", help="profile and speed of light of a candidate (or the reference)")
+    parser.add_argument("problem", type=Path, help="a problem file in KernelBench's format")
+    parser.add_argument("--candidate", type=Path, default=None, help="a file defining class ModelNew")
+    parser.add_argument("--out", type=Path, default=Path("kevolve-out/profiles"),
+                        help="where the full data goes: result JSON and profiler traces")
+    add_evaluation_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = load_problem(args.problem)
+    if args.candidate is not None and not args.candidate.is_file():
+        raise UsageError(f"{args.candidate}: no such candidate file")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with Evaluator(resolve_device(args.device), settings=settings_from(args), cache_dir=args.cache_dir,
+                   use_baseline_cache=False, artifacts_dir=args.out) as evaluator:
+        if args.candidate is None:
+            result = evaluator.baselines(problem)
+        else:
+            result = evaluator.evaluate(problem, args.candidate.read_text(), name=args.candidate.stem)
+    label = args.candidate.stem if args.candidate else "reference"
+    result_file = args.out / f"{problem.name}-{label}.json"
+    result_file.write_text(result.model_dump_json(indent=1))
+    console.print(render_profile_summary(result), markup=False, highlight=False)
+    console.print(f"full data: {result_file}", style="dim")
+    return 0 if result.correct else 1
