@@ -37,7 +37,8 @@ _IMPORT_TIMEOUT_S = 120.0
 
 # Metric names per field, first present wins (names moved between ncu versions).
 _DURATION = ("gpu__time_duration.sum",)
-_DRAM = ("dram__throughput.avg.pct_of_peak_sustained_elapsed", "gpu__dram_throughput.avg.pct_of_peak_sustained_elapsed")
+_DRAM = ("gpu__dram_throughput.avg.pct_of_peak_sustained_elapsed", "dram__throughput.avg.pct_of_peak_sustained_elapsed")
+_DRAM_BYTES_PER_S = ("dram__bytes.sum.per_second",)
 _MEMORY = ("gpu__compute_memory_throughput.avg.pct_of_peak_sustained_elapsed",)
 _SM = ("sm__throughput.avg.pct_of_peak_sustained_elapsed",)
 _ACHIEVED = ("sm__warps_active.avg.pct_of_peak_sustained_active",)
@@ -45,8 +46,9 @@ _THEORETICAL = ("sm__maximum_warps_per_active_cycle_pct",)
 _REGISTERS = ("launch__registers_per_thread",)
 _SHARED_STATIC = ("launch__shared_mem_per_block_static",)
 _SHARED_DYNAMIC = ("launch__shared_mem_per_block_dynamic",)
-_BLOCK = ("launch__block_size", "Block Size")
-_GRID = ("launch__grid_size", "Grid Size")
+_BLOCK = ("launch__block_size",)
+_GRID = ("launch__grid_size",)
+_SPILL_INSTRUCTIONS = ("sass__inst_executed_register_spilling",)
 # Stall families in order of preference: cycles per issued instruction (WarpStateStats), then
 # PC-sampling counts (SourceCounters). `selected` is a warp issuing, not a stall.
 _STALL_FAMILIES = (
@@ -59,7 +61,10 @@ _TIME_TO_MS = {"nsecond": 1e-6, "ns": 1e-6, "usecond": 1e-3, "us": 1e-3, "msecon
                "second": 1e3, "s": 1e3}
 _BYTE_SCALE = {"byte": 1, "B": 1, "Kbyte": 1e3, "KB": 1e3, "Mbyte": 1e6, "MB": 1e6, "Gbyte": 1e9, "GB": 1e9,
                "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-_MISSING = {"", "n/a", "na", "-", "nan", "none", "(none)"}
+# Per-launch-entity units ("byte/block") measure the same quantity as the bare unit.
+_BYTE_SCALE |= {f"{unit}/{per}": scale for unit, scale in list(_BYTE_SCALE.items()) for per in ("block", "thread")}
+_TO_GB_PER_S = {f"{unit}/s": scale / 1e9 for unit, scale in _BYTE_SCALE.items() if "/" not in unit}
+_MISSING = {"", "n/a", "na", "-", "nan", "none", "(none)", "no data"}
 
 
 def ncu_available() -> str | None:
@@ -153,12 +158,14 @@ def _kernel(row: _Row) -> NcuKernel:
     shared = None if static is None and dynamic is None else (static or 0) + (dynamic or 0)
     local_parts = [row.number((name,), _BYTE_SCALE) for name in EXTRA_METRICS]
     local = None if all(p is None for p in local_parts) else sum(p or 0.0 for p in local_parts)
+    spills = row.integer(_SPILL_INSTRUCTIONS)
     return NcuKernel(
         name=row.text(("Kernel Name", "Function Name", "Name")) or "?",
-        block_size=row.text(_BLOCK),
-        grid_size=row.text(_GRID),
+        block_size=row.integer(_BLOCK),
+        grid_size=row.integer(_GRID),
         duration_ms=row.number(_DURATION, _TIME_TO_MS),
         dram_throughput_pct=row.number(_DRAM),
+        dram_bandwidth_gbps=row.number(_DRAM_BYTES_PER_S, _TO_GB_PER_S),
         memory_throughput_pct=row.number(_MEMORY),
         sm_throughput_pct=row.number(_SM),
         achieved_occupancy_pct=row.number(_ACHIEVED),
@@ -166,7 +173,8 @@ def _kernel(row: _Row) -> NcuKernel:
         registers_per_thread=row.integer(_REGISTERS),
         shared_memory_per_block_bytes=shared,
         local_memory_bytes=local,
-        local_memory_spill=None if local is None else local > 0,
+        register_spill_instructions=spills,
+        local_memory_spill=None if local is None and spills is None else bool(local or spills),
         top_stall_reasons=row.stalls(),
     )
 

@@ -55,7 +55,7 @@ class ErrorKind(StrEnum):
     POLICY_VIOLATION = "policy_violation"  # a static check of the source found an error-level rule
     KERNEL_NOT_LAUNCHED = "kernel_not_launched"  # no custom kernel ran during forward
     KERNELS_NOT_LOAD_BEARING = "kernels_not_load_bearing"  # output unchanged with kernels made no-ops
-    REFERENCE_OPS_RAN = "reference_ops_ran"  # strict: the reference's compute ran as ATen operators
+    REFERENCE_OPS_RAN = "reference_ops_ran"  # PyTorch compute ran as ATen operators beyond the policy
     STALE_RESULT = "stale_result"  # wrong on fresh inputs after timing: results reused across calls
 
 
@@ -271,18 +271,22 @@ class NcuKernel(_Frozen):
     """One kernel as Nsight Compute measured it; a metric the sections did not give is None."""
 
     name: str
-    block_size: str | None = None
-    grid_size: str | None = None
+    block_size: int | None = Field(default=None, description="threads per block")
+    grid_size: int | None = Field(default=None, description="blocks in the grid")
     duration_ms: float | None = Field(default=None, description="gpu__time_duration.sum")
     dram_throughput_pct: float | None = Field(default=None, description="DRAM bandwidth, % of peak")
+    dram_bandwidth_gbps: float | None = Field(default=None, description="DRAM bytes read and written per second")
     memory_throughput_pct: float | None = Field(default=None, description="memory speed of light, % of peak")
     sm_throughput_pct: float | None = Field(default=None, description="compute (SM) speed of light, % of peak")
     achieved_occupancy_pct: float | None = None
     theoretical_occupancy_pct: float | None = None
     registers_per_thread: int | None = None
     shared_memory_per_block_bytes: int | None = Field(default=None, description="static plus dynamic")
-    local_memory_bytes: float | None = Field(default=None, description="local loads plus stores (spills)")
-    local_memory_spill: bool | None = Field(default=None, description="any local-memory traffic; None: unmeasured")
+    local_memory_bytes: float | None = Field(default=None, description="local-memory bytes loaded plus stored")
+    register_spill_instructions: int | None = Field(default=None, description="executed register-spill instructions")
+    local_memory_spill: bool | None = Field(
+        default=None, description="spill instructions or local-memory traffic seen; None: neither measured"
+    )
     top_stall_reasons: list[tuple[str, float]] = Field(
         default_factory=list, description="up to 3 (reason, warp cycles per issued instruction), largest first"
     )

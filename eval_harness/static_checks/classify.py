@@ -1,0 +1,103 @@
+"""Sorts a canonical dotted name (or a tensor method name) into the category the rules judge."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from . import names as n
+
+
+class Category(StrEnum):
+    ALLOWED = "allowed"  # allocation, views, metadata, structure
+    COMPUTE = "compute"  # PyTorch / NumPy doing the reference's work
+    VENDOR_HEAVY = "vendor_heavy"  # GEMM / convolution: compute that `hybrid` lets through
+    COMPILER = "compiler"  # torch.compile, TorchScript, FX: PyTorch's kernels, not the candidate's
+    GLOBAL_STATE = "global_state"
+    RNG_STATE = "rng_state"
+    PRECISION = "precision"
+    CONCURRENCY = "concurrency"
+    CUDA_GRAPH = "cuda_graph"
+    TIMER = "timer"
+    IO = "io"
+    NETWORK = "network"
+    INTROSPECTION = "introspection"
+    SUBCLASS = "subclass"
+    OTHER = "other"  # a library nobody judges (math, triton, functools...)
+
+
+# Namespaces under torch.ops that are PyTorch's own operators; any other namespace is a custom op.
+_TORCH_OP_NAMESPACES = frozenset({
+    "aten", "prims", "prim", "quantized", "_quantized", "mkldnn", "quantized_decomposed", "higher_order",
+    "_c10d_functional", "c10d", "torchvision", "inductor",
+})
+
+
+def _under(name: str, prefixes: tuple[str, ...] | frozenset[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") or (p.endswith("_") and name.startswith(p)) for p in prefixes)
+
+
+def _root_in(name: str, modules: frozenset[str]) -> bool:
+    return _under(name, tuple(modules))
+
+
+def classify_method(method: str) -> Category:
+    """A method called on a receiver of unknown type, judged as if the receiver were a tensor."""
+    if method in n.VENDOR_HEAVY_METHODS:
+        return Category.VENDOR_HEAVY
+    base = method[:-1] if method.endswith("_") and not method.endswith("__") else method
+    if base in n.COMPUTE_METHODS or method in n.HOST_TRANSFER_METHODS:
+        return Category.COMPUTE
+    if method in n.DOWNCAST_METHODS:
+        return Category.PRECISION
+    if method in n.SUBCLASS_METHODS:
+        return Category.SUBCLASS
+    return Category.ALLOWED
+
+
+def classify(name: str) -> Category:
+    """The category of a canonical dotted name; order matters (a timer under torch.cuda is a timer)."""
+    if name in n.RNG_STATE_NAMES or _under(name, n.RNG_STATE_PREFIXES):
+        return Category.RNG_STATE
+    if name in n.PRECISION_NAMES or _under(name, n.PRECISION_PREFIXES):
+        return Category.PRECISION
+    if name in n.CUDA_GRAPH_NAMES:
+        return Category.CUDA_GRAPH
+    if name in n.TIMER_NAMES or _under(name, n.TIMER_PREFIXES) or _root_in(name, n.TIMER_MODULES):
+        return Category.TIMER
+    if name in n.CONCURRENCY_NAMES or _under(name, n.CONCURRENCY_PREFIXES) or _root_in(name, n.CONCURRENCY_MODULES):
+        return Category.CONCURRENCY
+    if name in n.IO_NAMES or _under(name, n.IO_PREFIXES) or _root_in(name, n.IO_MODULES):
+        return Category.IO
+    if _root_in(name, n.NETWORK_MODULES):
+        return Category.NETWORK
+    if name in n.INTROSPECTION_NAMES or _root_in(name, n.INTROSPECTION_MODULES):
+        return Category.INTROSPECTION
+    if _under(name, n.SUBCLASS_PREFIXES) or name.endswith(n.SUBCLASS_NAME_SUFFIXES):
+        return Category.SUBCLASS
+    if _under(name, n.COMPILER_PREFIXES):
+        return Category.COMPILER
+    if name == "torch" or name.startswith("torch."):
+        return _classify_torch(name)
+    if name == "numpy" or name.startswith("numpy."):
+        return Category.ALLOWED if name == "numpy" or name in n.NUMPY_ALLOWED else Category.COMPUTE
+    return Category.OTHER
+
+
+def _classify_torch(name: str) -> Category:
+    if name in n.VENDOR_HEAVY_FUNCTIONS:
+        return Category.VENDOR_HEAVY
+    if name.startswith("torch.Tensor."):
+        return classify_method(name.removeprefix("torch.Tensor.").split(".")[0])
+    if name.startswith("torch.nn.") and name.rsplit(".", 1)[-1] in ("forward", "__call__"):
+        return Category.COMPUTE  # nn.Linear.forward(self.fc, x): a layer's compute, called unbound
+    if name in n.TORCH_ALLOWED_FUNCTIONS or _under(name, n.TORCH_ALLOWED_PREFIXES):
+        return Category.ALLOWED
+    if name.startswith("torch.ops."):
+        namespace = name.split(".")[2]
+        return Category.COMPUTE if namespace in _TORCH_OP_NAMESPACES else Category.ALLOWED
+    parts = name.split(".")
+    if len(parts) >= 3 and parts[1] == "nn" and parts[2][:1].isupper():
+        return Category.ALLOWED  # constructing a layer computes nothing; calling it is judged apart
+    if _under(name, n.GLOBAL_STATE_PREFIXES):
+        return Category.GLOBAL_STATE
+    return Category.COMPUTE
