@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .compare import MIN_EFFECT
-from .results import EvalResult, TimingStats
+from .results import EvalResult, SpeedOfLight, TimingStats
+from .roofline import percent_of_light
 from .scoring import SuiteScore
-from .suite import BenchReport
+from .suite import BenchReport, ProblemRecord
 
 
 def _ms(stats: TimingStats | None) -> str:
@@ -32,6 +33,22 @@ def _speedup(result: EvalResult | None, baseline: str) -> str:
                 f"{comparison.verdict})"
             )
     return "-"
+
+
+def _percent(sol: SpeedOfLight, stats: TimingStats | None) -> str:
+    percent = percent_of_light(sol, stats.median_ms if stats else None)
+    return f"{percent:.0f}" if percent is not None else "-"
+
+
+def _light(record: ProblemRecord) -> str:
+    sol = record.reference.speed_of_light
+    if sol is None or sol.floor_ms is None:
+        return "- | -"
+    baselines = record.reference.baselines
+    candidate = record.candidate.timing if record.candidate else None
+    percents = " / ".join(_percent(sol, stats) for stats in (
+        baselines.eager if baselines else None, baselines.compiled if baselines else None, candidate))
+    return f"{sol.floor_ms:.3g} ({sol.bound}) | {percents}"
 
 
 def _score_lines(title: str, score: SuiteScore, *, timing_meaningful: bool) -> list[str]:
@@ -74,8 +91,12 @@ def render_markdown(report: BenchReport) -> str:
         "Times are medians in ms with [q1, q3]; speedups are baseline median over candidate median "
         "with a 95% bootstrap interval.",
         "",
-        "| problem | category | eager ms | compile ms | candidate | candidate ms | vs eager | vs compile |",
-        "|---|---|---|---|---|---|---|---|",
+        "Speed of light (SOL): the larger of minimum bytes over datasheet bandwidth and matrix FLOPs over "
+        "peak; % SOL is that floor over the median (eager / torch.compile / candidate).",
+        "",
+        "| problem | category | eager ms | compile ms | candidate | candidate ms | vs eager | vs compile "
+        "| SOL ms (bound) | % SOL e / c / cand |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for record in report.records:
         baselines = record.reference.baselines
@@ -88,7 +109,7 @@ def render_markdown(report: BenchReport) -> str:
         lines.append(
             f"| {record.problem} | {record.category or '-'} | {eager} | {compiled} | {_verdict(candidate)} | "
             f"{_ms(candidate.timing if candidate else None)} | {_speedup(candidate, 'eager')} | "
-            f"{_speedup(candidate, 'compiled')} |"
+            f"{_speedup(candidate, 'compiled')} | {_light(record)} |"
         )
     lines.append("")
     meaningful = env is not None and env.timing_meaningful

@@ -8,8 +8,8 @@ are clever but honest candidates, one per policy, that must be accepted.
 from pathlib import Path
 
 import pytest
-from harness_helpers import CANDIDATES, FAST_SETTINGS
 
+from harness_helpers import CANDIDATES, FAST_SETTINGS
 from kevolve.eval_harness import ErrorKind, Evaluator, load_problem
 from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.eval_harness.settings import Policy
