@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 
 from kevolve.eval_harness.evaluator import Evaluator
+from kevolve.eval_harness.ncu import profile_with_ncu
 from kevolve.eval_harness.problem import load_problem
 from kevolve.eval_harness.profile_summary import render_profile_summary
+from kevolve.eval_harness.results import Environment, NcuReport
 
 from .console import console
 from .options import UsageError, add_evaluation_options, resolve_device, settings_from
@@ -18,9 +20,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("problem", type=Path, help="a problem file in KernelBench's format")
     parser.add_argument("--candidate", type=Path, default=None, help="a file defining class ModelNew")
     parser.add_argument("--out", type=Path, default=Path("kevolve-out/profiles"),
-                        help="where the full data goes: result JSON and profiler traces")
+                        help="where the full data goes: result JSON, profiler traces, ncu reports")
+    parser.add_argument("--no-ncu", action="store_true", help="skip Nsight Compute's hardware counters")
     add_evaluation_options(parser)
     parser.set_defaults(run=run)
+
+
+def _hardware_counters(args: argparse.Namespace, environment: Environment | None) -> NcuReport:
+    if args.no_ncu:
+        return NcuReport(available=False, reason="skipped (--no-ncu)")
+    if environment is None or not environment.device.startswith("cuda"):
+        return NcuReport(available=False, reason="no GPU: Nsight Compute reads counters of a CUDA device")
+    return profile_with_ncu(
+        args.problem,
+        args.candidate,
+        config="default",
+        dtype=args.dtype,
+        device_index=int(environment.device.partition(":")[2] or 0),
+        out_dir=args.out / "ncu",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
             result = evaluator.baselines(problem)
         else:
             result = evaluator.evaluate(problem, args.candidate.read_text(), name=args.candidate.stem)
+    result = result.model_copy(update={"ncu": _hardware_counters(args, result.environment)})
     label = args.candidate.stem if args.candidate else "reference"
     result_file = args.out / f"{problem.name}-{label}.json"
     result_file.write_text(result.model_dump_json(indent=1))
-    console.print(render_profile_summary(result), markup=False, highlight=False)
-    console.print(f"full data: {result_file}", style="dim")
+    console.print(render_profile_summary(result), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"full data: {result_file}", style="dim", soft_wrap=True)
     return 0 if result.correct else 1

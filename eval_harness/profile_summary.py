@@ -6,7 +6,7 @@ it is from the floor, and where the device time goes.
 
 from __future__ import annotations
 
-from .results import EvalResult, KernelProfile, SpeedOfLight
+from .results import EvalResult, KernelProfile, NcuReport, SpeedOfLight
 
 _KERNELS_SHOWN = 5
 
@@ -40,6 +40,25 @@ def _kernel_lines(profile: KernelProfile) -> list[str]:
     return lines
 
 
+def _pct(value: float | None) -> str:
+    return f"{value:.0f}%" if value is not None else "n/a"
+
+
+def _ncu_lines(report: NcuReport) -> list[str]:
+    if not report.available:
+        return [f"hardware counters: not available ({report.reason})"]
+    lines = ["hardware counters (ncu):"]
+    for kernel in report.kernels[:_KERNELS_SHOWN]:
+        stalls = ", ".join(f"{reason} {value:.3g}" for reason, value in kernel.top_stall_reasons)
+        spills = {True: "spills", False: "no spills", None: "spills n/a"}[kernel.local_memory_spill]
+        lines.append(
+            f"  {kernel.name[:60]}: DRAM {_pct(kernel.dram_throughput_pct)}, SM {_pct(kernel.sm_throughput_pct)}, "
+            f"occupancy {_pct(kernel.achieved_occupancy_pct)}, {kernel.registers_per_thread} regs, "
+            f"{kernel.shared_memory_per_block_bytes} B smem, {spills}; stalls: {stalls or 'n/a'}"
+        )
+    return lines
+
+
 def render_profile_summary(result: EvalResult) -> str:
     lines = [f"{result.problem}: {result.status.value}" + (f" ({result.error.kind.value})" if result.error else "")]
     if result.timing is not None:
@@ -55,6 +74,8 @@ def render_profile_summary(result: EvalResult) -> str:
         lines += _light_lines(result.speed_of_light, result.percent_of_light)
     if result.profile is not None:
         lines += _kernel_lines(result.profile)
+    if result.ncu is not None:
+        lines += _ncu_lines(result.ncu)
     lines += [f"review: {reason}" for reason in result.review_required]
     if result.environment is not None and not result.environment.timing_meaningful:
         lines.append("timings on this device are not meaningful (CPU interpreter)")

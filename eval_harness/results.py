@@ -210,6 +210,42 @@ class ProblemSanity(_Frozen):
     degenerate_reasons: list[str] = Field(default_factory=list)
 
 
+class NcuKernel(_Frozen):
+    """One kernel as Nsight Compute measured it; a metric the sections did not give is None."""
+
+    name: str
+    block_size: int | None = Field(default=None, description="threads per block")
+    grid_size: int | None = Field(default=None, description="blocks in the grid")
+    duration_ms: float | None = Field(default=None, description="gpu__time_duration.sum")
+    dram_throughput_pct: float | None = Field(default=None, description="DRAM bandwidth, % of peak")
+    dram_bandwidth_gbps: float | None = Field(default=None, description="DRAM bytes read and written per second")
+    memory_throughput_pct: float | None = Field(default=None, description="memory speed of light, % of peak")
+    sm_throughput_pct: float | None = Field(default=None, description="compute (SM) speed of light, % of peak")
+    achieved_occupancy_pct: float | None = None
+    theoretical_occupancy_pct: float | None = None
+    registers_per_thread: int | None = None
+    shared_memory_per_block_bytes: int | None = Field(default=None, description="static plus dynamic")
+    local_memory_bytes: float | None = Field(default=None, description="local-memory bytes loaded plus stored")
+    register_spill_instructions: int | None = Field(default=None, description="executed register-spill instructions")
+    local_memory_spill: bool | None = Field(
+        default=None, description="spill instructions or local-memory traffic seen; None: neither measured"
+    )
+    top_stall_reasons: list[tuple[str, float]] = Field(
+        default_factory=list, description="up to 3 (reason, warp cycles per issued instruction), largest first"
+    )
+
+
+class NcuReport(_Frozen):
+    """Hardware counters for one profiled forward, or why there are none (`available` False)."""
+
+    available: bool
+    reason: str | None = None
+    kernels: list[NcuKernel] = Field(default_factory=list)
+    csv_path: str | None = None
+    report_path: str | None = Field(default=None, description="the .ncu-rep, for the Nsight Compute GUI")
+    command: list[str] = Field(default_factory=list, description="the ncu command line that was run")
+
+
 class EvalResult(_Frozen):
     problem: str
     problem_sha256: str
@@ -230,6 +266,7 @@ class EvalResult(_Frozen):
     speed_of_light: SpeedOfLight | None = None
     percent_of_light: float | None = Field(default=None, description="floor over the candidate's median, in %")
     profile: KernelProfile | None = None
+    ncu: NcuReport | None = Field(default=None, description="hardware counters, when `kevolve profile` ran ncu")
     problem_sanity: ProblemSanity | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     worker_seconds: float = 0.0
@@ -265,39 +302,3 @@ class EvalResult(_Frozen):
     def speedup_over(self, baseline: str) -> float | None:
         comparison = self.comparison_with(baseline)
         return comparison.speedup if comparison else None
-
-
-class NcuKernel(_Frozen):
-    """One kernel as Nsight Compute measured it; a metric the sections did not give is None."""
-
-    name: str
-    block_size: int | None = Field(default=None, description="threads per block")
-    grid_size: int | None = Field(default=None, description="blocks in the grid")
-    duration_ms: float | None = Field(default=None, description="gpu__time_duration.sum")
-    dram_throughput_pct: float | None = Field(default=None, description="DRAM bandwidth, % of peak")
-    dram_bandwidth_gbps: float | None = Field(default=None, description="DRAM bytes read and written per second")
-    memory_throughput_pct: float | None = Field(default=None, description="memory speed of light, % of peak")
-    sm_throughput_pct: float | None = Field(default=None, description="compute (SM) speed of light, % of peak")
-    achieved_occupancy_pct: float | None = None
-    theoretical_occupancy_pct: float | None = None
-    registers_per_thread: int | None = None
-    shared_memory_per_block_bytes: int | None = Field(default=None, description="static plus dynamic")
-    local_memory_bytes: float | None = Field(default=None, description="local-memory bytes loaded plus stored")
-    register_spill_instructions: int | None = Field(default=None, description="executed register-spill instructions")
-    local_memory_spill: bool | None = Field(
-        default=None, description="spill instructions or local-memory traffic seen; None: neither measured"
-    )
-    top_stall_reasons: list[tuple[str, float]] = Field(
-        default_factory=list, description="up to 3 (reason, warp cycles per issued instruction), largest first"
-    )
-
-
-class NcuReport(_Frozen):
-    """Hardware counters for one profiled forward, or why there are none (`available` False)."""
-
-    available: bool
-    reason: str | None = None
-    kernels: list[NcuKernel] = Field(default_factory=list)
-    csv_path: str | None = None
-    report_path: str | None = Field(default=None, description="the .ncu-rep, for the Nsight Compute GUI")
-    command: list[str] = Field(default_factory=list, description="the ncu command line that was run")
