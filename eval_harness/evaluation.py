@@ -33,8 +33,22 @@ from .timing import time_call
 # Host-clock time this far above the event time means work ran outside the timed stream.
 _OFF_STREAM_RATIO = 1.5
 _OFF_STREAM_SLACK_MS = 0.05
-_TRIAL_SEED_STRIDE = 7919
-_FRESH_INPUT_SEED_OFFSET = 104_729
+
+
+class _Seeds:
+    """Disjoint seed streams per use. Facts about the reference (sanity, speed of light, baselines)
+    must not share inputs with a correctness trial: on a CPU, where memory cannot be poisoned, a
+    kernel that writes nothing could find the reference's freed output for those very inputs."""
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.facts = base + 15_485_863
+        self.dynamic = base + 1
+        self.timing = base + 2  # and the next few, one per rotating input set
+        self.fresh = base + 104_729
+
+    def trials(self, count: int) -> list[int]:
+        return [self.base + i * 7919 for i in range(count)]
 
 
 class _Clock:
@@ -110,7 +124,7 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
     # A baselines-only request that ran through is "correct": the reference loaded, ran and was timed.
     status, error = EvalStatus.CORRECT, None
     try:
-        _run_stages(session, request, seed, clock, partial)
+        _run_stages(session, request, _Seeds(seed), clock, partial)
     except StageFailure as failure:
         status, error = failure.status, EvalError(kind=failure.kind, stage=failure.stage, message=failure.message)
         if failure.correctness is not None:
@@ -139,7 +153,7 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
     )
 
 
-def _problem_facts(session, request, instance, seed, clock, out) -> BaselineTimings | None:
+def _problem_facts(session, request, instance, seed: int, clock, out) -> BaselineTimings | None:
     """Baselines, speed of light and sanity of the reference: computed once per problem and config."""
     settings, problem, config = request.settings, request.problem, instance.config
     tolerance = settings.resolved_tolerance()
@@ -162,18 +176,18 @@ def _problem_facts(session, request, instance, seed, clock, out) -> BaselineTimi
     return baselines
 
 
-def _run_stages(session: WorkerSession, request: EvaluateRequest, seed: int, clock: _Clock, out: dict) -> None:
+def _run_stages(session: WorkerSession, request: EvaluateRequest, seeds: _Seeds, clock: _Clock, out: dict) -> None:
     settings, problem = request.settings, request.problem
     tolerance = settings.resolved_tolerance()
     with clock.stage(Stage.LOAD_PROBLEM):
         loaded = session.loaded(problem, settings)
         primary = problem.primary_config(on_cpu=session.on_cpu)
         instance = loaded.instance(primary)
-    baselines = _problem_facts(session, request, instance, seed, clock, out)
+    baselines = _problem_facts(session, request, instance, seeds.facts, clock, out)
     if request.candidate_source is None:
         if settings.profile:
             with clock.stage(Stage.PROFILE):
-                out["profile"] = profile_kernels(instance.reference(seed), instance.inputs(seed),
+                out["profile"] = profile_kernels(instance.reference(seeds.facts), instance.inputs(seeds.facts),
                                                  device=session.device, trace_file=_trace_file(request, "reference"))
         return
     with clock.stage(Stage.LOAD_CANDIDATE):
@@ -185,26 +199,26 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seed: int, clo
             candidate_cls,
             primary=primary,
             extras=problem.extra_configs(on_cpu=session.on_cpu) if settings.check_extra_configs else [],
-            seeds=[seed + i * _TRIAL_SEED_STRIDE for i in range(settings.correctness_trials)],
+            seeds=seeds.trials(settings.correctness_trials),
             extra_trials=settings.extra_config_trials,
             tolerance=tolerance,
         )
     with clock.stage(Stage.DYNAMIC_CHECK):
-        dynamic_checks.check_candidate(instance, candidate_cls, seed + 1, tolerance, policy=settings.policy)
+        dynamic_checks.check_candidate(instance, candidate_cls, seeds.dynamic, tolerance, policy=settings.policy)
     with clock.stage(Stage.TIMING):
-        model = instance.candidate(candidate_cls, seed)
+        model = instance.candidate(candidate_cls, seeds.timing)
         try:
-            timing = _time_model(session, model, _input_sets(instance, seed, settings), settings)
+            timing = _time_model(session, model, _input_sets(instance, seeds.timing, settings), settings)
         except Exception as exc:
             raise candidate_failure(exc, Stage.TIMING) from exc
     out["timing"] = timing
     out["flags"] = _flags(timing)
     with clock.stage(Stage.DYNAMIC_CHECK):
-        dynamic_checks.check_fresh_inputs(instance, model, seed, seed + _FRESH_INPUT_SEED_OFFSET, tolerance)
+        dynamic_checks.check_fresh_inputs(instance, model, seeds.timing, seeds.fresh, tolerance)
     if settings.profile:
         with clock.stage(Stage.PROFILE):
             try:
-                out["profile"] = profile_kernels(model, instance.inputs(seed), device=session.device,
+                out["profile"] = profile_kernels(model, instance.inputs(seeds.timing), device=session.device,
                                                  trace_file=_trace_file(request, "candidate"))
             except Exception as exc:
                 raise candidate_failure(exc, Stage.PROFILE) from exc

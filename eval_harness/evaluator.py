@@ -15,8 +15,9 @@ from types import TracebackType
 
 from .problem import Problem, sha256_text
 from .protocol import EvaluateRequest
-from .results import BaselineTimings, EvalResult, EvalStatus
+from .results import BaselineTimings, CheckFinding, ErrorKind, EvalError, EvalResult, EvalStatus, Severity, Stage
 from .settings import EvalSettings
+from .static_checks import SYNTAX_RULE, check_source
 from .worker_client import WorkerFailure, WorkerProcess
 
 logger = logging.getLogger(__name__)
@@ -135,8 +136,13 @@ class Evaluator:
         """One verdict for `candidate_source`. Baselines are measured (or read) first unless given.
 
         If the reference itself cannot run, the returned result is that error and the candidate
-        is not run: without a working reference there is nothing to judge it against.
+        is not run: without a working reference there is nothing to judge it against. A source
+        that the static checks refuse never reaches a worker.
         """
+        findings = self._static_findings(candidate_source)
+        refusal = _refusal(problem, candidate_source, self.settings, findings)
+        if refusal is not None:
+            return refusal
         if baselines is None and measure_baselines:
             reference = self.baselines(problem)
             if reference.status is not EvalStatus.CORRECT:
@@ -152,6 +158,36 @@ class Evaluator:
             artifacts_dir=self._artifacts(),
         )
         result = self._send(request)
+        update: dict = {"findings": [*findings, *result.findings]}
         if baselines is not None and result.baselines is None:
-            result = result.model_copy(update={"baselines": baselines})
-        return result
+            update["baselines"] = baselines
+        return result.model_copy(update=update)
+
+    def _static_findings(self, source: str) -> list[CheckFinding]:
+        if not self.settings.static_checks:
+            return []
+        return check_source(source, policy=self.settings.policy, dtype=self.settings.dtype)
+
+
+def _refusal(
+    problem: Problem, source: str, settings: EvalSettings, findings: list[CheckFinding]
+) -> EvalResult | None:
+    """The verdict for a source whose static checks found errors; None when there are none."""
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if not errors:
+        return None
+    syntax_only = all(f.rule == SYNTAX_RULE for f in errors)
+    message = "; ".join(f"line {f.line}: {f.rule}: {f.reason}" for f in errors[:8])
+    return EvalResult(
+        problem=problem.name,
+        problem_sha256=problem.sha256,
+        candidate_sha256=sha256_text(source),
+        dtype=settings.dtype.value,
+        status=EvalStatus.ERROR if syntax_only else EvalStatus.INCORRECT,
+        error=EvalError(
+            kind=ErrorKind.SYNTAX_ERROR if syntax_only else ErrorKind.POLICY_VIOLATION,
+            stage=Stage.STATIC_CHECK,
+            message=message + (f"; and {len(errors) - 8} more" if len(errors) > 8 else ""),
+        ),
+        findings=findings,
+    )

@@ -82,6 +82,10 @@ class EvalSettings(BaseModel):
     seed: int | None = Field(default=None, description="None: a fresh random seed per evaluation")
     measure_compile_baseline: bool = True
     profile: bool = Field(default=True, description="kernel profile and speed of light in each result")
+    static_checks: bool = Field(
+        default=True,
+        description="read the source for forbidden constructs first; off only to test the worker's own defences",
+    )
 
     def resolved_tolerance(self) -> Tolerance:
         return self.tolerance or DEFAULT_TOLERANCES[self.dtype]

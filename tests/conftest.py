@@ -8,7 +8,7 @@ os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import pytest
 
-from harness_helpers import FAST_SETTINGS
+from harness_helpers import WORKER_ONLY_SETTINGS
 from kevolve.eval_harness import Evaluator, load_problem
 from kevolve.eval_harness.problems import SUITE_DIR
 
@@ -20,5 +20,5 @@ def gelu_problem():
 
 @pytest.fixture(scope="module")
 def cpu_evaluator(tmp_path_factory):
-    with Evaluator("cpu", settings=FAST_SETTINGS, cache_dir=tmp_path_factory.mktemp("baselines")) as evaluator:
+    with Evaluator("cpu", settings=WORKER_ONLY_SETTINGS, cache_dir=tmp_path_factory.mktemp("baselines")) as evaluator:
         yield evaluator

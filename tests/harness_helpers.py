@@ -19,5 +19,10 @@ FAST_SETTINGS = EvalSettings(
 )
 
 
+# The worker's own defences (crashes, hangs, tampering, wrong outputs), tested without the static
+# checks in front of them: each layer must hold even where another misses something.
+WORKER_ONLY_SETTINGS = FAST_SETTINGS.model_copy(update={"static_checks": False})
+
+
 def candidate_source(name: str) -> str:
     return (CANDIDATES / f"{name}.py").read_text()

@@ -10,6 +10,7 @@ from harness_helpers import CANDIDATES, FIXTURES
 from kevolve.eval_harness.problems import SUITE_DIR
 
 GELU = SUITE_DIR / "elementwise_gelu_tanh.py"
+ADVERSARIAL = FIXTURES.parent / "adversarial" / "candidates"
 FAST = ["--device", "cpu", "--trials", "2", "--timing-trials", "5", "--seed", "7"]
 
 
@@ -53,9 +54,16 @@ def test_eval_json_verdict_for_a_correct_candidate():
 
 
 def test_eval_exits_1_for_a_wrong_candidate_and_says_why():
-    run = kevolve("eval", GELU, "--candidate", CANDIDATES / "mutates_input.py", *FAST)
+    run = kevolve("eval", GELU, "--candidate", ADVERSARIAL / "writes_into_input.py", *FAST)
     assert run.returncode == 1
     assert "input_mutated" in run.stdout
+
+
+def test_a_candidate_refused_by_the_static_checks_names_rule_and_line():
+    run = kevolve("eval", GELU, "--candidate", ADVERSARIAL / "thread_offload.py", *FAST)
+    assert run.returncode == 1
+    assert "policy_violation during static_check" in run.stdout
+    assert "concurrency" in run.stdout
 
 
 def test_a_problem_whose_inputs_raise_exits_nonzero_with_the_reason():

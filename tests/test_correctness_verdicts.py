@@ -58,10 +58,10 @@ def test_the_reference_is_not_rerun_for_every_candidate(cpu_evaluator, gelu_prob
 
 
 def test_half_precision_evaluations_cast_inputs_and_weights_and_loosen_tolerance(gelu_problem, tmp_path):
-    from harness_helpers import FAST_SETTINGS
+    from harness_helpers import WORKER_ONLY_SETTINGS
     from kevolve.eval_harness import DType, Evaluator
 
-    settings = FAST_SETTINGS.model_copy(update={"dtype": DType.BFLOAT16})
+    settings = WORKER_ONLY_SETTINGS.model_copy(update={"dtype": DType.BFLOAT16})
     with Evaluator("cpu", settings=settings, cache_dir=tmp_path) as evaluator:
         right = evaluator.evaluate(gelu_problem, candidate_source("correct_triton"))
         wrong = evaluator.evaluate(gelu_problem, candidate_source("wrong_dtype"))

@@ -32,12 +32,15 @@ _TORCH_OP_NAMESPACES = frozenset({
 })
 
 
+def is_custom_op(name: str) -> bool:
+    """torch.ops.<namespace>.<op> for a namespace other than PyTorch's own: an op the candidate registered."""
+    parts = name.split(".")
+    return len(parts) >= 4 and parts[:2] == ["torch", "ops"] and parts[2] not in _TORCH_OP_NAMESPACES
+
+
 def _under(name: str, prefixes: tuple[str, ...] | frozenset[str]) -> bool:
+    """`name` is one of `prefixes` or lies under one (`a.b` under `a`; `a.set_x` under `a.set_`)."""
     return any(name == p or name.startswith(p + ".") or (p.endswith("_") and name.startswith(p)) for p in prefixes)
-
-
-def _root_in(name: str, modules: frozenset[str]) -> bool:
-    return _under(name, tuple(modules))
 
 
 def classify_method(method: str) -> Category:
@@ -45,7 +48,7 @@ def classify_method(method: str) -> Category:
     if method in n.VENDOR_HEAVY_METHODS:
         return Category.VENDOR_HEAVY
     base = method[:-1] if method.endswith("_") and not method.endswith("__") else method
-    if base in n.COMPUTE_METHODS or method in n.HOST_TRANSFER_METHODS:
+    if method in n.COMPUTE_METHODS or base in n.COMPUTE_METHODS or method in n.HOST_TRANSFER_METHODS:
         return Category.COMPUTE
     if method in n.DOWNCAST_METHODS:
         return Category.PRECISION
@@ -55,22 +58,26 @@ def classify_method(method: str) -> Category:
 
 
 def classify(name: str) -> Category:
-    """The category of a canonical dotted name; order matters (a timer under torch.cuda is a timer)."""
-    if name in n.RNG_STATE_NAMES or _under(name, n.RNG_STATE_PREFIXES):
+    """The category of a canonical dotted name; order matters (a timer under torch.cuda is a timer).
+
+    A listed name covers what lies under it: `sys.modules` covers `sys.modules.get`.
+    """
+    if _under(name, n.RNG_STATE_NAMES) or _under(name, n.RNG_STATE_PREFIXES):
         return Category.RNG_STATE
-    if name in n.PRECISION_NAMES or _under(name, n.PRECISION_PREFIXES):
+    if _under(name, n.PRECISION_NAMES) or _under(name, n.PRECISION_PREFIXES):
         return Category.PRECISION
-    if name in n.CUDA_GRAPH_NAMES:
+    if _under(name, n.CUDA_GRAPH_NAMES):
         return Category.CUDA_GRAPH
-    if name in n.TIMER_NAMES or _under(name, n.TIMER_PREFIXES) or _root_in(name, n.TIMER_MODULES):
+    if _under(name, n.TIMER_NAMES) or _under(name, n.TIMER_MODULES):
         return Category.TIMER
-    if name in n.CONCURRENCY_NAMES or _under(name, n.CONCURRENCY_PREFIXES) or _root_in(name, n.CONCURRENCY_MODULES):
+    if _under(name, n.CONCURRENCY_NAMES) or _under(name, n.CONCURRENCY_PREFIXES) or _under(
+            name, n.CONCURRENCY_MODULES):
         return Category.CONCURRENCY
-    if name in n.IO_NAMES or _under(name, n.IO_PREFIXES) or _root_in(name, n.IO_MODULES):
+    if _under(name, n.IO_NAMES) or _under(name, n.IO_PREFIXES) or _under(name, n.IO_MODULES):
         return Category.IO
-    if _root_in(name, n.NETWORK_MODULES):
+    if _under(name, n.NETWORK_MODULES):
         return Category.NETWORK
-    if name in n.INTROSPECTION_NAMES or _root_in(name, n.INTROSPECTION_MODULES):
+    if _under(name, n.INTROSPECTION_NAMES) or _under(name, n.INTROSPECTION_MODULES):
         return Category.INTROSPECTION
     if _under(name, n.SUBCLASS_PREFIXES) or name.endswith(n.SUBCLASS_NAME_SUFFIXES):
         return Category.SUBCLASS
@@ -88,13 +95,14 @@ def _classify_torch(name: str) -> Category:
         return Category.VENDOR_HEAVY
     if name.startswith("torch.Tensor."):
         return classify_method(name.removeprefix("torch.Tensor.").split(".")[0])
-    if name.startswith("torch.nn.") and name.rsplit(".", 1)[-1] in ("forward", "__call__"):
+    if name.startswith("torch.nn.") and name.rsplit(".", 1)[-1] in n.LAYER_FORWARD_METHODS:
         return Category.COMPUTE  # nn.Linear.forward(self.fc, x): a layer's compute, called unbound
     if name in n.TORCH_ALLOWED_FUNCTIONS or _under(name, n.TORCH_ALLOWED_PREFIXES):
         return Category.ALLOWED
+    if _under(name, n.TORCH_PRIVATE_COMPUTE_PREFIXES):
+        return Category.COMPUTE
     if name.startswith("torch.ops."):
-        namespace = name.split(".")[2]
-        return Category.COMPUTE if namespace in _TORCH_OP_NAMESPACES else Category.ALLOWED
+        return Category.ALLOWED if is_custom_op(name) else Category.COMPUTE
     parts = name.split(".")
     if len(parts) >= 3 and parts[1] == "nn" and parts[2][:1].isupper():
         return Category.ALLOWED  # constructing a layer computes nothing; calling it is judged apart

@@ -99,7 +99,7 @@ NN_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 # are absent on purpose: launchers need them.
 COMPUTE_METHODS = frozenset({
     "abs", "absolute", "acos", "acosh", "add", "addbmm", "addcdiv", "addcmul", "addmv", "addr", "all",
-    "allclose", "amax", "amin", "aminmax", "angle", "any", "apply", "argmax", "argmin", "argsort", "asin",
+    "allclose", "amax", "amin", "aminmax", "angle", "any", "apply_", "argmax", "argmin", "argsort", "asin",
     "asinh", "atan", "atan2", "atanh", "bernoulli", "bincount", "bitwise_and", "bitwise_left_shift",
     "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "ceil", "cholesky", "clamp",
     "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cross", "cummax", "cummin",
@@ -110,7 +110,7 @@ COMPUTE_METHODS = frozenset({
     "index_fill", "index_put", "index_reduce", "index_select", "inner", "inverse", "isclose",
     "isfinite", "isinf", "isnan", "kron", "kthvalue", "le", "lerp", "less", "less_equal", "lgamma",
     "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp", "logdet",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt", "map",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt", "map_", "map2_",
     "masked_fill", "masked_scatter", "masked_select", "matrix_exp", "matrix_power", "max", "maximum",
     "mean", "median", "min", "minimum", "mode", "msort", "mul", "multiply", "mv", "nan_to_num",
     "nanmean", "nanmedian", "nanquantile", "nansum", "ne", "neg", "negative", "nonzero", "norm",
@@ -120,7 +120,14 @@ COMPUTE_METHODS = frozenset({
     "slogdet", "softmax", "sort", "sqrt", "square", "std", "sub", "subtract", "sum", "svd", "take",
     "take_along_dim", "tan", "tanh", "tile", "topk", "trace", "tril", "triu", "true_divide", "trunc",
     "unique", "unique_consecutive", "var", "vdot", "where", "xlogy",
+    # the operators, called by their dunder names
+    "__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__", "__rmul__", "__imul__",
+    "__truediv__", "__rtruediv__", "__itruediv__", "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__",
+    "__pow__", "__rpow__", "__ipow__", "__neg__", "__abs__", "__and__", "__or__", "__xor__", "__invert__",
+    "__lshift__", "__rshift__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
 })
+# Methods of an nn layer that run its forward (`self.conv._conv_forward(x, w, b)` is conv2d).
+LAYER_FORWARD_METHODS = frozenset({"forward", "__call__", "_conv_forward", "_call_impl", "_wrapped_call_impl"})
 # Methods that hand tensor data to the host, where compute escapes this check and the ATen trace.
 HOST_TRANSFER_METHODS = frozenset({"cpu", "numpy", "tolist"})
 # Methods that downcast to a half type (judged by the precision rule, not as compute).
@@ -149,6 +156,9 @@ NUMPY_ALLOWED = frozenset({
 COMPILER_PREFIXES = ("torch.compile", "torch.jit", "torch._dynamo", "torch._inductor", "torch.export", "torch.fx")
 # Process-wide PyTorch state: flags the harness and the reference share (slowing the baseline by
 # disabling cuDNN, changing default dtypes, freeing the allocator's cache between timings).
+# PyTorch's private bindings of its public ops (torch._C._nn.linear is F.linear): compute, not state.
+TORCH_PRIVATE_COMPUTE_PREFIXES = ("torch._C._nn", "torch._C._VariableFunctions", "torch._C._linalg",
+                                  "torch._C._special", "torch._C._fft", "torch._VF")
 GLOBAL_STATE_PREFIXES = (
     "torch.backends", "torch.set_", "torch.use_deterministic_algorithms", "torch._C", "torch.cuda",
     "torch.default_generator",
@@ -199,9 +209,8 @@ CUDA_GRAPH_NAMES = frozenset({
 })
 # Clocks and profilers: a candidate that reads time can tell when it is being timed.
 TIMER_MODULES = frozenset({"time", "timeit", "datetime", "resource"})
-TIMER_NAMES = frozenset({"torch.cuda.Event", "torch.Event"})
-TIMER_PREFIXES = ("torch.profiler", "torch.autograd.profiler", "torch.cuda.profiler", "torch.utils.benchmark",
-                  "triton.testing")
+TIMER_NAMES = frozenset({"torch.cuda.Event", "torch.Event", "torch.profiler", "torch.autograd.profiler",
+                         "torch.cuda.profiler", "torch.utils.benchmark", "triton.testing"})
 # Files, environment, code loading: a candidate's result must come from its inputs, not from disk,
 # the environment or code fetched at run time.
 IO_MODULES = frozenset({
@@ -246,8 +255,7 @@ SUBCLASS_NAME_SUFFIXES = ("TorchDispatchMode", "TorchFunctionMode")
 PATCH_MODULES = frozenset({"builtins"})
 SYS_MODULES_MUTATORS = frozenset({"update", "pop", "setdefault", "clear", "__setitem__", "__delitem__", "popitem"})
 # Modules a candidate must not import: the problem (reference) and the harness itself.
-REFERENCE_MODULE_ROOTS = frozenset({"kevolve", "eval_harness", "__main__", "reference", "problem", "problems",
-                                    "harness_helpers"})
+REFERENCE_MODULE_ROOTS = frozenset({"kevolve", "eval_harness", "__main__", "reference", "problem", "harness_helpers"})
 REFERENCE_MODULE_PREFIX = "kevolve_src_"
 REFERENCE_NAME = "Model"
 
@@ -283,3 +291,9 @@ CUDA_DOWNCAST_PATTERN = (
     r"__float22bfloat162\w*|__float_to_tf32|wmma::precision::tf32|precision::tf32|"
     r"CUBLAS_COMPUTE_32F_FAST_\w+|CUBLAS_TF32_TENSOR_OP_MATH)\b"
 )
+# Host threads and extra streams in C++ (concurrency), graph capture (cuda_graph), device clocks (timer).
+CUDA_CONCURRENCY_PATTERN = r"\b(std::thread|std::async|std::jthread|pthread_create|cudaStreamCreate\w*|fork)\b"
+CUDA_GRAPH_PATTERN = r"\b(cudaStreamBeginCapture\w*|cudaGraphLaunch|cudaGraphInstantiate\w*)\b"
+CUDA_TIMER_PATTERN = r"\b(clock64|clock|globaltimer|cudaEventElapsedTime|std::chrono)\b"
+# Clock reads inside Triton kernels (tl.extra.cuda.globaltimer and friends).
+TRITON_TIMER_SUFFIXES = (".globaltimer", ".clock", ".clock64")

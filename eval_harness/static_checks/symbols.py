@@ -53,27 +53,34 @@ class Symbols:
     extension_factories: set[str] = field(default_factory=set)  # functions returning one
     strings: dict[str, list[ast.AST]] = field(default_factory=lambda: defaultdict(list))
     defined: set[str] = field(default_factory=set)  # names the module binds itself (they shadow builtins)
+    classes: set[str] = field(default_factory=set)  # classes the module defines (their methods are not Tensor's)
+    shadowed: set[tuple[int, str]] = field(default_factory=set)  # (function, name) bound locally, not as an alias
     plain: set[tuple[int, str]] = field(default_factory=set)  # (scope, binding) holding Python objects only
     not_plain: set[tuple[int, str]] = field(default_factory=set)
 
     # --- resolution ----------------------------------------------------------------------------
 
-    def canonical(self, node: ast.AST) -> str | None:
-        """The dotted name an expression denotes (`F.relu` -> torch.nn.functional.relu), or None."""
+    def canonical(self, node: ast.AST, scope: int = 0) -> str | None:
+        """The dotted name an expression denotes (`F.relu` -> torch.nn.functional.relu), or None.
+
+        `scope` is the function the expression is in: a local `F = x.shape[1]` hides the module's `F`.
+        """
+        if isinstance(node, ast.Name) and (scope, node.id) in self.shadowed:
+            return None
         key = target_key(node)
         if key is not None and key in self.aliases:
             return self.aliases[key]
         if isinstance(node, ast.Attribute):
-            base = self.canonical(node.value)
+            base = self.canonical(node.value, scope)
             return f"{base}.{node.attr}" if base else None
         if isinstance(node, ast.Call) and node.args:
             if self.is_builtin(node.func, "getattr") and len(node.args) >= 2:
                 attr = node.args[1]
-                base = self.canonical(node.args[0])
+                base = self.canonical(node.args[0], scope)
                 if base and isinstance(attr, ast.Constant) and isinstance(attr.value, str):
                     return f"{base}.{attr.value}"
-            elif self.canonical(node.func) == "functools.partial":
-                return self.canonical(node.args[0])
+            elif self.canonical(node.func, scope) == "functools.partial":
+                return self.canonical(node.args[0], scope)
         return None
 
     def is_builtin(self, node: ast.AST, name: str) -> bool:
@@ -90,6 +97,18 @@ class Symbols:
                 found |= self.kernel_aliases[key]
         return frozenset(found)
 
+    def holds_extension(self, value: ast.AST) -> bool:
+        """load_inline(...), a binding of its result, or a call of a function that returns one."""
+        if target_key(value) in self.extension_holders:
+            return True
+        if not isinstance(value, ast.Call):
+            return False
+        if self.canonical(value.func) == n.LOAD_INLINE:
+            return True
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        return name in self.extension_factories
+
     def layer_of(self, node: ast.AST) -> bool | None:
         """Whether calling `node` runs an nn layer: None if not a layer, else whether it is vendor-heavy."""
         key = target_key(node)
@@ -97,7 +116,7 @@ class Symbols:
             return self.layers.get(key)
         if isinstance(node, ast.Subscript):
             return self.layer_of(node.value)
-        if isinstance(node, ast.Attribute) and node.attr in ("forward", "__call__"):
+        if isinstance(node, ast.Attribute) and node.attr in n.LAYER_FORWARD_METHODS:
             return self.layer_of(node.value)
         if isinstance(node, ast.Call):
             return self.layer_constructor(node)
@@ -148,11 +167,15 @@ class Symbols:
         if isinstance(node, ast.List | ast.Set | ast.Dict | ast.Constant | ast.JoinedStr | ast.ListComp
                       | ast.SetComp | ast.DictComp):
             return True
+        if isinstance(node, ast.Name) and node.id in self.classes:
+            return True
         key = target_key(node)
         if key is None:
             return False
-        where = 0 if key.startswith("self.") else scope
-        return (where, key) in self.plain and (where, key) not in self.not_plain
+        where = (0 if key.startswith("self.") else scope, key)
+        if where not in self.plain and where not in self.not_plain:
+            where = (0, key)  # not bound in this function: a module-level binding, if any
+        return where in self.plain and where not in self.not_plain
 
 
 def elements(call: ast.Call) -> list[ast.AST]:

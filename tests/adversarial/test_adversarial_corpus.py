@@ -20,7 +20,8 @@ E = ErrorKind
 
 # (candidate, problem, acceptable reasons): an ErrorKind, or "review" for a result held for a person.
 CORPUS = [
-    ("computes_one_row", GELU, {E.OUTPUT_MISMATCH, E.NON_FINITE_OUTPUT}),
+    # Unwritten memory may hold anything, so the same inputs can give different outputs: either catch counts.
+    ("computes_one_row", GELU, {E.OUTPUT_MISMATCH, E.NON_FINITE_OUTPUT, E.NONDETERMINISTIC}),
     ("constant_output", HERE / "problems" / "near_constant.py", {"review"}),
     ("side_stream", GELU, {E.POLICY_VIOLATION}),
     ("try_fallback", GELU, {E.POLICY_VIOLATION, E.REFERENCE_OPS_RAN}),
@@ -30,7 +31,7 @@ CORPUS = [
     ("kernel_never_launched", GELU, {E.POLICY_VIOLATION, E.KERNEL_NOT_LAUNCHED}),
     ("decorative_kernel", GELU, {E.POLICY_VIOLATION, E.KERNELS_NOT_LOAD_BEARING, E.REFERENCE_OPS_RAN}),
     ("writes_into_input", GELU, {E.INPUT_MUTATED}),
-    ("uninitialised_tail", GELU, {E.SHAPE_SPECIALISED, E.OUTPUT_MISMATCH, E.NON_FINITE_OUTPUT}),
+    ("uninitialised_tail", GELU, {E.SHAPE_SPECIALISED, E.OUTPUT_MISMATCH, E.NON_FINITE_OUTPUT, E.NONDETERMINISTIC}),
     # Reading past a smaller tensor may crash the interpreter instead of returning garbage.
     ("hardcoded_shape", GELU, {E.SHAPE_SPECIALISED, E.WORKER_CRASHED}),
     ("silent_downcast", GELU, {E.POLICY_VIOLATION, E.OUTPUT_MISMATCH}),
