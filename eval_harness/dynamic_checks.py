@@ -82,11 +82,12 @@ def check_candidate(
     try:
         with kernel_launches.recording() as launches:
             real = _run(model, clone_all(inputs), instance.device)
-        candidate_ops = aten_ops(model, clone_all(inputs))
     except Exception as exc:
         raise candidate_failure(exc, Stage.DYNAMIC_CHECK) from exc
     if not launches:
         raise _failure(ErrorKind.KERNEL_NOT_LAUNCHED, "no Triton kernel was launched during forward")
+    # Ghost replay next, while `real` is alive and no other result for these inputs has been freed:
+    # where memory cannot be poisoned (CPU), a freed correct output could pass for the ghost's.
     try:
         with kernel_launches.recording(ghost=True):
             ghost = _run(model, clone_all(inputs), instance.device)
@@ -98,6 +99,10 @@ def check_candidate(
             f"with its {sum(launches.values())} kernel launches skipped, the output did not change: "
             "the result is computed elsewhere",
         )
+    try:
+        candidate_ops = aten_ops(model, clone_all(inputs))
+    except Exception as exc:
+        raise candidate_failure(exc, Stage.DYNAMIC_CHECK) from exc
     allowed = ALLOWED_ATEN_OPS | (VENDOR_HEAVY_ATEN_OPS if policy is Policy.HYBRID else frozenset())
     leaked = sorted(candidate_ops - allowed)
     if leaked:

@@ -49,23 +49,35 @@ def _byte_view(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.detach().contiguous().reshape(-1).view(torch.uint8)
 
 
-def poison_allocator(device: torch.device, budget_bytes: int) -> None:
-    """Fills the caching allocator's free blocks with NaN, so outputs a kernel never writes are NaN.
+# The caching allocator serves requests up to 1 MiB from a pool of its own (2 MiB segments).
+_SMALL_BLOCK_BYTES = 1 << 20
+_SMALL_BLOCKS = 64
 
-    Without this, `torch.empty` can return memory still holding a previous correct result (the
-    reference's, or the candidate's own from an earlier trial), and a kernel that writes nothing
-    passes. Only CUDA has a caching allocator worth poisoning; CPU memory comes fresh from malloc.
+
+def poison_allocator(device: torch.device, budget_bytes: int) -> None:
+    """Leaves the CUDA caching allocator holding only NaN-filled free memory.
+
+    Without this, `torch.empty` can return a cached block still holding a correct result (the
+    reference's, or the candidate's own from an earlier call on the same inputs), and a kernel
+    that writes nothing passes. Allocating one big block is not enough: the allocator keeps its
+    existing free blocks and would hand those out first. So the cache is emptied, then refilled
+    with NaN blocks from both of its pools (many small blocks, one large one), which later
+    allocations are carved from. CPU memory comes from malloc and cannot be poisoned this way;
+    there, fresh inputs per trial keep stale memory from holding the right answer.
     """
     if device.type != "cuda":
         return
+    torch.cuda.synchronize(device)
+    torch.cuda.empty_cache()
     free_bytes, _ = torch.cuda.mem_get_info(device)
-    reserved_free = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
-    size = min(budget_bytes, max(reserved_free, 0) + free_bytes // 4)
-    if size < 4:
-        return
-    block = torch.empty(size // 4, dtype=torch.float32, device=device)
-    block.fill_(float("nan"))
-    del block
+    size = min(budget_bytes, free_bytes // 4)
+    nan = float("nan")
+    blocks = [torch.empty(_SMALL_BLOCK_BYTES // 4, dtype=torch.float32, device=device) for _ in range(_SMALL_BLOCKS)]
+    if size >= 4 * _SMALL_BLOCK_BYTES:
+        blocks.append(torch.empty(size // 4, dtype=torch.float32, device=device))
+    for block in blocks:
+        block.fill_(nan)
+    del blocks
 
 
 @dataclass(frozen=True)

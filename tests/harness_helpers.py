@@ -1,11 +1,15 @@
 """Settings and fixture files shared by the harness tests."""
 
+import os
 from pathlib import Path
 
 from kevolve.eval_harness import EvalSettings, TimingSettings
 from kevolve.eval_harness.settings import StageTimeouts
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# CI runs everything on the CPU (Triton's interpreter); on a GPU box, KEVOLVE_TEST_DEVICE=cuda:0
+# runs the adversarial corpus through the CUDA paths too (poisoned allocator, events, profiler).
+TEST_DEVICE = os.environ.get("KEVOLVE_TEST_DEVICE", "cpu")
 CANDIDATES = FIXTURES / "candidates"
 
 # Correctness as in production (several trials, extra shapes); timing cut to a few calls, because

@@ -1,4 +1,5 @@
-"""Every exploit in the corpus is caught on the CPU, and the legitimate candidates are not flagged.
+"""Every exploit in the corpus is caught (on the CPU in CI; on a GPU with KEVOLVE_TEST_DEVICE), and
+the legitimate candidates are not flagged.
 
 Each file under candidates/ is a real attempt at one class of reward hack; the test asserts the
 harness refuses it (no fitness) for one of the reasons that class should trip. The legit/ files
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness_helpers import CANDIDATES, FAST_SETTINGS
+from harness_helpers import CANDIDATES, FAST_SETTINGS, TEST_DEVICE
 from kevolve.eval_harness import ErrorKind, Evaluator, load_problem
 from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.eval_harness.settings import Policy
@@ -46,14 +47,14 @@ CORPUS = [
 
 @pytest.fixture(scope="module")
 def strict_evaluator(tmp_path_factory):
-    with Evaluator("cpu", settings=FAST_SETTINGS, cache_dir=tmp_path_factory.mktemp("baselines")) as evaluator:
+    with Evaluator(TEST_DEVICE, settings=FAST_SETTINGS, cache_dir=tmp_path_factory.mktemp("baselines")) as evaluator:
         yield evaluator
 
 
 @pytest.fixture(scope="module")
 def hybrid_evaluator(tmp_path_factory):
     settings = FAST_SETTINGS.model_copy(update={"policy": Policy.HYBRID})
-    with Evaluator("cpu", settings=settings, cache_dir=tmp_path_factory.mktemp("baselines")) as evaluator:
+    with Evaluator(TEST_DEVICE, settings=settings, cache_dir=tmp_path_factory.mktemp("baselines")) as evaluator:
         yield evaluator
 
 
