@@ -9,12 +9,13 @@ from rich.table import Table
 
 from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.problem import load_problem
-from kevolve.eval_harness.results import EvalResult, EvalStatus, TimingStats
+from kevolve.eval_harness.results import EvalResult, TimingStats
 
 from .console import console
 from .options import UsageError, add_evaluation_options, resolve_device, settings_from
 
-EXIT_NOT_CORRECT = 1
+# Correct is not enough: a result held for review, or with error-level findings, is not accepted.
+EXIT_NOT_ACCEPTED = 1
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -73,6 +74,13 @@ def render_result(result: EvalResult) -> None:
         table.add_row("note", "timings on the CPU interpreter are not meaningful; no speedups are reported")
     for flag in result.flags:
         table.add_row("flag", flag)
+    for finding in result.findings:
+        table.add_row(f"{finding.severity.value}", f"line {finding.line}: {finding.rule}: {finding.reason}")
+    for reason in result.review_required:
+        table.add_row("held for review", reason)
+    if result.percent_of_light is not None:
+        bound = result.speed_of_light.bound if result.speed_of_light else "?"
+        table.add_row("speed of light", f"{result.percent_of_light:.1f}% of the {bound}-bound floor")
     console.print(table)
 
 
@@ -88,4 +96,4 @@ def run(args: argparse.Namespace) -> int:
         print(result.model_dump_json(indent=2))
     else:
         render_result(result)
-    return 0 if result.status is EvalStatus.CORRECT else EXIT_NOT_CORRECT
+    return 0 if result.accepted else EXIT_NOT_ACCEPTED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kevolve.eval_harness.settings import DType, EvalSettings, TimingSettings
+from kevolve.eval_harness.settings import DType, EvalSettings, Policy, TimingSettings
 
 AUTO_DEVICE = "auto"
 
@@ -20,6 +20,10 @@ def add_evaluation_options(parser: argparse.ArgumentParser) -> None:
         help="cuda:N or cpu (Triton's interpreter: correctness only); auto picks cuda:0 when there is one",
     )
     parser.add_argument("--dtype", choices=[d.value for d in DType], default=DType.FLOAT32.value)
+    parser.add_argument(
+        "--policy", choices=[p.value for p in Policy], default=Policy.STRICT.value,
+        help="strict: every computation in custom kernels; hybrid: vendor GEMM/convolution may stay",
+    )
     parser.add_argument("--trials", type=int, default=5, help="correctness trials (fresh seeds and inputs)")
     parser.add_argument("--timing-trials", type=int, default=100, help="at least this many timed calls")
     parser.add_argument("--seed", type=int, default=None, help="fix the seeds (default: fresh per evaluation)")
@@ -41,6 +45,7 @@ def settings_from(args: argparse.Namespace) -> EvalSettings:
         raise UsageError("--trials must be at least 1 and --timing-trials at least 5")
     return EvalSettings(
         dtype=DType(args.dtype),
+        policy=Policy(args.policy),
         correctness_trials=args.trials,
         seed=args.seed,
         measure_compile_baseline=not args.no_compile_baseline,

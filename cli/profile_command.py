@@ -58,4 +58,4 @@ def run(args: argparse.Namespace) -> int:
     result_file.write_text(result.model_dump_json(indent=1))
     console.print(render_profile_summary(result), markup=False, highlight=False, soft_wrap=True)
     console.print(f"full data: {result_file}", style="dim", soft_wrap=True)
-    return 0 if result.correct else 1
+    return 0 if result.accepted else 1

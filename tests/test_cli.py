@@ -66,6 +66,15 @@ def test_a_candidate_refused_by_the_static_checks_names_rule_and_line():
     assert "concurrency" in run.stdout
 
 
+def test_the_policy_option_lets_a_vendor_gemm_through_only_under_hybrid():
+    problem = FIXTURES.parent / "adversarial" / "problems" / "linear_bias_relu.py"
+    candidate = FIXTURES.parent / "adversarial" / "legit" / "hybrid_matmul_epilogue.py"
+    assert kevolve("eval", problem, "--candidate", candidate, "--policy", "hybrid", *FAST).returncode == 0
+    strict = kevolve("eval", problem, "--candidate", candidate, *FAST)
+    assert strict.returncode == 1
+    assert "torch_compute" in strict.stdout
+
+
 def test_a_problem_whose_inputs_raise_exits_nonzero_with_the_reason():
     run = kevolve("eval", FIXTURES / "broken" / "get_inputs_raises.py", "--candidate",
                   CANDIDATES / "correct_triton.py", *FAST)
