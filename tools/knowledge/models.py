@@ -1,0 +1,59 @@
+"""What the knowledge base stores and returns; the contract every backend keeps."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EntryKind(StrEnum):
+    DOCUMENT = "document"  # hardware documents and guides, written by people
+    LEARNED_WIN = "learned_win"  # a verified improvement found by a search
+    LEARNED_FAILURE = "learned_failure"  # a strategy that failed, and how
+
+
+class Passage(BaseModel):
+    """One retrievable chunk with the metadata filters act on and the source a prompt cites."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="stable: re-adding a passage with the same id replaces it")
+    kind: EntryKind
+    title: str = Field(description="the heading path, e.g. 'Hopper > Memory hierarchy'")
+    text: str
+    source: str = Field(description="where it comes from: a document path with anchor, or a run's kernel")
+    vendor: str | None = None
+    device: str | None = None
+    architecture: str | None = None
+    dsl: str | None = Field(default=None, description="triton, cuda, or None where it applies to any")
+    operator_family: str | None = None
+
+
+class SearchFilters(BaseModel):
+    """Exact-match filters; a None field does not filter. `kinds` matches any of the listed kinds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vendor: str | None = None
+    device: str | None = None
+    architecture: str | None = None
+    dsl: str | None = None
+    operator_family: str | None = None
+    kinds: list[EntryKind] | None = None
+
+
+class SearchHit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    passage: Passage
+    score: float = Field(description="fused rank score, larger is better; comparable within one result list")
+
+
+class KnowledgeStats(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    backend: str
+    location: str
+    passages_by_kind: dict[EntryKind, int]
+    embedding_model: str
