@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from kevolve.eval_harness.environment import UnknownDeviceError
 from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
+from kevolve.tools.knowledge.base import KnowledgeBaseUnavailable
 
-from . import bench_command, eval_command, profile_command
+from . import bench_command, eval_command, kb_command, profile_command
 from .console import error_console
 from .options import UsageError
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_command.add_parser(commands)
     bench_command.add_parser(commands)
     profile_command.add_parser(commands)
+    kb_command.add_parser(commands)
     return parser
 
 
@@ -39,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.run(args))
-    except (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, UsageError, OSError) as exc:
+    except (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, KnowledgeBaseUnavailable, UsageError,
+            OSError) as exc:
         error_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -9,6 +9,10 @@ from types import TracebackType
 from .models import KnowledgeStats, Passage, SearchFilters, SearchHit
 
 
+class KnowledgeBaseUnavailable(RuntimeError):
+    """The base cannot be opened (no server at the URL, bad credentials, unreadable folder)."""
+
+
 class KnowledgeBase(ABC):
     """Hybrid search over passages: BM25 keyword ranking and vector similarity, fused by rank.
 

@@ -29,6 +29,11 @@ class Passage(BaseModel):
     dsl: str | None = Field(default=None, description="triton, cuda, or None where it applies to any")
     operator_family: str | None = None
 
+    @property
+    def searchable_text(self) -> str:
+        """What both rankings read, keyword and vector alike: the heading path matters as much as the body."""
+        return f"{self.title}\n{self.text}"
+
 
 class SearchFilters(BaseModel):
     """Exact-match filters; a None field does not filter. `kinds` matches any of the listed kinds."""
@@ -41,6 +46,10 @@ class SearchFilters(BaseModel):
     dsl: str | None = None
     operator_family: str | None = None
     kinds: list[EntryKind] | None = None
+
+    def exact_matches(self) -> dict[str, str]:
+        """The set metadata fields by name (every field but `kinds`), as each backend's query wants them."""
+        return {name: value for name, value in self if name != "kinds" and value is not None}
 
 
 class SearchHit(BaseModel):
