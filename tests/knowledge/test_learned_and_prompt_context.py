@@ -1,7 +1,7 @@
 """Learned entries become passages a later search can find; prompts cite what they carry."""
 
 from kevolve.tools.knowledge.learned import LearnedEntry, OperatorSignature
-from kevolve.tools.knowledge.models import EntryKind, Passage, SearchHit
+from kevolve.tools.knowledge.models import EntryKind, Passage, SearchFilters, SearchHit
 from kevolve.tools.knowledge.prompt_context import format_for_prompt
 
 
@@ -53,3 +53,20 @@ def test_prompt_context_numbers_passages_with_their_sources_and_keeps_them_whole
 
 def test_prompt_context_says_when_nothing_was_found():
     assert format_for_prompt([]) == "Knowledge base: nothing relevant found."
+
+
+def test_a_later_search_for_a_similar_operator_finds_the_past_win(knowledge_base):
+    win = _entry().to_passage()
+    failure = _entry(problem="layernorm_affine", succeeded=False, speedup=None, failure_category="output_mismatch",
+                     signature=OperatorSignature(families=["norm"], shapes="[8192, 8192]", dtype="float32"),
+                     strategy="Welford over two passes with atomics",
+                     diagnosis_before="memory-bound, two passes").to_passage()
+    knowledge_base.add([win, failure])
+    query = "log-softmax over long rows, memory-bound with two passes over each row on the H100"
+    hits = knowledge_base.search(query, limit=1)
+    assert hits[0].passage.id == win.id
+    prompt = format_for_prompt(hits)
+    assert f"(source: {win.source})" in prompt and "1.13x" in prompt
+    failures = knowledge_base.search("normalization strategy that failed", limit=2,
+                                     filters=SearchFilters(kinds=[EntryKind.LEARNED_FAILURE]))
+    assert [h.passage.id for h in failures] == [failure.id]
