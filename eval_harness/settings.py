@@ -36,7 +36,7 @@ class StageTimeouts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     load_problem_s: float = 120.0
-    load_candidate_s: float = 60.0
+    load_candidate_s: float = 300.0  # CUDA C++ candidates compile at import (load_inline)
     construct_s: float = 60.0
     correctness_s: float = 300.0
     timing_s: float = 180.0

@@ -86,6 +86,12 @@ def test_a_clever_strict_candidate_is_accepted(strict_evaluator, name):
     assert result.accepted, (result.error, result.findings, result.review_required)
 
 
+@pytest.mark.skipif(not TEST_DEVICE.startswith("cuda"), reason="CUDA C++ candidates need a GPU and nvcc")
+def test_a_cuda_cpp_candidate_is_accepted(strict_evaluator):
+    result = strict_evaluator.evaluate(load_problem(GELU), (HERE / "legit" / "cuda_gelu.py").read_text())
+    assert result.accepted, (result.error, result.findings, result.review_required)
+
+
 def test_the_plain_triton_candidate_is_accepted(strict_evaluator):
     result = strict_evaluator.evaluate(load_problem(GELU), (CANDIDATES / "correct_triton.py").read_text())
     assert result.accepted, (result.error, result.findings, result.review_required)
