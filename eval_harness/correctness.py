@@ -15,27 +15,16 @@ import torch
 from torch import nn
 
 from .failures import StageFailure, candidate_failure
-from .instances import ProblemInstance, call_model
+from .instances import ProblemInstance, call_model, run_into_poisoned_memory
 from .results import CorrectnessReport, ErrorKind, EvalStatus, Stage, Tolerance, TrialOutcome
-from .tensors import OutputCheck, as_output_list, clone_all, compare_outputs, poison_allocator, same_bits
-
-# Poisoning more than this per trial costs time without catching more: outputs are smaller.
-_POISON_BUDGET_BYTES = 8 << 30
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from .tensors import OutputCheck, as_output_list, clone_all, compare_outputs, same_bits
 
 
 def _run_candidate(model: nn.Module, inputs: list[Any], device: torch.device) -> list[Any]:
-    poison_allocator(device, _POISON_BUDGET_BYTES)
     try:
-        output = call_model(model, inputs)
-        _synchronize(device)
+        return run_into_poisoned_memory(model, inputs, device)
     except Exception as exc:
         raise candidate_failure(exc, Stage.CORRECTNESS) from exc
-    return as_output_list(output)
 
 
 def _outcome(instance: ProblemInstance, seed: int, check: OutputCheck) -> TrialOutcome:

@@ -23,10 +23,10 @@ from torch.profiler import ProfilerActivity, profile
 
 from . import kernel_launches
 from .failures import StageFailure, candidate_failure
-from .instances import ProblemInstance, call_model
+from .instances import ProblemInstance, call_model, run_into_poisoned_memory
 from .results import ErrorKind, EvalStatus, ProblemSanity, Stage, Tolerance
 from .settings import Policy
-from .tensors import as_output_list, clone_all, compare_outputs, poison_allocator
+from .tensors import as_output_list, clone_all, compare_outputs
 
 # ATen operators that allocate, view, move or describe data: a candidate may always call them.
 ALLOWED_ATEN_OPS = frozenset({
@@ -74,11 +74,6 @@ def _failure(kind: ErrorKind, message: str) -> StageFailure:
     return StageFailure(kind, Stage.DYNAMIC_CHECK, message, status=EvalStatus.INCORRECT)
 
 
-def _run(model: nn.Module, inputs: list[Any], device: torch.device) -> list[Any]:
-    poison_allocator(device, 8 << 30)
-    return as_output_list(call_model(model, inputs))
-
-
 def check_candidate(
     instance: ProblemInstance,
     candidate_cls: type,
@@ -92,7 +87,7 @@ def check_candidate(
     inputs = instance.inputs(seed)
     try:
         with kernel_launches.recording() as launches:
-            real = _run(model, clone_all(inputs), instance.device)
+            real = run_into_poisoned_memory(model, clone_all(inputs), instance.device)
     except Exception as exc:
         raise candidate_failure(exc, Stage.DYNAMIC_CHECK) from exc
     if not launches:
@@ -107,7 +102,7 @@ def check_candidate(
     if launches:
         try:
             with kernel_launches.recording(ghost=True):
-                ghost = _run(model, clone_all(inputs), instance.device)
+                ghost = run_into_poisoned_memory(model, clone_all(inputs), instance.device)
         except Exception:  # without its kernels the forward cannot even finish: they are load-bearing
             ghost = None
     if ghost is not None and compare_outputs(ghost, real, tolerance).kind is None:
@@ -136,7 +131,7 @@ def check_fresh_inputs(
     """The instance that was timed must still be right on inputs it has never seen."""
     inputs = instance.inputs(input_seed)
     try:
-        candidate_out = _run(model, clone_all(inputs), instance.device)
+        candidate_out = run_into_poisoned_memory(model, clone_all(inputs), instance.device)
     except Exception as exc:
         raise candidate_failure(exc, Stage.DYNAMIC_CHECK) from exc
     reference_out = as_output_list(call_model(instance.reference(model_seed), inputs))

@@ -20,7 +20,6 @@ from .correctness import run_correctness
 from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model, load_candidate_class
 from .kernel_profile import profile_kernels
-from .problem import sha256_text
 from .protocol import EvaluateRequest
 from .results import BaselineTimings, ErrorKind, EvalError, EvalResult, EvalStatus, Stage, TimingStats
 from .review import review_reasons
@@ -139,11 +138,7 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
             message=f"the candidate replaced {', '.join(replaced[:10])}",
         )
         partial.pop("comparisons", None)
-    return EvalResult(
-        problem=request.problem.name,
-        problem_sha256=request.problem.sha256,
-        candidate_sha256=sha256_text(request.candidate_source) if request.candidate_source is not None else None,
-        dtype=settings.dtype.value,
+    return request.result(
         environment=session.environment,
         **partial,
         status=status,

@@ -73,15 +73,7 @@ class Evaluator:
             return worker.request(request).result
         except WorkerFailure as failure:
             logger.info("worker for %s replaced after %s", self.device, failure.error.kind.value)
-            return EvalResult(
-                problem=request.problem.name,
-                problem_sha256=request.problem.sha256,
-                candidate_sha256=sha256_text(request.candidate_source) if request.candidate_source else None,
-                dtype=request.settings.dtype.value,
-                status=EvalStatus.ERROR,
-                error=failure.error,
-                environment=worker.environment,
-            )
+            return request.result(status=EvalStatus.ERROR, error=failure.error, environment=worker.environment)
 
     def _artifacts(self) -> str | None:
         return str(self.artifacts_dir.resolve()) if self.artifacts_dir is not None else None
@@ -139,8 +131,16 @@ class Evaluator:
         is not run: without a working reference there is nothing to judge it against. A source
         that the static checks refuse never reaches a worker.
         """
+        request = EvaluateRequest(
+            problem=problem,
+            candidate_source=candidate_source,
+            candidate_name=name,
+            settings=self.settings,
+            measure_baselines=False,
+            artifacts_dir=self._artifacts(),
+        )
         findings = self._static_findings(candidate_source)
-        refusal = _refusal(problem, candidate_source, self.settings, findings)
+        refusal = _refusal(request, findings)
         if refusal is not None:
             return refusal
         if baselines is None and measure_baselines:
@@ -148,16 +148,7 @@ class Evaluator:
             if reference.status is not EvalStatus.CORRECT:
                 return reference.model_copy(update={"candidate_sha256": sha256_text(candidate_source)})
             baselines = reference.baselines
-        request = EvaluateRequest(
-            problem=problem,
-            candidate_source=candidate_source,
-            candidate_name=name,
-            settings=self.settings,
-            cached_baselines=baselines,
-            measure_baselines=False,
-            artifacts_dir=self._artifacts(),
-        )
-        result = self._send(request)
+        result = self._send(request.model_copy(update={"cached_baselines": baselines}))
         update: dict = {"findings": [*findings, *result.findings]}
         if baselines is not None and result.baselines is None:
             update["baselines"] = baselines
@@ -169,20 +160,14 @@ class Evaluator:
         return check_source(source, policy=self.settings.policy, dtype=self.settings.dtype)
 
 
-def _refusal(
-    problem: Problem, source: str, settings: EvalSettings, findings: list[CheckFinding]
-) -> EvalResult | None:
+def _refusal(request: EvaluateRequest, findings: list[CheckFinding]) -> EvalResult | None:
     """The verdict for a source whose static checks found errors; None when there are none."""
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if not errors:
         return None
     syntax_only = all(f.rule == SYNTAX_RULE for f in errors)
     message = "; ".join(f"line {f.line}: {f.rule}: {f.reason}" for f in errors[:8])
-    return EvalResult(
-        problem=problem.name,
-        problem_sha256=problem.sha256,
-        candidate_sha256=sha256_text(source),
-        dtype=settings.dtype.value,
+    return request.result(
         status=EvalStatus.ERROR if syntax_only else EvalStatus.INCORRECT,
         error=EvalError(
             kind=ErrorKind.SYNTAX_ERROR if syntax_only else ErrorKind.POLICY_VIOLATION,

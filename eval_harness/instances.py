@@ -24,7 +24,7 @@ from .failures import StageFailure, candidate_failure, problem_failure
 from .module_loader import module_from_source
 from .problem import Problem
 from .results import ErrorKind, EvalStatus, Stage
-from .tensors import place
+from .tensors import as_output_list, place, poison_allocator
 
 # Inputs use a seed stream apart from the weights', so equal seeds never tie inputs to weights.
 _INPUT_SEED_OFFSET = 1_000_003
@@ -122,3 +122,16 @@ def load_candidate_class(source: str, *, name: str, workdir: Path) -> type:
 def call_model(model: nn.Module, inputs: Sequence[Any]) -> Any:
     with torch.no_grad():
         return model(*inputs)
+
+
+# Poisoning more than this per call costs time without catching more: outputs are smaller.
+_POISON_BUDGET_BYTES = 8 << 30
+
+
+def run_into_poisoned_memory(model: nn.Module, inputs: Sequence[Any], device: torch.device) -> list[Any]:
+    """One forward whose allocations come from NaN-filled memory, finished before returning."""
+    poison_allocator(device, _POISON_BUDGET_BYTES)
+    output = call_model(model, inputs)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return as_output_list(output)

@@ -7,12 +7,12 @@ sends would hand that code the caller's process.
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .problem import Problem
-from .results import BaselineTimings, Environment, EvalResult, Stage
+from .problem import Problem, sha256_text
+from .results import BaselineTimings, Environment, EvalResult, EvalStatus, Stage
 from .settings import EvalSettings
 
 
@@ -29,6 +29,17 @@ class EvaluateRequest(_Message):
     cached_baselines: BaselineTimings | None = None
     measure_baselines: bool = True
     artifacts_dir: str | None = Field(default=None, description="where full profiles go (traces)")
+
+    def result(self, *, status: EvalStatus, **fields: Any) -> EvalResult:
+        """The verdict on this request: its identity (problem, candidate, dtype) plus `fields`."""
+        return EvalResult(
+            problem=self.problem.name,
+            problem_sha256=self.problem.sha256,
+            candidate_sha256=sha256_text(self.candidate_source) if self.candidate_source is not None else None,
+            dtype=self.settings.dtype.value,
+            status=status,
+            **fields,
+        )
 
 
 class ShutdownRequest(_Message):

@@ -27,7 +27,7 @@ from .protocol import (
     read_request_blocking,
     write_message,
 )
-from .results import EvalError, EvalResult, EvalStatus, Stage
+from .results import EvalError, EvalStatus, Stage
 from .session import WorkerSession
 
 
@@ -92,11 +92,7 @@ def _serve_one(session: WorkerSession, request: EvaluateRequest, reply_fd: int) 
         result = evaluate(session, request, on_stage)
     except BaseException as exc:  # anything a candidate raises, SystemExit included, is its verdict
         failure = candidate_failure(exc, current[0])
-        result = EvalResult(
-            problem=request.problem.name,
-            problem_sha256=request.problem.sha256,
-            candidate_sha256=None,
-            dtype=request.settings.dtype.value,
+        result = request.result(
             status=EvalStatus.ERROR,
             error=EvalError(kind=failure.kind, stage=failure.stage, message=failure.message),
             environment=session.environment,
