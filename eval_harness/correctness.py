@@ -17,7 +17,7 @@ from torch import nn
 from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model, run_into_poisoned_memory
 from .results import CorrectnessReport, ErrorKind, EvalStatus, Stage, Tolerance, TrialOutcome
-from .tensors import OutputCheck, as_output_list, clone_all, compare_outputs, same_bits
+from .tensors import OutputCheck, as_output_list, clone_all, compare_outputs, same_bits, scrub
 
 
 def _run_candidate(model: nn.Module, inputs: list[Any], device: torch.device) -> list[Any]:
@@ -65,30 +65,42 @@ def run_trial(
     candidate_model = instance.candidate(candidate_cls, seed)
     inputs = instance.inputs(seed)
     candidate_inputs = clone_all(inputs)
-    candidate_out = _run_candidate(candidate_model, candidate_inputs, instance.device)
-    # `inputs` is untouched until the reference runs below: it is the pristine copy to compare with.
-    if not same_bits(candidate_inputs, inputs):
-        raise StageFailure(
-            ErrorKind.INPUT_MUTATED, Stage.CORRECTNESS, f"{where}: the candidate wrote to its inputs",
-            status=EvalStatus.INCORRECT,
-        )
+    produced: list[Any] = []  # every output obtained here, scrubbed however the trial ends
     try:
-        reference_out = as_output_list(call_model(reference_model, inputs))
-    except Exception as exc:
-        raise StageFailure(
-            ErrorKind.PROBLEM_INVALID, Stage.CORRECTNESS, f"the reference failed: {exc}", status=EvalStatus.ERROR
-        ) from exc
-    check = compare_outputs(candidate_out, reference_out, tolerance)
-    if check.kind is not None:
-        raise _fail(check, instance, seed, where)
-    if check_self_agreement:
-        again = _run_candidate(candidate_model, candidate_inputs, instance.device)
-        agreement = compare_outputs(again, candidate_out, tolerance)
-        if agreement.kind is not None:
-            raise _fail(
-                agreement, instance, seed, f"{where}, second run on the same inputs", ErrorKind.NONDETERMINISTIC
+        candidate_out = _run_candidate(candidate_model, candidate_inputs, instance.device)
+        produced += candidate_out
+        # `inputs` is untouched until the reference runs below: it is the pristine copy to compare with.
+        if not same_bits(candidate_inputs, inputs):
+            raise StageFailure(
+                ErrorKind.INPUT_MUTATED, Stage.CORRECTNESS, f"{where}: the candidate wrote to its inputs",
+                status=EvalStatus.INCORRECT,
             )
-    return _outcome(instance, seed, check)
+        try:
+            reference_out = as_output_list(call_model(reference_model, inputs))
+        except Exception as exc:
+            raise StageFailure(
+                ErrorKind.PROBLEM_INVALID, Stage.CORRECTNESS, f"the reference failed: {exc}",
+                status=EvalStatus.ERROR,
+            ) from exc
+        produced += reference_out
+        check = compare_outputs(candidate_out, reference_out, tolerance)
+        if check.kind is not None:
+            raise _fail(check, instance, seed, where)
+        if check_self_agreement:
+            again = _run_candidate(candidate_model, candidate_inputs, instance.device)
+            produced += again
+            agreement = compare_outputs(again, candidate_out, tolerance)
+            if agreement.kind is not None:
+                raise _fail(
+                    agreement, instance, seed, f"{where}, second run on the same inputs", ErrorKind.NONDETERMINISTIC
+                )
+        return _outcome(instance, seed, check)
+    finally:
+        scrub(produced, keep=[*inputs, *candidate_inputs, *_state(reference_model), *_state(candidate_model)])
+
+
+def _state(model: nn.Module) -> list[torch.Tensor]:
+    return [*model.parameters(), *model.buffers()]
 
 
 def _report(trials: list[TrialOutcome], tolerance: Tolerance, configs: list[str]) -> CorrectnessReport:

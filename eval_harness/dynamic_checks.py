@@ -26,7 +26,7 @@ from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model, run_into_poisoned_memory
 from .results import ErrorKind, EvalStatus, ProblemSanity, Stage, Tolerance
 from .settings import Policy
-from .tensors import as_output_list, clone_all, compare_outputs
+from .tensors import as_output_list, clone_all, compare_outputs, scrub
 
 # ATen operators that allocate, view, move or describe data: a candidate may always call them.
 ALLOWED_ATEN_OPS = frozenset({
@@ -105,7 +105,9 @@ def check_candidate(
                 ghost = run_into_poisoned_memory(model, clone_all(inputs), instance.device)
         except Exception:  # without its kernels the forward cannot even finish: they are load-bearing
             ghost = None
-    if ghost is not None and compare_outputs(ghost, real, tolerance).kind is None:
+    not_load_bearing = ghost is not None and compare_outputs(ghost, real, tolerance).kind is None
+    scrub([*real, *(ghost or [])], keep=[*inputs, *model.parameters(), *model.buffers()])
+    if not_load_bearing:
         raise _failure(
             ErrorKind.KERNELS_NOT_LOAD_BEARING,
             f"with its {sum(launches.values())} kernel launches skipped, the output did not change: "
@@ -136,6 +138,7 @@ def check_fresh_inputs(
         raise candidate_failure(exc, Stage.DYNAMIC_CHECK) from exc
     reference_out = as_output_list(call_model(instance.reference(model_seed), inputs))
     check = compare_outputs(candidate_out, reference_out, tolerance)
+    scrub([*candidate_out, *reference_out], keep=[*inputs, *model.parameters(), *model.buffers()])
     if check.kind is not None:
         raise _failure(
             ErrorKind.STALE_RESULT,

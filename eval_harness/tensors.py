@@ -80,6 +80,27 @@ def poison_allocator(device: torch.device, budget_bytes: int) -> None:
     del blocks
 
 
+def scrub(outputs: Sequence[Any], *, keep: Sequence[Any] = ()) -> None:
+    """Overwrites results before the harness lets them go, so freed memory never holds an answer.
+
+    The CUDA allocator is poisoned before each call, but CPU memory comes from malloc: a result
+    freed by one trial (or by the previous evaluation, when the seed is fixed and the same inputs
+    recur) can be handed, intact, to a kernel that leaves its output unwritten. Tensors sharing
+    storage with `keep` (inputs, weights: an output may alias them) are left alone.
+    """
+    kept = {t.untyped_storage().data_ptr() for t in keep if isinstance(t, torch.Tensor)}
+    with torch.no_grad():
+        for tensor in outputs:
+            if not isinstance(tensor, torch.Tensor) or tensor.untyped_storage().data_ptr() in kept:
+                continue
+            if tensor.is_floating_point() or tensor.is_complex():
+                tensor.fill_(float("nan"))
+            elif tensor.dtype is torch.bool:
+                tensor.logical_not_()
+            else:
+                tensor.fill_(torch.iinfo(tensor.dtype).min)
+
+
 @dataclass(frozen=True)
 class OutputCheck:
     """The verdict on one output set; `kind` is None when it passed."""

@@ -142,3 +142,13 @@ def test_a_tiny_but_tight_difference_is_not_called_faster():
     comparison = compare_timings("compiled", _stats(_samples(1.005, 0.001)), _stats(_samples(1.0, 0.001, seed=4)))
     assert comparison.ci_low > 1.0, "the interval alone would call it faster"
     assert comparison.verdict == Verdict.INDISTINGUISHABLE
+
+
+def test_scrub_leaves_no_answer_in_memory_but_spares_what_outputs_alias():
+    from kevolve.eval_harness.tensors import scrub
+
+    weights, result, indices = torch.ones(4), torch.arange(4.0), torch.arange(3)
+    scrub([result, weights.view(2, 2), indices, "not a tensor"], keep=[weights])
+    assert torch.isnan(result).all()
+    assert torch.equal(weights, torch.ones(4)), "an output that aliases the weights is left alone"
+    assert (indices == torch.iinfo(torch.int64).min).all()
