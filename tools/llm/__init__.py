@@ -1,0 +1,1 @@
+"""Language models for the agents: settings, the ChatOpenAI factory, structured replies, token use."""

@@ -1,0 +1,67 @@
+"""What the agents ask of a language model, whatever serves it: a typed reply or text, and its cost."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TypeVar
+
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel, ConfigDict
+
+from kevolve.agents.candidates import Role
+
+ReplyT = TypeVar("ReplyT", bound=BaseModel)
+
+
+class LLMUnavailable(RuntimeError):
+    """The endpoint could not be reached, or kept failing, after the configured retries."""
+
+
+class MalformedReply(RuntimeError):
+    """The model's reply could not be parsed into the requested shape, even after the repair attempts."""
+
+
+class TokenUsage(BaseModel):
+    """Tokens and money spent, counted from the responses' usage metadata."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            calls=self.calls + other.calls,
+            cost_usd=self.cost_usd + other.cost_usd,
+        )
+
+
+class RoleLLM(ABC):
+    """One role's configured model. Every call returns what it cost, so the caller can keep the budget."""
+
+    role: Role
+    model_name: str
+
+    @abstractmethod
+    def structured(self, schema: type[ReplyT], messages: Sequence[BaseMessage]) -> tuple[ReplyT, TokenUsage]:
+        """A reply parsed into `schema`; raises MalformedReply or LLMUnavailable."""
+
+    @abstractmethod
+    def text(self, messages: Sequence[BaseMessage]) -> tuple[str, TokenUsage]:
+        """A free-text reply (the coder's, which carries source code); raises LLMUnavailable."""
+
+
+class LLMProvider(ABC):
+    """Maps a role to its model; None means the role runs its deterministic offline policy."""
+
+    @abstractmethod
+    def for_role(self, role: Role) -> RoleLLM | None: ...
