@@ -10,9 +10,14 @@ from collections.abc import Sequence
 from kevolve.eval_harness.environment import UnknownDeviceError
 from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
+from kevolve.graph.run_directory import RunNotFound
+from kevolve.graph.runner import NothingToDecide
 from kevolve.tools.knowledge.base import KnowledgeBaseUnavailable
+from kevolve.tools.llm.base import LLMUnavailable
+from kevolve.tools.llm.settings import LLMSettingsError
+from kevolve.tools.llm.transcript import TranscriptError
 
-from . import bench_command, eval_command, kb_command, profile_command
+from . import bench_command, eval_command, kb_command, optimize_command, profile_command, review_command
 from .console import error_console
 from .options import UsageError
 
@@ -29,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_command.add_parser(commands)
     profile_command.add_parser(commands)
     kb_command.add_parser(commands)
+    optimize_command.add_parser(commands)
+    review_command.add_parser(commands)
     return parser
 
 
@@ -42,8 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, KnowledgeBaseUnavailable, UsageError,
-            OSError) as exc:
+            RunNotFound, NothingToDecide, LLMSettingsError, TranscriptError, OSError) as exc:
         error_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    except LLMUnavailable as exc:
+        # Checkpoints hold everything up to the failed call: the run continues with --resume.
+        error_console.print(f"[bold red]model unavailable:[/] {exc}\nthe run is saved; continue it with "
+                            "`kevolve optimize --resume RUN` once the model answers", highlight=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
         error_console.print("[yellow]interrupted[/]; results written so far are kept")

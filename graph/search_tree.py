@@ -41,6 +41,8 @@ class DeviceSearch(BaseModel):
     rounds_without_gain: int = 0
     failed_strategies: list[str] = Field(default_factory=list)
     guidance: list[str] = Field(default_factory=list, description="reviewers' comments on rejected kernels")
+    rejected: list[str] = Field(default_factory=list, description="node ids a person rejected: never offered again")
+    extra_rounds: int = Field(default=0, description="rounds granted beyond the budget by rejections")
     stop: StopReason | None = None
     approval: ApprovalState = ApprovalState.NOT_ASKED
     approved_node: str | None = None
@@ -52,7 +54,7 @@ class DeviceSearch(BaseModel):
     @property
     def best(self) -> SearchNode | None:
         """The accepted node with the highest fitness; the earliest wins a tie (it was verified first)."""
-        accepted = [node for node in self.nodes.values() if node.accepted]
+        accepted = [node for node in self.nodes.values() if node.accepted and node.id not in self.rejected]
         return max(accepted, key=lambda node: (node.fitness, -node.round)) if accepted else None
 
     def children_of(self, node_id: str) -> list[SearchNode]:

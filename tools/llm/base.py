@@ -19,7 +19,14 @@ class LLMUnavailable(RuntimeError):
 
 
 class MalformedReply(RuntimeError):
-    """The model's reply could not be parsed into the requested shape, even after the repair attempts."""
+    """The model's reply could not be parsed into the requested shape, even after the repair attempts.
+
+    `usage` is what the failed attempts cost: they were billed, so the budget counts them.
+    """
+
+    def __init__(self, message: str, usage: TokenUsage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage if usage is not None else TokenUsage()
 
 
 class TokenUsage(BaseModel):

@@ -1,0 +1,131 @@
+"""The chat role: what a person's message asks the system to do.
+
+With a model, the message and a description of the session go to the chat role for a typed
+`ChatIntent`. Without one, or when its reply cannot be read, keyword rules decide: they cover the
+phrasings the help text teaches, and say "help" for everything else rather than guess.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
+
+from .prompting import messages
+
+logger = logging.getLogger(__name__)
+
+
+class ChatAction(StrEnum):
+    OPTIMIZE = "optimize"  # start a run on a problem
+    STATUS = "status"  # how the run goes, its best kernel so far
+    SHOW_KERNEL = "show_kernel"  # the best kernel's source and speedups
+    STOP = "stop"  # every device stops after the round in flight
+    APPROVE = "approve"  # the kernel waiting for a person goes to the library
+    REJECT = "reject"  # ... or does not, and the search resumes with the comment as guidance
+    HELP = "help"
+    QUIT = "quit"
+
+
+class ChatIntent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    actions: list[ChatAction] = Field(
+        min_length=1,
+        description="what the person asks for, in the order to do it: 'stop and show me the kernel' is "
+                    "[stop, show_kernel]; [help] when the message asks for nothing the system can do",
+    )
+    problem: str | None = Field(
+        default=None,
+        description="for optimize: the problem as the person named it, a file path ending in .py or the "
+                    "words naming the operator (e.g. 'layernorm'); null when not named",
+    )
+    device: str | None = Field(
+        default=None, description="the target device exactly as the person said it, e.g. 'H100' or 'cuda:1'"
+    )
+    comment: str | None = Field(
+        default=None, description="for reject: the person's reason, in their words, for the next search rounds"
+    )
+
+
+PATH_PATTERN = re.compile(r"[\w./~-]*[\w-]\.py\b")
+DEVICE_PATTERN = re.compile(r"\b(cuda:\d+|cpu|[hab]\d00|l40s|mi300x?)\b", re.IGNORECASE)
+
+# Each action's cue words; where they occur in the message orders the actions.
+_CUES: dict[ChatAction, re.Pattern[str]] = {
+    ChatAction.QUIT: re.compile(r"\b(quit|exit|bye|goodbye)\b"),
+    ChatAction.REJECT: re.compile(r"\breject|\bno\b\W+because\b|\bdon'?t (approve|accept)\b"),
+    ChatAction.APPROVE: re.compile(r"\b(approv|accept|lgtm\b|ship it\b)"),
+    ChatAction.STOP: re.compile(r"\b(stop|halt|abort|cancel)\b"),
+    ChatAction.SHOW_KERNEL: re.compile(r"\b(show|see|print|display)\b.*\b(kernel|code|source)s?\b"),
+    ChatAction.STATUS: re.compile(r"\b(best|status|progress|so far|how is|how's|how are)\b"),
+    ChatAction.OPTIMIZE: re.compile(r"\b(faster|optimi[sz]e|speed (it )?up|accelerate|tune)\b"),
+    ChatAction.HELP: re.compile(r"\b(help|what can you do)\b"),
+}
+# Showing the kernel reports its speedups, so "show me the best kernel" needs no separate status.
+_SUBSUMED = {ChatAction.SHOW_KERNEL: ChatAction.STATUS, ChatAction.REJECT: ChatAction.APPROVE}
+# The reason follows "because" when there is one, else the rejecting words.
+_COMMENT_AFTER = (re.compile(r"\bbecause\b[\s,:]*", re.IGNORECASE),
+                  re.compile(r"\breject(?:ed|ing)?\b(?:\s+(?:it|this|that|the kernel))?[\s,:-]*", re.IGNORECASE))
+# Words of a request that never name an operator.
+_FILLER = frozenset(
+    "a an and are as at be can could for from get give i if in is it its kernel let make me my now of on "
+    "one op operator please problem run so start than that the this to try up us we with you your faster "
+    "optimize optimise speed accelerate tune quicker fast gpu device".split()
+)
+
+
+def understand_offline(message: str) -> ChatIntent:
+    """Keyword rules: the cue words in the message, in the order they occur."""
+    text = message.lower()
+    found = {action: match.start() for action, pattern in _CUES.items() if (match := pattern.search(text))}
+    path = PATH_PATTERN.search(message)
+    if path and ChatAction.OPTIMIZE not in found and not {ChatAction.SHOW_KERNEL, ChatAction.STATUS} & found.keys():
+        found[ChatAction.OPTIMIZE] = path.start()
+    if ChatAction.REJECT in found:
+        # What follows the rejection is its reason: "reject it, it calls exit()" asks for no quit.
+        found = {action: at for action, at in found.items() if at <= found[ChatAction.REJECT]}
+    for broader, narrower in _SUBSUMED.items():
+        if broader in found:
+            found.pop(narrower, None)
+    actions = sorted(found, key=found.__getitem__) or [ChatAction.HELP]
+    device = DEVICE_PATTERN.search(message)
+    return ChatIntent(
+        actions=actions,
+        problem=_problem_words(message, path) if ChatAction.OPTIMIZE in actions else None,
+        device=device.group(0) if device else None,
+        comment=_comment(message) if ChatAction.REJECT in actions else None,
+    )
+
+
+def _problem_words(message: str, path: re.Match[str] | None) -> str | None:
+    if path is not None:
+        return path.group(0)
+    words = re.findall(r"[a-z0-9]+", DEVICE_PATTERN.sub(" ", message.lower()))
+    named = [word for word in words if word not in _FILLER and len(word) > 1]
+    return " ".join(named) or None
+
+
+def _comment(message: str) -> str | None:
+    for pattern in _COMMENT_AFTER:
+        if match := pattern.search(message):
+            return message[match.end():].strip(" .,:;-") or None
+    return None
+
+
+def understand(message: str, *, context: str, llm: RoleLLM | None) -> tuple[ChatIntent, TokenUsage]:
+    """The intent of `message`; `context` tells the model whether a run goes and what waits for approval.
+
+    Raises LLMUnavailable when the model cannot be reached: the caller says so, then may use the rules.
+    """
+    if llm is None:
+        return understand_offline(message), TokenUsage()
+    try:
+        return llm.structured(ChatIntent, messages("chat", message=message, context=context))
+    except MalformedReply as exc:
+        logger.warning("chat: unreadable reply, understood by keywords instead: %s", exc)
+        return understand_offline(message), TokenUsage()

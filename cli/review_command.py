@@ -1,0 +1,121 @@
+"""`kevolve review [show|approve|reject] ID`: a person's decision on the kernels that wait for one."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+
+from rich.syntax import Syntax
+from rich.table import Table
+
+from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
+from kevolve.graph.run_directory import RunDirectory, list_runs
+from kevolve.graph.runner import OptimizationRun
+from kevolve.graph.services import close_services
+
+from .console import console
+from .optimize_command import report_stop
+from .options import UsageError
+from .progress import print_event
+from .run_options import add_run_options, open_run_services
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("review", help="list, show, approve or reject kernels waiting for a person")
+    add_run_options(parser)
+    verbs = parser.add_subparsers(dest="verb")
+    show = verbs.add_parser("show", help="the evidence for one waiting kernel")
+    show.add_argument("id", help="a review id (<run>:<node>) as `kevolve review` lists it")
+    approve = verbs.add_parser("approve", help="approve: the kernel goes to the library")
+    approve.add_argument("id")
+    approve.add_argument("--comment", default=None)
+    approve.add_argument("--reviewer", default=None, help="who decides (default: the login name)")
+    reject = verbs.add_parser("reject", help="reject with a comment: the search resumes with it as guidance")
+    reject.add_argument("id")
+    reject.add_argument("--comment", required=True, help="what is wrong, for the planner")
+    reject.add_argument("--reviewer", default=None)
+    parser.set_defaults(run=run)
+
+
+def _waiting(args: argparse.Namespace) -> list[tuple[RunDirectory, ApprovalRequest]]:
+    waiting = []
+    for run in list_runs(args.runs_dir):
+        with OptimizationRun(run) as optimization:
+            waiting += [(run, request) for request in optimization.pending()]
+    return waiting
+
+
+def _find(args: argparse.Namespace) -> tuple[RunDirectory, ApprovalRequest]:
+    matches = [(run, request) for run, request in _waiting(args) if request.review_id.startswith(args.id)]
+    if len(matches) != 1:
+        known = ", ".join(request.review_id for _, request in _waiting(args)) or "none"
+        problem = "matches several kernels" if matches else "is not waiting for a decision"
+        raise UsageError(f"{args.id!r} {problem} (waiting: {known})")
+    return matches[0]
+
+
+def _list(args: argparse.Namespace) -> int:
+    waiting = _waiting(args)
+    if not waiting:
+        console.print(f"nothing waits for approval in {args.runs_dir}")
+        return 0
+    table = Table("review id", "problem", "device", "vs eager", "vs compile", "% of light", "flags")
+    for _, request in waiting:
+        table.add_row(request.review_id, request.problem, request.device, _ratio(request.speedup_eager),
+                      _ratio(request.speedup_compiled),
+                      f"{request.percent_of_light:.0f}%" if request.percent_of_light is not None else "n/a",
+                      str(len(request.flags) + len(request.findings)))
+    console.print(table)
+    return 0
+
+
+def _ratio(value: float | None) -> str:
+    return f"{value:.3g}x" if value is not None else "n/a"
+
+
+def _show(request: ApprovalRequest) -> None:
+    console.rule(f"{request.review_id}: {request.problem} on {request.device} (stopped: {request.stop_reason})")
+    console.print(Syntax(request.source, "python", line_numbers=True))
+    console.rule(f"diff against {request.previous_best or 'the reference'}")
+    console.print(Syntax(request.diff_against_previous_best or "(no change)", "diff"))
+    trials = Table("config", "seed", "passed", "max abs error", "max rel error", title="correctness")
+    for trial in request.correctness_trials:
+        trials.add_row(trial.config, str(trial.seed), str(trial.passed), str(trial.max_abs_error),
+                       str(trial.max_rel_error))
+    console.print(trials)
+    timings = Table("timed", "median ms", "q1 ms", "q3 ms", "trials", title="timings")
+    for timing in request.timings:
+        timings.add_row(timing.name, f"{timing.median_ms:.4g}", f"{timing.q1_ms:.4g}", f"{timing.q3_ms:.4g}",
+                        str(timing.trials))
+    console.print(timings)
+    console.print(request.profile_summary, markup=False, highlight=False)
+    if request.diagnosis is not None:
+        console.print(f"diagnosis: {request.diagnosis.bottleneck}; {request.diagnosis.headroom}", highlight=False)
+    for line in [*request.flags, *request.findings]:
+        console.print(f"check: {line}", markup=False, highlight=False)
+
+
+def _decide(args: argparse.Namespace, approved: bool) -> int:
+    run, request = _find(args)
+    decision = ApprovalDecision(approved=approved, reviewer=args.reviewer or getpass.getuser(), comment=args.comment)
+    services = open_run_services(run.task(), args)
+    try:
+        with OptimizationRun(run, services, library=args.library) as optimization:
+            console.print(f"{'approved' if approved else 'rejected'} {request.review_id}; the run goes on")
+            optimization.decide(request.review_id, decision, print_event)
+            return report_stop(optimization)
+    finally:
+        close_services(services)
+
+
+def run(args: argparse.Namespace) -> int:
+    match args.verb:
+        case None:
+            return _list(args)
+        case "show":
+            _show(_find(args)[1])
+            return 0
+        case "approve":
+            return _decide(args, approved=True)
+        case _:
+            return _decide(args, approved=False)

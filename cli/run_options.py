@@ -1,0 +1,46 @@
+"""Options shared by the commands that drive optimization runs (`optimize`, `review`, `chat`), and the
+services they open."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from kevolve.graph.context import RunServices
+from kevolve.graph.services import open_services
+from kevolve.graph.state import TaskSpec
+from kevolve.tools.knowledge.settings import KnowledgeSettings
+from kevolve.tools.llm.settings import LLMSettings
+
+DEFAULT_LLM_CONFIG = Path("kevolve.yaml")
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs-dir", type=Path, default=Path(os.environ.get("KEVOLVE_RUNS_DIR", "kevolve-runs")),
+                        help="where runs are kept (default ./kevolve-runs, or KEVOLVE_RUNS_DIR)")
+    parser.add_argument("--library", type=Path,
+                        default=Path(os.environ.get("KEVOLVE_LIBRARY_DIR", "kevolve-library")),
+                        help="where approved kernels are written (default ./kevolve-library, or KEVOLVE_LIBRARY_DIR)")
+    parser.add_argument("--llm-config", type=Path, default=None,
+                        help=f"LLM settings file (YAML; default ./{DEFAULT_LLM_CONFIG} when present); "
+                             "KEVOLVE_LLM_* variables override it")
+    parser.add_argument("--transcript", type=Path, default=None,
+                        help="replay the model replies in this YAML file instead of calling a model")
+    parser.add_argument("--seeds", type=Path, default=None,
+                        help="a folder of hand-written candidates (<problem>.py) the offline coder proposes")
+    parser.add_argument("--no-knowledge", action="store_true", help="plan without the knowledge base")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="baseline cache (default ~/.cache/kevolve)")
+    parser.add_argument("--no-cache", action="store_true", help="re-measure baselines instead of reading the cache")
+
+
+def llm_settings(args: argparse.Namespace) -> LLMSettings:
+    config = args.llm_config or (DEFAULT_LLM_CONFIG if DEFAULT_LLM_CONFIG.is_file() else None)
+    return LLMSettings.load(config, os.environ)
+
+
+def open_run_services(task: TaskSpec, args: argparse.Namespace) -> RunServices:
+    return open_services(
+        task, llm=llm_settings(args), knowledge=None if args.no_knowledge else KnowledgeSettings.from_environment(),
+        transcript=args.transcript, seeds=args.seeds, cache_dir=args.cache_dir, use_baseline_cache=not args.no_cache,
+    )

@@ -1,0 +1,51 @@
+"""The search options that start a run (`optimize`, `chat`), and the TaskSpec built from them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kevolve.eval_harness.problem import load_problem
+from kevolve.graph.configuration import Budget, SearchSettings, Selection, Targets
+from kevolve.graph.run_directory import new_run_id
+from kevolve.graph.state import TaskSpec
+
+from .budget_option import parse_budget
+from .options import UsageError, resolve_device, settings_from
+
+
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--selection", choices=[s.value for s in Selection], default=Selection.GREEDY.value)
+    parser.add_argument("--candidates-per-round", type=int, default=1)
+    parser.add_argument("--patience", type=int, default=3, help="rounds without gain before a device stops")
+    parser.add_argument("--min-gain", type=float, default=0.02, help="relative gain that counts as progress")
+    parser.add_argument("--budget", default=None,
+                        help="rounds=N,wall=SECONDS,tokens=N,usd=X (default rounds=10, the rest unbounded)")
+    parser.add_argument("--target-speedup", type=float, default=None)
+    parser.add_argument("--target-light", type=float, default=None, help="stop at this %% of speed of light")
+    parser.add_argument("--auto-approve", action="store_true",
+                        help="put the best kernel in the library without a person (recorded as such)")
+
+
+def search_settings(args: argparse.Namespace) -> SearchSettings:
+    try:
+        return SearchSettings(
+            selection=Selection(args.selection), candidates_per_round=args.candidates_per_round,
+            patience=args.patience, min_gain=args.min_gain, budget=parse_budget(args.budget, default=Budget()),
+            targets=Targets(speedup=args.target_speedup, percent_of_light=args.target_light),
+            auto_approve=args.auto_approve,
+        )
+    except ValueError as error:
+        raise UsageError(str(error).splitlines()[0] + ": " + str(error).splitlines()[-1].strip()) from None
+
+
+def new_task(args: argparse.Namespace, problem_path: Path, *, devices: list[str]) -> TaskSpec:
+    """A new run's task: `problem_path` on `devices` ("auto" allowed), judged and searched as `args` say."""
+    problem = load_problem(problem_path)
+    search = search_settings(args)
+    evaluation = settings_from(args)
+    return TaskSpec(
+        run_id=new_run_id(problem.name), problem_path=str(Path(problem_path).resolve()), problem_name=problem.name,
+        devices=[resolve_device(device) for device in devices],
+        policy=evaluation.policy.value, dtype=evaluation.dtype.value, search=search, evaluation=evaluation,
+    )

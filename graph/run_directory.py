@@ -1,0 +1,122 @@
+"""A run's folder: the checkpoint database, the candidates' sources and their full evaluations.
+
+    <runs root>/<run id>/
+        task.json            the TaskSpec the run was started with
+        checkpoints.sqlite   LangGraph's checkpoints (the search tree as it grows)
+        candidates/<node>.py every candidate's source, as the coder wrote it
+        evaluations/<node>.json  the harness's full EvalResult for it
+        summary.md           written when the run ends
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from kevolve.eval_harness.results import EvalResult
+
+from .state import TaskSpec
+
+TASK_FILE = "task.json"
+
+
+class RunNotFound(LookupError):
+    """A run id or folder that does not hold a run."""
+
+
+def new_run_id(problem_name: str, *, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', problem_name)}"
+
+
+def device_slug(device: str) -> str:
+    """`cuda:0` -> `cuda0`: device names become parts of node ids and file names."""
+    return re.sub(r"[^A-Za-z0-9]+", "", device)
+
+
+class RunDirectory:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, runs_root: Path, task: TaskSpec) -> RunDirectory:
+        run = cls(runs_root / task.run_id)
+        (run.path / "candidates").mkdir(parents=True, exist_ok=False)
+        (run.path / "evaluations").mkdir()
+        (run.path / TASK_FILE).write_text(task.model_dump_json(indent=2))
+        return run
+
+    @classmethod
+    def open(cls, runs_root: Path, run: str) -> RunDirectory:
+        """`run` is a run id under `runs_root` or a path to a run folder."""
+        for candidate in (Path(run), runs_root / run):
+            if (candidate / TASK_FILE).is_file():
+                return cls(candidate)
+        raise RunNotFound(f"no run {run!r} (looked in {runs_root} and at {Path(run).resolve()})")
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def task(self) -> TaskSpec:
+        return TaskSpec.model_validate_json((self.path / TASK_FILE).read_text())
+
+    def thread_config(self) -> dict:
+        return {"configurable": {"thread_id": self.run_id}}
+
+    def write_source(self, node_id: str, source: str) -> str:
+        relative = f"candidates/{node_id}.py"
+        (self.path / relative).write_text(source)
+        return relative
+
+    def write_evaluation(self, node_id: str, result: EvalResult) -> str:
+        relative = f"evaluations/{node_id}.json"
+        (self.path / relative).write_text(result.model_dump_json(indent=1))
+        return relative
+
+    def read_text(self, relative: str) -> str:
+        return (self.path / relative).read_text()
+
+    def read_evaluation(self, relative: str) -> EvalResult:
+        return EvalResult.model_validate_json(self.read_text(relative))
+
+    def write_summary(self, text: str) -> Path:
+        summary = self.path / "summary.md"
+        summary.write_text(text)
+        return summary
+
+    def checkpointer(self) -> SqliteSaver:
+        """SQLite checkpoints that deserialize only kevolve's own state models (see `_serializer`)."""
+        connection = sqlite3.connect(self.path / "checkpoints.sqlite", check_same_thread=False)
+        return SqliteSaver(connection, serde=_serializer())
+
+
+def list_runs(runs_root: Path) -> list[RunDirectory]:
+    if not runs_root.is_dir():
+        return []
+    return [RunDirectory(path) for path in sorted(runs_root.iterdir()) if (path / TASK_FILE).is_file()]
+
+
+def _serializer() -> JsonPlusSerializer:
+    # LangGraph reconstructs pydantic values by importing the class a checkpoint names; an allow-list
+    # means a tampered database cannot make a resume import anything but these.
+    from kevolve.agents import candidates
+    from kevolve.eval_harness import settings
+    from kevolve.eval_harness.results import EvalStatus, Tolerance
+    from kevolve.tools.llm.base import TokenUsage
+
+    from . import configuration, search_tree, state
+
+    allowed = [
+        (module.__name__, name)
+        for module in (candidates, configuration, search_tree, state, settings)
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__
+    ]
+    allowed += [(cls.__module__, cls.__name__) for cls in (EvalStatus, Tolerance, TokenUsage)]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)

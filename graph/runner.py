@@ -1,0 +1,81 @@
+"""Start, resume and answer a run: the one entry point the CLI, the chat and the tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from langgraph.types import Command
+
+from .approval import ApprovalDecision, ApprovalRequest
+from .context import RunContext, RunServices
+from .graph import builder
+from .run_directory import RunDirectory
+from .state import OptimizeState, TaskSpec, initial_state
+
+ProgressEvent = dict[str, str]
+OnEvent = Callable[[ProgressEvent], None]
+
+
+class NothingToDecide(LookupError):
+    """A decision for a kernel that does not wait for one (never asked, or already decided)."""
+
+
+class OptimizationRun:
+    """One run's compiled graph over its SQLite checkpoints."""
+
+    def __init__(self, run: RunDirectory, services: RunServices | None = None, *, library: Path | None = None) -> None:
+        """Without services the run can be read (state, pending approvals) but not driven."""
+        self.run = run
+        self.context = RunContext(run=run, services=services, library=library) if services and library else None
+        self._checkpointer = run.checkpointer()
+        self.graph = builder.compile(checkpointer=self._checkpointer)
+
+    @classmethod
+    def start(cls, runs_root: Path, task: TaskSpec, services: RunServices, *, library: Path) -> OptimizationRun:
+        return cls(RunDirectory.create(runs_root, task), services, library=library)
+
+    def close(self) -> None:
+        self._checkpointer.conn.close()
+
+    def __enter__(self) -> OptimizationRun:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def started(self) -> bool:
+        return bool(self.graph.get_state(self.run.thread_config()).values)
+
+    def state(self) -> OptimizeState:
+        return self.graph.get_state(self.run.thread_config()).values
+
+    def finished(self) -> bool:
+        snapshot = self.graph.get_state(self.run.thread_config())
+        return bool(snapshot.values) and not snapshot.next
+
+    def pending(self) -> list[ApprovalRequest]:
+        snapshot = self.graph.get_state(self.run.thread_config())
+        return [ApprovalRequest.model_validate(item.value) for item in snapshot.interrupts]
+
+    def go(self, on_event: OnEvent | None = None) -> None:
+        """Runs from the start, or on from the last checkpoint, until the end or a person's turn."""
+        payload: Any = None if self.started else initial_state(self.run.task())
+        self._stream(payload, on_event)
+
+    def decide(self, review_id: str, decision: ApprovalDecision, on_event: OnEvent | None = None) -> None:
+        """Answers the waiting approval `review_id`, then lets the run go on (a rejection searches again)."""
+        if review_id not in {request.review_id for request in self.pending()}:
+            raise NothingToDecide(f"{review_id} is not waiting for a decision in run {self.run.run_id}")
+        self._stream(Command(resume=decision.model_dump(mode="json")), on_event)
+
+    def _stream(self, payload: Any, on_event: OnEvent | None) -> None:
+        if self.context is None:
+            raise RuntimeError("this run was opened read-only (no services, no library)")
+        for mode, chunk in self.graph.stream(
+            payload, self.run.thread_config(), context=self.context, stream_mode=["custom", "updates"]
+        ):
+            if mode == "custom" and on_event is not None:
+                on_event(chunk)

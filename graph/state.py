@@ -1,0 +1,61 @@
+"""The graph's state: the task, one search tree per device, the round in flight, and what it cost.
+
+Every value is an immutable pydantic model and every node returns new values, so each checkpoint
+LangGraph writes is one consistent picture of the run: a run killed between two steps resumes
+from the last one, losing at most the candidates that were in flight.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kevolve.agents.candidates import SearchNode
+from kevolve.eval_harness.settings import EvalSettings
+from kevolve.tools.llm.base import TokenUsage
+
+from .configuration import SearchSettings
+from .search_tree import DeviceSearch
+
+
+class TaskSpec(BaseModel):
+    """What was asked: one problem, its target devices, the rules it is judged by, and the search settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    problem_path: str = Field(description="absolute path of the reference's file")
+    problem_name: str
+    devices: list[str] = Field(min_length=1)
+    policy: str
+    dtype: str
+    search: SearchSettings = SearchSettings()
+    evaluation: EvalSettings = Field(description="how the harness judges candidates; kept so a resume judges alike")
+
+
+class OptimizeState(TypedDict, total=False):
+    task: TaskSpec
+    searches: dict[str, DeviceSearch]
+    # This round's candidates as they pass plan -> code -> review -> evaluate -> analyze; merged into
+    # the trees by `select_or_stop`.
+    round_nodes: list[SearchNode]
+    # Both are sums: each node returns what it spent, and time while a run was dead does not count.
+    usage: Annotated[TokenUsage, operator.add]
+    elapsed_s: Annotated[float, operator.add]
+    summary: str  # written by `finish`
+
+
+def active_devices(state: OptimizeState) -> list[str]:
+    return [device for device, search in state["searches"].items() if search.active]
+
+
+def initial_state(task: TaskSpec) -> OptimizeState:
+    return OptimizeState(
+        task=task,
+        searches={device: DeviceSearch(device=device) for device in task.devices},
+        round_nodes=[],
+        usage=TokenUsage(),
+        elapsed_s=0.0,
+    )

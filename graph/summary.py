@@ -1,0 +1,58 @@
+"""A run's outcome in a few lines of markdown: per device, how far it got and what it found."""
+
+from __future__ import annotations
+
+from kevolve.agents.candidates import SearchNode
+
+from .state import OptimizeState
+
+
+def _ratio(value: float | None) -> str:
+    return f"{value:.3g}x" if value is not None else "n/a"
+
+
+def _best_cells(best: SearchNode | None) -> list[str]:
+    if best is None:
+        return ["none", "n/a", "n/a", "n/a"]
+    outcome = best.outcome
+    light = f"{outcome.percent_of_light:.0f}%" if outcome.percent_of_light is not None else "n/a"
+    return [best.id, _ratio(outcome.speedup_eager), _ratio(outcome.speedup_compiled), light]
+
+
+def _verdict(node: SearchNode) -> str:
+    outcome = node.outcome
+    if outcome is None:
+        return "not evaluated"
+    kind = f" ({outcome.error_kind})" if outcome.error_kind else ""
+    fitness = f", fitness {outcome.fitness:.3g}" if outcome.fitness else ""
+    return f"{outcome.status.value}{kind}{fitness}"
+
+
+def render_summary(state: OptimizeState) -> str:
+    task = state["task"]
+    usage = state["usage"]
+    lines = [
+        f"# Run {task.run_id}: {task.problem_name}",
+        "",
+        f"policy {task.policy}, dtype {task.dtype}, selection {task.search.selection.value}; "
+        f"{state['elapsed_s']:.0f} s in rounds; {usage.calls} LLM calls, {usage.total_tokens} tokens"
+        + (f", ${usage.cost_usd:.4f}" if usage.cost_usd else ""),
+        "",
+        "| device | rounds | candidates | accepted | stop | best | vs eager | vs compile | % of light | approval |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for device, search in state["searches"].items():
+        accepted = sum(node.accepted for node in search.nodes.values())
+        cells = [
+            device, str(search.rounds), str(len(search.nodes)), str(accepted),
+            search.stop.value if search.stop else "running", *_best_cells(search.best), search.approval.value,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    for device, search in state["searches"].items():
+        lines += ["", f"## {device}: candidates", ""]
+        for node in sorted(search.nodes.values(), key=lambda n: (n.round, n.id)):
+            lines.append(f"- {node.id} [{node.plan.operator.value}] {node.plan.strategy}: {_verdict(node)}")
+        if search.best_history:
+            lines.append("")
+            lines.append("best fitness by round: " + ", ".join(f"{value:.3g}" for value in search.best_history))
+    return "\n".join(lines) + "\n"

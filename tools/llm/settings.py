@@ -1,0 +1,152 @@
+"""Which model serves each role, where, and at what price: one typed object, built once by the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from kevolve.agents.candidates import Role
+
+# Fields read from KEVOLVE_LLM_<FIELD>; roles read KEVOLVE_LLM_<ROLE>_MODEL.
+_ENVIRONMENT_FIELDS = ("model", "base_url", "api_key", "temperature", "timeout_s", "max_retries",
+                       "structured_output", "max_repairs", "max_output_tokens")
+
+
+class LLMSettingsError(ValueError):
+    """A configuration value is wrong; the message names the variable or the file it came from."""
+
+
+class StructuredMethod(StrEnum):
+    JSON_SCHEMA = "json_schema"  # OpenAI's structured outputs; llama.cpp's server answers HTTP 500
+    FUNCTION_CALLING = "function_calling"  # a forced tool call: OpenAI, vLLM, SGLang, llama.cpp all constrain it
+    JSON_MODE = "json_mode"  # any JSON object; the schema only reaches the model through the prompt
+
+
+class ModelPrice(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_per_million_usd: float = Field(ge=0)
+    output_per_million_usd: float = Field(ge=0)
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input_per_million_usd + output_tokens * self.output_per_million_usd) / 1e6
+
+
+class RoleOverride(BaseModel):
+    """What one role changes from the defaults; None keeps the default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    structured_output: StructuredMethod | None = None
+
+
+class _ModelFields(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str | None = Field(default=None, description="None: no LLM, every role runs its offline policy")
+    base_url: str | None = Field(default=None, description="as the OpenAI client takes it, e.g. http://host:8000/v1")
+    api_key: SecretStr | None = None
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    timeout_s: float = Field(default=120.0, gt=0, description="per HTTP request")
+    max_retries: int = Field(default=4, ge=0, description="the openai client's retries of 408/409/429/5xx")
+    structured_output: StructuredMethod = StructuredMethod.FUNCTION_CALLING
+    max_repairs: int = Field(default=2, ge=0, description="re-asks after a reply that does not parse")
+    max_output_tokens: int | None = Field(default=None, gt=0)
+
+
+class ResolvedModelSettings(_ModelFields):
+    """One role's settings with its override applied and its price looked up."""
+
+    role: Role
+    model: str
+    price: ModelPrice | None = None
+
+
+class LLMSettings(_ModelFields):
+    """The defaults every role gets, the roles' overrides, and the price table."""
+
+    prices: dict[str, ModelPrice] = Field(default_factory=dict, description="by model name")
+    roles: dict[Role, RoleOverride] = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls, config_file: Path | None, environ: Mapping[str, str]) -> LLMSettings:
+        """The environment overrides the config file, which overrides the defaults.
+
+        The file is YAML with the fields under a top-level `llm:` key; the caller passes None when
+        there is none, so a named file that cannot be read is an error.
+        Variables: KEVOLVE_LLM_MODEL, _BASE_URL, _API_KEY, _TEMPERATURE, _TIMEOUT_S, _MAX_RETRIES,
+        _STRUCTURED_OUTPUT, _MAX_REPAIRS, _MAX_OUTPUT_TOKENS, and KEVOLVE_LLM_<ROLE>_MODEL per role
+        (e.g. KEVOLVE_LLM_CODER_MODEL). OPENAI_API_KEY is the key only when neither
+        KEVOLVE_LLM_API_KEY nor the file sets one: it is often exported for another purpose.
+        """
+        from_file = _validated(_read_file(config_file), lambda loc: f"{config_file}: llm.{'.'.join(loc)}")
+        values, variables = from_file.model_dump(), _environment_values(environ)
+        for field, (_, value) in variables.items():
+            if isinstance(field, Role):
+                values["roles"][field] = values["roles"].get(field, {}) | {"model": value}
+            else:
+                values[field] = value
+        if values["api_key"] is None and environ.get("OPENAI_API_KEY"):
+            values["api_key"] = environ["OPENAI_API_KEY"]
+        return _validated(values, lambda loc: _variable_for(loc, variables))
+
+    @property
+    def configured(self) -> bool:
+        """Whether any role has a model."""
+        return self.model is not None or any(override.model for override in self.roles.values())
+
+    def resolved(self, role: Role) -> ResolvedModelSettings | None:
+        """The role's settings, or None when neither the defaults nor its override name a model."""
+        values = self.model_dump(exclude={"prices", "roles"})
+        if role in self.roles:
+            values |= self.roles[role].model_dump(exclude_none=True)
+        if values["model"] is None:
+            return None
+        return ResolvedModelSettings(**values, role=role, price=self.prices.get(values["model"]))
+
+
+def _read_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise LLMSettingsError(f"{path}: cannot read it: {error}") from None
+    except yaml.YAMLError as error:
+        raise LLMSettingsError(f"{path}: not valid YAML: {error}") from None
+    section = document.get("llm") if isinstance(document, dict) else document
+    if document is None or section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise LLMSettingsError(f"{path}: expected a mapping under a top-level `llm:` key")
+    return section
+
+
+def _environment_values(environ: Mapping[str, str]) -> dict[str | Role, tuple[str, str]]:
+    """Each set field (or role, for its model) with the variable it came from."""
+    names: dict[str | Role, str] = {field: f"KEVOLVE_LLM_{field.upper()}" for field in _ENVIRONMENT_FIELDS}
+    names |= {role: f"KEVOLVE_LLM_{role.name}_MODEL" for role in Role}
+    return {field: (name, environ[name]) for field, name in names.items() if environ.get(name)}
+
+
+def _variable_for(loc: tuple[str, ...], variables: dict[str | Role, tuple[str, str]]) -> str:
+    # File values were validated already, so an error here comes from a variable.
+    key: str | Role = Role(loc[1]) if loc[0] == "roles" and len(loc) > 1 else loc[0]
+    return variables[key][0] if key in variables else "the environment"
+
+
+def _validated(values: dict[str, Any], source: Callable[[tuple[str, ...]], str]) -> LLMSettings:
+    try:
+        return LLMSettings.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(f"{source(tuple(str(part) for part in e['loc']))}: {e['msg']}" for e in error.errors())
+        raise LLMSettingsError(f"invalid LLM settings: {problems}") from None
