@@ -128,6 +128,7 @@ def analyze_candidate(request: AnalysisRequest, llm: RoleLLM | None) -> tuple[Di
     if outcome is None:
         raise ValueError(f"node {request.node.id} has no outcome to analyse")
     met = expectation_met(request.node, request.parent)
+    spent = TokenUsage()
     if llm is not None:
         prompt = messages("analyst", task=request.task, node=request.node, parent=request.parent,
                           profile_summary=request.profile_summary)
@@ -137,6 +138,7 @@ def analyze_candidate(request: AnalysisRequest, llm: RoleLLM | None) -> tuple[Di
         except MalformedReply as exc:
             # The offline reading comes from the same numbers; the next plan still gets a diagnosis.
             logger.warning("analyst: malformed reply, diagnosing offline instead: %s", exc)
+            spent = exc.usage
     bottleneck, headroom, guidance = _offline(request, outcome)
     return Diagnosis(bottleneck=bottleneck, headroom=headroom, guidance=guidance,
-                     knowledge_query=knowledge_query(bottleneck, request.task), expectation_met=met), TokenUsage()
+                     knowledge_query=knowledge_query(bottleneck, request.task), expectation_met=met), spent

@@ -6,6 +6,7 @@ the search tree is a collection of `SearchNode`s that the graph owns and the age
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,11 @@ from kevolve.eval_harness.results import EvalResult, EvalStatus
 
 # An error message is shown to the planner and the coder; a traceback longer than this says nothing more.
 MAX_ERROR_CHARS = 4000
+
+
+def normalize_strategy(strategy: str) -> str:
+    """Lowercase with runs of whitespace collapsed, so the same idea reworded by case or spacing is one entry."""
+    return re.sub(r"\s+", " ", strategy).strip().lower()
 
 
 class Operator(StrEnum):

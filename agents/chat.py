@@ -72,11 +72,12 @@ _SUBSUMED = {ChatAction.SHOW_KERNEL: ChatAction.STATUS, ChatAction.REJECT: ChatA
 _COMMENT_AFTER = (re.compile(r"\bbecause\b[\s,:]*", re.IGNORECASE),
                   re.compile(r"\breject(?:ed|ing)?\b(?:\s+(?:it|this|that|the kernel))?[\s,:-]*", re.IGNORECASE))
 # Words of a request that never name an operator.
-_FILLER = frozenset(
-    "a an and are as at be can could for from get give i if in is it its kernel let make me my now of on "
-    "one op operator please problem run so start than that the this to try up us we with you your faster "
-    "optimize optimise speed accelerate tune quicker fast gpu device".split()
-)
+_FILLER = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "can", "could", "for", "from", "get", "give", "i", "if", "in", "is",
+    "it", "its", "kernel", "let", "make", "me", "my", "now", "of", "on", "one", "op", "operator", "please",
+    "problem", "run", "so", "start", "than", "that", "the", "this", "to", "try", "up", "us", "we", "with", "you",
+    "your", "faster", "optimize", "optimise", "speed", "accelerate", "tune", "quicker", "fast", "gpu", "device"
+})
 
 
 def understand_offline(message: str) -> ChatIntent:

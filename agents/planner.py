@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
-from .candidates import Diagnosis, Operator, Plan, SearchNode, TaskView
+from .candidates import Diagnosis, Operator, Plan, SearchNode, TaskView, normalize_strategy
 from .prompting import messages
 from .strategies import strategies_for
 
@@ -48,7 +48,7 @@ class PlannerReply(BaseModel):
 
 
 def _key(plan: Plan) -> tuple[Operator, tuple[str, ...], str]:
-    return plan.operator, tuple(sorted(plan.parent_ids)), plan.strategy.strip().lower()
+    return plan.operator, tuple(sorted(plan.parent_ids)), normalize_strategy(plan.strategy)
 
 
 def _expected_gain(parent: SearchNode) -> float:
@@ -103,9 +103,9 @@ def _offline_plans(request: PlanningRequest) -> Iterator[Plan]:
             yield _crossover(first, second)
     yield from (_improve(parent, parent.diagnosis) for parent in accepted if parent.diagnosis is not None)
     base = max(accepted, key=lambda node: node.fitness, default=None)
-    tried = {node.plan.strategy.strip().lower() for node in request.nodes}
+    tried = {normalize_strategy(node.plan.strategy) for node in request.nodes}
     for strategy in strategies_for(request.task.reference_source):
-        if strategy.name.lower() in tried:
+        if normalize_strategy(strategy.name) in tried:
             continue
         yield Plan(
             operator=Operator.EXPLORE, parent_ids=[base.id] if base else [], strategy=strategy.name,
@@ -134,7 +134,7 @@ def _llm_plans(request: PlanningRequest, llm: RoleLLM) -> tuple[list[Plan], Toke
     except MalformedReply as exc:
         # The offline policy makes sound plans from the same tree; a round is not lost to one bad reply.
         logger.warning("planner: malformed reply, planning offline instead: %s", exc)
-        return [], TokenUsage()
+        return [], exc.usage
     known = {node.id for node in request.nodes}
     return [grounded for plan in reply.plans if (grounded := _grounded(plan, known)) is not None], usage
 
@@ -143,13 +143,13 @@ def plan_candidates(request: PlanningRequest, llm: RoleLLM | None) -> tuple[list
     """Up to `request.count` distinct plans, none already in the tree or in a failed strategy; [] when
     there is nothing left to try."""
     proposed, usage = _llm_plans(request, llm) if llm is not None else ([], TokenUsage())
-    failed = {strategy.strip().lower() for strategy in request.failed_strategies}
+    failed = {normalize_strategy(strategy) for strategy in request.failed_strategies}
     seen = {_key(node.plan) for node in request.nodes}
     plans: list[Plan] = []
     for plan in chain(proposed, _offline_plans(request)):
         if len(plans) == request.count:
             break
-        if plan.strategy.strip().lower() in failed or _key(plan) in seen:
+        if normalize_strategy(plan.strategy) in failed or _key(plan) in seen:
             continue
         seen.add(_key(plan))
         plans.append(plan)

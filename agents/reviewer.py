@@ -63,7 +63,7 @@ def review_candidate(request: ReviewRequest, llm: RoleLLM | None) -> tuple[Revie
         # device time. A reply we cannot read is therefore no objection, not a refusal that would
         # cost the search a correct candidate.
         logger.warning("reviewer: malformed reply, treated as no objection: %s", exc)
-        return ReviewVerdict(approved=True), TokenUsage()
+        return ReviewVerdict(approved=True), exc.usage
     concrete = [reason.strip() for reason in verdict.reasons if reason.strip()]
     if verdict.approved or not concrete:
         # A refusal must say what is wrong, so the coder can fix it and a person can check it;

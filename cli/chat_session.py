@@ -13,45 +13,30 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from kevolve.agents.candidates import Outcome
 from kevolve.agents.chat import ChatAction, ChatIntent, understand, understand_offline
 from kevolve.eval_harness.environment import UnknownDeviceError
 from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
-from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
+from kevolve.graph.approval import ApprovalDecision
+from kevolve.graph.context import RunServices
 from kevolve.graph.runner import OnEvent, OptimizationRun
 from kevolve.graph.services import close_services
 from kevolve.graph.summary import render_summary
 from kevolve.tools.knowledge.base import KnowledgeBaseUnavailable
 from kevolve.tools.llm.base import LLMUnavailable, RoleLLM, TokenUsage
 
+from .chat_replies import HELP, describe, kernel_reply, standing
 from .chat_targets import CPU_DEVICE, device_named, problem_named
 from .options import UsageError
 
 logger = logging.getLogger(__name__)
 
+# Given a problem file and devices, a new run with its services (the CLI's opens them from its options).
 RunFactory = Callable[[Path, list[str]], OptimizationRun]
 Say = Callable[[str], None]
-# What starting a run can fail with because of what was asked or what this machine has: told, not raised.
+# Starting fails like this on what was asked or what this machine has: told to the person, not raised.
 START_ERRORS = (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, KnowledgeBaseUnavailable, UsageError,
                 OSError)
-
-HELP = """I start and steer kernel searches. Try:
-  make this layernorm faster on the H100     (a suite problem by name, or a file: optimize path/to/problem.py)
-  what is the best so far?                   (rounds, best kernel and its speedups per device)
-  stop and show me the kernel                (stops after the round in flight; prints the best source)
-  approve it  /  reject it because <reason>  (the kernel waiting for you; a rejection searches again)
-  quit"""
-
-
-def _ratio(value: float | None) -> str:
-    return f"{value:.3g}x" if value is not None else "n/a"
-
-
-def _speedups(outcome: Outcome | None) -> str:
-    if outcome is None or (outcome.speedup_eager is None and outcome.speedup_compiled is None):
-        return "no meaningful timing on this device"
-    return f"{_ratio(outcome.speedup_eager)} vs eager, {_ratio(outcome.speedup_compiled)} vs torch.compile"
 
 
 class ChatSession:
@@ -70,6 +55,7 @@ class ChatSession:
 
     @property
     def busy(self) -> bool:
+        """The run's thread is searching, or carrying out a decision."""
         return self._thread is not None and self._thread.is_alive()
 
     def handle(self, message: str) -> bool:
@@ -92,25 +78,16 @@ class ChatSession:
 
     def close(self) -> None:
         """Stops a searching run after its round in flight, and releases its services."""
-        if self.busy and self.optimization is not None:
+        if self.busy:
             self._say("stopping the run after the round in flight ...")
             self._services().stop_requested.set()
             self.wait()
         self._release()
 
-    def describe(self) -> str:
-        """The session as the chat model is told it."""
-        if self.optimization is None:
-            return "No run has been started in this conversation."
-        task = self.optimization.run.task()
-        doing = "searching" if self.busy else "finished" if self.optimization.finished() else "stopped"
-        lines = [f"Run {task.run_id} optimizes {task.problem_name} on {', '.join(task.devices)}: {doing}."]
-        lines += [f"Kernel {r.node_id} on {r.device} waits for the person's approval." for r in self._pending()]
-        return "\n".join(lines)
-
     def _understand(self, message: str) -> ChatIntent:
+        context = describe(self.optimization, searching=self.busy)
         try:
-            intent, usage = understand(message, context=self.describe(), llm=self._llm)
+            intent, usage = understand(message, context=context, llm=self._llm)
         except LLMUnavailable as exc:
             self._say(f"the model did not answer ({exc}); I read your message by its keywords")
             intent, usage = understand_offline(message), TokenUsage()
@@ -138,12 +115,12 @@ class ChatSession:
             return
         path, note = problem_named(intent.problem)
         self._say(note)
-        device, note = device_named(intent.device, default=self._default_device) if path else (None, "")
-        if device is None:
-            if note:
-                self._say(note)
+        if path is None:
             return
+        device, note = device_named(intent.device, default=self._default_device)
         self._say(note)
+        if device is None:
+            return
         self._release()
         try:
             self.optimization = self._start_run(path, [device])
@@ -158,10 +135,10 @@ class ChatSession:
     def _status(self) -> None:
         state = self.optimization.state() if self.optimization is not None else None
         if self.optimization is None or not state:
-            self._say("nothing running: " + ("the run is starting" if self.busy else "say e.g. 'make the layernorm "
-                                              "faster'"))
+            self._say("the run is starting" if self.busy else "nothing running: say e.g. 'make the layernorm faster'")
             return
-        self._say(render_summary(state).rstrip() + "\n" + self._standing())
+        now = "the search goes on" if self.busy else standing(self.optimization)
+        self._say(render_summary(state).rstrip() + "\n\n" + now)
 
     def _show_kernel(self) -> None:
         state = self.optimization.state() if self.optimization is not None else None
@@ -169,31 +146,28 @@ class ChatSession:
             self._say("no kernel yet: no run has got that far")
             return
         for device, search in state["searches"].items():
-            best = search.best
-            if best is None or best.source_file is None:
-                self._say(f"{device}: no accepted kernel yet")
-                continue
-            self._say(f"{device}: {best.id}, {best.plan.strategy} ({_speedups(best.outcome)})\n"
-                      + self.optimization.run.read_text(best.source_file))
+            self._say(kernel_reply(self.optimization, device, search.best))
 
     def _stop(self) -> None:
-        if not self.busy or self.optimization is None:
-            self._say("nothing is searching")
+        if not self.busy:
+            self._say("nothing is searching" + (f": {standing(self.optimization)}" if self.optimization else ""))
             return
         self._services().stop_requested.set()
         self._say("stopping: each device stops after the round in flight, then its best kernel is offered for approval")
 
     def _decide(self, intent: ChatIntent, *, approved: bool) -> None:
-        if self.busy:
-            self._say("the run is still searching: nothing waits for approval yet ('stop' ends the search)")
+        if self.busy or self.optimization is None:
+            self._say("the run is still searching: nothing waits for approval yet ('stop' ends the search)"
+                      if self.busy else "no run in this conversation, so nothing waits for approval")
             return
-        pending = self._pending()
+        pending = self.optimization.pending()
         if intent.device:
             device, _ = device_named(intent.device, default=self._default_device)
             pending = [request for request in pending if request.device == device]
-        if len(pending) != 1 or self.optimization is None:
+        if len(pending) != 1:
             waiting = ", ".join(f"{r.node_id} on {r.device}" for r in pending)
-            self._say(f"several kernels wait ({waiting}): name the device" if pending else "no kernel waits for approval")
+            self._say(f"several kernels wait ({waiting}): name the device" if pending
+                      else "no kernel waits for approval")
             return
         if not approved and not intent.comment:
             self._say("why reject it? Say 'reject it because ...': the reason guides the next rounds")
@@ -211,37 +185,20 @@ class ChatSession:
         def body() -> None:
             try:
                 work(optimization)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 # Nothing above this thread would see the error: tell the person. Checkpoints keep the run.
                 logger.exception("run %s failed", optimization.run.run_id)
                 self._say(f"the run stopped on an error: {exc}; it is saved: "
                           f"kevolve optimize --resume {optimization.run.run_id}")
                 return
-            self._say(self._standing())
+            self._say(standing(optimization))
             if optimization.finished():
                 self._close_services()
 
         self._thread = threading.Thread(target=body, name=f"run-{optimization.run.run_id}", daemon=True)
         self._thread.start()
 
-    def _standing(self) -> str:
-        if self.busy and threading.current_thread() is not self._thread:
-            return "the search goes on"
-        pending = self._pending()
-        if pending:
-            return "\n".join(self._waiting_line(request) for request in pending)
-        return "the run is finished" if self.optimization and self.optimization.finished() else "the run is stopped"
-
-    @staticmethod
-    def _waiting_line(request: ApprovalRequest) -> str:
-        speed = f"{_ratio(request.speedup_eager)} vs eager, {_ratio(request.speedup_compiled)} vs torch.compile"
-        return (f"{request.node_id} on {request.device} ({speed}; stopped: {request.stop_reason}) waits for you: "
-                "'show me the kernel', 'approve it' or 'reject it because ...'")
-
-    def _pending(self) -> list[ApprovalRequest]:
-        return self.optimization.pending() if self.optimization is not None else []
-
-    def _services(self):  # noqa: ANN202
+    def _services(self) -> RunServices:
         assert self.optimization is not None and self.optimization.context is not None
         return self.optimization.context.services
 
@@ -251,11 +208,11 @@ class ChatSession:
             close_services(self._services())
 
     def _release(self) -> None:
+        """Lets the current run go (it stays on disk, for `kevolve review` and `optimize --resume`)."""
         if self.optimization is None:
             return
-        waiting = self._pending()
+        if self.optimization.pending():
+            self._say(f"run {self.optimization.run.run_id} still waits for approval: `kevolve review` decides it")
         self._close_services()
         self.optimization.close()
-        if waiting:
-            self._say(f"run {self.optimization.run.run_id} still waits for approval: `kevolve review` decides it later")
         self.optimization = None

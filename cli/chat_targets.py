@@ -6,6 +6,7 @@ chosen and its close rivals, or why nothing matched and what would.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -30,10 +31,10 @@ def match_score(words: list[str], stem: str) -> int:
     1 for one that is only inside a part ('norm' in 'rmsnorm')."""
     parts = stem.lower().split("_")
     joined = "".join(parts)
-    pairs = [first + second for first, second in zip(words, words[1:], strict=False)]
+    pairs = [first + second for first, second in itertools.pairwise(words)]
     score = 0
     for word in [*words, *pairs]:
-        if word in parts:
+        if word in parts or f"{word}s" in parts:
             score += 2
         elif len(word) >= 4 and word in joined:
             score += 1
@@ -82,7 +83,9 @@ def _names_of(device_name: str) -> list[str]:
     return [re.sub(r"[^a-z0-9]", "", name.lower()) for name in names]
 
 
-def device_named(said: str | None, *, default: str, gpus: list[tuple[str, str]] | None = None) -> tuple[str | None, str]:
+def device_named(
+    said: str | None, *, default: str, gpus: list[tuple[str, str]] | None = None
+) -> tuple[str | None, str]:
     """`said` as a device of this machine: cpu or cuda:N as given, a hardware name ('H100') by its spec."""
     gpus = local_gpus() if gpus is None else gpus
     here = ", ".join([f"{device} ({name})" for device, name in gpus] + [CPU_DEVICE])

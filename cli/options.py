@@ -28,6 +28,10 @@ def add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timing-trials", type=int, default=100, help="at least this many timed calls")
     parser.add_argument("--seed", type=int, default=None, help="fix the seeds (default: fresh per evaluation)")
     parser.add_argument("--no-compile-baseline", action="store_true", help="skip the torch.compile baseline")
+    add_cache_options(parser)
+
+
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="re-measure baselines instead of reading the cache")
     parser.add_argument("--cache-dir", type=Path, default=None, help="baseline cache (default ~/.cache/kevolve)")
 

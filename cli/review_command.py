@@ -15,7 +15,7 @@ from kevolve.graph.services import close_services
 
 from .console import console
 from .optimize_command import report_stop
-from .options import UsageError
+from .options import UsageError, add_cache_options
 from .progress import print_event
 from .run_options import add_run_options, open_run_services
 
@@ -23,6 +23,7 @@ from .run_options import add_run_options, open_run_services
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("review", help="list, show, approve or reject kernels waiting for a person")
     add_run_options(parser)
+    add_cache_options(parser)
     verbs = parser.add_subparsers(dest="verb")
     show = verbs.add_parser("show", help="the evidence for one waiting kernel")
     show.add_argument("id", help="a review id (<run>:<node>) as `kevolve review` lists it")

@@ -30,8 +30,6 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=Path, default=None,
                         help="a folder of hand-written candidates (<problem>.py) the offline coder proposes")
     parser.add_argument("--no-knowledge", action="store_true", help="plan without the knowledge base")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="baseline cache (default ~/.cache/kevolve)")
-    parser.add_argument("--no-cache", action="store_true", help="re-measure baselines instead of reading the cache")
 
 
 def llm_settings(args: argparse.Namespace) -> LLMSettings:

@@ -5,9 +5,7 @@ Pure functions of the search and the settings; the caller measures time, tokens 
 
 from __future__ import annotations
 
-import re
-
-from kevolve.agents.candidates import Operator, SearchNode
+from kevolve.agents.candidates import Operator, SearchNode, normalize_strategy
 from kevolve.graph.configuration import SearchSettings
 from kevolve.graph.search_tree import DeviceSearch, StopReason
 
@@ -101,11 +99,6 @@ def record_failed_strategies(search: DeviceSearch, settings: SearchSettings) -> 
         if strategy and strategy not in strategies and failed_strategy(node, parent=parent, min_gain=settings.min_gain):
             strategies.append(strategy)
     return search.model_copy(update={"failed_strategies": strategies})
-
-
-def normalize_strategy(strategy: str) -> str:
-    """Lowercase with runs of whitespace collapsed, so the same idea reworded by case or spacing is one entry."""
-    return re.sub(r"\s+", " ", strategy).strip().lower()
 
 
 def _reached(value: float | None, limit: float | None) -> bool:

@@ -1,0 +1,69 @@
+"""`kevolve chat`: a conversation that starts, watches, stops and approves runs, their progress live."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kevolve.agents.candidates import Role
+from kevolve.graph.runner import OptimizationRun
+from kevolve.graph.services import close_services
+from kevolve.tools.llm.factory import make_llm_provider
+
+from .chat_replies import HELP
+from .chat_session import ChatSession, RunFactory
+from .console import console
+from .options import add_evaluation_options, resolve_device
+from .progress import print_event
+from .run_options import add_run_options, llm_settings, open_run_services
+from .task_options import add_search_options, new_task
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("chat", help="ask in your own words: optimize, status, show, stop, approve")
+    add_search_options(parser)
+    add_evaluation_options(parser)
+    add_run_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run_factory(args: argparse.Namespace) -> RunFactory:
+    """New runs as `kevolve optimize` starts them, on the chat's problem and devices."""
+
+    def start(problem: Path, devices: list[str]) -> OptimizationRun:
+        task = new_task(args, problem, devices=devices)
+        services = open_run_services(task, args)
+        try:
+            return OptimizationRun.start(args.runs_dir, task, services, library=args.library)
+        except BaseException:
+            close_services(services)
+            raise
+
+    return start
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    provider = make_llm_provider(llm_settings(args), transcript=args.transcript)
+    session = ChatSession(
+        run_factory(args), say=_say, on_event=print_event,
+        llm=provider.for_role(Role.CHAT) if provider is not None else None,
+        default_device=resolve_device(args.device),
+    )
+    _say(HELP)
+    going = True
+    try:
+        while going:
+            try:
+                message = console.input("[bold]you>[/] ")
+            except EOFError:
+                break
+            going = session.handle(message)
+    except KeyboardInterrupt:
+        console.print()
+    finally:
+        session.close()
+    return 0

@@ -1,0 +1,247 @@
+"""`kevolve chat`: what a message is understood to ask, and a conversation that drives a real run on the CPU."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from harness_helpers import CANDIDATES, FAST_SETTINGS
+from kevolve import chat_command, chat_targets
+from kevolve.agents.candidates import Role
+from kevolve.agents.chat import ChatAction, ChatIntent, understand, understand_offline
+from kevolve.agents.coder import SeedCandidates
+from kevolve.chat_session import ChatSession
+from kevolve.eval_harness.problem import load_problem
+from kevolve.eval_harness.problems import SUITE_DIR
+from kevolve.graph.configuration import Budget, SearchSettings
+from kevolve.graph.context import RunServices
+from kevolve.graph.run_directory import new_run_id
+from kevolve.graph.runner import OptimizationRun
+from kevolve.graph.search_tree import StopReason
+from kevolve.graph.state import TaskSpec
+from kevolve.tools.evaluation_pool import EvaluationPool
+from kevolve.tools.llm.base import LLMUnavailable, MalformedReply, RoleLLM, TokenUsage
+
+GELU = SUITE_DIR / "elementwise_gelu_tanh.py"
+A = ChatAction
+
+
+@pytest.mark.parametrize(
+    ("message", "actions", "problem", "device", "comment"),
+    [
+        ("make this layernorm faster on the H100", [A.OPTIMIZE], "layernorm", "H100", None),
+        ("what is the best so far?", [A.STATUS], None, None, None),
+        ("stop and show me the kernel", [A.STOP, A.SHOW_KERNEL], None, None, None),
+        ("approve it", [A.APPROVE], None, None, None),
+        ("speed up the group norm on cuda:1", [A.OPTIMIZE], "group norm", "cuda:1", None),
+        ("optimize problems/my_op.py on cpu", [A.OPTIMIZE], "problems/my_op.py", "cpu", None),
+        ("tests/x.py", [A.OPTIMIZE], "tests/x.py", None, None),
+        ("how is it going?", [A.STATUS], None, None, None),
+        ("show me the best kernel", [A.SHOW_KERNEL], None, None, None),
+        ("reject it: it falls back to torch for odd sizes", [A.REJECT], None, None,
+         "it falls back to torch for odd sizes"),
+        ("no, because the loads are not masked", [A.REJECT], None, None, "the loads are not masked"),
+        ("reject it because it calls sys.exit()", [A.REJECT], None, None, "it calls sys.exit()"),
+        ("reject it", [A.REJECT], None, None, None),
+        ("bye!", [A.QUIT], None, None, None),
+        ("exit", [A.QUIT], None, None, None),
+        ("hello there", [A.HELP], None, None, None),
+        ("make it faster", [A.OPTIMIZE], None, None, None),
+    ],
+)
+def test_offline_understanding(message, actions, problem, device, comment):
+    intent = understand_offline(message)
+    assert (intent.actions, intent.problem, intent.device, intent.comment) == (actions, problem, device, comment)
+
+
+class ScriptedLLM(RoleLLM):
+    role = Role.CHAT
+    model_name = "scripted"
+
+    def __init__(self, reply: ChatIntent | Exception) -> None:
+        self.reply = reply
+        self.prompts = []
+
+    def structured(self, schema, messages):
+        assert schema is ChatIntent
+        self.prompts.append(messages)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply, TokenUsage(input_tokens=120, output_tokens=20, calls=1)
+
+    def text(self, messages):
+        raise AssertionError("the chat role asks for structured replies only")
+
+
+def test_model_intent_is_used_and_told_the_session():
+    wanted = ChatIntent(actions=[A.OPTIMIZE], problem="softmax rows", device="H200")
+    llm = ScriptedLLM(wanted)
+    intent, usage = understand("could you have a go at the row softmax, on the H200 box",
+                               context="No run has been started in this conversation.", llm=llm)
+    assert intent == wanted and usage.calls == 1
+    system, user = llm.prompts[0]
+    assert "kernel" in system.content
+    assert "row softmax" in user.content and "No run has been started" in user.content
+
+
+def test_unreadable_model_reply_falls_back_to_the_rules():
+    intent, usage = understand("stop and show me the kernel", context="", llm=ScriptedLLM(MalformedReply("junk")))
+    assert intent.actions == [A.STOP, A.SHOW_KERNEL] and usage == TokenUsage()
+
+
+def test_unreachable_model_is_said_and_the_rules_answer():
+    replies = []
+    session = ChatSession(_no_runs, say=replies.append, on_event=lambda event: None,
+                          llm=ScriptedLLM(LLMUnavailable("connection refused")))
+    assert session.handle("what is the best so far?")
+    assert "did not answer" in replies[0] and "nothing running" in replies[1]
+
+
+def _no_runs(problem: Path, devices: list[str]) -> OptimizationRun:
+    raise AssertionError(f"no run should start ({problem} on {devices})")
+
+
+def test_problems_and_devices_resolve_to_files_and_local_devices(monkeypatch):
+    assert chat_targets.problem_named("layer norm")[0] == SUITE_DIR / "layernorm_affine.py"
+    path, note = chat_targets.problem_named("softmax")
+    assert path == SUITE_DIR / "softmax_rows.py" and "softmax_log_rows" in note
+    assert chat_targets.problem_named("xyzzy")[0] is None
+    assert chat_targets.problem_named("absent/op.py") == (None, "there is no file absent/op.py")
+    gpus = [("cuda:0", "NVIDIA H100 80GB HBM3"), ("cuda:1", "NVIDIA H200")]
+    assert chat_targets.device_named("H200", default="cpu", gpus=gpus)[0] == "cuda:1"
+    assert chat_targets.device_named("h100", default="cpu", gpus=gpus)[0] == "cuda:0"
+    assert chat_targets.device_named("cuda:2", default="cpu", gpus=gpus)[0] is None
+    assert chat_targets.device_named(None, default="cuda:0", gpus=gpus)[0] == "cuda:0"
+    assert chat_targets.device_named("A100", default="cpu", gpus=[]) == (
+        None, "there is no A100 here; devices here: cpu")
+
+
+def test_no_run_starts_for_a_device_this_machine_lacks(monkeypatch):
+    monkeypatch.setattr(chat_targets, "local_gpus", list)
+    replies = []
+    session = ChatSession(_no_runs, say=replies.append, on_event=lambda event: None)
+    assert session.handle("make this layernorm faster on the H100")
+    assert replies == ["problem: layernorm_affine (suite)", "there is no H100 here; devices here: cpu"]
+    for message in ("approve it", "stop", "show me the kernel"):
+        session.handle(message)
+    assert replies[2:] == ["no run in this conversation, so nothing waits for approval", "nothing is searching",
+                           "no kernel yet: no run has got that far"]
+    assert not session.handle("quit")
+
+
+def test_chat_command_takes_run_search_and_evaluation_options(tmp_path):
+    parser = argparse.ArgumentParser()
+    chat_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["chat", "--auto-approve", "--device", "cpu", "--patience", "1",
+                              "--runs-dir", str(tmp_path)])
+    assert args.run is chat_command.run
+    task = chat_command.new_task(args, GELU, devices=["cpu"])
+    assert task.search.auto_approve and task.search.patience == 1 and task.devices == ["cpu"]
+
+
+class BlockingRun:
+    """Searches until asked to stop: what a person talks over while a run is in flight."""
+
+    def __init__(self) -> None:
+        task = SimpleNamespace(run_id="run-1", problem_name="softmax_rows", devices=["cpu"])
+        self.run = SimpleNamespace(run_id="run-1", path=Path("runs/run-1"), task=lambda: task)
+        self.stop = threading.Event()
+        self.context = SimpleNamespace(services=SimpleNamespace(
+            stop_requested=self.stop, pool=SimpleNamespace(close=lambda: None), knowledge=None))
+        self.closed = False
+
+    def go(self, on_event):
+        on_event({"device": "cpu", "agent": "search", "message": "round 1"})
+        assert self.stop.wait(timeout=30)
+
+    def pending(self):
+        return []
+
+    def finished(self):
+        return self.stop.is_set()
+
+    def close(self):
+        self.closed = True
+
+
+def test_one_run_at_a_time_and_stop_ends_it_after_the_round():
+    runs, replies, events = [], [], []
+
+    def start(problem, devices):
+        runs.append(BlockingRun())
+        return runs[-1]
+
+    session = ChatSession(start, say=replies.append, on_event=events.append)
+    session.handle("make the row softmax faster")
+    assert session.busy and replies[-1].startswith("run run-1 started")
+    session.handle("optimize the layernorm")
+    assert replies[-1] == "run run-1 is still going: say 'stop' first, or wait for it" and len(runs) == 1
+    session.handle("approve it")
+    assert replies[-1].startswith("the run is still searching")
+    session.handle("stop")
+    assert session.wait(timeout=10) and runs[0].stop.is_set()
+    assert replies[-1] == "the run is finished" and events[0]["message"] == "round 1"
+    assert not session.handle("bye") and runs[0].closed
+
+
+@pytest.fixture
+def start_cpu_run(tmp_path):
+    """Runs as the CLI starts them, with offline agents, a seed kernel and settings that keep the CPU quick."""
+    # Two seeds: the second, no faster than the first, makes round 2 a round without gain.
+    seeds = tmp_path / "seeds" / load_problem(GELU).name
+    seeds.mkdir(parents=True)
+    kernel = (CANDIDATES / "correct_triton.py").read_text()
+    (seeds / "a.py").write_text(kernel)
+    (seeds / "b.py").write_text(kernel.replace("BLOCK=1024", "BLOCK=512").replace("n, 1024", "n, 512"))
+    evaluation = FAST_SETTINGS.model_copy(update={"measure_compile_baseline": False})
+
+    def start(problem: Path, devices: list[str]) -> OptimizationRun:
+        name = load_problem(problem).name
+        task = TaskSpec(
+            run_id=new_run_id(name), problem_path=str(problem.resolve()), problem_name=name, devices=devices,
+            policy=evaluation.policy.value, dtype=evaluation.dtype.value, evaluation=evaluation,
+            search=SearchSettings(patience=1, budget=Budget(max_rounds=2), auto_approve=False),
+        )
+        services = RunServices(pool=EvaluationPool(settings=evaluation, cache_dir=tmp_path / "cache"),
+                               seeds=SeedCandidates(seeds.parent))
+        return OptimizationRun.start(tmp_path / "runs", task, services, library=tmp_path / "library")
+
+    return start
+
+
+def test_a_conversation_runs_a_search_to_an_approved_kernel(start_cpu_run, tmp_path):
+    replies, events = [], []
+    session = ChatSession(start_cpu_run, say=replies.append, on_event=events.append, reviewer="tester")
+
+    assert session.handle(f"optimize {GELU} on cpu")
+    assert replies[0] == f"problem: {GELU}" and replies[1].startswith("device: cpu")
+    assert session.wait(timeout=90)
+    assert "waits for you" in replies[-1], replies
+    search = session.optimization.state()["searches"]["cpu"]
+    assert search.rounds == 2 and search.stop is StopReason.PLATEAU
+    assert any(event["agent"] == "approval" for event in events)
+
+    replies.clear()
+    session.handle("what is the best so far?")
+    assert "# Run" in replies[0] and "waits for you" in replies[0]
+    node = session.optimization.pending()[0].node_id
+    assert node in replies[0]
+
+    replies.clear()
+    session.handle("reject it")
+    assert replies == ["why reject it? Say 'reject it because ...': the reason guides the next rounds"]
+    session.handle("show me the kernel")
+    assert "_gelu_tanh_kernel" in replies[-1] and node in replies[-1]
+
+    session.handle("approve it")
+    assert session.wait(timeout=60)
+    assert replies[-1] == "the run is finished"
+    assert list((tmp_path / "library").rglob("*.py")), "the approved kernel is in the library"
+    state = session.optimization.state()
+    assert state["searches"]["cpu"].approved_node == node
+    assert not session.handle("quit")
+    assert session.optimization is None
