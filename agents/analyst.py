@@ -12,9 +12,9 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from kevolve.eval_harness.results import ErrorKind
+from kevolve.tools.candidates import Diagnosis, Outcome, SearchNode, TaskView
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
-from .candidates import Diagnosis, Outcome, SearchNode, TaskView
 from .prompting import messages
 from .strategies import operator_keywords
 

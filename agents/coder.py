@@ -14,10 +14,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kevolve.eval_harness.problem import sha256_text
+from kevolve.tools.candidates import Diagnosis, Plan, TaskView
 from kevolve.tools.code_extraction import extract_python_source
 from kevolve.tools.llm.base import RoleLLM, TokenUsage
 
-from .candidates import Diagnosis, Plan, TaskView
 from .prompting import messages, render
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from itertools import chain, combinations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kevolve.tools.candidates import Diagnosis, Operator, Plan, SearchNode, TaskView, normalize_strategy
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
-from .candidates import Diagnosis, Operator, Plan, SearchNode, TaskView, normalize_strategy
 from .prompting import messages
 from .strategies import strategies_for
 

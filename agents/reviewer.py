@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict
 from kevolve.eval_harness.results import CheckFinding, ErrorKind, Severity
 from kevolve.eval_harness.settings import DType, Policy
 from kevolve.eval_harness.static_checks import SYNTAX_RULE, check_source
+from kevolve.tools.candidates import Plan, ReviewVerdict, TaskView
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
-from .candidates import Plan, ReviewVerdict, TaskView
 from .prompting import messages
 
 logger = logging.getLogger(__name__)

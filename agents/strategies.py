@@ -14,7 +14,7 @@ from importlib.resources import files
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from .candidates import KernelLanguage
+from kevolve.tools.candidates import KernelLanguage
 
 ANY_FAMILY = "any"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kevolve.agents.candidates import Role
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.services import close_services
+from kevolve.tools.candidates import Role
 from kevolve.tools.llm.factory import make_llm_provider
 
 from .chat_replies import HELP
@@ -43,7 +43,8 @@ def run_factory(args: argparse.Namespace) -> RunFactory:
 
 
 def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False)
+    # soft_wrap: kernel source is printed as it is, not folded at the terminal's width.
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def run(args: argparse.Namespace) -> int:

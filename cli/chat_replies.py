@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from kevolve.agents.candidates import SearchNode
 from kevolve.graph.approval import ApprovalRequest
 from kevolve.graph.runner import OptimizationRun
+from kevolve.graph.summary import format_ratio
+from kevolve.tools.candidates import SearchNode
 
 HELP = """I start and steer kernel searches. Try:
   make this layernorm faster on the H100     (a suite problem by name, or a file: optimize path/to/problem.py)
@@ -14,14 +15,11 @@ HELP = """I start and steer kernel searches. Try:
   quit"""
 
 
-def _ratio(value: float | None) -> str:
-    return f"{value:.3g}x" if value is not None else "n/a"
-
 
 def speedups(eager: float | None, compiled: float | None) -> str:
     if eager is None and compiled is None:
         return "no meaningful timing on this device"
-    return f"{_ratio(eager)} vs eager, {_ratio(compiled)} vs torch.compile"
+    return f"{format_ratio(eager)} vs eager, {format_ratio(compiled)} vs torch.compile"
 
 
 def waiting_line(request: ApprovalRequest) -> str:

@@ -21,6 +21,7 @@ from kevolve.graph.approval import ApprovalDecision
 from kevolve.graph.context import RunServices
 from kevolve.graph.runner import OnEvent, OptimizationRun
 from kevolve.graph.services import close_services
+from kevolve.graph.state import OptimizeState
 from kevolve.graph.summary import render_summary
 from kevolve.tools.knowledge.base import KnowledgeBaseUnavailable
 from kevolve.tools.llm.base import LLMUnavailable, RoleLLM, TokenUsage
@@ -132,17 +133,22 @@ class ChatSession:
                   "ask 'how is it going?' any time")
         self._drive(lambda run: run.go(self._on_event))
 
-    def _status(self) -> None:
+    def _state(self) -> OptimizeState | None:
+        """The run's state once its first step is written (before it, only the summed channels exist)."""
         state = self.optimization.state() if self.optimization is not None else None
-        if self.optimization is None or not state:
+        return state if state and "searches" in state else None
+
+    def _status(self) -> None:
+        state = self._state()
+        if self.optimization is None or state is None:
             self._say("the run is starting" if self.busy else "nothing running: say e.g. 'make the layernorm faster'")
             return
         now = "the search goes on" if self.busy else standing(self.optimization)
         self._say(render_summary(state).rstrip() + "\n\n" + now)
 
     def _show_kernel(self) -> None:
-        state = self.optimization.state() if self.optimization is not None else None
-        if self.optimization is None or not state:
+        state = self._state()
+        if self.optimization is None or state is None:
             self._say("no kernel yet: no run has got that far")
             return
         for device, search in state["searches"].items():
@@ -173,6 +179,8 @@ class ChatSession:
             self._say("why reject it? Say 'reject it because ...': the reason guides the next rounds")
             return
         request = pending[0]
+        # A rejection asks for more search: an earlier "stop" must not end it after one round.
+        self._services().stop_requested.clear()
         decision = ApprovalDecision(approved=approved, reviewer=self._reviewer, comment=intent.comment)
         self._say(f"approved {request.review_id}; it goes to the library" if approved
                   else f"rejected {request.review_id}; searching again with your reason")

@@ -17,7 +17,15 @@ from kevolve.tools.llm.base import LLMUnavailable
 from kevolve.tools.llm.settings import LLMSettingsError
 from kevolve.tools.llm.transcript import TranscriptError
 
-from . import bench_command, eval_command, kb_command, optimize_command, profile_command, review_command
+from . import (
+    bench_command,
+    chat_command,
+    eval_command,
+    kb_command,
+    optimize_command,
+    profile_command,
+    review_command,
+)
 from .console import error_console
 from .options import UsageError
 
@@ -36,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     kb_command.add_parser(commands)
     optimize_command.add_parser(commands)
     review_command.add_parser(commands)
+    chat_command.add_parser(commands)
     return parser
 
 

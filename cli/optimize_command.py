@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kevolve.eval_harness.problem import load_problem
-from kevolve.graph.configuration import Budget, SearchSettings, Selection, Targets
-from kevolve.graph.run_directory import RunDirectory, new_run_id
+from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.services import close_services
 from kevolve.graph.state import TaskSpec
 
-from .budget_option import parse_budget
 from .console import console
-from .options import UsageError, add_evaluation_options, resolve_device, settings_from
+from .options import UsageError, add_evaluation_options
 from .progress import print_event
 from .run_options import add_run_options, open_run_services
+from .task_options import add_search_options, new_task
 
 # The run stopped for a person's approval: not a failure, but not finished either.
 EXIT_WAITING = 3
@@ -28,16 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", metavar="RUN", default=None, help="continue a run (its id or folder)")
     parser.add_argument("--devices", nargs="+", default=None, metavar="DEVICE",
                         help="several target devices, each with its own search (e.g. cuda:0 cuda:1)")
-    parser.add_argument("--selection", choices=[s.value for s in Selection], default=Selection.GREEDY.value)
-    parser.add_argument("--candidates-per-round", type=int, default=1)
-    parser.add_argument("--patience", type=int, default=3, help="rounds without gain before a device stops")
-    parser.add_argument("--min-gain", type=float, default=0.02, help="relative gain that counts as progress")
-    parser.add_argument("--budget", default=None,
-                        help="rounds=N,wall=SECONDS,tokens=N,usd=X (default rounds=10, the rest unbounded)")
-    parser.add_argument("--target-speedup", type=float, default=None)
-    parser.add_argument("--target-light", type=float, default=None, help="stop at this %% of speed of light")
-    parser.add_argument("--auto-approve", action="store_true",
-                        help="put the best kernel in the library without a person (recorded as such)")
+    add_search_options(parser)
     add_evaluation_options(parser)
     add_run_options(parser)
     parser.set_defaults(run=run)
@@ -46,22 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def _new_task(args: argparse.Namespace) -> TaskSpec:
     if args.problem is None:
         raise UsageError("give a problem file, or --resume RUN")
-    problem = load_problem(args.problem)
-    try:
-        search = SearchSettings(
-            selection=Selection(args.selection), candidates_per_round=args.candidates_per_round,
-            patience=args.patience, min_gain=args.min_gain, budget=parse_budget(args.budget, default=Budget()),
-            targets=Targets(speedup=args.target_speedup, percent_of_light=args.target_light),
-            auto_approve=args.auto_approve,
-        )
-    except ValueError as error:
-        raise UsageError(str(error).splitlines()[0] + ": " + str(error).splitlines()[-1].strip()) from None
-    evaluation = settings_from(args)
-    return TaskSpec(
-        run_id=new_run_id(problem.name), problem_path=str(args.problem.resolve()), problem_name=problem.name,
-        devices=[resolve_device(d) for d in (args.devices or [args.device])],
-        policy=evaluation.policy.value, dtype=evaluation.dtype.value, search=search, evaluation=evaluation,
-    )
+    return new_task(args, args.problem, devices=args.devices or [args.device])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
 from kevolve.graph.run_directory import RunDirectory, list_runs
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.services import close_services
+from kevolve.graph.summary import format_ratio
 
 from .console import console
 from .optimize_command import report_stop
@@ -60,18 +61,17 @@ def _list(args: argparse.Namespace) -> int:
     if not waiting:
         console.print(f"nothing waits for approval in {args.runs_dir}")
         return 0
-    table = Table("review id", "problem", "device", "vs eager", "vs compile", "% of light", "flags")
+    table = Table("problem", "device", "vs eager", "vs compile", "% of light", "flags")
+    # The id goes first and whole: it is what a person copies into `review show`.
+    table.add_column("review id", no_wrap=True)
     for _, request in waiting:
-        table.add_row(request.review_id, request.problem, request.device, _ratio(request.speedup_eager),
-                      _ratio(request.speedup_compiled),
+        table.add_row(request.problem, request.device, format_ratio(request.speedup_eager),
+                      format_ratio(request.speedup_compiled),
                       f"{request.percent_of_light:.0f}%" if request.percent_of_light is not None else "n/a",
-                      str(len(request.flags) + len(request.findings)))
+                      str(len(request.flags) + len(request.findings)), request.review_id)
     console.print(table)
     return 0
 
-
-def _ratio(value: float | None) -> str:
-    return f"{value:.3g}x" if value is not None else "n/a"
 
 
 def _show(request: ApprovalRequest) -> None:

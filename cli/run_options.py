@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kevolve.graph.context import RunServices
 from kevolve.graph.services import open_services
-from kevolve.graph.state import TaskSpec
+from kevolve.graph.state import RunSources, TaskSpec
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 from kevolve.tools.llm.settings import LLMSettings
 
@@ -37,8 +37,23 @@ def llm_settings(args: argparse.Namespace) -> LLMSettings:
     return LLMSettings.load(config, os.environ)
 
 
+def run_sources(args: argparse.Namespace) -> RunSources:
+    return RunSources(
+        seeds=str(args.seeds.resolve()) if args.seeds else None,
+        transcript=str(args.transcript.resolve()) if args.transcript else None,
+        knowledge=not args.no_knowledge,
+    )
+
+
 def open_run_services(task: TaskSpec, args: argparse.Namespace) -> RunServices:
+    """Services for `task`; the run's own sources unless this command line names others."""
+    saved = task.sources
     return open_services(
-        task, llm=llm_settings(args), knowledge=None if args.no_knowledge else KnowledgeSettings.from_environment(),
-        transcript=args.transcript, seeds=args.seeds, cache_dir=args.cache_dir, use_baseline_cache=not args.no_cache,
+        task,
+        llm=llm_settings(args),
+        knowledge=KnowledgeSettings.from_environment() if saved.knowledge and not args.no_knowledge else None,
+        transcript=args.transcript or (Path(saved.transcript) if saved.transcript else None),
+        seeds=args.seeds or (Path(saved.seeds) if saved.seeds else None),
+        cache_dir=args.cache_dir,
+        use_baseline_cache=not args.no_cache,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from kevolve.eval_harness.problem import load_problem
 from kevolve.graph.configuration import Budget, SearchSettings, Selection, Targets
 from kevolve.graph.run_directory import new_run_id
@@ -12,6 +14,7 @@ from kevolve.graph.state import TaskSpec
 
 from .budget_option import parse_budget
 from .options import UsageError, resolve_device, settings_from
+from .run_options import run_sources
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +38,9 @@ def search_settings(args: argparse.Namespace) -> SearchSettings:
             targets=Targets(speedup=args.target_speedup, percent_of_light=args.target_light),
             auto_approve=args.auto_approve,
         )
-    except ValueError as error:
-        raise UsageError(str(error).splitlines()[0] + ": " + str(error).splitlines()[-1].strip()) from None
+    except ValidationError as error:
+        problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in error.errors())
+        raise UsageError(f"invalid search settings: {problems}") from None
 
 
 def new_task(args: argparse.Namespace, problem_path: Path, *, devices: list[str]) -> TaskSpec:
@@ -48,4 +52,5 @@ def new_task(args: argparse.Namespace, problem_path: Path, *, devices: list[str]
         run_id=new_run_id(problem.name), problem_path=str(Path(problem_path).resolve()), problem_name=problem.name,
         devices=[resolve_device(device) for device in devices],
         policy=evaluation.policy.value, dtype=evaluation.dtype.value, search=search, evaluation=evaluation,
+        sources=run_sources(args),
     )

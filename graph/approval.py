@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kevolve.agents.candidates import Diagnosis, SearchNode
 from kevolve.eval_harness.profile_summary import render_profile_summary
 from kevolve.eval_harness.results import EvalResult, TimingStats, TrialOutcome
+from kevolve.tools.candidates import Diagnosis, SearchNode
 
 from .run_directory import RunDirectory
 from .search_tree import DeviceSearch

@@ -105,9 +105,9 @@ def list_runs(runs_root: Path) -> list[RunDirectory]:
 def _serializer() -> JsonPlusSerializer:
     # LangGraph reconstructs pydantic values by importing the class a checkpoint names; an allow-list
     # means a tampered database cannot make a resume import anything but these.
-    from kevolve.agents import candidates
     from kevolve.eval_harness import settings
     from kevolve.eval_harness.results import EvalStatus, Tolerance
+    from kevolve.tools import candidates
     from kevolve.tools.llm.base import TokenUsage
 
     from . import configuration, search_tree, state

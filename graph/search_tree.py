@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kevolve.agents.candidates import SearchNode
+from kevolve.tools.candidates import SearchNode
 
 
 class StopReason(StrEnum):

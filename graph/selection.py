@@ -12,9 +12,9 @@ import random
 from collections.abc import Callable, Iterator
 from itertools import takewhile
 
-from kevolve.agents.candidates import Operator, SearchNode
 from kevolve.graph.configuration import SearchSettings, Selection
 from kevolve.graph.search_tree import DeviceSearch
+from kevolve.tools.candidates import Operator, SearchNode
 
 Policy = Callable[[list[SearchNode], DeviceSearch, SearchSettings, int, random.Random], list[SearchNode]]
 

@@ -12,12 +12,22 @@ from typing import Annotated, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kevolve.agents.candidates import SearchNode
 from kevolve.eval_harness.settings import EvalSettings
+from kevolve.tools.candidates import SearchNode
 from kevolve.tools.llm.base import TokenUsage
 
 from .configuration import SearchSettings
 from .search_tree import DeviceSearch
+
+
+class RunSources(BaseModel):
+    """Where a run's proposals come from besides a configured model; kept so a resume uses the same."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seeds: str | None = Field(default=None, description="folder of hand-written candidates for the offline coder")
+    transcript: str | None = Field(default=None, description="replayed model replies")
+    knowledge: bool = True
 
 
 class TaskSpec(BaseModel):
@@ -33,6 +43,7 @@ class TaskSpec(BaseModel):
     dtype: str
     search: SearchSettings = SearchSettings()
     evaluation: EvalSettings = Field(description="how the harness judges candidates; kept so a resume judges alike")
+    sources: RunSources = RunSources()
 
 
 class OptimizeState(TypedDict, total=False):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from kevolve.agents.candidates import SearchNode
+from kevolve.tools.candidates import SearchNode
 
 from .state import OptimizeState
 
 
-def _ratio(value: float | None) -> str:
+def format_ratio(value: float | None) -> str:
     return f"{value:.3g}x" if value is not None else "n/a"
 
 
@@ -16,7 +16,7 @@ def _best_cells(best: SearchNode | None) -> list[str]:
         return ["none", "n/a", "n/a", "n/a"]
     outcome = best.outcome
     light = f"{outcome.percent_of_light:.0f}%" if outcome.percent_of_light is not None else "n/a"
-    return [best.id, _ratio(outcome.speedup_eager), _ratio(outcome.speedup_compiled), light]
+    return [best.id, format_ratio(outcome.speedup_eager), format_ratio(outcome.speedup_compiled), light]
 
 
 def _verdict(node: SearchNode) -> str:

@@ -5,9 +5,9 @@ Pure functions of the search and the settings; the caller measures time, tokens 
 
 from __future__ import annotations
 
-from kevolve.agents.candidates import Operator, SearchNode, normalize_strategy
 from kevolve.graph.configuration import SearchSettings
 from kevolve.graph.search_tree import DeviceSearch, StopReason
+from kevolve.tools.candidates import Operator, SearchNode, normalize_strategy
 
 
 def record_round(search: DeviceSearch, settings: SearchSettings) -> DeviceSearch:

@@ -18,7 +18,6 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field, ValidationError
 
-from kevolve.agents.candidates import KernelLanguage, Outcome
 from kevolve.eval_harness.problem import Problem, ProblemLoadError
 from kevolve.eval_harness.profile_summary import render_profile_summary
 from kevolve.eval_harness.results import EvalResult
@@ -32,6 +31,7 @@ from kevolve.hardware_specs.spec import (
     load_spec,
     spec_for_device_name,
 )
+from kevolve.tools.candidates import KernelLanguage, Outcome
 
 from .evaluation_pool import EvaluationPool
 from .knowledge.base import KnowledgeBase

@@ -12,8 +12,8 @@ import logging
 import re
 from collections.abc import Sequence
 
-from kevolve.agents.candidates import Diagnosis, SearchNode, TaskView
 from kevolve.eval_harness.problem import Problem
+from kevolve.tools.candidates import Diagnosis, SearchNode, TaskView
 
 from .knowledge.base import KnowledgeBase
 from .knowledge.learned import LearnedEntry, OperatorSignature

@@ -7,8 +7,8 @@ import time
 from langgraph.runtime import Runtime
 
 from kevolve.agents.analyst import AnalysisRequest, analyze_candidate
-from kevolve.agents.candidates import Role, SearchNode
 from kevolve.eval_harness.profile_summary import render_profile_summary
+from kevolve.tools.candidates import Role, SearchNode
 from kevolve.tools.llm.base import TokenUsage
 
 from ..context import RunContext

@@ -40,7 +40,7 @@ def await_approval(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
     else:
         request = build_request(context.run, search, best, problem_name=task.problem_name,
                                 reference_source=problem_of(state).source)
-        report("approval", device, f"{request.review_id} waits for a person: kevolve review show {request.review_id}")
+        # Not reported here: this node runs again when resumed, and the CLI says what waits (`pending`).
         decision = ApprovalDecision.model_validate(interrupt(request.model_dump(mode="json")))
     if decision.approved:
         kernel = write_kernel(

@@ -6,9 +6,9 @@ import time
 
 from langgraph.runtime import Runtime
 
-from kevolve.agents.candidates import Role, SearchNode
 from kevolve.agents.coder import CodingRequest, write_candidate
 from kevolve.eval_harness.problem import sha256_text
+from kevolve.tools.candidates import Role, SearchNode
 from kevolve.tools.llm.base import MalformedReply, TokenUsage
 
 from ..context import RunContext

@@ -10,9 +10,9 @@ from typing import TypeVar
 
 from langgraph.config import get_stream_writer
 
-from kevolve.agents.candidates import Role, TaskView
 from kevolve.eval_harness.problem import Problem, load_problem
 from kevolve.eval_harness.results import SpeedOfLight
+from kevolve.tools.candidates import Role, TaskView
 from kevolve.tools.knowledge.base import KnowledgeBaseUnavailable
 from kevolve.tools.knowledge.models import SearchFilters
 from kevolve.tools.knowledge.prompt_context import format_for_prompt

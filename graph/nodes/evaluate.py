@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from langgraph.runtime import Runtime
 
-from kevolve.agents.candidates import Outcome, SearchNode
+from kevolve.tools.candidates import Outcome, SearchNode
 
 from ..context import RunContext
 from ..state import OptimizeState

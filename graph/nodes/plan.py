@@ -7,8 +7,8 @@ import time
 
 from langgraph.runtime import Runtime
 
-from kevolve.agents.candidates import Role, SearchNode
 from kevolve.agents.planner import PlanningRequest, plan_candidates
+from kevolve.tools.candidates import Role, SearchNode
 from kevolve.tools.llm.base import TokenUsage
 
 from ..context import RunContext

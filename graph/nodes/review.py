@@ -6,9 +6,9 @@ import time
 
 from langgraph.runtime import Runtime
 
-from kevolve.agents.candidates import Outcome, Role, SearchNode
 from kevolve.agents.reviewer import ReviewRequest, review_candidate
 from kevolve.eval_harness.results import EvalStatus
+from kevolve.tools.candidates import Outcome, Role, SearchNode
 from kevolve.tools.llm.base import TokenUsage
 
 from ..context import RunContext

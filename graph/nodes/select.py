@@ -7,8 +7,8 @@ import time
 
 from langgraph.runtime import Runtime
 
-from kevolve.agents.candidates import SearchNode
 from kevolve.hardware_specs.spec import load_spec
+from kevolve.tools.candidates import SearchNode
 from kevolve.tools.learning import learned_entry, operator_signature, record_learning
 
 from ..context import RunContext

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kevolve.agents.candidates import Diagnosis, Operator, Outcome, Plan, SearchNode, TaskView
 from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.eval_harness.results import EvalStatus
+from kevolve.tools.candidates import Diagnosis, Operator, Outcome, Plan, SearchNode, TaskView
 
 TESTS = Path(__file__).resolve().parents[1]
 CANDIDATES = TESTS / "fixtures" / "candidates"

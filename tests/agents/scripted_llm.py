@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from langchain_core.messages import BaseMessage, HumanMessage
 from pydantic import BaseModel
 
-from kevolve.agents.candidates import Role
+from kevolve.tools.candidates import Role
 from kevolve.tools.llm.base import ReplyT, RoleLLM, TokenUsage
 
 CALL_USAGE = TokenUsage(input_tokens=100, output_tokens=20, calls=1)

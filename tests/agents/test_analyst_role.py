@@ -3,9 +3,9 @@ from agent_factories import accepted, diagnosis, failed, node, plan, task
 from scripted_llm import ScriptedLLM
 
 from kevolve.agents.analyst import AnalysisRequest, analyze_candidate
-from kevolve.agents.candidates import Operator, Role
 from kevolve.eval_harness.profile_summary import render_profile_summary
 from kevolve.eval_harness.results import EvalResult, EvalStatus, KernelProfile, KernelStat, SpeedOfLight
+from kevolve.tools.candidates import Operator, Role
 from kevolve.tools.llm.base import MalformedReply, TokenUsage
 
 IMPROVE = plan(Operator.IMPROVE, ("p",), "address memory bandwidth", expected_gain=1.2)

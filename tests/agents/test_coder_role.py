@@ -4,9 +4,9 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import ValidationError
 from scripted_llm import ScriptedLLM
 
-from kevolve.agents.candidates import Operator, Role
 from kevolve.agents.coder import CodingRequest, SeedCandidates, write_candidate
 from kevolve.eval_harness.problem import sha256_text
+from kevolve.tools.candidates import Operator, Role
 from kevolve.tools.llm.base import TokenUsage
 
 TRITON = (CANDIDATES / "correct_triton.py").read_text()

@@ -1,9 +1,9 @@
 from agent_factories import GUIDANCE, KNOWLEDGE, accepted, diagnosis, failed, node, plan, task
 from scripted_llm import ScriptedLLM
 
-from kevolve.agents.candidates import Operator, Role
 from kevolve.agents.planner import PlannerReply, PlanningRequest, plan_candidates
 from kevolve.agents.strategies import catalogue, strategies_for
+from kevolve.tools.candidates import Operator, Role
 from kevolve.tools.llm.base import MalformedReply, TokenUsage
 
 GELU_STRATEGIES = [s.name for s in strategies_for(task().reference_source)]

@@ -3,9 +3,9 @@ import pytest
 from agent_factories import GUIDANCE, KNOWLEDGE, accepted, diagnosis, failed, node, plan, task
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from kevolve.agents.candidates import Operator
 from kevolve.agents.prompting import messages, render
 from kevolve.agents.strategies import strategies_for
+from kevolve.tools.candidates import Operator
 
 PARENT = node("p1", outcome=accepted(1.42, 37.5), diagnosed=diagnosis("launch overhead", "fuse the three kernels"))
 BROKEN = node("b1", outcome=failed("runtime_error", "IndexError: offsets out of range"))

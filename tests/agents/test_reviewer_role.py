@@ -1,8 +1,8 @@
 from agent_factories import CANDIDATES, TESTS, plan, task
 from scripted_llm import ScriptedLLM
 
-from kevolve.agents.candidates import ReviewVerdict, Role
 from kevolve.agents.reviewer import ReviewRequest, review_candidate
+from kevolve.tools.candidates import ReviewVerdict, Role
 from kevolve.tools.llm.base import MalformedReply, TokenUsage
 
 TRITON = (CANDIDATES / "correct_triton.py").read_text()

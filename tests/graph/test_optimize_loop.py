@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 from langchain_core.messages import BaseMessage
-from loop_helpers import cpu_services, gelu_kernel, gelu_task, plan_reply, write_transcript
 
-from kevolve.agents.candidates import Operator, Role
 from kevolve.eval_harness.results import EvalStatus
 from kevolve.graph.approval import ApprovalDecision
 from kevolve.graph.runner import NothingToDecide, OptimizationRun
 from kevolve.graph.search_tree import ApprovalState, StopReason
+from kevolve.tools.candidates import Operator, Role
 from kevolve.tools.llm.base import LLMProvider, ReplyT, RoleLLM, TokenUsage
 from kevolve.tools.llm.transcript import TranscriptProvider
+from loop_helpers import cpu_services, gelu_kernel, gelu_task, plan_reply, write_transcript
 
 REJECTION = "keep BLOCK at most 512: the reviewer wants small register footprints"
 

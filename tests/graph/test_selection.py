@@ -4,11 +4,11 @@ import random
 
 import pytest
 
-from kevolve.agents.candidates import Operator, Outcome, Plan, ReviewVerdict, SearchNode
 from kevolve.eval_harness.results import EvalStatus
 from kevolve.graph.configuration import SearchSettings, Selection
 from kevolve.graph.search_tree import DeviceSearch
 from kevolve.graph.selection import repair_candidates, select_parents
+from kevolve.tools.candidates import Operator, Outcome, Plan, ReviewVerdict, SearchNode
 
 BROKEN = Outcome(status=EvalStatus.ERROR, accepted=False, fitness=0.0, error_kind="compile", error_message="boom")
 

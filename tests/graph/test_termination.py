@@ -3,7 +3,6 @@
 import pytest
 from test_selection import BROKEN, node, ok, tree
 
-from kevolve.agents.candidates import Operator, ReviewVerdict
 from kevolve.graph.configuration import Budget, SearchSettings, Targets
 from kevolve.graph.search_tree import DeviceSearch, StopReason
 from kevolve.graph.termination import (
@@ -13,6 +12,7 @@ from kevolve.graph.termination import (
     record_round,
     stop_reason,
 )
+from kevolve.tools.candidates import Operator, ReviewVerdict
 
 UNBOUNDED = SearchSettings(budget=Budget(max_rounds=None))
 SPENT_NOTHING = {"elapsed_s": 0.0, "tokens_used": 0, "cost_usd": 0.0}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kevolve.agents.candidates import Role
+from kevolve.tools.candidates import Role
 from kevolve.tools.llm.factory import make_llm_provider
 from kevolve.tools.llm.openai_chat import OpenAIProvider
 from kevolve.tools.llm.settings import LLMSettings, LLMSettingsError, ModelPrice, StructuredMethod

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from kevolve.agents.candidates import Operator, Plan, Role
+from kevolve.tools.candidates import Operator, Plan, Role
 from kevolve.tools.llm.base import LLMUnavailable, MalformedReply, TokenUsage
 from kevolve.tools.llm.openai_chat import OpenAIProvider
 from kevolve.tools.llm.settings import LLMSettings, ModelPrice, RoleOverride, StructuredMethod

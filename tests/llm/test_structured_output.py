@@ -7,7 +7,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import Field
 
-from kevolve.agents.candidates import Plan, ReviewVerdict, Role
+from kevolve.tools.candidates import Plan, ReviewVerdict, Role
 from kevolve.tools.llm.base import MalformedReply, TokenUsage
 from kevolve.tools.llm.openai_chat import ChatModelLLM
 from kevolve.tools.llm.settings import ModelPrice, StructuredMethod

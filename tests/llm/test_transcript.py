@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage
 
-from kevolve.agents.candidates import Diagnosis, Operator, Plan, Role
+from kevolve.tools.candidates import Diagnosis, Operator, Plan, Role
 from kevolve.tools.llm.base import LLMUnavailable
 from kevolve.tools.llm.transcript import TranscriptError, TranscriptProvider, load_transcript
 

@@ -4,9 +4,9 @@ import logging
 from unittest.mock import create_autospec
 
 from harness_helpers import FIXTURES
-from kevolve.agents.candidates import Diagnosis, Operator, Outcome, Plan, ReviewVerdict, SearchNode, TaskView
 from kevolve.eval_harness import EvalStatus, load_problem, problem_from_source
 from kevolve.eval_harness.problems import SUITE_DIR
+from kevolve.tools.candidates import Diagnosis, Operator, Outcome, Plan, ReviewVerdict, SearchNode, TaskView
 from kevolve.tools.knowledge.base import KnowledgeBase, KnowledgeBaseUnavailable
 from kevolve.tools.knowledge.embedded import EmbeddedKnowledgeBase
 from kevolve.tools.knowledge.embeddings import LocalMiniLM

@@ -9,7 +9,7 @@ from typing import TypeVar
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ConfigDict
 
-from kevolve.agents.candidates import Role
+from kevolve.tools.candidates import Role
 
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
 

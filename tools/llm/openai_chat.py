@@ -15,7 +15,7 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import ValidationError
 
-from kevolve.agents.candidates import Role
+from kevolve.tools.candidates import Role
 
 from .base import LLMProvider, LLMUnavailable, MalformedReply, ReplyT, RoleLLM, TokenUsage
 from .settings import LLMSettings, ModelPrice, ResolvedModelSettings, StructuredMethod

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from kevolve.agents.candidates import Role
+from kevolve.tools.candidates import Role
 
 # Fields read from KEVOLVE_LLM_<FIELD>; roles read KEVOLVE_LLM_<ROLE>_MODEL.
 _ENVIRONMENT_FIELDS = ("model", "base_url", "api_key", "temperature", "timeout_s", "max_retries",

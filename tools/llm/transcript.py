@@ -23,7 +23,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
-from kevolve.agents.candidates import Role
+from kevolve.tools.candidates import Role
 
 from .base import LLMProvider, LLMUnavailable
 from .openai_chat import ChatModelLLM

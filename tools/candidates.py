@@ -1,7 +1,8 @@
 """The records every role reasons over: the task, a plan, a candidate's outcome, a diagnosis.
 
-They live here, not in `graph/`, because the agents read them and data flows graph -> agents:
-the search tree is a collection of `SearchNode`s that the graph owns and the agents are shown.
+They live in `tools/`, the lowest layer that needs them, because data flows graph -> agents ->
+tools: the graph owns the search tree of `SearchNode`s, the agents are shown it, and the tools (the
+LLM layer's roles, learning from outcomes) read the same records.
 """
 
 from __future__ import annotations
