@@ -63,5 +63,5 @@ def report_stop(optimization: OptimizationRun) -> int:
             console.print(f"[bold]{request.review_id}[/] waits for approval: "
                           f"kevolve review show {request.review_id}", highlight=False)
         return EXIT_WAITING
-    console.print(optimization.state().get("summary", ""), markup=False, highlight=False)
+    console.print(optimization.state().get("summary", ""), markup=False, highlight=False, soft_wrap=True)
     return 0
