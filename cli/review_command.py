@@ -76,9 +76,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(request: ApprovalRequest) -> None:
     console.rule(f"{request.review_id}: {request.problem} on {request.device} (stopped: {request.stop_reason})")
-    console.print(Syntax(request.source, "python", line_numbers=True))
+    console.print(Syntax(request.source, "python", line_numbers=True, word_wrap=True))
     console.rule(f"diff against {request.previous_best or 'the reference'}")
-    console.print(Syntax(request.diff_against_previous_best or "(no change)", "diff"))
+    console.print(Syntax(request.diff_against_previous_best or "(no change)", "diff", word_wrap=True))
     trials = Table("config", "seed", "passed", "max abs error", "max rel error", title="correctness")
     for trial in request.correctness_trials:
         trials.add_row(trial.config, str(trial.seed), str(trial.passed), str(trial.max_abs_error),
@@ -89,6 +89,9 @@ def _show(request: ApprovalRequest) -> None:
         timings.add_row(timing.name, f"{timing.median_ms:.4g}", f"{timing.q1_ms:.4g}", f"{timing.q3_ms:.4g}",
                         str(timing.trials))
     console.print(timings)
+    verdict = {True: "yes", False: "NO", None: "not measured on this device"}[request.beats_baselines]
+    console.print(f"faster than every baseline: {verdict} (vs eager {format_ratio(request.speedup_eager)}, "
+                  f"vs torch.compile {format_ratio(request.speedup_compiled)})", highlight=False)
     console.print(request.profile_summary, markup=False, highlight=False)
     if request.diagnosis is not None:
         console.print(f"diagnosis: {request.diagnosis.bottleneck}; {request.diagnosis.headroom}", highlight=False)

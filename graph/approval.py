@@ -49,6 +49,7 @@ class ApprovalRequest(BaseModel):
     speedup_eager: float | None
     speedup_compiled: float | None
     percent_of_light: float | None
+    beats_baselines: bool | None = Field(description="faster than every baseline at the harness's confidence level")
     profile_summary: str
     diagnosis: Diagnosis | None
     flags: list[str]
@@ -113,6 +114,7 @@ def build_request(
         speedup_eager=result.speedup_over("eager"),
         speedup_compiled=result.speedup_over("compiled"),
         percent_of_light=result.percent_of_light,
+        beats_baselines=node.outcome.beats_baselines,
         profile_summary=render_profile_summary(result),
         diagnosis=node.diagnosis,
         flags=result.flags,

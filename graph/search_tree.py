@@ -27,6 +27,7 @@ class ApprovalState(StrEnum):
     AUTO_APPROVED = "auto_approved"  # --auto-approve: recorded, nobody looked
     REJECTED = "rejected"
     NOTHING_TO_APPROVE = "nothing_to_approve"  # the search found no accepted candidate
+    NOT_FASTER = "not_faster"  # --auto-approve declined: the best is not faster than every baseline
 
 
 class DeviceSearch(BaseModel):

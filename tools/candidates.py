@@ -90,6 +90,9 @@ class Outcome(BaseModel):
     speedup_compiled: float | None = None
     median_ms: float | None = None
     percent_of_light: float | None = None
+    beats_baselines: bool | None = Field(
+        default=None, description="faster than every baseline at the harness's confidence level; None unmeasured"
+    )
     worst_abs_error: float | None = None
     flags: list[str] = Field(default_factory=list)
     review_required: list[str] = Field(default_factory=list)
@@ -112,6 +115,7 @@ class Outcome(BaseModel):
             speedup_compiled=result.speedup_over("compiled"),
             median_ms=result.timing.median_ms if result.timing is not None else None,
             percent_of_light=result.percent_of_light,
+            beats_baselines=all(c.verdict == "faster" for c in result.comparisons) if result.comparisons else None,
             worst_abs_error=result.correctness.worst_abs_error if result.correctness is not None else None,
             flags=list(result.flags),
             review_required=list(result.review_required),

@@ -15,14 +15,16 @@ transcripts=$OLDPWD/benchmarks/agent_runs/transcripts
 } > "$OUT/environment.txt" 2>&1
 common=(--device cuda:0 --no-knowledge --patience 2 --budget rounds=7)
 for problem in layernorm_affine fused_bias_gelu_scale; do
-  /usr/bin/time -f "wall %e s" python3 -m kevolve optimize "$problems/$problem.py" "${common[@]}" \
+  start=$SECONDS
+  python3 -m kevolve optimize "$problems/$problem.py" "${common[@]}" \
     --transcript "$transcripts/$problem.yaml" --auto-approve > "$OUT/$problem.log" 2>&1
-  echo "exit $?" >> "$OUT/$problem.log"
+  echo "exit $? after $((SECONDS - start)) s" >> "$OUT/$problem.log"
 done
 # One run waits for a person, who approves it from the command line.
-/usr/bin/time -f "wall %e s" python3 -m kevolve optimize "$problems/softmax_rows.py" "${common[@]}" \
+start=$SECONDS
+python3 -m kevolve optimize "$problems/softmax_rows.py" "${common[@]}" \
   --transcript "$transcripts/softmax_rows.yaml" > "$OUT/softmax_rows.log" 2>&1
-echo "exit $?" >> "$OUT/softmax_rows.log"
+echo "exit $? after $((SECONDS - start)) s" >> "$OUT/softmax_rows.log"
 python3 -m kevolve review > "$OUT/review_list.log" 2>&1
 pending=$(grep -o "[0-9-]*softmax_rows:cuda0-r[0-9]*-[0-9]*" "$OUT/softmax_rows.log" | head -1)
 python3 -m kevolve review show "$pending" > "$OUT/review_show.log" 2>&1

@@ -35,6 +35,10 @@ def await_approval(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
     if best is None:
         report("approval", device, "no accepted kernel to approve")
         return _with(state, device, search.model_copy(update={"approval": ApprovalState.NOTHING_TO_APPROVE}))
+    if task.search.auto_approve and best.outcome.beats_baselines is False:
+        # Unattended, only a measured win goes into the library; a person may still choose otherwise.
+        report("approval", device, f"{best.id} is not faster than every baseline: not approved automatically")
+        return _with(state, device, search.model_copy(update={"approval": ApprovalState.NOT_FASTER}))
     if task.search.auto_approve:
         decision = ApprovalDecision(approved=True, reviewer=AUTO_REVIEWER, automatic=True)
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import BaseMessage
 
-from kevolve.eval_harness.results import EvalStatus
+from kevolve.eval_harness.results import EvalStatus, SpeedComparison
 from kevolve.graph.approval import ApprovalDecision
 from kevolve.graph.runner import NothingToDecide, OptimizationRun
 from kevolve.graph.search_tree import ApprovalState, StopReason
@@ -128,3 +128,30 @@ def test_auto_approval_is_recorded_as_nobody_looking(tmp_path, scripted):
         assert run.state()["searches"]["cpu"].approval is ApprovalState.AUTO_APPROVED
     [record] = (tmp_path / "lib").glob("*/*/*.json")
     assert json.loads(record.read_text())["automatic_approval"] is True
+
+
+class _JudgedSlower:
+    """The real CPU pool, with every verdict given the timing comparisons a GPU would add: slower."""
+
+    def __init__(self, pool) -> None:
+        self.pool = pool
+
+    def __getattr__(self, name):
+        return getattr(self.pool, name)
+
+    def evaluate(self, problem, device, source, *, name="candidate"):
+        result = self.pool.evaluate(problem, device, source, name=name)
+        slower = SpeedComparison(baseline="compiled", speedup=0.9, ci_low=0.85, ci_high=0.95, verdict="slower")
+        return result.model_copy(update={"comparisons": [slower]})
+
+
+def test_auto_approval_declines_a_kernel_slower_than_a_baseline(tmp_path, scripted):
+    services = cpu_services(tmp_path / "cache", llm=scripted)
+    services.pool = _JudgedSlower(services.pool)
+    task = gelu_task(patience=2, max_rounds=3, auto_approve=True)
+    with services.pool.pool, OptimizationRun.start(tmp_path / "runs", task, services, library=tmp_path / "lib") as run:
+        run.go()
+        search = run.state()["searches"]["cpu"]
+        assert search.best is not None and search.best.outcome.beats_baselines is False
+        assert search.approval is ApprovalState.NOT_FASTER
+    assert not (tmp_path / "lib").exists()
