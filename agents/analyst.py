@@ -102,7 +102,8 @@ def _accepted_reading(outcome: Outcome, summary: str) -> tuple[str, str, str]:
         return ("memory bandwidth", headroom + ": bytes move slower than the bandwidth allows",
                 "read each input once and write each output once: fuse passes, coalesce and widen accesses, "
                 "more work per program")
-    return ("unknown", headroom, "profile on a GPU; meanwhile fuse passes and autotune block sizes")
+    return ("not measured on this device", headroom + ": timings here (e.g. Triton's CPU interpreter) say nothing "
+            "about speed", "keep it correct and simple; measure it on a GPU before tuning")
 
 
 def _offline(request: AnalysisRequest, outcome: Outcome) -> tuple[str, str, str]:

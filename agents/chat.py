@@ -129,4 +129,4 @@ def understand(message: str, *, context: str, llm: RoleLLM | None) -> tuple[Chat
         return llm.structured(ChatIntent, messages("chat", message=message, context=context))
     except MalformedReply as exc:
         logger.warning("chat: unreadable reply, understood by keywords instead: %s", exc)
-        return understand_offline(message), TokenUsage()
+        return understand_offline(message), exc.usage

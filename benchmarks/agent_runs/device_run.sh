@@ -32,3 +32,6 @@ python3 -m kevolve review --no-knowledge approve "$pending" --reviewer kevolve-l
   --comment "checked the evidence on the H100" > "$OUT/review_approve.log" 2>&1
 echo "exit $?" >> "$OUT/review_approve.log"
 find "$OUT/runs" -name checkpoints.sqlite -delete  # binary and large; the summaries and evaluations stay
+for summary in "$OUT"/runs/*/summary.md; do cp "$summary" "$OUT/$(basename "$(dirname "$summary")").summary.md"; done
+# A call returns few files: everything but the summaries travels in one archive.
+(cd "$OUT" && tar -czf evidence.tar.gz runs library ./*.log && rm -rf runs library ./*.log)
