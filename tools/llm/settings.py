@@ -7,10 +7,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from kevolve.tools.candidates import Role
+from kevolve.tools.yaml_file import read_yaml
 
 # Fields read from KEVOLVE_LLM_<FIELD>; roles read KEVOLVE_LLM_<ROLE>_MODEL.
 _ENVIRONMENT_FIELDS = ("model", "base_url", "api_key", "temperature", "timeout_s", "max_retries",
@@ -117,12 +117,7 @@ class LLMSettings(_ModelFields):
 def _read_file(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise LLMSettingsError(f"{path}: cannot read it: {error}") from None
-    except yaml.YAMLError as error:
-        raise LLMSettingsError(f"{path}: not valid YAML: {error}") from None
+    document = read_yaml(path, LLMSettingsError)
     section = document.get("llm") if isinstance(document, dict) else document
     if document is None or section is None:
         return {}

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
@@ -24,6 +23,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
 from kevolve.tools.candidates import Role
+from kevolve.tools.yaml_file import read_yaml
 
 from .base import LLMProvider, LLMUnavailable
 from .openai_chat import ChatModelLLM
@@ -86,12 +86,7 @@ def _as_tool_call(reply: str, name: str, call_id: str) -> AIMessage:
 
 def load_transcript(path: Path) -> dict[Role, list[str]]:
     """Each role's replies, structured ones as JSON text; raises TranscriptError naming the file."""
-    try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise TranscriptError(f"{path}: cannot read it: {error}") from None
-    except yaml.YAMLError as error:
-        raise TranscriptError(f"{path}: not valid YAML: {error}") from None
+    document = read_yaml(path, TranscriptError)
     if not isinstance(document, dict):
         raise TranscriptError(f"{path}: expected a mapping from role to a list of replies")
     transcript: dict[Role, list[str]] = {}
