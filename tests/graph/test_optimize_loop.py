@@ -155,3 +155,31 @@ def test_auto_approval_declines_a_kernel_slower_than_a_baseline(tmp_path, script
         assert search.best is not None and search.best.outcome.beats_baselines is False
         assert search.approval is ApprovalState.NOT_FASTER
     assert not (tmp_path / "lib").exists()
+
+
+def test_a_run_with_the_knowledge_base_cites_passages_and_writes_back_what_it_learned(tmp_path, scripted):
+    from kevolve.graph.services import open_knowledge_with_documents
+    from kevolve.tools.knowledge.models import EntryKind
+    from kevolve.tools.knowledge.settings import KnowledgeSettings
+
+    knowledge = open_knowledge_with_documents(KnowledgeSettings(data_dir=tmp_path / "knowledge"))
+    services = cpu_services(tmp_path / "cache", llm=scripted, knowledge=knowledge)
+    task = gelu_task(patience=2, max_rounds=2, auto_approve=True)
+    with knowledge, services.pool, OptimizationRun.start(tmp_path / "runs", task, services,
+                                                         library=tmp_path / "lib") as run:
+        run.go()
+        # the shipped hardware documents were retrieved into the planner's and the coder's prompts
+        assert "Knowledge base (cite as [n])" in scripted.prompts[Role.PLANNER][0]
+        assert "Knowledge base (cite as [n])" in scripted.prompts[Role.CODER][0]
+        # round 1's wrong draft was written back as a learned failure, round 2's repair as a win
+        learned = knowledge.stats().passages_by_kind
+        assert learned.get(EntryKind.LEARNED_FAILURE, 0) >= 1 and learned.get(EntryKind.LEARNED_WIN, 0) >= 1
+
+
+def test_the_langgraph_server_entry_point_compiles_the_same_graph():
+    from kevolve.graph.app import graph
+
+    assert "optimize" in graph.get_graph().nodes
+    root = Path(__file__).resolve().parents[2]
+    config = json.loads((root / "langgraph.json").read_text())
+    assert config["graphs"]["kevolve"] == "./graph/app.py:graph"
