@@ -7,11 +7,10 @@ taken from a model: it is a fact about two numbers, and the search trusts it to 
 from __future__ import annotations
 
 import logging
-import re
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from kevolve.eval_harness.results import ErrorKind
+from kevolve.eval_harness.results import ErrorKind, EvalResult
 from kevolve.tools.candidates import Diagnosis, Outcome, SearchNode, TaskView
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
@@ -55,13 +54,37 @@ _FIXES: dict[str, str] = {
 }
 
 
+class ProfileFacts(BaseModel):
+    """The figures the offline reading decides by, taken from the result itself rather than its text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bound: str | None = Field(default=None, description="memory or compute, from the roofline")
+    launches_per_call: float | None = None
+    launch_bound: bool | None = None
+
+    @classmethod
+    def from_result(cls, result: EvalResult) -> ProfileFacts:
+        sol, profile = result.speed_of_light, result.profile
+        return cls(
+            bound=sol.bound if sol is not None else None,
+            launches_per_call=profile.launches_per_call if profile is not None else None,
+            launch_bound=profile.launch_bound if profile is not None else None,
+        )
+
+    @property
+    def many_launches(self) -> bool:
+        return bool(self.launch_bound) or (self.launches_per_call or 0) >= _MANY_LAUNCHES
+
+
 class AnalysisRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     task: TaskView
     node: SearchNode
     parent: SearchNode | None = None
-    profile_summary: str
+    profile_summary: str = Field(description="the harness's rendering, for the model's prompt")
+    facts: ProfileFacts = ProfileFacts()
 
 
 def expectation_met(node: SearchNode, parent: SearchNode | None) -> bool | None:
@@ -73,23 +96,12 @@ def expectation_met(node: SearchNode, parent: SearchNode | None) -> bool | None:
     return mine / theirs >= node.plan.expected_gain * _EXPECTATION_SLACK
 
 
-# The profile reaches this role as `render_profile_summary`'s text, so its wording is read back here.
-def _bound(summary: str) -> str | None:
-    found = re.search(r"\b(memory|compute)-bound\b", summary)
-    return found.group(1) if found else None
-
-
-def _launch_bound(summary: str) -> bool:
-    launches = re.search(r"([\d.]+) launches per call", summary)
-    return "LAUNCH-BOUND" in summary or (launches is not None and float(launches.group(1)) >= _MANY_LAUNCHES)
-
-
-def _accepted_reading(outcome: Outcome, summary: str) -> tuple[str, str, str]:
+def _accepted_reading(outcome: Outcome, facts: ProfileFacts) -> tuple[str, str, str]:
     """(bottleneck, headroom, guidance) of an accepted candidate."""
     percent = outcome.percent_of_light
-    bound = _bound(summary)
+    bound = facts.bound
     headroom = f"{percent:.0f}% of speed of light" if percent is not None else "speed of light unknown"
-    if _launch_bound(summary):
+    if facts.many_launches:
         return ("launch overhead", headroom + "; many kernels per call, with the device idle between them",
                 "fuse the kernels into as few launches as possible; keep intermediates on chip")
     if percent is not None and percent >= _NEAR_FLOOR_PERCENT:
@@ -115,7 +127,7 @@ def _offline(request: AnalysisRequest, outcome: Outcome) -> tuple[str, str, str]
     if not outcome.accepted:
         held = outcome.refusals or outcome.review_required or ["not accepted"]
         return "policy: " + "; ".join(held), "none until it is accepted", "remove what the checks refused"
-    return _accepted_reading(outcome, request.profile_summary)
+    return _accepted_reading(outcome, request.facts)
 
 
 def knowledge_query(bottleneck: str, task: TaskView) -> str:

@@ -8,6 +8,7 @@ evaluates real kernels.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -59,6 +60,9 @@ class SeedCandidates:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        # Seeds handed out but not in the tree yet: candidates of one round are written in parallel.
+        self._claimed: set[str] = set()
+        self._lock = threading.Lock()
 
     def files_for(self, problem: str) -> list[Path]:
         single = self.directory / f"{problem}.py"
@@ -66,11 +70,14 @@ class SeedCandidates:
         return [single, *several] if single.is_file() else several
 
     def next_unseen(self, problem: str, known_sources: set[str]) -> CoderDraft | None:
-        """The first seed, in file order, whose source is not in the tree yet; None when all were proposed."""
-        for path in self.files_for(problem):
-            source = path.read_text(encoding="utf-8")
-            if sha256_text(source) not in known_sources:
-                return CoderDraft(source=source, notes=f"hand-written seed {path.relative_to(self.directory)}")
+        """The first seed, in file order, neither in the tree nor handed out; None when all were proposed."""
+        with self._lock:
+            for path in self.files_for(problem):
+                source = path.read_text(encoding="utf-8")
+                digest = sha256_text(source)
+                if digest not in known_sources and digest not in self._claimed:
+                    self._claimed.add(digest)
+                    return CoderDraft(source=source, notes=f"hand-written seed {path.relative_to(self.directory)}")
         return None
 
 

@@ -6,7 +6,7 @@ import time
 
 from langgraph.runtime import Runtime
 
-from kevolve.agents.analyst import AnalysisRequest, analyze_candidate
+from kevolve.agents.analyst import AnalysisRequest, ProfileFacts, analyze_candidate
 from kevolve.eval_harness.profile_summary import render_profile_summary
 from kevolve.tools.candidates import Role, SearchNode
 from kevolve.tools.llm.base import TokenUsage
@@ -25,11 +25,13 @@ def analyze_results(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
             return node, TokenUsage()
         search = state["searches"][node.device]
         parent = search.nodes.get(node.plan.parent_ids[0]) if node.plan.parent_ids else None
+        result = context.run.read_evaluation(node.evaluation_file)
         request = AnalysisRequest(
             task=task_view(state, context, node.device),
             node=node,
             parent=parent,
-            profile_summary=render_profile_summary(context.run.read_evaluation(node.evaluation_file)),
+            profile_summary=render_profile_summary(result),
+            facts=ProfileFacts.from_result(result),
         )
         diagnosis, usage = analyze_candidate(request, llm_for(context, Role.ANALYST))
         report("analyst", node.device, f"{node.id}: {diagnosis.bottleneck}")

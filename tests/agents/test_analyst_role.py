@@ -2,7 +2,7 @@ import pytest
 from agent_factories import accepted, diagnosis, failed, node, plan, task
 from scripted_llm import ScriptedLLM
 
-from kevolve.agents.analyst import AnalysisRequest, analyze_candidate
+from kevolve.agents.analyst import AnalysisRequest, ProfileFacts, analyze_candidate
 from kevolve.eval_harness.profile_summary import render_profile_summary
 from kevolve.eval_harness.results import EvalResult, EvalStatus, KernelProfile, KernelStat, SpeedOfLight
 from kevolve.tools.candidates import Operator, Role
@@ -11,22 +11,27 @@ from kevolve.tools.llm.base import MalformedReply, TokenUsage
 IMPROVE = plan(Operator.IMPROVE, ("p",), "address memory bandwidth", expected_gain=1.2)
 
 
-def summary(percent: float, *, bound: str = "memory", launches: int = 1, launch_bound: bool = False) -> str:
-    """What the graph passes: the harness's own rendering of a result."""
+def summary(percent: float, *, bound: str = "memory", launches: int = 1, launch_bound: bool = False) -> EvalResult:
+    """A measured result, which the graph passes on as its rendering and its facts."""
     light = SpeedOfLight(flops=0, bytes=4_294_967_296, peak_tflops=67.0, peak_unit="fp32", bandwidth_gbps=3350.0,
                          flop_floor_ms=0.0, byte_floor_ms=1.28, floor_ms=1.28, bound=bound)
     kernels = [KernelStat(name=f"k{i}", launches_per_call=1, device_ms_per_call=0.5, share=1 / launches)
                for i in range(launches)]
     profile = KernelProfile(source="torch.profiler", calls_profiled=5, kernels=kernels,
                             launches_per_call=launches, launch_bound=launch_bound)
-    return render_profile_summary(EvalResult(
+    return EvalResult(
         problem="elementwise_gelu_tanh", problem_sha256="0" * 64, candidate_sha256=None, dtype="float32",
         status=EvalStatus.CORRECT, speed_of_light=light, percent_of_light=percent, profile=profile,
-    ))
+    )
 
 
-def analyze(candidate, parent=None, profile="", llm=None):
-    return analyze_candidate(AnalysisRequest(task=task(), node=candidate, parent=parent, profile_summary=profile), llm)
+def analyze(candidate, parent=None, profile=None, llm=None):
+    request = AnalysisRequest(
+        task=task(), node=candidate, parent=parent,
+        profile_summary=render_profile_summary(profile) if profile is not None else "",
+        facts=ProfileFacts.from_result(profile) if profile is not None else ProfileFacts(),
+    )
+    return analyze_candidate(request, llm)
 
 
 def test_a_failure_is_a_correctness_bottleneck_with_a_fix():

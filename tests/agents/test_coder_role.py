@@ -83,6 +83,12 @@ def test_offline_each_seed_is_proposed_once_in_order(seeds):
     assert sources == ["# seed zero\n", "# seed a\n", "# seed b\n"]
 
 
+def test_candidates_of_one_round_get_different_seeds(seeds):
+    # Written in parallel before either is in the tree: the same `known_sources` for both.
+    first, second = (write_candidate(request(), None, seeds)[0] for _ in range(2))
+    assert first.source != second.source
+
+
 def test_offline_without_seeds_or_for_another_problem_writes_nothing(seeds):
     assert write_candidate(request(), None, None) == (None, TokenUsage())
     assert write_candidate(request(task=task("softmax_rows")), None, seeds)[0] is None
