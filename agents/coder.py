@@ -100,13 +100,14 @@ def write_candidate(
         diagnosis=request.diagnosis, knowledge=request.knowledge, guidance=request.guidance,
     )
     reply, usage = llm.text(prompt)
-    source = extract_python_source(reply)
+    source = extract_python_source(reply.text)
     if source is None:
-        retry = [*prompt, AIMessage(content=reply), HumanMessage(content=render("coder_reask", problem=_NO_CODE))]
+        retry = [*prompt, AIMessage(content=reply.text),
+                 HumanMessage(content=render("coder_reask", problem=_NO_CODE))]
         reply, retry_usage = llm.text(retry)
         usage += retry_usage
-        source = extract_python_source(reply)
+        source = extract_python_source(reply.text)
     if source is None:
         logger.warning("coder: no Python module in the reply, twice, for plan %r", request.plan.strategy)
         return None, usage
-    return CoderDraft(source=source, notes=_notes(reply)), usage
+    return CoderDraft(source=source, notes=_notes(reply.text)), usage

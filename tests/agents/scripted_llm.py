@@ -8,7 +8,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from pydantic import BaseModel
 
 from kevolve.tools.candidates import Role
-from kevolve.tools.llm.base import ReplyT, RoleLLM, TokenUsage
+from kevolve.tools.llm.base import ReplyT, RoleLLM, TextReply, TokenUsage
 
 CALL_USAGE = TokenUsage(input_tokens=100, output_tokens=20, calls=1)
 
@@ -37,10 +37,12 @@ class ScriptedLLM(RoleLLM):
         assert isinstance(parsed, schema), f"structured({schema.__name__}) was scripted a {type(reply).__name__}"
         return parsed, CALL_USAGE
 
-    def text(self, messages: Sequence[BaseMessage]) -> tuple[str, TokenUsage]:
+    def text(self, messages: Sequence[BaseMessage]) -> tuple[TextReply, TokenUsage]:
         reply = self._next(messages)
+        if isinstance(reply, TextReply):
+            return reply, CALL_USAGE
         assert isinstance(reply, str), f"text() was scripted a {type(reply).__name__}"
-        return reply, CALL_USAGE
+        return TextReply(text=reply), CALL_USAGE
 
     def last_user_prompt(self) -> str:
         """The human message of the latest call: the task-specific part of the prompt."""

@@ -16,7 +16,7 @@ from kevolve.graph.approval import ApprovalDecision
 from kevolve.graph.runner import NothingToDecide, OptimizationRun
 from kevolve.graph.search_tree import ApprovalState, StopReason
 from kevolve.tools.candidates import Operator, Role
-from kevolve.tools.llm.base import LLMProvider, ReplyT, RoleLLM, TokenUsage
+from kevolve.tools.llm.base import LLMProvider, ReplyT, RoleLLM, TextReply, TokenUsage
 from kevolve.tools.llm.transcript import TranscriptProvider
 from loop_helpers import cpu_services, gelu_kernel, gelu_task, plan_reply, write_transcript
 
@@ -32,7 +32,7 @@ class _Recording(RoleLLM):
         self.log.append("\n".join(str(m.content) for m in messages))
         return self.inner.structured(schema, messages)
 
-    def text(self, messages: Sequence[BaseMessage]) -> tuple[str, TokenUsage]:
+    def text(self, messages: Sequence[BaseMessage]) -> tuple[TextReply, TokenUsage]:
         self.log.append("\n".join(str(m.content) for m in messages))
         return self.inner.text(messages)
 

@@ -128,4 +128,4 @@ def test_the_factory_prefers_a_transcript_and_otherwise_needs_a_model(tmp_path):
     assert isinstance(make_llm_provider(configured), OpenAIProvider)
     replay = make_llm_provider(configured, transcript=transcript)
     assert isinstance(replay, TranscriptProvider)
-    assert replay.for_role(Role.PLANNER) is None and replay.for_role(Role.CODER).text([])[0] == "hello"
+    assert replay.for_role(Role.PLANNER) is None and replay.for_role(Role.CODER).text([])[0].text == "hello"

@@ -79,7 +79,8 @@ def test_repairs_are_bounded(server):
 def test_text_replies_count_their_tokens(server):
     server.script = [text_reply("```python\nclass ModelNew: ...\n```", usage=(50, 7))]
     llm = OpenAIProvider(settings_for(server.url, max_output_tokens=512)).for_role(Role.CODER)
-    text, usage = llm.text(MESSAGES)
+    reply, usage = llm.text(MESSAGES)
+    text = reply.text
     assert text == "```python\nclass ModelNew: ...\n```"
     assert (usage.input_tokens, usage.output_tokens, usage.calls) == (50, 7, 1)
     assert "tools" not in server.requests[0]

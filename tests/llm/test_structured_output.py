@@ -99,5 +99,6 @@ def test_text_replies_pass_through_with_their_usage():
     reply = AIMessage("```python\nclass ModelNew: ...\n```",
                       usage_metadata={"input_tokens": 12, "output_tokens": 5, "total_tokens": 17})
     text, usage = llm_over(GenericFakeChatModel(messages=iter([reply]))).text(ASK)
+    text = text.text
     assert text == "```python\nclass ModelNew: ...\n```"
     assert (usage.input_tokens, usage.output_tokens, usage.calls, usage.cost_usd) == (12, 5, 1, 0.0)

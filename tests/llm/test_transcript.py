@@ -48,10 +48,11 @@ def test_structured_and_text_replies_are_served_in_order(transcript):
     second, _ = planner.structured(Plan, ASK)
     assert (first.operator, first.strategy) == (Operator.DRAFT, "one fused kernel")
     assert (second.operator, second.parent_ids, second.strategy) == (Operator.IMPROVE, ["n1"], "wider blocks")
-    text, usage = coder.text(ASK)
+    reply, usage = coder.text(ASK)
+    text = reply.text
     assert text == "```python\nclass ModelNew: ...\n```\n"
     assert usage.output_tokens == len(text) // 4 and usage.calls == 1
-    assert coder.text(ASK)[0] == "second draft"
+    assert coder.text(ASK)[0].text == "second draft"
     assert planner.model_name == "transcript:run.yaml"
 
 
@@ -82,7 +83,7 @@ def test_threads_take_each_reply_exactly_once(tmp_path):
 
     def take() -> None:
         for _ in range(8):
-            taken.append(chat.text(ASK)[0])
+            taken.append(chat.text(ASK)[0].text)
 
     threads = [threading.Thread(target=take) for _ in range(8)]
     for thread in threads:

@@ -52,6 +52,15 @@ class TokenUsage(BaseModel):
         )
 
 
+class TextReply(BaseModel):
+    """A free-text reply and whether the token limit cut it off (a cut reply holds no complete module)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    truncated: bool = False
+
+
 class RoleLLM(ABC):
     """One role's configured model. Every call returns what it cost, so the caller can keep the budget."""
 
@@ -63,7 +72,7 @@ class RoleLLM(ABC):
         """A reply parsed into `schema`; raises MalformedReply or LLMUnavailable."""
 
     @abstractmethod
-    def text(self, messages: Sequence[BaseMessage]) -> tuple[str, TokenUsage]:
+    def text(self, messages: Sequence[BaseMessage]) -> tuple[TextReply, TokenUsage]:
         """A free-text reply (the coder's, which carries source code); raises LLMUnavailable."""
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from kevolve.tools.candidates import Role
 
-from .base import LLMProvider, LLMUnavailable, MalformedReply, ReplyT, RoleLLM, TokenUsage
+from .base import LLMProvider, LLMUnavailable, MalformedReply, ReplyT, RoleLLM, TextReply, TokenUsage
 from .settings import LLMSettings, ModelPrice, ResolvedModelSettings, StructuredMethod
 
 logger = logging.getLogger(__name__)
@@ -69,9 +69,10 @@ class ChatModelLLM(RoleLLM):
         raise MalformedReply(f"the {self.role.value} model's reply did not parse into {schema.__name__} after "
                              f"{self._max_repairs} repairs ({usage.total_tokens} tokens spent): {problem}", usage)
 
-    def text(self, messages: Sequence[BaseMessage]) -> tuple[str, TokenUsage]:
+    def text(self, messages: Sequence[BaseMessage]) -> tuple[TextReply, TokenUsage]:
         reply = self._invoke(self._model, list(messages))
-        return reply.text, self._usage(reply)
+        truncated = reply.response_metadata.get("finish_reason") == "length"
+        return TextReply(text=reply.text, truncated=truncated), self._usage(reply)
 
     def _invoke(self, runnable: Runnable, conversation: list[BaseMessage]) -> Any:
         # The openai client below has already retried 408/409/429/5xx and connection errors.
