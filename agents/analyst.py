@@ -14,7 +14,8 @@ from kevolve.eval_harness.results import ErrorKind, EvalResult
 from kevolve.tools.candidates import Diagnosis, Outcome, SearchNode, TaskView
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
-from .prompting import messages
+from .prompt_budget import budget_for, fit_messages
+from .prompt_cuts import middle_lines, reference_source
 from .strategies import operator_keywords
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,20 @@ _FIXES: dict[str, str] = {
     ErrorKind.REFERENCE_OPS_RAN: "PyTorch operators ran during forward: compute them in the kernels instead",
     ErrorKind.STALE_RESULT: "compute from the inputs of every call; cache nothing derived from inputs",
 }
+
+
+def _with_error(node: SearchNode, text: str) -> SearchNode:
+    return node.model_copy(update={"outcome": node.outcome.model_copy(update={"error_message": text})})
+
+
+# The harness's long rendering first, then the candidate's error, the reference last; each loses its
+# middle only (a traceback's cause is at its end, a profile's verdict at its start).
+ANALYST_CUTS = (
+    middle_lines("profile summary", "profile_summary"),
+    middle_lines("error", "node", get=lambda node: node.outcome.error_message if node.outcome else None,
+                 put=_with_error),
+    reference_source(),
+)
 
 
 class ProfileFacts(BaseModel):
@@ -143,8 +158,9 @@ def analyze_candidate(request: AnalysisRequest, llm: RoleLLM | None) -> tuple[Di
     met = expectation_met(request.node, request.parent)
     spent = TokenUsage()
     if llm is not None:
-        prompt = messages("analyst", task=request.task, node=request.node, parent=request.parent,
-                          profile_summary=request.profile_summary)
+        variables = dict(task=request.task, node=request.node, parent=request.parent,
+                         profile_summary=request.profile_summary)
+        prompt, _ = fit_messages("analyst", variables, ANALYST_CUTS, budget_for(llm))
         try:
             diagnosis, usage = llm.structured(Diagnosis, prompt)
             return diagnosis.model_copy(update={"expectation_met": met}), usage

@@ -15,9 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
-from .prompting import messages
+from .prompt_budget import PromptTooLarge, budget_for, fit_messages
+from .prompt_cuts import middle_lines
 
 logger = logging.getLogger(__name__)
+
+# The person's words are the request: only the description of the session loses lines.
+CHAT_CUTS = (middle_lines("session description", "context"),)
 
 
 class ChatAction(StrEnum):
@@ -126,7 +130,12 @@ def understand(message: str, *, context: str, llm: RoleLLM | None) -> tuple[Chat
     if llm is None:
         return understand_offline(message), TokenUsage()
     try:
-        return llm.structured(ChatIntent, messages("chat", message=message, context=context))
+        prompt, _ = fit_messages("chat", dict(message=message, context=context), CHAT_CUTS, budget_for(llm))
+        return llm.structured(ChatIntent, prompt)
+    except PromptTooLarge as exc:
+        # A message too long for the model's window is still a message: the rules read any length.
+        logger.warning("chat: %s; understood by keywords instead", exc)
+        return understand_offline(message), TokenUsage()
     except MalformedReply as exc:
         logger.warning("chat: unreadable reply, understood by keywords instead: %s", exc)
         return understand_offline(message), exc.usage

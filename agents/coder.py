@@ -1,30 +1,33 @@
 """The coder: writes one candidate module for a plan.
 
-With an LLM, the reply's Python module is taken out of its text (one re-ask when there is none).
-Without one, hand-written seed candidates are proposed, each once, so the offline flow still
-evaluates real kernels.
+With an LLM, the prompt is fitted to the model's context window, and the reply's Python module is
+taken out of its text. A reply that gives none (empty, cut off by the token limit, or prose) is
+classified and asked again once, a cut-off one with a request to be shorter. Without an LLM,
+hand-written seed candidates are proposed, each once, so the offline flow still evaluates real kernels.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from enum import StrEnum
 from pathlib import Path
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kevolve.eval_harness.problem import sha256_text
 from kevolve.tools.candidates import Diagnosis, Plan, TaskView
 from kevolve.tools.code_extraction import extract_python_source
-from kevolve.tools.llm.base import RoleLLM, TokenUsage
+from kevolve.tools.llm.base import RoleLLM, TextReply, TokenUsage
 
-from .prompting import messages, render
+from .prompt_budget import budget_for, count_message_tokens, estimate_tokens, fit_messages
+from .prompt_cuts import knowledge_passages, middle_lines, reference_source, secondary_parents
+from .prompting import render
 
 logger = logging.getLogger(__name__)
 
 _NOTES_CHARS = 2000
-_NO_CODE = "it contains no Python module, neither in a ```python block nor as bare code."
 
 
 class CodingRequest(BaseModel):
@@ -53,6 +56,39 @@ class CoderDraft(BaseModel):
 
     source: str
     notes: str | None = None
+
+
+class ReplyDefect(StrEnum):
+    """Why a coder reply gave no module; the run counts each kind."""
+
+    EMPTY = "empty"  # nothing but whitespace, or only a reasoning block
+    TRUNCATED = "truncated"  # cut off by the token limit before the module was complete
+    NO_CODE = "no_code"  # a finished reply with no Python module in it
+
+
+class CoderResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    draft: CoderDraft | None = None
+    defects: list[ReplyDefect] = Field(
+        default_factory=list, description="each reply that gave no module, in order; a re-ask may have fixed it"
+    )
+
+
+_PROBLEMS = {
+    ReplyDefect.EMPTY: "it was empty.",
+    ReplyDefect.NO_CODE: "it contains no Python module, neither in a ```python block nor as bare code.",
+}
+# Least important first: retrieved passages, then the second parent of a crossover; the failing
+# parent, its error and the reference are the task itself, so only their middles go, and last.
+CODER_CUTS = (
+    knowledge_passages(),
+    secondary_parents(),
+    middle_lines("error", "error"),
+    middle_lines("parent source", "parents", get=lambda parents: parents[0][1] if parents else None,
+                 put=lambda parents, text: [(parents[0][0], text), *parents[1:]]),
+    reference_source(),
+)
 
 
 class SeedCandidates:
@@ -87,27 +123,64 @@ def _notes(reply: str) -> str | None:
     return notes[:_NOTES_CHARS] or None
 
 
+def classify(reply: TextReply) -> tuple[str | None, ReplyDefect | None]:
+    """(the module, None), or (None, what is wrong with the reply)."""
+    if reply.truncated:
+        # Even a module that parses may have lost its last lines to the limit; the harness would
+        # spend device time finding out. A shorter reply costs one call.
+        return None, ReplyDefect.TRUNCATED
+    if not reply.text.rsplit("</think>", 1)[-1].strip():
+        return None, ReplyDefect.EMPTY
+    source = extract_python_source(reply.text)
+    return (source, None) if source is not None else (None, ReplyDefect.NO_CODE)
+
+
+def _reask_note(defect: ReplyDefect) -> str:
+    if defect is ReplyDefect.TRUNCATED:
+        return render("coder_reask_shorter")
+    return render("coder_reask", problem=_PROBLEMS[defect])
+
+
+def _reask(prompt: list[BaseMessage], reply: TextReply, defect: ReplyDefect, budget: int | None) -> list[BaseMessage]:
+    """The conversation asking once more: the unusable reply quoted where it helps and fits, else only a note."""
+    note = _reask_note(defect)
+    if defect is ReplyDefect.NO_CODE:
+        quoted = [*prompt, AIMessage(content=reply.text), HumanMessage(content=note)]
+        if budget is None or count_message_tokens(quoted) <= budget:
+            return quoted
+    # A cut or empty reply shows the model nothing useful and may not fit the window again. The note
+    # joins the user's message: some chat templates refuse two user messages in a row.
+    *head, user = prompt
+    return [*head, HumanMessage(content=f"{user.content}\n\n{note}")]
+
+
 def write_candidate(
     request: CodingRequest, llm: RoleLLM | None, seeds: SeedCandidates | None = None
-) -> tuple[CoderDraft | None, TokenUsage]:
-    """A candidate for the plan, or None when the LLM gave no code twice or no seed is left."""
+) -> tuple[CoderResult, TokenUsage]:
+    """A candidate for the plan; none when the LLM gave no usable module twice, or no seed is left.
+
+    Raises PromptTooLarge when the model's context window cannot hold even the cut prompt.
+    """
     if llm is None:
         draft = seeds.next_unseen(request.task.problem, request.known_sources) if seeds is not None else None
-        return draft, TokenUsage()
+        return CoderResult(draft=draft), TokenUsage()
     parents = list(zip(request.plan.parent_ids, request.parent_sources, strict=True))
-    prompt = messages(
-        "coder", task=request.task, plan=request.plan, parents=parents, error=request.error,
-        diagnosis=request.diagnosis, knowledge=request.knowledge, guidance=request.guidance,
-    )
+    variables = dict(task=request.task, plan=request.plan, parents=parents, error=request.error,
+                     diagnosis=request.diagnosis, knowledge=request.knowledge, guidance=request.guidance)
+    budget = budget_for(llm)
+    # The prompt leaves room for the longest re-ask note, so a re-ask fits the window too.
+    room = max(estimate_tokens(_reask_note(defect)) for defect in ReplyDefect) + 2
+    prompt, _ = fit_messages("coder", variables, CODER_CUTS, budget - room if budget is not None else None)
     reply, usage = llm.text(prompt)
-    source = extract_python_source(reply.text)
-    if source is None:
-        retry = [*prompt, AIMessage(content=reply.text),
-                 HumanMessage(content=render("coder_reask", problem=_NO_CODE))]
-        reply, retry_usage = llm.text(retry)
+    source, defect = classify(reply)
+    defects = [defect] if defect is not None else []
+    if defect is not None:
+        reply, retry_usage = llm.text(_reask(prompt, reply, defect, budget))
         usage += retry_usage
-        source = extract_python_source(reply.text)
+        source, defect = classify(reply)
+        defects += [defect] if defect is not None else []
     if source is None:
-        logger.warning("coder: no Python module in the reply, twice, for plan %r", request.plan.strategy)
-        return None, usage
-    return CoderDraft(source=source, notes=_notes(reply.text)), usage
+        logger.warning("coder: no usable module for plan %r: replies %s", request.plan.strategy,
+                       ", ".join(defects))
+        return CoderResult(defects=defects), usage
+    return CoderResult(draft=CoderDraft(source=source, notes=_notes(reply.text)), defects=defects), usage

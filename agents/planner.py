@@ -8,15 +8,17 @@ decides from the tree alone: draft, repair, crossover, improve, explore, in that
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import chain, combinations
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kevolve.tools.candidates import Diagnosis, Operator, Plan, SearchNode, TaskView, normalize_strategy
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
-from .prompting import messages
+from .prompt_budget import Cut, budget_for, fit_messages
+from .prompt_cuts import cut_middle, fewer_items, knowledge_passages, reference_source
 from .strategies import strategies_for
 
 logger = logging.getLogger(__name__)
@@ -123,12 +125,45 @@ def _grounded(plan: Plan, known: set[str]) -> Plan | None:
     return plan.model_copy(update={"parent_ids": parents})
 
 
+def _history_rank(node: SearchNode) -> tuple[float, int, str]:
+    # The best first, then the most recent: what the next round builds on, and what it just learned.
+    return -node.fitness, -node.round, node.id
+
+
+def _shorter_error(variables: Mapping[str, Any], excess: int) -> tuple[dict[str, Any], str] | None:
+    """Lines from the middle of the longest error of a repairable node that can still lose some."""
+    nodes = list(variables["repairable"])
+    for index in sorted(range(len(nodes)), key=lambda i: -len(_error_of(nodes[i]))):
+        if (cut := cut_middle(_error_of(nodes[index]), excess)) is not None:
+            shortened, removed = cut
+            outcome = nodes[index].outcome.model_copy(update={"error_message": shortened})
+            nodes[index] = nodes[index].model_copy(update={"outcome": outcome})
+            return {**variables, "repairable": nodes}, f"{removed} lines from the error of {nodes[index].id}"
+    return None
+
+
+def _error_of(node: SearchNode) -> str:
+    return (node.outcome.error_message if node.outcome is not None else None) or ""
+
+
+# Least important first: the tree's history (the chosen parents are listed apart), the general
+# catalogue, retrieved passages; the failures to repair and the reference only lose their middles.
+PLANNER_CUTS = (
+    fewer_items("search history", "nodes", rank=_history_rank, left_out="history_left_out"),
+    fewer_items("strategy catalogue", "strategies"),
+    knowledge_passages(),
+    Cut("repairable errors", _shorter_error),
+    reference_source(),
+)
+
+
 def _llm_plans(request: PlanningRequest, llm: RoleLLM) -> tuple[list[Plan], TokenUsage]:
-    prompt = messages(
-        "planner", task=request.task, nodes=request.nodes, parents=request.parents, repairable=request.repairable,
+    variables = dict(
+        task=request.task, nodes=request.nodes, parents=request.parents, repairable=request.repairable,
         failed_strategies=request.failed_strategies, guidance=request.guidance, knowledge=request.knowledge,
-        count=request.count, strategies=strategies_for(request.task.reference_source),
+        count=request.count, strategies=strategies_for(request.task.reference_source), history_left_out=0,
     )
+    prompt, _ = fit_messages("planner", variables, PLANNER_CUTS, budget_for(llm))
     try:
         reply, usage = llm.structured(PlannerReply, prompt)
     except MalformedReply as exc:
@@ -141,7 +176,7 @@ def _llm_plans(request: PlanningRequest, llm: RoleLLM) -> tuple[list[Plan], Toke
 
 def plan_candidates(request: PlanningRequest, llm: RoleLLM | None) -> tuple[list[Plan], TokenUsage]:
     """Up to `request.count` distinct plans, none already in the tree or in a failed strategy; [] when
-    there is nothing left to try."""
+    there is nothing left to try. Raises PromptTooLarge when the model's window cannot hold the cut prompt."""
     proposed, usage = _llm_plans(request, llm) if llm is not None else ([], TokenUsage())
     failed = {normalize_strategy(strategy) for strategy in request.failed_strategies}
     seen = {_key(node.plan) for node in request.nodes}

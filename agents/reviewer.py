@@ -18,9 +18,14 @@ from kevolve.eval_harness.static_checks import SYNTAX_RULE, check_source
 from kevolve.tools.candidates import Plan, ReviewVerdict, TaskView
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
-from .prompting import messages
+from .prompt_budget import budget_for, fit_messages
+from .prompt_cuts import middle_lines, reference_source
 
 logger = logging.getLogger(__name__)
+
+# The candidate before the reference: the task outranks any one attempt at it (and what the static
+# checks saw in the whole source is listed apart, whatever the model is shown of it).
+REVIEWER_CUTS = (middle_lines("candidate source", "source"), reference_source())
 
 
 class ReviewRequest(BaseModel):
@@ -55,7 +60,8 @@ def review_candidate(request: ReviewRequest, llm: RoleLLM | None) -> tuple[Revie
     reasons, warnings = static_review(request.task, request.source)
     if reasons or llm is None:
         return ReviewVerdict(approved=not reasons, reasons=reasons), TokenUsage()
-    prompt = messages("reviewer", task=request.task, plan=request.plan, source=request.source, warnings=warnings)
+    variables = dict(task=request.task, plan=request.plan, source=request.source, warnings=warnings)
+    prompt, _ = fit_messages("reviewer", variables, REVIEWER_CUTS, budget_for(llm))
     try:
         verdict, usage = llm.structured(ReviewVerdict, prompt)
     except MalformedReply as exc:

@@ -68,7 +68,7 @@ class ChatSession:
             if action is ChatAction.QUIT:
                 self.close()
                 return False
-            self._act(action, intent)
+            self._act(action, intent, message)
         return True
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -95,10 +95,10 @@ class ChatSession:
         self.usage += usage
         return intent
 
-    def _act(self, action: ChatAction, intent: ChatIntent) -> None:
+    def _act(self, action: ChatAction, intent: ChatIntent, message: str) -> None:
         match action:
             case ChatAction.OPTIMIZE:
-                self._optimize(intent)
+                self._optimize(intent, message)
             case ChatAction.STATUS:
                 self._status()
             case ChatAction.SHOW_KERNEL:
@@ -110,15 +110,21 @@ class ChatSession:
             case _:
                 self._say(HELP)
 
-    def _optimize(self, intent: ChatIntent) -> None:
+    def _optimize(self, intent: ChatIntent, message: str) -> None:
         if self.busy and self.optimization is not None:
             self._say(f"run {self.optimization.run.run_id} is still going: say 'stop' first, or wait for it")
             return
+        # A small model may name the problem or device in words nothing here matches; the person's own may.
+        said = understand_offline(message)
         path, note = problem_named(intent.problem)
+        if path is None and said.problem != intent.problem:
+            path, note = problem_named(said.problem)
         self._say(note)
         if path is None:
             return
         device, note = device_named(intent.device, default=self._default_device)
+        if device is None and said.device != intent.device:
+            device, note = device_named(said.device, default=self._default_device)
         self._say(note)
         if device is None:
             return

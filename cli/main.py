@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from kevolve.agents.prompt_budget import PromptTooLarge
 from kevolve.eval_harness.environment import UnknownDeviceError
 from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
@@ -22,6 +23,7 @@ from . import (
     chat_command,
     eval_command,
     kb_command,
+    llm_command,
     optimize_command,
     profile_command,
     review_command,
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize_command.add_parser(commands)
     review_command.add_parser(commands)
     chat_command.add_parser(commands)
+    llm_command.add_parser(commands)
     return parser
 
 
@@ -58,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, KnowledgeBaseUnavailable, UsageError,
-            RunNotFound, NothingToDecide, LLMSettingsError, TranscriptError, OSError) as exc:
+            RunNotFound, NothingToDecide, LLMSettingsError, TranscriptError, PromptTooLarge, OSError) as exc:
         error_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_USAGE
     except LLMUnavailable as exc:

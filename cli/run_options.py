@@ -56,4 +56,5 @@ def open_run_services(task: TaskSpec, args: argparse.Namespace) -> RunServices:
         seeds=args.seeds or (Path(saved.seeds) if saved.seeds else None),
         cache_dir=args.cache_dir,
         use_baseline_cache=not args.no_cache,
+        run_dir=args.runs_dir / task.run_id,
     )

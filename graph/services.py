@@ -36,11 +36,12 @@ def open_services(
     seeds: Path | None = None,
     cache_dir: Path | None = None,
     use_baseline_cache: bool = True,
+    run_dir: Path | None = None,
 ) -> RunServices:
-    """`knowledge` None: plan without a knowledge base."""
+    """`knowledge` None: plan without a knowledge base. A model's probed capabilities go to `run_dir`."""
     return RunServices(
         pool=EvaluationPool(settings=task.evaluation, cache_dir=cache_dir, use_baseline_cache=use_baseline_cache),
-        llm=make_llm_provider(llm, transcript=transcript),
+        llm=make_llm_provider(llm, transcript=transcript, capabilities_dir=run_dir),
         knowledge=open_knowledge_with_documents(knowledge) if knowledge is not None else None,
         seeds=SeedCandidates(seeds) if seeds else None,
     )

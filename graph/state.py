@@ -46,6 +46,14 @@ class TaskSpec(BaseModel):
     sources: RunSources = RunSources()
 
 
+def add_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
+    """Counts from both, summed per key; the keys keep the order they first appeared in."""
+    merged = dict(left)
+    for key, count in right.items():
+        merged[key] = merged.get(key, 0) + count
+    return merged
+
+
 class OptimizeState(TypedDict, total=False):
     task: TaskSpec
     searches: dict[str, DeviceSearch]
@@ -55,6 +63,9 @@ class OptimizeState(TypedDict, total=False):
     # Both are sums: each node returns what it spent, and time while a run was dead does not count.
     usage: Annotated[TokenUsage, operator.add]
     elapsed_s: Annotated[float, operator.add]
+    # Coder replies that gave no module, by kind (kevolve.agents.coder.ReplyDefect): a small model's
+    # failures are counted for the summary, not raised.
+    reply_defects: Annotated[dict[str, int], add_counts]
     summary: str  # written by `finish`
 
 
@@ -69,4 +80,5 @@ def initial_state(task: TaskSpec) -> OptimizeState:
         round_nodes=[],
         usage=TokenUsage(),
         elapsed_s=0.0,
+        reply_defects={},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kevolve.agents.coder import ReplyDefect
 from kevolve.tools.candidates import SearchNode
 
 from .state import OptimizeState
@@ -28,6 +29,12 @@ def _verdict(node: SearchNode) -> str:
     return f"{outcome.status.value}{kind}{fitness}"
 
 
+def _defects_line(state: OptimizeState) -> list[str]:
+    counts = state["reply_defects"]
+    kinds = [f"{counts[kind]} {kind.value}" for kind in ReplyDefect if counts.get(kind)]
+    return ["", "coder replies without a usable module: " + ", ".join(kinds)] if kinds else []
+
+
 def render_summary(state: OptimizeState) -> str:
     task = state["task"]
     usage = state["usage"]
@@ -37,6 +44,7 @@ def render_summary(state: OptimizeState) -> str:
         f"policy {task.policy}, dtype {task.dtype}, selection {task.search.selection.value}; "
         f"{state['elapsed_s']:.0f} s in rounds; {usage.calls} LLM calls, {usage.total_tokens} tokens"
         + (f", ${usage.cost_usd:.4f}" if usage.cost_usd else ""),
+        *_defects_line(state),
         "",
         "| device | rounds | candidates | accepted | stop | best | vs eager | vs compile | % of light | approval |",
         "|---|---|---|---|---|---|---|---|---|---|",

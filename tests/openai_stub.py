@@ -1,4 +1,9 @@
-"""A scripted OpenAI-compatible server on 127.0.0.1 for tests of the real ChatOpenAI path."""
+"""A scripted OpenAI-compatible server on 127.0.0.1 for tests of the real ChatOpenAI path.
+
+It streams (as server-sent events) any completion a request asks to stream, answers GET routes
+from a table, counts the requests in flight, and can be served again on the port it had, so a test
+can stop it and bring it back as a restarted server would.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,10 @@ class ScriptedServer:
     # After the script: answers computed from each request (e.g. by the tool it asks for), if set.
     responder: Callable[[dict], Response] | None = None
     requests: list[dict] = field(default_factory=list)
+    get_routes: dict[str, Response] = field(default_factory=dict)  # by path, e.g. "/v1/models"
+    in_flight: int = 0
+    max_in_flight: int = 0
+    _count_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_response(self, request: dict) -> Response:
         self.requests.append(request)
@@ -37,6 +46,15 @@ class ScriptedServer:
         response = self.responder(request) if self.responder is not None else self.then
         assert response is not None, "the server's script ran out"
         return response
+
+    def started(self) -> None:
+        with self._count_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def finished(self) -> None:
+        with self._count_lock:
+            self.in_flight -= 1
 
 
 def tool_reply(arguments: str, *, usage: tuple[int, int] = (100, 10), name: str = "Plan") -> Response:
@@ -60,20 +78,48 @@ def error_reply(status: int, message: str, **headers: str) -> Response:
     return Response(status, {"error": {"message": message, "type": "server_error", "code": None}}, headers)
 
 
+def json_reply(body: dict) -> Response:
+    return Response(200, body)
+
+
+def _event_stream(body: dict) -> bytes:
+    """A completion as the chunks a streaming server sends: one per word, then the finish and [DONE]."""
+    choice = body["choices"][0]
+    words = (choice["message"].get("content") or "").split(" ")
+    deltas = [{"role": "assistant", "content": w if i == 0 else f" {w}"} for i, w in enumerate(words)]
+    chunks = [{"choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]})
+    header = {"id": body["id"], "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
+    events = [f"data: {json.dumps(header | chunk)}\n\n" for chunk in chunks] + ["data: [DONE]\n\n"]
+    return "".join(events).encode()
+
+
 @contextmanager
-def serve(scripted: ScriptedServer) -> Iterator[ScriptedServer]:
-    """Serves `scripted` on a free port of 127.0.0.1 until the block ends."""
+def serve(scripted: ScriptedServer, *, port: int = 0) -> Iterator[ScriptedServer]:
+    """Serves `scripted` on 127.0.0.1 (a free port unless one is given) until the block ends."""
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer(scripted.get_routes.get(self.path) or error_reply(404, f"no route {self.path}"), False)
+
         def do_POST(self) -> None:
             request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            response = scripted.next_response(request) if self.path == "/v1/chat/completions" \
-                else error_reply(404, f"no route {self.path}")
-            time.sleep(response.delay_s)
-            data = json.dumps(response.body).encode()
+            scripted.started()
+            try:
+                response = scripted.next_response(request) if self.path == "/v1/chat/completions" \
+                    else error_reply(404, f"no route {self.path}")
+                time.sleep(response.delay_s)
+                self._answer(response, bool(request.get("stream")))
+            finally:
+                scripted.finished()
+
+        def _answer(self, response: Response, stream: bool) -> None:
+            stream = stream and response.status == 200 and "choices" in response.body
+            data = _event_stream(response.body) if stream else json.dumps(response.body).encode()
+            content_type = "text/event-stream" if stream else "application/json"
             try:
                 self.send_response(response.status)
-                for name, value in {"Content-Type": "application/json", **response.headers}.items():
+                for name, value in {"Content-Type": content_type, **response.headers}.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -84,7 +130,7 @@ def serve(scripted: ScriptedServer) -> Iterator[ScriptedServer]:
         def log_message(self, *args: object) -> None:
             pass
 
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    http = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     scripted.url = f"http://127.0.0.1:{http.server_address[1]}/v1"
     thread = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
@@ -93,3 +139,24 @@ def serve(scripted: ScriptedServer) -> Iterator[ScriptedServer]:
     http.server_close()
 
 
+
+
+def llama_cpp_like(answer: dict) -> Callable[[dict], Response]:
+    """A responder that does what llama.cpp's Python server did with SmolLM2 (shared/FACTS.md): a forced tool
+    call comes back right (the server constrains it by grammar), a json_schema response format is refused
+    with HTTP 500, JSON mode returns an object with keys of its own, and plain text is answered; here a
+    request for a fenced JSON block gets `answer` in one, and any other text request a count."""
+
+    def respond(request: dict) -> Response:
+        response_format = (request.get("response_format") or {}).get("type")
+        if response_format == "json_schema":
+            return error_reply(500, "response_format type must be text or json_object")
+        if request.get("tools"):
+            return tool_reply(json.dumps(answer), name=request["tools"][0]["function"]["name"])
+        if response_format == "json_object":
+            return text_reply(json.dumps({"properties": {key: {"type": "string"} for key in answer}}))
+        if "```json" in request["messages"][-1]["content"]:
+            return text_reply(f"Here it is:\n```json\n{json.dumps(answer)}\n```")
+        return text_reply(" ".join(str(n) for n in range(1, 31)), usage=(20, 30))
+
+    return respond

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from langgraph.runtime import Runtime
 
-from kevolve.agents.coder import CodingRequest, write_candidate
+from kevolve.agents.coder import CodingRequest, ReplyDefect, write_candidate
 from kevolve.eval_harness.problem import sha256_text
 from kevolve.tools.candidates import Role, SearchNode
 from kevolve.tools.llm.base import MalformedReply, TokenUsage
@@ -22,7 +23,7 @@ def write_candidates(state: OptimizeState, runtime: Runtime[RunContext]) -> dict
     context = runtime.context
     run = context.run
 
-    def write(node: SearchNode) -> tuple[SearchNode | None, TokenUsage]:
+    def write(node: SearchNode) -> tuple[SearchNode | None, TokenUsage, list[ReplyDefect]]:
         search = state["searches"][node.device]
         parents = [search.nodes[parent] for parent in node.plan.parent_ids]
         view = task_view(state, context, node.device)
@@ -40,29 +41,32 @@ def write_candidates(state: OptimizeState, runtime: Runtime[RunContext]) -> dict
         )
         report("coder", node.device, f"{node.id}: writing ({node.plan.operator.value})")
         try:
-            draft, usage = write_candidate(request, llm_for(context, Role.CODER), context.services.seeds)
+            result, usage = write_candidate(request, llm_for(context, Role.CODER), context.services.seeds)
         except MalformedReply as error:
             report("coder", node.device, f"{node.id}: no usable reply ({error})")
-            return None, error.usage
+            return None, error.usage, []
+        draft = result.draft
         if draft is None:
-            report("coder", node.device, f"{node.id}: no candidate written")
-            return None, usage
+            replies = f" (replies: {', '.join(result.defects)})" if result.defects else ""
+            report("coder", node.device, f"{node.id}: no candidate written{replies}")
+            return None, usage, result.defects
         written = node.model_copy(update={
             "source_file": run.write_source(node.id, draft.source),
             "source_sha256": sha256_text(draft.source),
             "coder_notes": draft.notes,
         })
-        return written, usage
+        return written, usage, result.defects
 
     results = fan_out(write, state["round_nodes"], workers=state["task"].search.llm_concurrency)
-    written = [node for node, _ in results if node is not None]
+    written = [node for node, _, _ in results if node is not None]
     searches = dict(state["searches"])
     for device in {node.device for node in state["round_nodes"]} - {node.device for node in written}:
         searches[device] = searches[device].model_copy(update={"stop": StopReason.NO_PROPOSALS})
     return {
         "round_nodes": written,
         "searches": searches,
-        "usage": sum((usage for _, usage in results), TokenUsage()),
+        "usage": sum((usage for _, usage, _ in results), TokenUsage()),
+        "reply_defects": dict(Counter(defect.value for _, _, defects in results for defect in defects)),
         "elapsed_s": time.monotonic() - started,
     }
 

@@ -4,7 +4,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import ValidationError
 from scripted_llm import ScriptedLLM
 
-from kevolve.agents.coder import CodingRequest, SeedCandidates, write_candidate
+from kevolve.agents.coder import CoderResult, CodingRequest, ReplyDefect, SeedCandidates, write_candidate
 from kevolve.eval_harness.problem import sha256_text
 from kevolve.tools.candidates import Operator, Role
 from kevolve.tools.llm.base import TokenUsage
@@ -20,15 +20,16 @@ def request(**overrides):
 
 def test_the_module_is_taken_from_the_reply_with_its_notes():
     llm = ScriptedLLM(Role.CODER, [ANSWER])
-    draft, usage = write_candidate(request(), llm)
-    assert draft.source == TRITON and draft.notes == "One program per 1024 elements."
-    assert usage.calls == 1
+    result, usage = write_candidate(request(), llm)
+    assert result.draft.source == TRITON and result.draft.notes == "One program per 1024 elements."
+    assert result.defects == [] and usage.calls == 1
 
 
 def test_a_reply_without_code_is_asked_again_once():
     llm = ScriptedLLM(Role.CODER, ["I would write a fused kernel.", ANSWER])
-    draft, usage = write_candidate(request(), llm)
-    assert draft.source == TRITON and usage.calls == 2
+    result, usage = write_candidate(request(), llm)
+    assert result.draft.source == TRITON and usage.calls == 2
+    assert result.defects == [ReplyDefect.NO_CODE]
     first_reply, reask = llm.received[1][-2:]
     assert isinstance(first_reply, AIMessage) and first_reply.content == "I would write a fused kernel."
     assert isinstance(reask, HumanMessage) and "```python" in reask.content
@@ -36,8 +37,9 @@ def test_a_reply_without_code_is_asked_again_once():
 
 def test_no_code_twice_gives_no_candidate():
     llm = ScriptedLLM(Role.CODER, ["no idea", "still no idea"])
-    draft, usage = write_candidate(request(), llm)
-    assert draft is None and usage.calls == 2
+    result, usage = write_candidate(request(), llm)
+    assert result.draft is None and usage.calls == 2
+    assert result.defects == [ReplyDefect.NO_CODE, ReplyDefect.NO_CODE]
 
 
 def test_the_coder_prompt_carries_the_plan_parents_error_diagnosis_knowledge_and_guidance():
@@ -77,7 +79,7 @@ def seeds(tmp_path):
 def test_offline_each_seed_is_proposed_once_in_order(seeds):
     proposed: set[str] = set()
     sources = []
-    while (draft := write_candidate(request(known_sources=proposed), None, seeds)[0]) is not None:
+    while (draft := write_candidate(request(known_sources=proposed), None, seeds)[0].draft) is not None:
         sources.append(draft.source)
         proposed = proposed | {sha256_text(draft.source)}
     assert sources == ["# seed zero\n", "# seed a\n", "# seed b\n"]
@@ -85,10 +87,10 @@ def test_offline_each_seed_is_proposed_once_in_order(seeds):
 
 def test_candidates_of_one_round_get_different_seeds(seeds):
     # Written in parallel before either is in the tree: the same `known_sources` for both.
-    first, second = (write_candidate(request(), None, seeds)[0] for _ in range(2))
+    first, second = (write_candidate(request(), None, seeds)[0].draft for _ in range(2))
     assert first.source != second.source
 
 
 def test_offline_without_seeds_or_for_another_problem_writes_nothing(seeds):
-    assert write_candidate(request(), None, None) == (None, TokenUsage())
-    assert write_candidate(request(task=task("softmax_rows")), None, seeds)[0] is None
+    assert write_candidate(request(), None, None) == (CoderResult(), TokenUsage())
+    assert write_candidate(request(task=task("softmax_rows")), None, seeds)[0].draft is None

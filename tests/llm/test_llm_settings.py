@@ -37,8 +37,12 @@ def test_defaults_configure_no_model():
     settings = LLMSettings.load(None, {})
     assert settings.model is None and not settings.configured
     assert (settings.temperature, settings.timeout_s, settings.max_retries, settings.max_repairs) == (0.2, 120, 4, 2)
-    assert settings.structured_output is StructuredMethod.FUNCTION_CALLING
+    assert settings.structured_output is StructuredMethod.FUNCTION_CALLING and settings.max_concurrent_requests == 4
     assert all(settings.resolved(role) is None for role in Role)
+    auto = LLMSettings.load(None, {"KEVOLVE_LLM_STRUCTURED_OUTPUT": "auto", "KEVOLVE_LLM_MAX_CONCURRENT_REQUESTS": "2",
+                                   "KEVOLVE_LLM_CONTEXT_WINDOW": "8192"})
+    assert (auto.structured_output, auto.max_concurrent_requests, auto.context_window) == \
+        (StructuredMethod.AUTO, 2, 8192)
 
 
 def test_the_file_sets_defaults_and_roles_override_them(config_file):
@@ -92,7 +96,8 @@ def test_one_role_alone_can_be_configured():
     ("KEVOLVE_LLM_TEMPERATURE", "3", "less than or equal to 2"),
     ("KEVOLVE_LLM_MAX_RETRIES", "-1", "greater than or equal to 0"),
     ("KEVOLVE_LLM_TIMEOUT_S", "0", "greater than 0"),
-    ("KEVOLVE_LLM_STRUCTURED_OUTPUT", "xml", "'json_schema', 'function_calling' or 'json_mode'"),
+    ("KEVOLVE_LLM_STRUCTURED_OUTPUT", "xml", "'json_mode', 'fenced_json' or 'auto'"),
+    ("KEVOLVE_LLM_MAX_CONCURRENT_REQUESTS", "0", "greater than or equal to 1"),
 ])
 def test_a_bad_variable_is_named(variable, value, complaint):
     with pytest.raises(LLMSettingsError) as raised:

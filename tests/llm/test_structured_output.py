@@ -9,8 +9,8 @@ from pydantic import Field
 
 from kevolve.tools.candidates import Plan, ReviewVerdict, Role
 from kevolve.tools.llm.base import MalformedReply, TokenUsage
-from kevolve.tools.llm.openai_chat import ChatModelLLM
 from kevolve.tools.llm.settings import ModelPrice, StructuredMethod
+from kevolve.tools.llm.structured_chat import ChatModelLLM
 from kevolve.tools.llm.transcript import ScriptedChatModel
 
 GOOD_PLAN = json.dumps({"operator": "draft", "strategy": "fused", "description": "one kernel"})
@@ -102,3 +102,32 @@ def test_text_replies_pass_through_with_their_usage():
     text = text.text
     assert text == "```python\nclass ModelNew: ...\n```"
     assert (usage.input_tokens, usage.output_tokens, usage.calls, usage.cost_usd) == (12, 5, 1, 0.0)
+
+
+def test_fenced_json_asks_for_a_block_and_reads_it_out_of_prose():
+    reply = AIMessage(f"Here is the plan:\n```json\n{GOOD_PLAN}\n```\nGood luck.")
+    model = GenericFakeChatModel(messages=iter([reply]))
+    plan, _ = llm_over(model, method=StructuredMethod.FENCED_JSON).structured(Plan, ASK)
+    assert plan.strategy == "fused"
+
+
+@pytest.mark.parametrize(("reply", "complaint"), [
+    ("I would fuse them.", "the reply has no ```json fenced block"),
+    ('```json\n{"operator": "draft"}', "strategy: Field required"),  # never closed: read to the end
+    ('```\n{"approach": "fuse"}\n```', "the reply's keys were: approach"),
+    ('```json\n{"operator": "draft", \n```', "Invalid JSON"),
+])
+def test_fenced_json_repairs_say_what_was_wrong(reply, complaint):
+    model = RecordingModel(replies=[reply, GOOD_PLAN])
+    plan, usage = llm_over(model, method=StructuredMethod.FENCED_JSON).structured(Plan, ASK)
+    assert plan.strategy == "fused" and usage.calls == 2  # the second reply is a bare object: taken as is
+    instruction, rejected, repair = model.seen[1][1:]
+    assert "inside one ```json fenced code block" in instruction.text
+    assert rejected.text == reply and complaint in repair.text
+
+
+def test_a_fenced_reply_cut_by_the_token_limit_is_said_to_be_cut():
+    cut = AIMessage('```json\n{"operator": "dra', response_metadata={"finish_reason": "length"})
+    model = GenericFakeChatModel(messages=iter([cut]))
+    with pytest.raises(MalformedReply, match="cut off by the token limit"):
+        llm_over(model, method=StructuredMethod.FENCED_JSON, max_repairs=0).structured(Plan, ASK)

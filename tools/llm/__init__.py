@@ -1,1 +1,1 @@
-"""Language models for the agents: settings, the ChatOpenAI factory, structured replies, token use."""
+"""Language models for the agents: settings, ChatOpenAI per role, structured replies, what an endpoint can do."""

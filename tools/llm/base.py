@@ -15,18 +15,29 @@ ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
 
 class LLMUnavailable(RuntimeError):
-    """The endpoint could not be reached, or kept failing, after the configured retries."""
+    """The endpoint could not be reached, or kept failing, after the configured retries.
+
+    `status_code` is the HTTP status of the last answer, None when no answer came (refused, timed out);
+    `detail` is the server's own message, without the model and endpoint the message names.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = detail if detail is not None else message
 
 
 class MalformedReply(RuntimeError):
     """The model's reply could not be parsed into the requested shape, even after the repair attempts.
 
     `usage` is what the failed attempts cost: they were billed, so the budget counts them.
+    `problem` is what was wrong with the last reply.
     """
 
-    def __init__(self, message: str, usage: TokenUsage | None = None) -> None:
+    def __init__(self, message: str, usage: TokenUsage | None = None, *, problem: str | None = None) -> None:
         super().__init__(message)
         self.usage = usage if usage is not None else TokenUsage()
+        self.problem = problem if problem is not None else message
 
 
 class TokenUsage(BaseModel):
@@ -66,6 +77,10 @@ class RoleLLM(ABC):
 
     role: Role
     model_name: str
+    # Tokens the model reads and writes in one call, from the settings or the server; None when unknown,
+    # and then prompts go out whole (the agents fit them to the window only when it is known).
+    context_window: int | None = None
+    max_output_tokens: int | None = None
 
     @abstractmethod
     def structured(self, schema: type[ReplyT], messages: Sequence[BaseMessage]) -> tuple[ReplyT, TokenUsage]:

@@ -14,7 +14,8 @@ from kevolve.tools.yaml_file import read_yaml
 
 # Fields read from KEVOLVE_LLM_<FIELD>; roles read KEVOLVE_LLM_<ROLE>_MODEL.
 _ENVIRONMENT_FIELDS = ("model", "base_url", "api_key", "temperature", "timeout_s", "max_retries",
-                       "structured_output", "max_repairs", "max_output_tokens")
+                       "structured_output", "max_repairs", "max_output_tokens", "max_concurrent_requests",
+                       "context_window")
 
 
 class LLMSettingsError(ValueError):
@@ -22,9 +23,18 @@ class LLMSettingsError(ValueError):
 
 
 class StructuredMethod(StrEnum):
+    """How a typed reply is asked for. The first four are the ways to ask; `auto` asks the endpoint.
+
+    `auto` probes the endpoint and model once (tools/llm/capabilities.py), uses the first method that
+    works in the order below, and moves to the next working one when a call fails for a reason of
+    the method (tools/llm/fallback.py). An explicit method is used as given, without probing.
+    """
+
     JSON_SCHEMA = "json_schema"  # OpenAI's structured outputs; llama.cpp's server answers HTTP 500
     FUNCTION_CALLING = "function_calling"  # a forced tool call: OpenAI, vLLM, SGLang, llama.cpp all constrain it
     JSON_MODE = "json_mode"  # any JSON object; the schema only reaches the model through the prompt
+    FENCED_JSON = "fenced_json"  # plain text with one ```json block: nothing constrains it but the model
+    AUTO = "auto"
 
 
 class ModelPrice(BaseModel):
@@ -47,6 +57,7 @@ class RoleOverride(BaseModel):
     api_key: SecretStr | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     structured_output: StructuredMethod | None = None
+    context_window: int | None = Field(default=None, gt=0)  # another model has another window
 
 
 class _ModelFields(BaseModel):
@@ -61,6 +72,10 @@ class _ModelFields(BaseModel):
     structured_output: StructuredMethod = StructuredMethod.FUNCTION_CALLING
     max_repairs: int = Field(default=2, ge=0, description="re-asks after a reply that does not parse")
     max_output_tokens: int | None = Field(default=None, gt=0)
+    max_concurrent_requests: int = Field(default=4, ge=1, description="in flight at once, per endpoint")
+    context_window: int | None = Field(default=None, gt=0, description=(
+        "tokens the model takes in one call (prompt and reply); None: what the server tells the probe of "
+        "`structured_output: auto` (llama.cpp's llama-server, vLLM, SGLang tell it), else unknown"))
 
 
 class ResolvedModelSettings(_ModelFields):
@@ -84,9 +99,9 @@ class LLMSettings(_ModelFields):
         The file is YAML with the fields under a top-level `llm:` key; the caller passes None when
         there is none, so a named file that cannot be read is an error.
         Variables: KEVOLVE_LLM_MODEL, _BASE_URL, _API_KEY, _TEMPERATURE, _TIMEOUT_S, _MAX_RETRIES,
-        _STRUCTURED_OUTPUT, _MAX_REPAIRS, _MAX_OUTPUT_TOKENS, and KEVOLVE_LLM_<ROLE>_MODEL per role
-        (e.g. KEVOLVE_LLM_CODER_MODEL). OPENAI_API_KEY is the key only when neither
-        KEVOLVE_LLM_API_KEY nor the file sets one: it is often exported for another purpose.
+        _STRUCTURED_OUTPUT, _MAX_REPAIRS, _MAX_OUTPUT_TOKENS, _MAX_CONCURRENT_REQUESTS, _CONTEXT_WINDOW, and
+        KEVOLVE_LLM_<ROLE>_MODEL per role (e.g. KEVOLVE_LLM_CODER_MODEL). OPENAI_API_KEY is the key only
+        when neither KEVOLVE_LLM_API_KEY nor the file sets one: it is often exported for another purpose.
         """
         from_file = _validated(_read_file(config_file), lambda loc: f"{config_file}: llm.{'.'.join(loc)}")
         values, variables = from_file.model_dump(), _environment_values(environ)

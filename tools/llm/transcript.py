@@ -26,7 +26,7 @@ from kevolve.tools.candidates import Role
 from kevolve.tools.yaml_file import read_yaml
 
 from .base import LLMProvider, LLMUnavailable
-from .openai_chat import ChatModelLLM
+from .structured_chat import ChatModelLLM
 
 # No tokenizer stands behind a transcript; ~4 characters a token keeps token budgets meaningful in a replay.
 _CHARS_PER_TOKEN = 4

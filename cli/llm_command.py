@@ -1,0 +1,140 @@
+"""`kevolve llm check`: what the configured endpoint and model can do, and whether kevolve can work with them.
+
+Exit codes: 0 usable (plain text works and at least one structured-output method does), 1 reachable
+but unusable, 2 unreachable or not configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pydantic import SecretStr
+from rich.table import Table
+
+from kevolve.tools.candidates import Role
+from kevolve.tools.llm.base import LLMUnavailable
+from kevolve.tools.llm.capabilities import PREFERENCE, Capabilities, ProbeResult, working_methods
+from kevolve.tools.llm.capability_cache import cache_file, capabilities_for, default_cache_dir
+from kevolve.tools.llm.openai_client import endpoint_of
+from kevolve.tools.llm.settings import LLMSettings, ResolvedModelSettings, StructuredMethod
+
+from .console import console, error_console
+from .run_options import llm_settings
+
+EXIT_UNUSABLE = 1
+EXIT_UNREACHABLE = 2
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("llm", help="the language model endpoint: what it can do")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    check = verbs.add_parser(
+        "check", help="probe the endpoint and model: structured output, streaming, context length, speed",
+        description="Without --base-url or --model, checks every endpoint and model the roles are configured "
+                    "with; with either, only that one.")
+    check.add_argument("--base-url", default=None, help="an OpenAI-compatible endpoint, e.g. http://host:8000/v1")
+    check.add_argument("--model", default=None, help="the model name the server knows")
+    check.add_argument("--api-key", default=None, help="default: the settings' key (servers on your own "
+                                                       "machines take any)")
+    check.add_argument("--llm-config", type=Path, default=None,
+                       help="LLM settings file (YAML; default ./kevolve.yaml when present)")
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
+    check.add_argument("--no-cache", action="store_true", help="probe again instead of reading the cache")
+    check.add_argument("--cache-dir", type=Path, default=None, help=f"default {default_cache_dir()}")
+    parser.set_defaults(run=run)
+
+
+def _targets(args: argparse.Namespace) -> list[ResolvedModelSettings]:
+    """The distinct endpoint and model pairs to probe, each with the settings of the first role using it."""
+    settings: LLMSettings = llm_settings(args)
+    flags = {"base_url": args.base_url, "model": args.model,
+             "api_key": SecretStr(args.api_key) if args.api_key else None}
+    if args.base_url or args.model:
+        # Named on the command line: that one endpoint, whatever the roles override.
+        settings = settings.model_copy(update={k: v for k, v in flags.items() if v is not None} | {"roles": {}})
+    elif args.api_key:
+        settings = settings.model_copy(update={"api_key": flags["api_key"]})
+    targets: dict[tuple[str, str], ResolvedModelSettings] = {}
+    for role in Role:
+        resolved = settings.resolved(role)
+        if resolved is not None:
+            targets.setdefault((endpoint_of(resolved), resolved.model), resolved)
+    return list(targets.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    targets = _targets(args)
+    if not targets:
+        error_console.print("[bold red]error:[/] no model configured: pass --model (and --base-url), set "
+                            "KEVOLVE_LLM_MODEL, or set llm.model in kevolve.yaml", highlight=False, soft_wrap=True)
+        return EXIT_UNREACHABLE
+    cache_dir = args.cache_dir or default_cache_dir()
+    reports = []
+    for target in targets:
+        try:
+            capabilities, cached = capabilities_for(target, cache_dir, refresh=args.no_cache)
+        except LLMUnavailable as exc:
+            error_console.print(f"[bold red]unreachable:[/] {target.model} at {endpoint_of(target)}: {exc.detail}",
+                                highlight=False, soft_wrap=True)
+            return EXIT_UNREACHABLE
+        reports.append((target, capabilities, cached))
+    if args.json:
+        sys.stdout.write(json.dumps([_as_json(*report) for report in reports], indent=2) + "\n")
+    else:
+        for target, capabilities, cached in reports:
+            _print_report(target, capabilities, cache_file(cache_dir, capabilities.endpoint, capabilities.model)
+                          if cached else None)
+    return 0 if all(capabilities.usable for _, capabilities, _ in reports) else EXIT_UNUSABLE
+
+
+def chosen_method(settings: ResolvedModelSettings, capabilities: Capabilities) -> StructuredMethod | None:
+    """The method a run would use: the configured one, or under `auto` the best that works (None: none)."""
+    if settings.structured_output is not StructuredMethod.AUTO:
+        return settings.structured_output
+    working = working_methods(capabilities)
+    return working[0] if working else None
+
+
+def _as_json(settings: ResolvedModelSettings, capabilities: Capabilities, cached: bool) -> dict:
+    method = chosen_method(settings, capabilities)
+    return capabilities.model_dump(mode="json") | {
+        "configured_method": settings.structured_output.value, "method": method.value if method else None,
+        "usable": capabilities.usable, "cached": cached}
+
+
+def _row(name: str, result: ProbeResult) -> tuple[str, str, str, str]:
+    works = "[green]works[/]" if result.works else "[red]fails[/]"
+    return name, works, f"{result.seconds:.2f}", result.error or ""
+
+
+def _print_report(settings: ResolvedModelSettings, capabilities: Capabilities, cached_in: Path | None) -> None:
+    table = Table(title=f"{capabilities.model} at {capabilities.endpoint}", title_justify="left")
+    for column in ("capability", "result", "seconds", "error"):
+        table.add_column(column, overflow="fold")
+    table.add_row(*_row("plain text", capabilities.text))
+    for method in PREFERENCE:
+        table.add_row(*_row(f"structured: {method.value}", capabilities.structured[method]))
+    table.add_row(*_row("streaming", capabilities.streaming))
+    console.print(table)
+    method = chosen_method(settings, capabilities)
+    if method is None:
+        use = "[red]none[/]: no structured-output method works"
+    elif settings.structured_output is StructuredMethod.AUTO:
+        use = f"[bold]{method.value}[/] (structured_output: auto picks the best that works)"
+    elif capabilities.structured[method].works:
+        use = f"[bold]{method.value}[/] (configured)"
+    else:
+        use = f"[bold]{method.value}[/] (configured) [red]fails here[/]: set structured_output to auto"
+    length = (f"{capabilities.context_length} tokens ({capabilities.context_length_source})"
+              if capabilities.context_length else "unknown (the server does not say)")
+    speed = f"{capabilities.latency_s:.2f} s for a short reply" if capabilities.latency_s is not None else "unknown"
+    if capabilities.tokens_per_s is not None:
+        speed += f", {capabilities.tokens_per_s:.0f} output tokens/s"
+    verdict = "[green]usable[/]" if capabilities.usable else "[red]unusable[/]"
+    source = f"cached in {cached_in}; --no-cache probes again" if cached_in else "probed now"
+    for line in (f"kevolve will use: {use}", f"context length: {length}", f"latency: {speed}",
+                 f"probed at {capabilities.probed_at:%Y-%m-%d %H:%M:%S} UTC ({source})", f"verdict: {verdict}"):
+        console.print(line, highlight=False, soft_wrap=True)

@@ -1,0 +1,151 @@
+"""`kevolve llm check`: the table, the JSON, the cache, and the exit codes 0 usable, 1 unusable, 2 unreachable.
+
+The exit codes are read from `kevolve` run as a subprocess, the three at once: each pays the CLI's
+start-up (it imports torch, 3 to 6 s here), so they are marked slow. The rest runs in-process.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kevolve import llm_command
+from kevolve.tools.llm.capabilities import PROBE_NUMBER, PROBE_WORD
+from openai_stub import ScriptedServer, error_reply, json_reply, llama_cpp_like, serve, text_reply
+
+ANSWER = {"word": PROBE_WORD, "number": PROBE_NUMBER}
+MODELS = {"/v1/models": json_reply({"data": [{"id": "test-model", "meta": {"n_ctx_train": 8192}}]})}
+
+
+def llama_cpp_server() -> ScriptedServer:
+    return ScriptedServer(responder=llama_cpp_like(ANSWER), get_routes=dict(MODELS))
+
+
+def prose_server() -> ScriptedServer:
+    """Answers everything in prose, and refuses json_schema: reachable, but no typed reply can be had."""
+    return ScriptedServer(responder=lambda request: error_reply(500, "response_format type must be text")
+                          if (request.get("response_format") or {}).get("type") == "json_schema"
+                          else text_reply("I am a helpful assistant."))
+
+
+def clean_environment(home: Path) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEVOLVE_LLM_") and k != "OPENAI_API_KEY"}
+    return environ | {"HOME": str(home), "COLUMNS": "160"}
+
+
+def refused_url() -> str:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
+@pytest.fixture(scope="module")
+def exits(tmp_path_factory) -> Iterator[dict[str, subprocess.CompletedProcess]]:
+    home = tmp_path_factory.mktemp("home")
+    with serve(llama_cpp_server()) as usable, serve(prose_server()) as unusable:
+        urls = {"usable": usable.url, "unusable": unusable.url, "unreachable": refused_url()}
+        running = {name: subprocess.Popen(
+            [sys.executable, "-m", "kevolve", "llm", "check", "--base-url", url, "--model", "test-model"],
+            cwd=home, env=clean_environment(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for name, url in urls.items()}
+        results = {}
+        for name, process in running.items():
+            stdout, stderr = process.communicate(timeout=60)
+            results[name] = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        yield results
+
+
+@pytest.mark.slow
+def test_a_usable_endpoint_exits_0_with_its_table(exits):
+    result = exits["usable"]
+    assert result.returncode == 0, result.stderr
+    assert "│ structured: function_calling │ works" in result.stdout
+    assert "kevolve will use: function_calling (configured)" in result.stdout
+    assert "verdict: usable" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_reachable_endpoint_without_typed_replies_exits_1(exits):
+    result = exits["unusable"]
+    assert result.returncode == 1, result.stderr
+    assert "verdict: unusable" in result.stdout and "kevolve will use: function_calling (configured) fails here" \
+        in result.stdout
+
+
+@pytest.mark.slow
+def test_an_unreachable_endpoint_exits_2_with_one_clear_line(exits):
+    result = exits["unreachable"]
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("unreachable: test-model at http://127.0.0.1:")
+    assert "Connection refused" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def check(tmp_path, monkeypatch, capsys):
+    """Runs `kevolve llm check ARGS` in-process in an empty folder with no LLM variables set."""
+    monkeypatch.chdir(tmp_path)
+    for name in [name for name in os.environ if name.startswith("KEVOLVE_LLM_")] + ["OPENAI_API_KEY"]:
+        monkeypatch.delenv(name, raising=False)
+    parser = argparse.ArgumentParser()
+    llm_command.add_parser(parser.add_subparsers(dest="command"))
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        args = parser.parse_args(["llm", "check", "--cache-dir", str(tmp_path / "cache"), *argv])
+        code = args.run(args)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def llama_cpp() -> Iterator[ScriptedServer]:
+    with serve(llama_cpp_server()) as scripted:
+        yield scripted
+
+
+def test_the_json_report_and_the_cache(check, llama_cpp):
+    code, out, _ = check("--base-url", llama_cpp.url, "--model", "test-model", "--json")
+    [report] = json.loads(out)
+    assert code == 0 and report["method"] == "function_calling" and report["usable"] and not report["cached"]
+    assert {m: r["works"] for m, r in report["structured"].items()} == {
+        "json_schema": False, "function_calling": True, "json_mode": False, "fenced_json": True}
+    assert report["context_length"] == 8192 and report["streaming"]["works"]
+    probes = len(llama_cpp.requests)
+
+    code, out, _ = check("--base-url", llama_cpp.url, "--model", "test-model")
+    assert code == 0 and len(llama_cpp.requests) == probes
+    assert "cached in" in out and "context length: 8192 tokens (GET /v1/models: meta.n_ctx_train)" in out
+    check("--base-url", llama_cpp.url, "--model", "test-model", "--no-cache")
+    assert len(llama_cpp.requests) == 2 * probes
+
+
+def test_under_auto_the_method_is_the_best_that_works(check, llama_cpp, monkeypatch):
+    monkeypatch.setenv("KEVOLVE_LLM_STRUCTURED_OUTPUT", "auto")
+    code, out, _ = check("--base-url", llama_cpp.url, "--model", "test-model")
+    assert code == 0 and "kevolve will use: function_calling (structured_output: auto" in out
+
+
+def test_a_configured_method_that_fails_is_named(check, llama_cpp, monkeypatch):
+    monkeypatch.setenv("KEVOLVE_LLM_STRUCTURED_OUTPUT", "json_schema")
+    code, out, _ = check("--base-url", llama_cpp.url, "--model", "test-model")
+    assert code == 0 and "kevolve will use: json_schema (configured) fails here: set structured_output to auto" in out
+
+
+def test_every_configured_endpoint_and_model_is_checked(check, llama_cpp, tmp_path):
+    (tmp_path / "kevolve.yaml").write_text(
+        f"llm:\n  model: test-model\n  base_url: {llama_cpp.url}\n  roles:\n    planner: {{model: other-model}}\n")
+    code, out, _ = check("--json")
+    assert code == 0 and [report["model"] for report in json.loads(out)] == ["other-model", "test-model"]
+
+
+def test_no_model_configured_exits_2(check):
+    code, out, err = check()
+    assert (code, out) == (2, "")
+    assert "no model configured: pass --model (and --base-url), set KEVOLVE_LLM_MODEL" in err

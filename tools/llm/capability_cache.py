@@ -1,0 +1,68 @@
+"""Probe results kept as JSON, one file per endpoint and model, so a run (or `kevolve llm check`) probes once.
+
+A run keeps them in its own folder, so a resumed run uses what it found at the start; `llm check`
+keeps them under ~/.cache/kevolve/llm/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .capabilities import Capabilities, probe_capabilities
+from .openai_client import endpoint_of
+from .settings import ResolvedModelSettings
+
+logger = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "kevolve" / "llm"
+
+
+def cache_file(directory: Path, endpoint: str, model: str) -> Path:
+    # A content hash, not hash(): Python salts str hashes per process.
+    key = hashlib.sha256(f"{endpoint}\n{model}".encode()).hexdigest()[:16]
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", model)[:40]
+    return directory / f"capabilities-{slug}-{key}.json"
+
+
+def load_cached(directory: Path, endpoint: str, model: str) -> Capabilities | None:
+    path = cache_file(directory, endpoint, model)
+    if not path.is_file():
+        return None
+    try:
+        return Capabilities.model_validate_json(path.read_text())
+    except (ValidationError, OSError) as error:  # a file from another version, or cut short: probe again
+        logger.warning("ignoring the capability cache %s: %s", path, error)
+        return None
+
+
+def save(directory: Path, capabilities: Capabilities) -> Path:
+    path = cache_file(directory, capabilities.endpoint, capabilities.model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole then renamed: a run killed mid-write leaves the old file or none, never half of one.
+    partial = path.with_suffix(".partial")
+    partial.write_text(capabilities.model_dump_json(indent=2))
+    partial.replace(path)
+    return path
+
+
+def capabilities_for(settings: ResolvedModelSettings, cache_dir: Path | None, *,
+                     refresh: bool = False) -> tuple[Capabilities, bool]:
+    """The cached probe of the role's endpoint and model, else a fresh one (saved when there is a cache).
+
+    Returns the capabilities and whether they came from the cache.
+    """
+    if cache_dir is not None and not refresh:
+        cached = load_cached(cache_dir, endpoint_of(settings), settings.model)
+        if cached is not None:
+            return cached, True
+    capabilities = probe_capabilities(settings)
+    if cache_dir is not None:
+        save(cache_dir, capabilities)
+    return capabilities, False
