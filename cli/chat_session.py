@@ -19,7 +19,8 @@ from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
 from kevolve.graph.approval import ApprovalDecision
 from kevolve.graph.context import RunServices
-from kevolve.graph.runner import OnEvent, OptimizationRun
+from kevolve.graph.review_queue import claim, record
+from kevolve.graph.runner import NothingToDecide, OnEvent, OptimizationRun
 from kevolve.graph.services import close_services
 from kevolve.graph.state import OptimizeState
 from kevolve.graph.summary import render_summary
@@ -185,12 +186,23 @@ class ChatSession:
             self._say("why reject it? Say 'reject it because ...': the reason guides the next rounds")
             return
         request = pending[0]
+        try:  # the same lock and record as `kevolve review` and `kevolve serve`
+            claimed = claim(self.optimization.run, request.review_id)
+        except NothingToDecide as exc:
+            self._say(str(exc))
+            return
         # A rejection asks for more search: an earlier "stop" must not end it after one round.
         self._services().stop_requested.clear()
         decision = ApprovalDecision(approved=approved, reviewer=self._reviewer, comment=intent.comment)
+        record(claimed, decision)
         self._say(f"approved {request.review_id}; it goes to the library" if approved
                   else f"rejected {request.review_id}; searching again with your reason")
-        self._drive(lambda run: run.decide(request.review_id, decision, self._on_event))
+
+        def resume(run: OptimizationRun) -> None:
+            with claimed:
+                run.decide(request.review_id, decision, self._on_event)
+
+        self._drive(resume)
 
     def _drive(self, work: Callable[[OptimizationRun], None]) -> None:
         optimization = self.optimization

@@ -27,6 +27,7 @@ from . import (
     optimize_command,
     profile_command,
     review_command,
+    serve_command,
 )
 from .console import error_console
 from .options import UsageError
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     review_command.add_parser(commands)
     chat_command.add_parser(commands)
     llm_command.add_parser(commands)
+    serve_command.add_parser(commands)
     return parser
 
 

@@ -8,15 +8,14 @@ import getpass
 from rich.syntax import Syntax
 from rich.table import Table
 
+from kevolve.graph import review_queue
 from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
-from kevolve.graph.run_directory import RunDirectory, list_runs
 from kevolve.graph.runner import OptimizationRun
-from kevolve.graph.services import close_services
 from kevolve.graph.summary import format_ratio
 
 from .console import console
 from .optimize_command import report_stop
-from .options import UsageError, add_cache_options
+from .options import add_cache_options
 from .progress import print_event
 from .run_options import add_run_options, open_run_services
 
@@ -39,25 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _waiting(args: argparse.Namespace) -> list[tuple[RunDirectory, ApprovalRequest]]:
-    waiting = []
-    for run in list_runs(args.runs_dir):
-        with OptimizationRun(run) as optimization:
-            waiting += [(run, request) for request in optimization.pending()]
-    return waiting
-
-
-def _find(args: argparse.Namespace) -> tuple[RunDirectory, ApprovalRequest]:
-    matches = [(run, request) for run, request in _waiting(args) if request.review_id.startswith(args.id)]
-    if len(matches) != 1:
-        known = ", ".join(request.review_id for _, request in _waiting(args)) or "none"
-        problem = "matches several kernels" if matches else "is not waiting for a decision"
-        raise UsageError(f"{args.id!r} {problem} (waiting: {known})")
-    return matches[0]
-
-
 def _list(args: argparse.Namespace) -> int:
-    waiting = _waiting(args)
+    waiting = review_queue.waiting(args.runs_dir)
     if not waiting:
         console.print(f"nothing waits for approval in {args.runs_dir}")
         return 0
@@ -71,7 +53,6 @@ def _list(args: argparse.Namespace) -> int:
                       str(len(request.flags) + len(request.findings)), request.review_id)
     console.print(table)
     return 0
-
 
 
 def _show(request: ApprovalRequest) -> None:
@@ -100,16 +81,14 @@ def _show(request: ApprovalRequest) -> None:
 
 
 def _decide(args: argparse.Namespace, approved: bool) -> int:
-    run, request = _find(args)
+    run, request = review_queue.find(args.runs_dir, args.id)
     decision = ApprovalDecision(approved=approved, reviewer=args.reviewer or getpass.getuser(), comment=args.comment)
-    services = open_run_services(run.task(), args)
-    try:
-        with OptimizationRun(run, services, library=args.library) as optimization:
-            console.print(f"{'approved' if approved else 'rejected'} {request.review_id}; the run goes on")
-            optimization.decide(request.review_id, decision, print_event)
-            return report_stop(optimization)
-    finally:
-        close_services(services)
+    with review_queue.claim(run, request.review_id) as claimed:
+        console.print(f"{'approved' if approved else 'rejected'} {request.review_id}; the run goes on")
+        review_queue.decide(claimed, decision, open_services=lambda task: open_run_services(task, args),
+                            library=args.library, on_event=print_event)
+    with OptimizationRun(run) as optimization:
+        return report_stop(optimization)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         case None:
             return _list(args)
         case "show":
-            _show(_find(args)[1])
+            _show(review_queue.find(args.runs_dir, args.id)[1])
             return 0
         case "approve":
             return _decide(args, approved=True)

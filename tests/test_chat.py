@@ -18,6 +18,7 @@ from kevolve.eval_harness.problem import load_problem
 from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.graph.configuration import Budget, SearchSettings
 from kevolve.graph.context import RunServices
+from kevolve.graph.review_queue import decisions
 from kevolve.graph.run_directory import new_run_id
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.search_tree import StopReason
@@ -255,6 +256,10 @@ def test_a_conversation_runs_a_search_to_an_approved_kernel(start_cpu_run, tmp_p
     assert replies[-1] == "the run is finished"
     assert [path.stem for path in (tmp_path / "library").rglob("*.py")] == [second]
     assert session.optimization.state()["searches"]["cpu"].approved_node == second
+    # The same record `kevolve review` and `kevolve serve` keep: the rejection, then the approval.
+    recorded = decisions(session.optimization.run)
+    assert not recorded[f"{session.optimization.run.run_id}:{node}"].decision.approved
+    assert recorded[f"{session.optimization.run.run_id}:{second}"].decision.reviewer == "tester"
     assert not session.handle("quit")
     assert session.optimization is None
 

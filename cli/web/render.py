@@ -1,0 +1,69 @@
+"""What the templates show besides the request's own fields: highlighted code, a second diff, number formats."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import DiffLexer, PythonLexer
+
+from kevolve.graph.approval import ApprovalRequest
+from kevolve.graph.run_directory import RunDirectory
+from kevolve.graph.summary import format_ratio
+
+from . import plots
+
+TEMPLATES = Path(__file__).parent / "templates"
+_SOURCE = HtmlFormatter(cssclass="hl", linenos="inline")
+_DIFF = HtmlFormatter(cssclass="hl")
+HIGHLIGHT_CSS = _SOURCE.get_style_defs(".hl")
+
+
+def templates() -> Environment:
+    # StrictUndefined: a misspelt field fails the page in tests instead of rendering as nothing.
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+    environment.filters.update(ratio=format_ratio, percent=percent, verdict=verdict, number=number)
+    environment.globals.update(highlight_css=Markup(HIGHLIGHT_CSS), timing_plot=plots.timing_plot,
+                               light_gauge=plots.light_gauge, python=python, diff=diff)
+    return environment
+
+
+def python(source: str) -> Markup:
+    return Markup(highlight(source, PythonLexer(), _SOURCE))
+
+
+def diff(text: str) -> Markup:
+    return Markup(highlight(text or "(no change)\n", DiffLexer(), _DIFF))
+
+
+def reference_diff(run: RunDirectory, request: ApprovalRequest) -> tuple[str | None, str]:
+    """The kernel against the reference, when the request's own diff is against an earlier best.
+
+    Returns (diff, note): no diff when the request's diff already is against the reference, or when
+    the reference file is not on this machine (the run may have been made elsewhere).
+    """
+    if request.previous_best is None:
+        return None, "the diff above is against the reference: no earlier kernel was accepted"
+    reference = Path(run.task().problem_path)
+    if not reference.is_file():
+        return None, f"the reference is not on this machine ({reference})"
+    lines = difflib.unified_diff(reference.read_text().splitlines(keepends=True),
+                                 request.source.splitlines(keepends=True), fromfile="reference",
+                                 tofile=request.node_id)
+    return "".join(lines), ""
+
+
+def percent(value: float | None) -> str:
+    return f"{value:.0f}%" if value is not None else "n/a"
+
+
+def verdict(beats_baselines: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "not measured"}[beats_baselines]
+
+
+def number(value: float | None) -> str:
+    return f"{value:.3g}" if value is not None else "n/a"

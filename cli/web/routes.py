@@ -1,0 +1,118 @@
+"""The pages: the queue, a kernel's evidence, and the decision a person posts from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.exceptions import HTTPException
+
+from kevolve.graph import review_queue
+from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
+from kevolve.graph.review_queue import RunStatus
+from kevolve.graph.run_directory import RunDirectory
+from kevolve.graph.runner import NothingToDecide
+
+from .jobs import ResumeJob, ResumeJobs
+from .render import reference_diff
+from .responses import page
+from .security import access_token_ok, form_token, form_token_ok
+from .settings import ServeSettings
+
+router = APIRouter()
+
+MAX_REVIEWER, MAX_COMMENT = 100, 4000
+
+
+@dataclass(frozen=True)
+class KernelView:
+    run: RunDirectory
+    request: ApprovalRequest
+    decision: ApprovalDecision | None  # None while it waits
+    job: ResumeJob | None  # this server carried the decision out
+    status: RunStatus
+    waiting_next: list[ApprovalRequest]  # what the run waits for after this kernel's decision
+
+
+def kernel_view(settings: ServeSettings, jobs: ResumeJobs, review_id: str) -> KernelView:
+    run = review_queue.run_named(settings.runs_dir, review_id.partition(":")[0])
+    if run is None:
+        raise HTTPException(404, f"no run holds a kernel {review_id!r} in {settings.runs_dir}")
+    job = jobs.get(review_id)
+    if job is not None and job.running:
+        return KernelView(run, job.claim.request, job.decision, job, RunStatus.RUNNING, [])
+    status, pending = review_queue.run_status(run)
+    request = next((item for item in pending if item.review_id == review_id), None)
+    if request is not None:  # waiting (again, when an earlier resume failed), or being decided elsewhere
+        return KernelView(run, request, None, job, status, [])
+    if job is not None:
+        return KernelView(run, job.claim.request, job.decision, job, status, pending)
+    record = review_queue.decisions(run).get(review_id)
+    if record is None:
+        raise HTTPException(404, f"{review_id!r} is not waiting for a decision and none was recorded for it")
+    return KernelView(run, record.request, record.decision, None, status, pending)
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue(request: Request) -> HTMLResponse:
+    settings: ServeSettings = request.app.state.settings
+    jobs: ResumeJobs = request.app.state.jobs
+    waiting = [item for _, item in review_queue.waiting(settings.runs_dir)]
+    decided = [(job, kernel_view(settings, jobs, job.claim.request.review_id).status) for job in jobs.recent()]
+    return page(request, "queue.html", waiting=waiting, decided=decided)
+
+
+@router.get("/kernels/{review_id}", response_class=HTMLResponse)
+def kernel(request: Request, review_id: str) -> HTMLResponse:
+    settings: ServeSettings = request.app.state.settings
+    view = kernel_view(settings, request.app.state.jobs, review_id)
+    second_diff, diff_note = reference_diff(view.run, view.request)
+    return page(request, "kernel.html", view=view, item=view.request, second_diff=second_diff,
+                diff_note=diff_note, form_token=form_token(settings.secret, review_id),
+                reviewer=settings.default_reviewer)
+
+
+@router.post("/kernels/{review_id}/decision")
+def decide(
+    request: Request,
+    review_id: str,
+    action: Annotated[Literal["approve", "reject"], Form()],
+    reviewer: Annotated[str, Form(max_length=MAX_REVIEWER)],
+    comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
+    form_token: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    settings: ServeSettings = request.app.state.settings
+    jobs: ResumeJobs = request.app.state.jobs
+    view = kernel_view(settings, jobs, review_id)  # 404 before anything else: the id is the first thing to fix
+    presented = token or request.headers.get("authorization", "").removeprefix("Bearer ").strip() or None
+    if not access_token_ok(settings.token, presented):
+        raise HTTPException(401, "this server needs its access token for decisions (the token field, or an "
+                                 "Authorization: Bearer header); nothing was changed", {"WWW-Authenticate": "Bearer"})
+    if not form_token_ok(settings.secret, review_id, form_token):
+        raise HTTPException(403, "the form did not come from this server's page (or the server was restarted "
+                                 "since it was loaded): reload the kernel's page; nothing was changed")
+    if not reviewer.strip():
+        raise HTTPException(422, "say who decides: the name field is empty; nothing was changed")
+    if action == "reject" and not comment.strip():
+        raise HTTPException(422, "a rejection needs a comment: it becomes the search's guidance; nothing was changed")
+    if view.decision is not None:
+        raise HTTPException(409, _decided(view.decision))
+    try:
+        claimed = review_queue.claim(view.run, review_id)
+    except NothingToDecide as exc:
+        record = review_queue.decisions(view.run).get(review_id)
+        raise HTTPException(409, _decided(record.decision) if record else f"{exc}; nothing was changed") from None
+    decision = ApprovalDecision(approved=action == "approve", reviewer=reviewer.strip(),
+                                comment=comment.strip() or None)
+    jobs.start(claimed, decision)
+    return RedirectResponse(f"/kernels/{quote(review_id)}", status_code=303)
+
+
+def _decided(decision: ApprovalDecision) -> str:
+    verb = "approved" if decision.approved else "rejected"
+    return (f"already {verb} by {decision.reviewer} at {decision.decided_at:%Y-%m-%d %H:%M:%S %Z}; "
+            "nothing was changed")

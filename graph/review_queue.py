@@ -1,0 +1,180 @@
+"""The kernels that wait for a person, across a runs folder, and the one way a decision on them is carried out.
+
+`kevolve review` and `kevolve serve` both decide through `claim` and `decide`, so a kernel approved in
+the browser and one approved on the command line take the same path. Two files in the run's folder
+belong to this module:
+
+    <run>/decide.lock       held (flock) from the claim until the resumed run stops again: another
+                            process or thread that tries to decide the same run is refused
+    <run>/decisions.jsonl   one DecisionRecord a line: who decided what and when, with the evidence
+                            they were shown (a rejection is recorded nowhere else with its reviewer)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from pydantic import BaseModel, ConfigDict
+
+from .approval import ApprovalDecision, ApprovalRequest
+from .context import RunServices
+from .run_directory import RunDirectory, list_runs
+from .runner import NothingToDecide, OnEvent, OptimizationRun
+from .services import close_services
+from .state import TaskSpec
+
+LOCK_FILE = "decide.lock"
+DECISIONS_FILE = "decisions.jsonl"
+# `waiting` and `run_status` test the lock by taking it for an instant; a claim retries this long so
+# that such a look does not pass for a decision in progress.
+CLAIM_WAIT_S = 1.0
+
+Waiting = tuple[RunDirectory, ApprovalRequest]
+OpenServices = Callable[[TaskSpec], RunServices]
+
+
+class DecisionBusy(NothingToDecide):
+    """Another process or thread is carrying out a decision on this run right now."""
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"  # a decision resumed it and it has not stopped since
+    WAITING = "waiting"  # a kernel waits for a person
+    FINISHED = "finished"
+    STOPPED = "stopped"  # neither: killed or failed mid-search; `kevolve optimize --resume` goes on
+
+
+class DecisionRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    request: ApprovalRequest
+    decision: ApprovalDecision
+
+
+def waiting(runs_root: Path) -> list[Waiting]:
+    """Every kernel waiting for a decision; a run whose decision is being carried out has none."""
+    found = []
+    for run in list_runs(runs_root):
+        if _locked(run):
+            continue
+        with OptimizationRun(run) as optimization:
+            found += [(run, request) for request in optimization.pending()]
+    return found
+
+
+def find(runs_root: Path, review_id: str) -> Waiting:
+    """The one waiting kernel whose review id is `review_id` or starts with it."""
+    everything = waiting(runs_root)
+    exact = [(run, request) for run, request in everything if request.review_id == review_id]
+    matches = exact or [(run, request) for run, request in everything if request.review_id.startswith(review_id)]
+    if len(matches) != 1:
+        known = ", ".join(request.review_id for _, request in everything) or "none"
+        problem = "matches several kernels" if matches else "is not waiting for a decision"
+        raise NothingToDecide(f"{review_id!r} {problem} (waiting: {known})")
+    return matches[0]
+
+
+def run_named(runs_root: Path, run_id: str) -> RunDirectory | None:
+    """A run by its exact id, looked up among the folder's runs (never a path a caller made up)."""
+    return next((run for run in list_runs(runs_root) if run.run_id == run_id), None)
+
+
+def run_status(run: RunDirectory) -> tuple[RunStatus, list[ApprovalRequest]]:
+    """What the run is doing, with what its checkpoints say waits (while RUNNING: the kernel being decided)."""
+    with OptimizationRun(run) as optimization:
+        pending = optimization.pending()
+        if _locked(run):
+            return RunStatus.RUNNING, pending
+        if pending:
+            return RunStatus.WAITING, pending
+        return (RunStatus.FINISHED if optimization.finished() else RunStatus.STOPPED), []
+
+
+def decisions(run: RunDirectory) -> dict[str, DecisionRecord]:
+    """The recorded decisions by review id; a kernel decided twice (its first resume failed) shows the last."""
+    path = run.path / DECISIONS_FILE
+    if not path.is_file():
+        return {}
+    records = [DecisionRecord.model_validate_json(line) for line in path.read_text().splitlines() if line]
+    return {record.request.review_id: record for record in records}
+
+
+@dataclass
+class Claim:
+    """The right to decide one waiting kernel: the run's lock, held until `release` (or the `with` ends)."""
+
+    run: RunDirectory
+    request: ApprovalRequest
+    _lock: IO[str]
+
+    def release(self) -> None:
+        self._lock.close()  # closing the file drops the flock
+
+    def __enter__(self) -> Claim:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+def claim(run: RunDirectory, review_id: str) -> Claim:
+    """Takes the run's lock and checks `review_id` still waits: raises DecisionBusy or NothingToDecide."""
+    lock = (run.path / LOCK_FILE).open("a")
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    while not _try_lock(lock):
+        if time.monotonic() > deadline:
+            lock.close()
+            raise DecisionBusy(f"a decision on run {run.run_id} is being carried out elsewhere")
+        time.sleep(0.05)
+    try:
+        with OptimizationRun(run) as optimization:
+            request = next((item for item in optimization.pending() if item.review_id == review_id), None)
+        if request is None:
+            raise NothingToDecide(f"{review_id} is not waiting for a decision (already decided?)")
+    except BaseException:
+        lock.close()
+        raise
+    return Claim(run, request, lock)
+
+
+def decide(claimed: Claim, decision: ApprovalDecision, *, open_services: OpenServices, library: Path,
+           on_event: OnEvent | None = None) -> None:
+    """Records the decision, then resumes the run until it ends or waits again; the caller releases the claim."""
+    run = claimed.run
+    record(claimed, decision)
+    services = open_services(run.task())
+    try:
+        with OptimizationRun(run, services, library=library) as optimization:
+            optimization.decide(claimed.request.review_id, decision, on_event)
+    finally:
+        close_services(services)
+
+
+def record(claimed: Claim, decision: ApprovalDecision) -> None:
+    """Appends who decided what, and on which evidence, to the run's decisions file."""
+    with (claimed.run.path / DECISIONS_FILE).open("a") as log:
+        log.write(DecisionRecord(request=claimed.request, decision=decision).model_dump_json() + "\n")
+
+
+def _locked(run: RunDirectory) -> bool:
+    lock_path = run.path / LOCK_FILE
+    if not lock_path.is_file():
+        return False
+    with lock_path.open("a") as lock:
+        return not _try_lock(lock)
+
+
+def _try_lock(lock: IO[str]) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
