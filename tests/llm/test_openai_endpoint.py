@@ -154,3 +154,12 @@ def test_roles_get_their_own_model_built_once_and_shared_across_threads(server):
     server.script = [text_reply("ok")]
     seen[0].text(MESSAGES)
     assert (server.requests[0]["model"], server.requests[0]["temperature"]) == ("big-coder", 0.7)
+
+
+def test_the_reply_limit_is_sent_under_both_names_to_servers_other_than_openai(server):
+    # llama-cpp-python's server reads only `max_tokens`; without it a reply ran to the context's end.
+    server.script = [text_reply("ok")]
+    llm = OpenAIProvider(settings_for(server.url, max_output_tokens=77)).for_role(Role.CODER)
+    llm.text(MESSAGES)
+    [request] = server.requests
+    assert request["max_tokens"] == 77 and request["max_completion_tokens"] == 77

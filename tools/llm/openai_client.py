@@ -19,6 +19,15 @@ def endpoint_of(settings: ResolvedModelSettings) -> str:
     return settings.base_url or OPENAI_BASE_URL
 
 
+def _extra_body(settings: ResolvedModelSettings) -> dict | None:
+    # LangChain sends the reply limit as `max_completion_tokens`, OpenAI's newer name. llama-cpp-python's
+    # server ignores that name and generated until its context was full (minutes a call, seen here);
+    # servers other than OpenAI's also get the older `max_tokens`, which all of them read.
+    if settings.base_url is None or settings.max_output_tokens is None:
+        return None
+    return {"max_tokens": settings.max_output_tokens}
+
+
 def chat_openai(settings: ResolvedModelSettings) -> ChatOpenAI:
     return ChatOpenAI(
         model=settings.model,
@@ -32,6 +41,7 @@ def chat_openai(settings: ResolvedModelSettings) -> ChatOpenAI:
         # here. A server restarted within that backoff is never noticed; one that stays down raises.
         max_retries=settings.max_retries,
         max_tokens=settings.max_output_tokens,
+        extra_body=_extra_body(settings),
         # LangChain picks OpenAI's Responses API for some model names; other servers answer only
         # /chat/completions, so it is chosen only for OpenAI itself.
         use_responses_api=False if settings.base_url else None,
