@@ -60,8 +60,11 @@ def write_candidates(state: OptimizeState, runtime: Runtime[RunContext]) -> dict
     results = fan_out(write, state["round_nodes"], workers=state["task"].search.llm_concurrency)
     written = [node for node, _, _ in results if node is not None]
     searches = dict(state["searches"])
-    for device in {node.device for node in state["round_nodes"]} - {node.device for node in written}:
-        searches[device] = searches[device].model_copy(update={"stop": StopReason.NO_PROPOSALS})
+    # Offline, no candidate means the seeds ran out. A model that wrote nothing usable this round may
+    # next round: the round counts as one without gain, and patience or the budget ends the search.
+    if llm_for(context, Role.CODER) is None:
+        for device in {node.device for node in state["round_nodes"]} - {node.device for node in written}:
+            searches[device] = searches[device].model_copy(update={"stop": StopReason.NO_PROPOSALS})
     return {
         "round_nodes": written,
         "searches": searches,

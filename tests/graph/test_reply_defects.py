@@ -1,4 +1,5 @@
-"""A coder that never gives a usable module: the run stays up, stops cleanly, and its summary counts the replies."""
+"""A coder that never gives a usable module: the run stays up, rounds without a candidate count as rounds
+without gain, the plateau rule stops it, and its summary counts the replies."""
 
 from __future__ import annotations
 
@@ -31,9 +32,10 @@ class _Replies(RoleLLM):
 class _Provider(LLMProvider):
     def __init__(self) -> None:
         self.models = {
-            Role.PLANNER: _Replies(Role.PLANNER, [plan_reply("draft", "one program per 1024 elements")]),
+            Role.PLANNER: _Replies(Role.PLANNER, [plan_reply("draft", "one program per 1024 elements"),
+                                                  plan_reply("draft", "one program per row")]),
             Role.CODER: _Replies(Role.CODER, [TextReply(text="```python\nimport torch\n", truncated=True),
-                                              "I would write one fused kernel."]),
+                                              "I would write one fused kernel.", "", "Use Triton."]),
         }
 
     def for_role(self, role: Role) -> RoleLLM | None:
@@ -43,13 +45,16 @@ class _Provider(LLMProvider):
 def test_unusable_coder_replies_are_counted_and_the_run_stops_cleanly(tmp_path):
     services = cpu_services(tmp_path / "cache", llm=_Provider())
     library = tmp_path / "lib"
-    with services.pool, OptimizationRun.start(tmp_path / "runs", gelu_task(), services, library=library) as run:
+    task = gelu_task(patience=2)
+    with services.pool, OptimizationRun.start(tmp_path / "runs", task, services, library=library) as run:
         run.go()
         state = run.state()
-        assert run.finished() and state["searches"]["cpu"].stop is StopReason.NO_PROPOSALS
-        assert state["reply_defects"] == {"truncated": 1, "no_code": 1}
+        search = state["searches"]["cpu"]
+        assert run.finished() and search.stop is StopReason.PLATEAU and search.rounds == 2 and not search.nodes
+        assert state["reply_defects"] == {"truncated": 1, "no_code": 2, "empty": 1}
         summary = (run.run.path / "summary.md").read_text()
-    assert "coder replies without a usable module: 1 truncated, 1 no_code" in summary
+    assert "coder replies without a usable module: 1 empty, 1 truncated, 2 no_code" in summary
+    assert not library.exists()
 
 
 def test_defect_counts_add_up_across_nodes():
