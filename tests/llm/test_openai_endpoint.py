@@ -55,6 +55,7 @@ def test_a_rate_limit_and_two_malformed_replies_are_recovered_from(server):
     assert [m["role"] for m in first_repair["messages"]] == ["system", "user", "assistant", "tool", "user"]
     assistant, tool, repair = first_repair["messages"][2:]
     assert assistant["tool_calls"][0]["function"]["arguments"] == '{"operator": "draft", "strategy": '
+    assert isinstance(assistant["content"], str) and assistant["content"]  # llama.cpp's server refuses null
     assert tool["tool_call_id"] == "call_100"
     assert repair["content"].startswith("Your reply could not be parsed: ")
     assert "are not a JSON object (Expecting value: line 1 column 35" in repair["content"]

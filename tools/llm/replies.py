@@ -85,7 +85,9 @@ def describe(error: BaseException) -> str:
 def repair_messages(raw: AIMessage | None, problem: str) -> list[BaseMessage]:
     messages: list[BaseMessage] = []
     if raw is not None:
-        messages.append(raw)
+        # A tool call with empty content goes out as `"content": null`, which llama-cpp-python's server
+        # refuses (HTTP 500, seen here); a few words of content are valid for every server.
+        messages.append(raw if raw.content else raw.model_copy(update={"content": "(my reply, which did not parse)"}))
         # OpenAI refuses a conversation in which an assistant's tool call goes unanswered.
         messages += [ToolMessage("Rejected: see the next message.", tool_call_id=call["id"])
                      for call in [*raw.tool_calls, *raw.invalid_tool_calls] if call["id"]]
