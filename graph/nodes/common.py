@@ -61,12 +61,18 @@ def describe_light(sol: SpeedOfLight | None) -> str | None:
 
 
 def retrieve(context: RunContext, query: str, view: TaskView) -> str:
-    """Knowledge-base passages for `query`, formatted for a prompt; empty text when there is no base."""
+    """Knowledge-base passages for `query` on the task's device, formatted for a prompt; empty without a base.
+
+    The device goes into the query, not into a filter: a filter on it would drop every general passage
+    (those with no device), while in the query it only ranks this device's documents and lessons first.
+    """
     knowledge = context.services.knowledge
     if knowledge is None:
         return ""
+    device = view.hardware_spec or view.device_name
     try:
-        hits = knowledge.search(query, filters=SearchFilters(), limit=KNOWLEDGE_PASSAGES)
+        hits = knowledge.search(f"{query} ({device})" if device else query, filters=SearchFilters(),
+                                limit=KNOWLEDGE_PASSAGES)
     except KnowledgeBaseUnavailable as error:
         # Retrieval helps a plan; it is not worth stopping a search for.
         logger.warning("knowledge base unavailable, planning without it: %s", error)
