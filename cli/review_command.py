@@ -11,7 +11,7 @@ from rich.table import Table
 from kevolve.graph import review_queue
 from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
 from kevolve.graph.runner import OptimizationRun
-from kevolve.graph.summary import format_ratio
+from kevolve.graph.summary import format_percent, format_ratio
 
 from .console import console
 from .optimize_command import report_stop
@@ -44,12 +44,12 @@ def _list(args: argparse.Namespace) -> int:
         console.print(f"nothing waits for approval in {args.runs_dir}")
         return 0
     table = Table("problem", "device", "vs eager", "vs compile", "% of light", "flags")
-    # The id goes first and whole: it is what a person copies into `review show`.
+    # The id is never wrapped: it is what a person copies into `review show`.
     table.add_column("review id", no_wrap=True)
     for _, request in waiting:
         table.add_row(request.problem, request.device, format_ratio(request.speedup_eager),
                       format_ratio(request.speedup_compiled),
-                      f"{request.percent_of_light:.0f}%" if request.percent_of_light is not None else "n/a",
+                      format_percent(request.percent_of_light),
                       str(len(request.flags) + len(request.findings)), request.review_id)
     console.print(table)
     return 0

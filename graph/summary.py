@@ -12,12 +12,16 @@ def format_ratio(value: float | None) -> str:
     return f"{value:.3g}x" if value is not None else "n/a"
 
 
+def format_percent(value: float | None) -> str:
+    return f"{value:.0f}%" if value is not None else "n/a"
+
+
 def _best_cells(best: SearchNode | None) -> list[str]:
     if best is None:
         return ["none", "n/a", "n/a", "n/a"]
     outcome = best.outcome
-    light = f"{outcome.percent_of_light:.0f}%" if outcome.percent_of_light is not None else "n/a"
-    return [best.id, format_ratio(outcome.speedup_eager), format_ratio(outcome.speedup_compiled), light]
+    return [best.id, format_ratio(outcome.speedup_eager), format_ratio(outcome.speedup_compiled),
+            format_percent(outcome.percent_of_light)]
 
 
 def _verdict(node: SearchNode) -> str:

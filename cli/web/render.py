@@ -13,7 +13,7 @@ from pygments.lexers import DiffLexer, PythonLexer
 
 from kevolve.graph.approval import ApprovalRequest
 from kevolve.graph.run_directory import RunDirectory
-from kevolve.graph.summary import format_ratio
+from kevolve.graph.summary import format_percent, format_ratio
 
 from . import plots
 
@@ -26,7 +26,7 @@ HIGHLIGHT_CSS = _SOURCE.get_style_defs(".hl")
 def templates() -> Environment:
     # StrictUndefined: a misspelt field fails the page in tests instead of rendering as nothing.
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
-    environment.filters.update(ratio=format_ratio, percent=percent, verdict=verdict, number=number)
+    environment.filters.update(ratio=format_ratio, percent=format_percent, verdict=verdict, number=number)
     environment.globals.update(highlight_css=Markup(HIGHLIGHT_CSS), timing_plot=plots.timing_plot,
                                light_gauge=plots.light_gauge, python=python, diff=diff)
     return environment
@@ -55,10 +55,6 @@ def reference_diff(run: RunDirectory, request: ApprovalRequest) -> tuple[str | N
                                  request.source.splitlines(keepends=True), fromfile="reference",
                                  tofile=request.node_id)
     return "".join(lines), ""
-
-
-def percent(value: float | None) -> str:
-    return f"{value:.0f}%" if value is not None else "n/a"
 
 
 def verdict(beats_baselines: bool | None) -> str:

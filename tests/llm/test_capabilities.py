@@ -5,7 +5,6 @@ json_schema refused with HTTP 500, forced tool calls right, JSON mode with keys 
 """
 
 import json
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +23,7 @@ from kevolve.tools.llm.capabilities import (
 from kevolve.tools.llm.capability_cache import cache_file, capabilities_for, load_cached
 from kevolve.tools.llm.server_info import context_length
 from kevolve.tools.llm.settings import LLMSettings, ResolvedModelSettings, StructuredMethod
+from local_ports import free_port
 from openai_stub import Response, ScriptedServer, json_reply, llama_cpp_like, serve, text_reply, tool_reply
 
 ANSWER = {"word": PROBE_WORD, "number": PROBE_NUMBER}
@@ -82,9 +82,7 @@ def test_with_no_working_method_the_endpoint_is_unusable_and_the_choice_says_why
 
 
 def test_an_unreachable_endpoint_raises_rather_than_reporting_every_method_broken():
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(LLMUnavailable, match="could not be reached") as raised:
         probe_capabilities(settings_for(url))
     assert raised.value.status_code is None

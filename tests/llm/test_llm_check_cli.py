@@ -7,7 +7,6 @@ start-up (it imports torch, 3 to 6 s here), so they are marked slow. The rest ru
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 
 from kevolve import llm_command
 from kevolve.tools.llm.capabilities import PROBE_NUMBER, PROBE_WORD
+from local_ports import free_port
 from openai_stub import ScriptedServer, error_reply, json_reply, llama_cpp_like, serve, text_reply
 
 ANSWER = {"word": PROBE_WORD, "number": PROBE_NUMBER}
@@ -40,9 +40,7 @@ def clean_environment(home: Path) -> dict[str, str]:
 
 
 def refused_url() -> str:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    return f"http://127.0.0.1:{free_port()}/v1"
 
 
 @pytest.fixture(scope="module")

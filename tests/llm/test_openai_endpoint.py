@@ -5,7 +5,6 @@ billed them). A 429 counts nothing: it has no usage, and the openai client retri
 """
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ from kevolve.tools.candidates import Operator, Plan, Role
 from kevolve.tools.llm.base import LLMUnavailable, MalformedReply, TokenUsage
 from kevolve.tools.llm.openai_chat import OpenAIProvider
 from kevolve.tools.llm.settings import LLMSettings, ModelPrice, RoleOverride, StructuredMethod
+from local_ports import free_port
 from openai_stub import ScriptedServer, error_reply, serve, text_reply, tool_reply
 
 GOOD_PLAN = {"operator": "draft", "strategy": "one fused kernel", "description": "fuse the GELU into one pass"}
@@ -99,9 +99,7 @@ def test_a_persistent_server_error_is_unavailable_after_the_clients_retries(serv
 
 
 def test_a_refused_connection_is_unavailable():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     llm = OpenAIProvider(settings_for(url, max_retries=0)).for_role(Role.CODER)
     with pytest.raises(LLMUnavailable, match=f"at {url} could not be reached: .*Connection refused"):
         llm.text(MESSAGES)

