@@ -13,6 +13,8 @@ from kevolve.graph.state import RunSources, TaskSpec
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 from kevolve.tools.llm.settings import LLMSettings
 
+from .executor_options import add_executor_options, executor_settings
+
 DEFAULT_LLM_CONFIG = Path("kevolve.yaml")
 
 
@@ -30,6 +32,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=Path, default=None,
                         help="a folder of hand-written candidates (<problem>.py) the offline coder proposes")
     parser.add_argument("--no-knowledge", action="store_true", help="plan without the knowledge base")
+    add_executor_options(parser)
 
 
 def llm_settings(args: argparse.Namespace) -> LLMSettings:
@@ -57,4 +60,5 @@ def open_run_services(task: TaskSpec, args: argparse.Namespace) -> RunServices:
         cache_dir=args.cache_dir,
         use_baseline_cache=not args.no_cache,
         run_dir=args.runs_dir / task.run_id,
+        executor=executor_settings(args),
     )

@@ -31,6 +31,7 @@ class Stage(StrEnum):
     DYNAMIC_CHECK = "dynamic_check"
     PROFILE = "profile"
     BASELINE = "baseline"
+    DISPATCH = "dispatch"  # in the caller, handing the request to a remote executor (a Ray actor) and waiting
 
 
 class ErrorKind(StrEnum):
@@ -88,10 +89,32 @@ class Tolerance(_Frozen):
     rtol: float
 
 
+class ArgumentSpec(_Frozen):
+    """One positional argument as the harness passed it: a tensor's shape and dtype, or a plain value."""
+
+    shape: list[int] | None = Field(default=None, description="None for a value that is not a tensor")
+    dtype: str | None = Field(default=None, description="torch dtype without the `torch.` prefix")
+    value: bool | int | float | str | list | None = None
+
+
+class InputSignature(_Frozen):
+    """Exactly what a trial ran on: constructor values, input tensors and the reference's state.
+
+    A library kernel is routed only calls with a signature it was verified on (see
+    kevolve.tools.kernel_library), so this is recorded by the worker, not inferred afterwards.
+    """
+
+    init: list[ArgumentSpec] = Field(description="get_init_inputs(), the constructor's arguments")
+    inputs: list[ArgumentSpec] = Field(description="get_inputs() after placement on the device and dtype")
+    state: list[ArgumentSpec] = Field(description="the reference's parameters then buffers, in module order")
+    returns_tensor: bool = Field(description="forward returns one tensor, not a tuple or list")
+
+
 class TrialOutcome(_Frozen):
     config: str = Field(description="input configuration: 'default', or a KEVOLVE_CONFIGS name")
     seed: int
     passed: bool
+    signature: InputSignature | None = None
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     mismatched_elements: int = 0
@@ -270,6 +293,9 @@ class EvalResult(_Frozen):
     problem_sanity: ProblemSanity | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     worker_seconds: float = 0.0
+    from_cache: bool = Field(
+        default=False, description="read from the results cache: this verdict was reached by an earlier evaluation"
+    )
 
     @property
     def correct(self) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 from kevolve.agents.coder import SeedCandidates
 from kevolve.hardware_specs import DOCUMENTS_DIR
 from kevolve.tools.evaluation_pool import EvaluationPool
+from kevolve.tools.executors import ExecutorSettings
 from kevolve.tools.knowledge.base import KnowledgeBase
 from kevolve.tools.knowledge.chunking import load_documents
 from kevolve.tools.knowledge.factory import open_knowledge_base
@@ -37,10 +38,16 @@ def open_services(
     cache_dir: Path | None = None,
     use_baseline_cache: bool = True,
     run_dir: Path | None = None,
+    executor: ExecutorSettings | None = None,
 ) -> RunServices:
-    """`knowledge` None: plan without a knowledge base. A model's probed capabilities go to `run_dir`."""
+    """`knowledge` None: plan without a knowledge base. A model's probed capabilities go to `run_dir`.
+
+    `executor`: where candidates are evaluated (local or Ray) and where verdicts are cached; None:
+    this machine's devices and its shared results cache.
+    """
     return RunServices(
-        pool=EvaluationPool(settings=task.evaluation, cache_dir=cache_dir, use_baseline_cache=use_baseline_cache),
+        pool=EvaluationPool(settings=task.evaluation, cache_dir=cache_dir, use_baseline_cache=use_baseline_cache,
+                            executor=executor or ExecutorSettings()),
         llm=make_llm_provider(llm, transcript=transcript, capabilities_dir=run_dir),
         knowledge=open_knowledge_with_documents(knowledge) if knowledge is not None else None,
         seeds=SeedCandidates(seeds) if seeds else None,

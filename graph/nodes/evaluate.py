@@ -34,7 +34,8 @@ def evaluate_candidates(state: OptimizeState, runtime: Runtime[RunContext]) -> d
                 problem, node.device, context.run.read_text(node.source_file), name=node.id
             )
             outcome = Outcome.from_result(result)
-            report("evaluator", node.device, f"{node.id}: {_verdict(outcome)}")
+            cached = " (cached: judged by an earlier evaluation)" if result.from_cache else ""
+            report("evaluator", node.device, f"{node.id}: {_verdict(outcome)}{cached}")
             evaluated.append(node.model_copy(update={
                 "outcome": outcome,
                 "evaluation_file": context.run.write_evaluation(node.id, result),
