@@ -16,7 +16,8 @@ from torch import nn
 
 from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model, run_into_poisoned_memory
-from .results import CorrectnessReport, ErrorKind, EvalStatus, Stage, Tolerance, TrialOutcome
+from .results import CorrectnessReport, ErrorKind, EvalStatus, InputSignature, Stage, Tolerance, TrialOutcome
+from .signatures import input_signature
 from .tensors import OutputCheck, as_output_list, clone_all, compare_outputs, same_bits, scrub
 
 
@@ -27,11 +28,14 @@ def _run_candidate(model: nn.Module, inputs: list[Any], device: torch.device) ->
         raise candidate_failure(exc, Stage.CORRECTNESS) from exc
 
 
-def _outcome(instance: ProblemInstance, seed: int, check: OutputCheck) -> TrialOutcome:
+def _outcome(
+    instance: ProblemInstance, seed: int, check: OutputCheck, signature: InputSignature | None = None
+) -> TrialOutcome:
     return TrialOutcome(
         config=instance.config,
         seed=seed,
         passed=check.kind is None,
+        signature=signature,
         max_abs_error=check.max_abs_error,
         max_rel_error=check.max_rel_error,
         mismatched_elements=check.mismatched,
@@ -76,7 +80,8 @@ def run_trial(
                 status=EvalStatus.INCORRECT,
             )
         try:
-            reference_out = as_output_list(call_model(reference_model, inputs))
+            raw_reference_out = call_model(reference_model, inputs)
+            reference_out = as_output_list(raw_reference_out)
         except Exception as exc:
             raise StageFailure(
                 ErrorKind.PROBLEM_INVALID, Stage.CORRECTNESS, f"the reference failed: {exc}",
@@ -94,7 +99,8 @@ def run_trial(
                 raise _fail(
                     agreement, instance, seed, f"{where}, second run on the same inputs", ErrorKind.NONDETERMINISTIC
                 )
-        return _outcome(instance, seed, check)
+        signature = input_signature(instance.init_inputs(), inputs, reference_model, raw_reference_out)
+        return _outcome(instance, seed, check, signature)
     finally:
         scrub(produced, keep=[*inputs, *candidate_inputs, *_state(reference_model), *_state(candidate_model)])
 

@@ -1,46 +1,22 @@
-"""The kernel library: approved kernels with the facts needed to trust, reproduce and re-check them.
+"""Writing approved kernels into the kernel library (its layout: kevolve.tools.kernel_library.records).
 
-    <library>/<problem>/<hardware spec or device>/<node id>.py    the kernel's source
-    <library>/<problem>/<hardware spec or device>/<node id>.json  its KernelRecord
+Each kernel keeps the facts needed to trust, reproduce and re-check it: the exact input signatures
+its correctness trials passed on, and the problem's source, so export and re-validation need no run folder.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from kevolve.eval_harness.results import EvalResult
+from kevolve.eval_harness.problem import Problem
+from kevolve.eval_harness.results import EvalResult, InputSignature
+from kevolve.tools.kernel_library.records import KernelRecord, problem_file_name
 
 from .approval import ApprovalDecision
 
-
-class KernelRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    problem: str
-    problem_sha256: str
-    source_sha256: str
-    device: str
-    device_name: str | None
-    hardware_spec: str | None
-    policy: str
-    dtype: str
-    speedup_eager: float | None
-    speedup_compiled: float | None
-    percent_of_light: float | None
-    torch_version: str | None
-    triton_version: str | None
-    cuda_version: str | None
-    driver_version: str | None
-    run_id: str
-    node_id: str
-    approved_by: str
-    approved_at: datetime
-    automatic_approval: bool = Field(description="true when nobody looked (--auto-approve)")
-    comment: str | None = None
+logger = logging.getLogger(__name__)
 
 
 def write_kernel(
@@ -48,6 +24,7 @@ def write_kernel(
     *,
     source: str,
     result: EvalResult,
+    problem: Problem,
     decision: ApprovalDecision,
     policy: str,
     run_id: str,
@@ -58,6 +35,7 @@ def write_kernel(
     placement = (environment.hardware_spec or environment.device_name) if environment else "unknown-device"
     folder = library / _safe(result.problem) / _safe(placement)
     folder.mkdir(parents=True, exist_ok=True)
+    problem_file = _write_problem(library, problem, result)
     record = KernelRecord(
         problem=result.problem,
         problem_sha256=result.problem_sha256,
@@ -80,11 +58,34 @@ def write_kernel(
         approved_at=decision.decided_at,
         automatic_approval=decision.automatic,
         comment=decision.comment,
+        verified_signatures=verified_signatures(result),
+        problem_file=problem_file,
     )
     kernel = folder / f"{node_id}.py"
     kernel.write_text(source)
     (folder / f"{node_id}.json").write_text(record.model_dump_json(indent=2))
     return kernel
+
+
+def verified_signatures(result: EvalResult) -> list[InputSignature]:
+    """The distinct signatures of the passed trials, in the order they ran."""
+    found: list[InputSignature] = []
+    trials = result.correctness.trials if result.correctness else []
+    for trial in trials:
+        if trial.passed and trial.signature is not None and trial.signature not in found:
+            found.append(trial.signature)
+    return found
+
+
+def _write_problem(library: Path, problem: Problem, result: EvalResult) -> str | None:
+    """The problem's source beside its kernels; None when the file changed since it was evaluated."""
+    if problem.sha256 != result.problem_sha256:
+        logger.warning("%s changed since the kernel was verified: its reference is not kept in the library",
+                       problem.path or problem.name)
+        return None
+    relative = Path(_safe(result.problem)) / problem_file_name(problem.sha256)
+    (library / relative).write_text(problem.source)
+    return relative.as_posix()
 
 
 def _safe(name: str) -> str:

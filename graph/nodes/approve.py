@@ -49,7 +49,7 @@ def await_approval(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
     if decision.approved:
         kernel = write_kernel(
             context.library, source=context.run.read_text(best.source_file),
-            result=context.run.read_evaluation(best.evaluation_file), decision=decision,
+            result=context.run.read_evaluation(best.evaluation_file), problem=problem_of(state), decision=decision,
             policy=task.policy, run_id=context.run.run_id, node_id=best.id,
         )
         report("approval", device, f"{best.id} approved by {decision.reviewer}; library: {kernel}")

@@ -1,0 +1,150 @@
+"""The kernel library's records on disk: what was approved, on what, and whether it is still trusted.
+
+    <library>/<problem>/reference-<sha256[:16]>.py                 the problem's source, as verified
+    <library>/<problem>/<hardware spec or device>/<node id>.py      the kernel's source
+    <library>/<problem>/<hardware spec or device>/<node id>.json    its KernelRecord (written once, at approval)
+    <library>/<problem>/<hardware spec or device>/<node id>.status.json   its latest re-validation, if any
+
+The approval record never changes; re-validation writes its verdict beside it, so export and
+dispatch can skip a kernel that became wrong or slow without losing why it was approved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kevolve.eval_harness.results import InputSignature
+
+STATUS_SUFFIX = ".status.json"
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class LibraryError(ValueError):
+    """A library folder or record that cannot be read; the message names the file."""
+
+
+class KernelRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    problem: str
+    problem_sha256: str
+    source_sha256: str
+    device: str
+    device_name: str | None
+    hardware_spec: str | None
+    policy: str
+    dtype: str
+    speedup_eager: float | None
+    speedup_compiled: float | None
+    percent_of_light: float | None
+    torch_version: str | None
+    triton_version: str | None
+    cuda_version: str | None
+    driver_version: str | None
+    run_id: str
+    node_id: str
+    approved_by: str
+    approved_at: datetime
+    automatic_approval: bool = Field(description="true when nobody looked (--auto-approve)")
+    comment: str | None = None
+    verified_signatures: list[InputSignature] = Field(
+        default_factory=list, description="every distinct input signature a passed correctness trial ran on"
+    )
+    problem_file: str | None = Field(
+        default=None, description="the problem's source in the library, relative to the library folder"
+    )
+
+
+class KernelStatus(BaseModel):
+    """The latest re-validation of one kernel, under the software and device named here."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool
+    reason: str = Field(description="why it was disabled, or what the check found")
+    checked_at: datetime
+    device: str
+    device_name: str | None
+    torch_version: str | None
+    triton_version: str | None
+    driver_version: str | None
+    timing_checked: bool = Field(description="false where timings are not meaningful (a CPU)")
+    speedup_eager: float | None = None
+    speedup_compiled: float | None = None
+    verified_signatures: list[InputSignature] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    """One approved kernel as found on disk, with its latest status."""
+
+    library: Path
+    record_path: Path
+    record: KernelRecord
+    status: KernelStatus | None
+
+    @property
+    def source_path(self) -> Path:
+        return self.record_path.with_suffix(".py")
+
+    @property
+    def status_path(self) -> Path:
+        return self.record_path.with_name(self.record_path.stem + STATUS_SUFFIX)
+
+    @property
+    def problem_path(self) -> Path | None:
+        return self.library / self.record.problem_file if self.record.problem_file else None
+
+    @property
+    def placement(self) -> str:
+        return self.record_path.parent.name
+
+    @property
+    def enabled(self) -> bool:
+        return self.status is None or self.status.enabled
+
+    @property
+    def signatures(self) -> list[InputSignature]:
+        """Signatures from approval and from the latest re-validation, without repeats."""
+        found: list[InputSignature] = []
+        for signature in [*self.record.verified_signatures, *(self.status.verified_signatures if self.status else [])]:
+            if signature not in found:
+                found.append(signature)
+        return found
+
+
+def problem_file_name(problem_sha256: str) -> str:
+    return f"reference-{problem_sha256[:16]}.py"
+
+
+def _read_model(path: Path, model: type[_Model]) -> _Model:
+    try:
+        return model.model_validate_json(path.read_text())
+    except (OSError, ValidationError) as exc:
+        raise LibraryError(f"{path}: not a readable {model.__name__} ({exc})") from None
+
+
+def read_library(library: Path) -> list[LibraryEntry]:
+    """Every kernel in `library`, sorted by problem, placement and node; raises LibraryError."""
+    if not library.is_dir():
+        raise LibraryError(f"{library}: no such library folder")
+    entries = []
+    for record_path in sorted(library.glob("*/*/*.json")):
+        if record_path.name.endswith(STATUS_SUFFIX):
+            continue
+        entry = LibraryEntry(library, record_path, _read_model(record_path, KernelRecord), None)
+        if not entry.source_path.is_file():
+            raise LibraryError(f"{record_path}: its kernel source {entry.source_path.name} is missing")
+        status = _read_model(entry.status_path, KernelStatus) if entry.status_path.is_file() else None
+        entries.append(LibraryEntry(library, record_path, entry.record, status))
+    return entries
+
+
+def write_status(entry: LibraryEntry, status: KernelStatus) -> LibraryEntry:
+    entry.status_path.write_text(status.model_dump_json(indent=2))
+    return LibraryEntry(entry.library, entry.record_path, entry.record, status)
