@@ -11,6 +11,9 @@ from kevolve.agents.prompt_budget import PromptTooLarge
 from kevolve.eval_harness.environment import UnknownDeviceError
 from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
+from kevolve.graph.campaign.spec import CampaignSpecError
+from kevolve.graph.campaign.store import CampaignNotFound
+from kevolve.graph.database import DatabaseUnavailable
 from kevolve.graph.run_directory import RunNotFound
 from kevolve.graph.runner import NothingToDecide
 from kevolve.tools.knowledge.base import KnowledgeBaseUnavailable
@@ -20,9 +23,11 @@ from kevolve.tools.llm.transcript import TranscriptError
 
 from . import (
     bench_command,
+    campaign_command,
     chat_command,
     eval_command,
     kb_command,
+    library_command,
     llm_command,
     optimize_command,
     profile_command,
@@ -50,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat_command.add_parser(commands)
     llm_command.add_parser(commands)
     serve_command.add_parser(commands)
+    campaign_command.add_parser(commands)
+    library_command.add_parser(commands)
     return parser
 
 
@@ -63,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, KnowledgeBaseUnavailable, UsageError,
-            RunNotFound, NothingToDecide, LLMSettingsError, TranscriptError, PromptTooLarge, OSError) as exc:
+            RunNotFound, NothingToDecide, LLMSettingsError, TranscriptError, PromptTooLarge, OSError,
+            CampaignSpecError, CampaignNotFound, DatabaseUnavailable) as exc:
         error_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_USAGE
     except LLMUnavailable as exc:

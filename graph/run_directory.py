@@ -3,6 +3,8 @@
     <runs root>/<run id>/
         task.json            the TaskSpec the run was started with
         checkpoints.sqlite   LangGraph's checkpoints (the search tree as it grows)
+        checkpoints.postgres present instead when they live in PostgreSQL (KEVOLVE_DATABASE_URL): a
+                             team's runs, resumable and reviewable from any host that has the URL
         candidates/<node>.py every candidate's source, as the coder wrote it
         evaluations/<node>.json  the harness's full EvalResult for it
         summary.md           written when the run ends
@@ -15,14 +17,18 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from kevolve.eval_harness.results import EvalResult
 
+from .database import DATABASE_URL_VARIABLE, DatabaseUnavailable, connect_postgres, database_url
 from .state import TaskSpec
 
 TASK_FILE = "task.json"
+POSTGRES_MARKER = "checkpoints.postgres"
+_SETUP_LOCK = 0x6B65766F  # any fixed 64-bit key: "kevo"
 
 
 class RunNotFound(LookupError):
@@ -44,10 +50,12 @@ class RunDirectory:
         self.path = path
 
     @classmethod
-    def create(cls, runs_root: Path, task: TaskSpec) -> RunDirectory:
+    def create(cls, runs_root: Path, task: TaskSpec, *, postgres_checkpoints: bool = False) -> RunDirectory:
         run = cls(runs_root / task.run_id)
         (run.path / "candidates").mkdir(parents=True, exist_ok=False)
         (run.path / "evaluations").mkdir()
+        if postgres_checkpoints:
+            (run.path / POSTGRES_MARKER).write_text("this run's checkpoints are in PostgreSQL (KEVOLVE_DATABASE_URL)\n")
         (run.path / TASK_FILE).write_text(task.model_dump_json(indent=2))
         return run
 
@@ -90,8 +98,11 @@ class RunDirectory:
         summary.write_text(text)
         return summary
 
-    def checkpointer(self) -> SqliteSaver:
-        """SQLite checkpoints that deserialize only kevolve's own state models (see `_serializer`)."""
+    def checkpointer(self) -> BaseCheckpointSaver:
+        """Checkpoints that deserialize only kevolve's own state models (see `_serializer`): SQLite in the
+        folder, or PostgreSQL for a run created with `postgres_checkpoints`. Both savers have `.conn`."""
+        if (self.path / POSTGRES_MARKER).is_file():
+            return _postgres_saver(self.run_id)
         connection = sqlite3.connect(self.path / "checkpoints.sqlite", check_same_thread=False)
         return SqliteSaver(connection, serde=_serializer())
 
@@ -100,6 +111,26 @@ def list_runs(runs_root: Path) -> list[RunDirectory]:
     if not runs_root.is_dir():
         return []
     return [RunDirectory(path) for path in sorted(runs_root.iterdir()) if (path / TASK_FILE).is_file()]
+
+
+def _postgres_saver(run_id: str) -> BaseCheckpointSaver:
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    url = database_url()
+    if url is None:
+        raise DatabaseUnavailable(f"run {run_id} keeps its checkpoints in PostgreSQL: set {DATABASE_URL_VARIABLE}")
+    # prepare_threshold=0: prepared statements do not survive a connection pooler such as PgBouncer.
+    connection = connect_postgres(url, prepare_threshold=0, row_factory=dict_row)
+    saver = PostgresSaver(connection, serde=_serializer())
+    # setup() creates or migrates LangGraph's tables; runs opening at once (a campaign's threads, other
+    # hosts) would race to insert the same migration rows, so one at a time under an advisory lock.
+    connection.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+    try:
+        saver.setup()
+    finally:
+        connection.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+    return saver
 
 
 def _serializer() -> JsonPlusSerializer:

@@ -19,6 +19,8 @@ class StopReason(StrEnum):
     TARGET_LIGHT = "target_percent_of_light"
     NO_PROPOSALS = "no_proposals"  # the planner or coder had nothing left to try
     STOPPED_BY_USER = "stopped_by_user"
+    CAMPAIGN_BUDGET = "campaign_budget"  # the campaign's budget, or this problem's share of it, is spent
+    LOW_EXPECTED_GAIN = "low_expected_gain"  # the campaign expects too little gain per dollar from more rounds
 
 
 class ApprovalState(StrEnum):

@@ -1,0 +1,72 @@
+"""A campaign on the terminal: per problem and device the best speedup, rounds and cost; the budget spent and
+left; the estimated finish. One table, drawn live while the campaign runs and once by `campaign status`."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from kevolve.graph.campaign.snapshot import HOUR_S, CampaignSnapshot, ProblemRow
+from kevolve.graph.summary import format_percent, format_ratio
+
+_STATE_STYLES = {"searching": "cyan", "waiting": "bold yellow", "done": "green", "failed": "bold red",
+                 "skipped": "dim", "pending": "dim"}
+
+
+def render_snapshot(snapshot: CampaignSnapshot, *, last_events: dict[str, str] | None = None) -> Group:
+    return Group(_header(snapshot), _problems(snapshot, last_events or {}))
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _header(snapshot: CampaignSnapshot) -> Text:
+    spent, limits = snapshot.spent, snapshot.limits
+    parts = [
+        f"campaign {snapshot.id}" + (" (auto-approve)" if snapshot.auto_approve else ""),
+        f"wall {_spent_of(spent.wall_s / HOUR_S, limits.wall_hours, 'h')}",
+        f"GPU {_spent_of(spent.gpu_s / HOUR_S, limits.gpu_hours, 'h')}",
+        f"tokens {_spent_of(spent.tokens, limits.tokens, '')}",
+        f"${_spent_of(spent.usd, limits.usd, '')}",
+        f"finish in ~{format_duration(snapshot.eta_s)}",
+    ]
+    busy = [f"{device} busy {seconds / max(spent.wall_s, 1e-9):.0%}" for device, seconds in snapshot.busy_s.items()]
+    return Text(" | ".join(parts + busy))
+
+
+def _spent_of(spent: float, limit: float | None, unit: str) -> str:
+    if limit is None:
+        return f"{spent:.3g}{unit} (no limit)"
+    return f"{spent:.3g}/{limit:.3g}{unit} ({max(limit - spent, 0):.3g} left)"
+
+
+def _problems(snapshot: CampaignSnapshot, last_events: dict[str, str]) -> Table:
+    table = Table()
+    table.add_column("problem", no_wrap=True)
+    for title in ("state", "device", "rounds", "vs eager", "vs compile", "% of light", "GPU min", "tokens", "$"):
+        table.add_column(title, no_wrap=True)
+    table.add_column("latest", overflow="ellipsis", no_wrap=True, max_width=60)
+    in_flight = set(snapshot.in_flight)
+    for row in snapshot.problems:
+        state = "running" if row.name in in_flight else row.state.value
+        style = "bold cyan" if row.name in in_flight else _STATE_STYLES.get(row.state.value, "white")
+        latest = last_events.get(row.name) or row.detail or ""
+        for index, cells in enumerate(_device_cells(row)):
+            head = [row.name, f"[{style}]{state}[/]"] if index == 0 else ["", ""]
+            tail = ([f"{row.gpu_s / 60:.1f}", str(row.tokens), f"{row.llm_usd:.2f}", latest] if index == 0
+                    else ["", "", "", ""])
+            table.add_row(*head, *cells, *tail)
+    return table
+
+
+def _device_cells(row: ProblemRow) -> list[list[str]]:
+    if not row.devices:
+        return [["", "0", "n/a", "n/a", "n/a"]]
+    return [[d.device, str(d.rounds), format_ratio(d.speedup_eager), format_ratio(d.speedup_compiled),
+             format_percent(d.percent_of_light)] for d in row.devices]

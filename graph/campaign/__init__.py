@@ -1,0 +1,1 @@
+"""Campaigns: many problems and devices under one budget, each problem a resumable optimization run."""

@@ -1,0 +1,111 @@
+"""When each device was busy: every evaluation a campaign's runs make is timed and recorded as it ends.
+
+The campaign's problems share one evaluation pool; each run gets a `TimedPool` view of it bound to its
+run id. The view holds a per-device lock of its own around the call, so a recorded interval is the time
+the device was held by that evaluation, never the time spent queuing behind another problem's.
+
+The reference's verdict is kept here once measured: the planner, coder and analyst ask for it before
+every call, and the pool answers only under its device lock, so without this an LLM call of one problem
+would wait for another problem's evaluation to end instead of overlapping it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kevolve.eval_harness.problem import Problem
+from kevolve.eval_harness.results import Environment, EvalResult, EvalStatus
+from kevolve.tools.evaluation_pool import EvaluationPool
+
+from .store import EvaluationInterval
+
+Record = Callable[[EvaluationInterval], None]
+
+
+class DeviceClock:
+    """The shared pool, a lock per device, and where intervals go."""
+
+    def __init__(self, pool: EvaluationPool, record: Record) -> None:
+        self.pool = pool
+        self._record = record
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+        self._references: dict[tuple[str, str, str], EvalResult] = {}
+
+    def lock(self, device: str) -> threading.Lock:
+        with self._guard:
+            return self._locks[device]
+
+    def timed(self, *, run_id: str, device: str, name: str, work: Callable[[], Any]) -> Any:
+        with self.lock(device):
+            started = time.time()
+            try:
+                return work()
+            finally:
+                self._record(EvaluationInterval(run_id=run_id, device=device, name=name, started_at=started,
+                                                ended_at=time.time()))
+
+    def reference(self, problem: Problem, device: str, *, run_id: str) -> EvalResult:
+        key = (problem.name, problem.sha256, device)
+        with self._guard:
+            known = self._references.get(key)
+        if known is not None:
+            return known
+        result = self.timed(run_id=run_id, device=device, name="baselines",
+                            work=lambda: self.pool.baselines(problem, device))
+        if result.status is EvalStatus.CORRECT:  # as the pool: a failed reference may pass on the next try
+            with self._guard:
+                self._references[key] = result
+        return result
+
+    def for_run(self, run_id: str) -> TimedPool:
+        return TimedPool(self, run_id)
+
+
+class TimedPool:
+    """What a run's nodes call as their evaluation pool (the same methods as EvaluationPool)."""
+
+    def __init__(self, clock: DeviceClock, run_id: str) -> None:
+        self._clock = clock
+        self._run_id = run_id
+        self.settings = clock.pool.settings
+
+    def evaluate(self, problem: Problem, device: str, source: str, *, name: str = "candidate") -> EvalResult:
+        return self._clock.timed(run_id=self._run_id, device=device, name=name,
+                                 work=lambda: self._clock.pool.evaluate(problem, device, source, name=name))
+
+    def baselines(self, problem: Problem, device: str) -> EvalResult:
+        return self._clock.reference(problem, device, run_id=self._run_id)
+
+    def environment(self, device: str) -> Environment:
+        return self._clock.pool.environment(device)
+
+    def close(self) -> None:
+        """The shared pool outlives a run: the campaign closes it."""
+
+
+def busy_seconds(intervals: Iterable[EvaluationInterval]) -> float:
+    """The length of the union of the intervals: time during which at least one of them ran."""
+    total, end = 0.0, None
+    start = None
+    for interval in sorted(intervals, key=lambda item: item.started_at):
+        if end is None or interval.started_at > end:
+            if end is not None:
+                total += end - start
+            start, end = interval.started_at, interval.ended_at
+        else:
+            end = max(end, interval.ended_at)
+    if end is not None:
+        total += end - start
+    return total
+
+
+def busy_by_device(intervals: Iterable[EvaluationInterval]) -> dict[str, float]:
+    grouped: dict[str, list[EvaluationInterval]] = defaultdict(list)
+    for interval in intervals:
+        grouped[interval.device].append(interval)
+    return {device: busy_seconds(items) for device, items in grouped.items()}
