@@ -1,0 +1,73 @@
+"""Launch configurations of the generated kernels, and the neighbours the search walks between.
+
+One `GroupConfig` per fusion group. A reduction holds its whole reduced extent in registers when
+it is at most `single_max` long (one read of the input), else it loops over `chunk`-wide slices,
+reading its input once per reduction it computes. The harness's verdicts, not these defaults,
+decide which configuration wins.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .fusion import FusionGroup
+
+_BLOCKS = (256, 512, 1024, 2048, 4096)
+_WARPS = (1, 2, 4, 8, 16)
+_ROWS = (1, 2, 4, 8, 16, 32, 64)
+_CHUNKS = (64, 128, 256, 512, 1024, 2048, 4096)
+_SINGLE = (0, 1024, 4096, 8192, 16384, 32768)
+
+
+class GroupConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    block: int = Field(default=1024, description="pointwise: elements per program")
+    rows: int = Field(default=1, description="reduction: kept rows per program")
+    single_max: int = Field(default=16384, description="reduction: the longest extent reduced in registers")
+    chunk: int = Field(default=1024, description="reduction: slice width when looping")
+    warps: int = 4
+
+
+def _contiguous_reduction(group: FusionGroup) -> bool:
+    return group.reduced_dims == tuple(range(len(group.shape) - len(group.reduced_dims), len(group.shape)))
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def default_config(group: FusionGroup) -> GroupConfig:
+    """A sound first guess from the traced shape: enough work per program, a row's reduction on chip."""
+    if group.kind == "pointwise":
+        return GroupConfig(block=1024, warps=4)
+    extent = 1
+    for d in group.reduced_dims:
+        extent *= group.shape[d]
+    if not _contiguous_reduction(group):
+        # The reduced dim is strided: many kept rows per program make the loads along the kept dims coalesce.
+        return GroupConfig(rows=32, single_max=0, chunk=32, warps=4)
+    width = min(_next_pow2(extent), 16384)
+    return GroupConfig(rows=max(1, min(16, 2048 // width)), single_max=16384, chunk=2048,
+                       warps=max(1, min(16, width // 512)))
+
+
+def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
+    """Configurations one step away, nearest first: the plateau rule ends the walk."""
+    def step(values: tuple[int, ...], current: int) -> list[int]:
+        if current not in values:
+            return [values[len(values) // 2]]
+        i = values.index(current)
+        return [values[j] for j in (i - 1, i + 1) if 0 <= j < len(values)]
+
+    if group.kind == "pointwise":
+        moves = [{"block": b} for b in step(_BLOCKS, config.block)] + [{"warps": w} for w in step(_WARPS, config.warps)]
+    else:
+        moves = [{"rows": r} for r in step(_ROWS, config.rows)]
+        moves += [{"warps": w} for w in step(_WARPS, config.warps)]
+        moves += [{"chunk": c} for c in step(_CHUNKS, config.chunk)]
+        moves += [{"single_max": s} for s in step(_SINGLE, config.single_max)]
+        moves += [{"rows": r, "warps": w} for r, w in product(step(_ROWS, config.rows), step(_WARPS, config.warps))]
+    return [config.model_copy(update=move) for move in moves]

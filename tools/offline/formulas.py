@@ -1,0 +1,145 @@
+"""Elementwise functions as Triton expressions, fp32 throughout.
+
+Each entry takes the already-named operands (tensor variables, scalar kernel arguments or literals)
+and returns one Triton expression. Only `tl` built-ins are used: libdevice calls do not run in
+Triton's CPU interpreter, where CI checks every generated kernel, so tanh is written through the
+sigmoid and powers through exp/log or repeated products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Formula = Callable[..., str]
+
+
+def _tanh(x: str) -> str:
+    return f"(2.0 * tl.sigmoid(2.0 * {x}) - 1.0)"
+
+
+def _softplus(x: str, beta: str = "1.0", threshold: str = "20.0") -> str:
+    return f"tl.where({x} * {beta} > {threshold}, {x}, tl.log(1.0 + tl.exp({x} * {beta})) / {beta})"
+
+
+def _gelu(x: str, approximate: str = "'none'") -> str:
+    if approximate.strip("'\"") == "tanh":
+        inner = f"0.7978845608028654 * ({x} + 0.044715 * {x} * {x} * {x})"
+        return f"0.5 * {x} * (1.0 + {_tanh(inner)})"
+    return f"0.5 * {x} * (1.0 + tl.erf({x} * 0.7071067811865476))"
+
+
+def _pow(x: str, exponent: str) -> str:
+    try:
+        value = float(exponent)
+    except ValueError:
+        return f"tl.exp({exponent} * tl.log({x}))"
+    if value.is_integer() and 1 <= value <= 4:
+        return "(" + " * ".join([x] * int(value)) + ")"
+    if value == 0.5:
+        return f"tl.sqrt({x})"
+    if value == -1:
+        return f"(1.0 / {x})"
+    return f"tl.exp({exponent} * tl.log({x}))"
+
+
+def _clamp(x: str, low: str = "None", high: str = "None") -> str:
+    if low != "None":
+        x = f"tl.maximum({x}, {low})"
+    if high != "None":
+        x = f"tl.minimum({x}, {high})"
+    return x
+
+
+POINTWISE: dict[str, Formula] = {
+    "add": lambda a, b, alpha="1": f"({a} + {b})" if alpha in ("1", "1.0") else f"({a} + {alpha} * {b})",
+    "sub": lambda a, b, alpha="1": f"({a} - {b})" if alpha in ("1", "1.0") else f"({a} - {alpha} * {b})",
+    "rsub": lambda a, b, alpha="1": f"({b} - {a})",
+    "mul": lambda a, b: f"({a} * {b})",
+    "div": lambda a, b: f"({a} / {b})",
+    "neg": lambda x: f"(-{x})",
+    "exp": lambda x: f"tl.exp({x})",
+    "log": lambda x: f"tl.log({x})",
+    "log1p": lambda x: f"tl.log(1.0 + {x})",
+    "expm1": lambda x: f"(tl.exp({x}) - 1.0)",
+    "sqrt": lambda x: f"tl.sqrt({x})",
+    "rsqrt": lambda x: f"tl.rsqrt({x})",
+    "abs": lambda x: f"tl.abs({x})",
+    "square": lambda x: f"({x} * {x})",
+    "reciprocal": lambda x: f"(1.0 / {x})",
+    "sin": lambda x: f"tl.sin({x})",
+    "cos": lambda x: f"tl.cos({x})",
+    "erf": lambda x: f"tl.erf({x})",
+    "floor": lambda x: f"tl.floor({x})",
+    "ceil": lambda x: f"tl.ceil({x})",
+    "sign": lambda x: f"tl.where({x} > 0, 1.0, tl.where({x} < 0, -1.0, 0.0))",
+    "pow": _pow,
+    "sigmoid": lambda x: f"tl.sigmoid({x})",
+    "tanh": _tanh,
+    "relu": lambda x: f"tl.maximum({x}, 0.0)",
+    "relu6": lambda x: f"tl.minimum(tl.maximum({x}, 0.0), 6.0)",
+    "gelu": _gelu,
+    "silu": lambda x: f"({x} * tl.sigmoid({x}))",
+    "mish": lambda x: f"({x} * {_tanh(_softplus(x))})",
+    "softplus": _softplus,
+    "leaky_relu": lambda x, negative_slope="0.01": f"tl.where({x} >= 0, {x}, {x} * {negative_slope})",
+    "hardtanh": lambda x, min_val="-1.0", max_val="1.0": f"tl.minimum(tl.maximum({x}, {min_val}), {max_val})",
+    "clamp": _clamp,
+    "clamp_min": lambda x, low: f"tl.maximum({x}, {low})",
+    "clamp_max": lambda x, high: f"tl.minimum({x}, {high})",
+    "elu": lambda x, alpha="1.0": f"tl.where({x} > 0, {x}, {alpha} * (tl.exp({x}) - 1.0))",
+    "hardswish": lambda x: f"({x} * tl.minimum(tl.maximum({x} + 3.0, 0.0), 6.0) / 6.0)",
+    "hardsigmoid": lambda x: f"tl.minimum(tl.maximum({x} / 6.0 + 0.5, 0.0), 1.0)",
+    "softsign": lambda x: f"({x} / (1.0 + tl.abs({x})))",
+    "logsigmoid": lambda x: f"(tl.minimum({x}, 0.0) - tl.log(1.0 + tl.exp(-tl.abs({x}))))",
+    "maximum": lambda a, b: f"tl.maximum({a}, {b})",
+    "minimum": lambda a, b: f"tl.minimum({a}, {b})",
+    "where": lambda c, a, b: f"tl.where({c}, {a}, {b})",
+    "gt": lambda a, b: f"({a} > {b})",
+    "lt": lambda a, b: f"({a} < {b})",
+    "ge": lambda a, b: f"({a} >= {b})",
+    "le": lambda a, b: f"({a} <= {b})",
+    "eq": lambda a, b: f"({a} == {b})",
+    "ne": lambda a, b: f"({a} != {b})",
+    "identity": lambda x: x,
+}
+
+# Parameter names in call order, with defaults, for binding a traced call's args and kwargs.
+SIGNATURES: dict[str, tuple[str, ...]] = {
+    "add": ("input", "other", "alpha=1"), "sub": ("input", "other", "alpha=1"), "rsub": ("input", "other", "alpha=1"),
+    "mul": ("input", "other"), "div": ("input", "other", "rounding_mode=None"), "pow": ("input", "exponent"),
+    "maximum": ("input", "other"), "minimum": ("input", "other"), "where": ("condition", "input", "other"),
+    "gt": ("input", "other"), "lt": ("input", "other"), "ge": ("input", "other"), "le": ("input", "other"),
+    "eq": ("input", "other"), "ne": ("input", "other"),
+    "gelu": ("input", "approximate='none'"), "softplus": ("input", "beta=1.0", "threshold=20.0"),
+    "leaky_relu": ("input", "negative_slope=0.01", "inplace=False"),
+    "hardtanh": ("input", "min_val=-1.0", "max_val=1.0", "inplace=False"),
+    "clamp": ("input", "min=None", "max=None"), "clamp_min": ("input", "min"), "clamp_max": ("input", "max"),
+    "elu": ("input", "alpha=1.0", "inplace=False"), "relu": ("input", "inplace=False"),
+    "relu6": ("input", "inplace=False"), "silu": ("input", "inplace=False"), "mish": ("input", "inplace=False"),
+    "hardswish": ("input", "inplace=False"), "hardsigmoid": ("input", "inplace=False"),
+    "dropout": ("input", "p=0.5", "training=True", "inplace=False"),
+    "sum": ("input", "dim=None", "keepdim=False", "dtype=None"), "mean": ("input", "dim=None", "keepdim=False",
+                                                                          "dtype=None"),
+    "amax": ("input", "dim=None", "keepdim=False"), "amin": ("input", "dim=None", "keepdim=False"),
+    "max": ("input", "dim=None", "keepdim=False"), "min": ("input", "dim=None", "keepdim=False"),
+    "argmax": ("input", "dim=None", "keepdim=False"), "argmin": ("input", "dim=None", "keepdim=False"),
+    "logsumexp": ("input", "dim", "keepdim=False"),
+    "var": ("input", "dim=None", "unbiased=True", "keepdim=False", "correction=None"),
+    "std": ("input", "dim=None", "unbiased=True", "keepdim=False", "correction=None"),
+    "norm": ("input", "p=2", "dim=None", "keepdim=False"),
+    "cumsum": ("input", "dim", "dtype=None"), "cumprod": ("input", "dim", "dtype=None"),
+    "logcumsumexp": ("input", "dim"),
+    "softmax": ("input", "dim=None", "dtype=None", "_stacklevel=3"),
+    "log_softmax": ("input", "dim=None", "dtype=None", "_stacklevel=3"),
+    "layer_norm": ("input", "normalized_shape", "weight=None", "bias=None", "eps=1e-05"),
+    "rms_norm": ("input", "normalized_shape", "weight=None", "eps=None"),
+    "group_norm": ("input", "num_groups", "weight=None", "bias=None", "eps=1e-05"),
+    "batch_norm": ("input", "running_mean", "running_var", "weight=None", "bias=None", "training=False",
+                   "momentum=0.1", "eps=1e-05"),
+    "instance_norm": ("input", "running_mean=None", "running_var=None", "weight=None", "bias=None",
+                      "use_input_stats=True", "momentum=0.1", "eps=1e-05"),
+    "mse_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
+    "l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
+    "smooth_l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'", "beta=1.0"),
+    "kl_div": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'", "log_target=False"),
+}

@@ -1,0 +1,176 @@
+"""Fusion groups: which primitives share one kernel.
+
+A group has an iteration shape `S` and, once it holds a reduction or scan, a set of reduced dims
+`D`. Its members are *full* (shaped like `S`) or *reduced* (shaped like `S` without `D`): a
+softmax's max, sum and division, a layer norm's two means and affine epilogue, all fit. Primitives
+are taken in program order and join the group of their latest producer when the shapes fit and no
+value they read depends on that group through a Python step (which would make a cycle); otherwise
+they start a group. A group's outputs are the members that something outside it reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .program import PrimStep, Program, PyStep, Scalar
+
+Level = Literal["full", "reduced"]
+_IDENTIFIER = re.compile(r"(?<![.\w])[A-Za-z_]\w*")  # names, not attributes after a dot
+
+
+@dataclass
+class FusionGroup:
+    index: int
+    shape: tuple[int, ...]
+    reduced_dims: tuple[int, ...] = ()
+    members: list[PrimStep] = field(default_factory=list)
+    levels: dict[str, Level] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"fused_{self.index}"
+
+    @property
+    def kind(self) -> Literal["pointwise", "reduction"]:
+        return "reduction" if self.reduced_dims else "pointwise"
+
+    def kept_shape(self, keepdim: bool) -> tuple[int, ...]:
+        return tuple(1 if i in self.reduced_dims else s for i, s in enumerate(self.shape)
+                     if keepdim or i not in self.reduced_dims)
+
+    def level_of_shape(self, shape: tuple[int, ...]) -> Level | None:
+        if shape == self.shape:
+            return "full"
+        if self.reduced_dims and shape in (self.kept_shape(True), self.kept_shape(False)):
+            return "reduced"
+        return None
+
+    def external(self, level: Level) -> list[str]:
+        """Tensors from outside the group that members read at `level`, in first-use order."""
+        found: dict[str, None] = {}
+        for member in self.members:
+            use = "full" if member.kind != "pointwise" else self.levels[member.name]
+            for arg in member.tensor_args():
+                if arg not in self.levels and use == level:
+                    found[arg] = None
+        return list(found)
+
+    def scalars(self) -> list[str]:
+        """Python expressions passed to the kernel as scalar arguments, in first-use order."""
+        found: dict[str, None] = {}
+        for member in self.members:
+            for arg in member.args:
+                if isinstance(arg, Scalar) and not arg.literal:
+                    found[arg.expr] = None
+        return list(found)
+
+
+@dataclass
+class FusedProgram:
+    program: Program
+    stages: list[PyStep | FusionGroup]
+
+
+def _names_in(code: str) -> set[str]:
+    return set(_IDENTIFIER.findall(code))
+
+
+def _join(group: FusionGroup, step: PrimStep) -> Level | None:
+    """The level `step` would have in `group`, or None when it does not fit."""
+    inside = [arg for arg in step.tensor_args() if arg in group.levels]
+    if step.kind == "pointwise":
+        level = group.level_of_shape(step.shape.dims)
+        if level is None or any(group.levels[arg] == "full" for arg in inside) and level == "reduced":
+            return None
+        return level
+    operand = step.args[0]
+    if operand not in group.levels or group.levels[operand] != "full":
+        return None
+    if group.reduced_dims and group.reduced_dims != step.dims:
+        return None
+    if step.kind == "scan" and len(step.dims) != 1:
+        return None
+    if any(member.kind == "scan" for member in group.members) and step.kind == "reduce":
+        return None
+    return "reduced" if step.kind == "reduce" else "full"
+
+
+def fuse(program: Program) -> FusedProgram:
+    stages: list[PyStep | FusionGroup] = []
+    group_of: dict[str, FusionGroup] = {}
+    depends_on: dict[str, int] = {}  # value -> the latest group it needs, -1 for none
+    for step in program.steps:
+        if isinstance(step, PyStep):
+            needed = [depends_on.get(name, -1) for name in _names_in(step.code) if name in depends_on]
+            depends_on[step.name] = max(needed, default=-1)
+            stages.append(step)
+            continue
+        reads = step.tensor_args() + [a.expr for a in step.args if isinstance(a, Scalar) and not a.literal]
+        producers = [group_of[arg] for arg in step.tensor_args() if arg in group_of]
+        target = max(producers, key=lambda g: g.index, default=None)
+        level = _join(target, step) if target is not None else None
+        if target is not None and level is not None:
+            outside = [arg for arg in reads if arg not in target.levels]
+            if any(depends_on.get(arg, -1) >= target.index for arg in outside):
+                level = None
+        if target is None or level is None:
+            full = step.shape.dims if step.kind == "pointwise" else program.tensors[step.args[0]].dims
+            target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in stages), shape=full)
+            stages.append(target)
+            level = "full" if step.kind != "reduce" else "reduced"
+        if step.kind != "pointwise":
+            target.reduced_dims = step.dims
+        target.members.append(step)
+        target.levels[step.name] = level
+        group_of[step.name] = target
+        depends_on[step.name] = target.index
+    _mark_outputs(program, stages, group_of)
+    return FusedProgram(program, _scheduled(stages))
+
+
+def _produces(stage: PyStep | FusionGroup) -> set[str]:
+    return {stage.name} if isinstance(stage, PyStep) else {m.name for m in stage.members}
+
+
+def _reads(stage: PyStep | FusionGroup) -> set[str]:
+    if isinstance(stage, PyStep):
+        return _names_in(stage.code)
+    names = set(stage.external("full") + stage.external("reduced"))
+    for expr in stage.scalars():
+        names |= _names_in(expr)
+    return names
+
+
+def _scheduled(stages: list[PyStep | FusionGroup]) -> list[PyStep | FusionGroup]:
+    """Stages in an order where each comes after what it reads, as close to program order as possible.
+
+    A group launches once for all its members, so it must wait for inputs that later Python steps
+    make (a parameter read after the group's first member); whatever reads the group waits for it.
+    """
+    producer = {name: i for i, stage in enumerate(stages) for name in _produces(stage)}
+    needs = [{producer[n] for n in _reads(stage) if n in producer and producer[n] != i} for i, stage in enumerate(stages)]
+    done: set[int] = set()
+    order: list[PyStep | FusionGroup] = []
+    while len(order) < len(stages):
+        ready = next(i for i in range(len(stages)) if i not in done and needs[i] <= done)
+        done.add(ready)
+        order.append(stages[ready])
+    return order
+
+
+def _mark_outputs(program: Program, stages: list[PyStep | FusionGroup], group_of: dict[str, FusionGroup]) -> None:
+    used_outside: set[str] = set(_names_in(program.output))
+    for stage in stages:
+        if isinstance(stage, PyStep):
+            used_outside |= _names_in(stage.code)
+            continue
+        for member in stage.members:
+            for arg in member.args:
+                names = [arg] if isinstance(arg, str) else _names_in(arg.expr)
+                used_outside |= {name for name in names if group_of.get(name) is not stage}
+    for stage in stages:
+        if isinstance(stage, FusionGroup):
+            stage.outputs = [m.name for m in stage.members if m.name in used_outside]

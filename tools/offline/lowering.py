@@ -1,0 +1,215 @@
+"""Traced reference -> Program: canonical operations become primitives, views and vendor calls.
+
+Composite operations are written as the primitives they are made of (softmax is a max, a
+subtraction, an exponential, a sum and a division), so one fusion rule covers them all. Anything
+else that computes and is not a vendor GEMM or convolution is recorded as unsupported: the offline
+engine then writes no candidate rather than one that leaves PyTorch doing the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from .formulas import POINTWISE, SIGNATURES
+from .program import PrimKind, PrimStep, Program, PyStep, Scalar, Shape
+from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
+
+VENDOR_CALLS = {
+    "linear": "torch.nn.functional.linear", "matmul": "torch.matmul", "mm": "torch.mm", "bmm": "torch.bmm",
+    "addmm": "torch.addmm", "baddbmm": "torch.baddbmm", "conv1d": "torch.nn.functional.conv1d",
+    "conv2d": "torch.nn.functional.conv2d", "conv3d": "torch.nn.functional.conv3d",
+    "conv_transpose1d": "torch.nn.functional.conv_transpose1d",
+    "conv_transpose2d": "torch.nn.functional.conv_transpose2d",
+    "conv_transpose3d": "torch.nn.functional.conv_transpose3d",
+}
+VIEW_METHODS = {"view", "reshape", "permute", "transpose", "flatten", "unsqueeze", "squeeze", "expand",
+                "contiguous", "t", "expand_as", "view_as", "reshape_as", "unflatten", "narrow", "select",
+                "movedim", "chunk", "split", "unbind", "size", "dim", "numel"}
+SAME_VALUE = {"float", "to", "type_as", "clone", "detach", "identity", "dropout"}
+PYTHON_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "neg": "-"}
+REDUCTIONS = {"sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin", "logsumexp", "var", "std", "norm"}
+SCANS = {"cumsum", "cumprod", "logcumsumexp"}
+
+
+def _meta_shape(meta: TensorMeta | None) -> Shape | None:
+    return Shape(tuple(meta.shape), meta.dtype) if meta is not None else None
+
+
+class _Lowering:
+    def __init__(self, traced: TracedProgram) -> None:
+        self.traced = traced
+        self.steps: list[PyStep | PrimStep] = []
+        self.tensors: dict[str, Shape] = {name: Shape(tuple(m.shape), m.dtype) for name, m in traced.input_meta.items()}
+        self.tuples: dict[str, list[str]] = {}
+        self.params: dict[str, str] = {}
+        self.unsupported: list[str] = []
+        self.counter = 0
+
+    # --- values -------------------------------------------------------------------------------
+
+    def fresh(self, base: str) -> str:
+        self.counter += 1
+        return f"{base}_{self.counter}"
+
+    def py(self, arg: Any) -> str:
+        """A tagged value as a Python expression in the generated forward."""
+        tag = tag_of(arg)
+        if tag == "node":
+            return arg["node"]
+        if tag == "param":
+            return self.param(arg["param"])
+        if tag == "attr":
+            return f"self.{arg['attr']}"
+        if tag == "list":
+            items = [self.py(item) for item in arg["list"]]
+            return f"({', '.join(items)}{',' if len(items) == 1 else ''})" if arg.get("tuple") else f"[{', '.join(items)}]"
+        if isinstance(arg, dict) and "slice" in arg:
+            return ":".join("" if self.py(part) == "None" else self.py(part) for part in arg["slice"])
+        value = arg.get("const") if isinstance(arg, dict) else arg
+        if isinstance(arg, dict) and arg.get("dtype"):
+            return str(value)
+        if isinstance(arg, dict) and arg.get("float"):
+            return f"float('{value}')"
+        if isinstance(arg, dict) and arg.get("ellipsis"):
+            return "..."
+        return repr(value)
+
+    def value(self, arg: Any) -> Any:
+        """The traced value of an argument (for structural choices such as dims)."""
+        tag = tag_of(arg)
+        if tag == "attr":
+            return arg["value"]
+        if tag == "list":
+            return [self.value(item) for item in arg["list"]]
+        if tag == "const":
+            return arg["const"]
+        return None
+
+    def param(self, path: str) -> str:
+        if path not in self.params:
+            name = "p_" + path.replace(".", "_")
+            self.params[path] = name
+            meta = self.traced.param_meta.get(path)
+            self.steps.append(PyStep(name, f"self.{path}", _meta_shape(meta)))
+            if meta is not None:
+                self.tensors[name] = _meta_shape(meta)
+        return self.params[path]
+
+    def operand(self, arg: Any) -> str | Scalar:
+        tag = tag_of(arg)
+        if tag == "param":
+            return self.param(arg["param"])
+        if tag == "node" and arg["node"] in self.tensors:
+            return arg["node"]
+        if tag == "node":
+            return Scalar(arg["node"], literal=False)
+        if tag == "attr":
+            return Scalar(f"self.{arg['attr']}", literal=False)
+        return Scalar(self.py(arg), literal=True)
+
+    def shape(self, operand: str | Scalar) -> tuple[int, ...]:
+        return self.tensors[operand].dims if isinstance(operand, str) else ()
+
+    # --- emitting -----------------------------------------------------------------------------
+
+    def emit_py(self, name: str, code: str, shape: Shape | None = None, vendor: str | None = None) -> str:
+        self.steps.append(PyStep(name, code, shape, vendor))
+        if shape is not None:
+            self.tensors[name] = shape
+        return name
+
+    def emit_prim(self, kind: PrimKind, fn: str, args: list[str | Scalar], *, name: str | None = None,
+                  dims: tuple[int, ...] = (), keepdim: bool = False, params: dict[str, str] | None = None,
+                  index: bool = False, shape_override: tuple[int, ...] | None = None) -> str:
+        name = name or self.fresh(fn)
+        if shape_override is not None:
+            dims_out = shape_override
+        elif kind == "pointwise":
+            dims_out = tuple(torch.broadcast_shapes(*[self.shape(a) for a in args]))
+        else:
+            source = self.shape(args[0])
+            dims_out = source if kind == "scan" else tuple(
+                1 if i in dims else size for i, size in enumerate(source) if keepdim or i not in dims)
+        dtype = "torch.int64" if index else "torch.bool" if fn in ("gt", "lt", "ge", "le", "eq", "ne") \
+            else "torch.float32"
+        shape = Shape(dims_out, dtype)
+        self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, tuple((params or {}).items()), dims, keepdim,
+                                   index))
+        self.tensors[name] = shape
+        return name
+
+    def reduce(self, fn: str, x: str, dims: tuple[int, ...], keepdim: bool, name: str | None = None,
+               index: bool = False) -> str:
+        return self.emit_prim("reduce", fn, [x], name=name, dims=dims, keepdim=keepdim, index=index)
+
+    def reduced_view(self, x: str, dims: tuple[int, ...], keepdim: bool) -> str:
+        """A keepdim=True reduction's result seen as keepdim=False when asked (a free relabelling in a kernel)."""
+        if keepdim:
+            return x
+        dropped = tuple(size for i, size in enumerate(self.shape(x)) if i not in dims)
+        return self.emit_prim("pointwise", "identity", [x], shape_override=dropped)
+
+    def reduced_count(self, correction: int) -> Scalar:
+        """How many elements the kernel reduces, less a correction: `R` is the kernel's reduced length."""
+        return Scalar(f"(R - {correction})" if correction else "R", literal=True)
+
+    def pw(self, fn: str, *args: str | Scalar, name: str | None = None) -> str:
+        return self.emit_prim("pointwise", fn, list(args), name=name)
+
+    # --- binding ------------------------------------------------------------------------------
+
+    def bind(self, node: TracedNode) -> dict[str, Any]:
+        names = SIGNATURES.get(node.op)
+        if names is None:
+            return {str(i): arg for i, arg in enumerate(node.args)} | node.kwargs
+        bound: dict[str, Any] = {}
+        for i, spec in enumerate(names):
+            key, _, default = spec.partition("=")
+            if i < len(node.args):
+                bound[key] = node.args[i]
+            elif key in node.kwargs:
+                bound[key] = node.kwargs[key]
+            elif default:
+                bound[key] = {"const": eval(default)}  # noqa: S307 - literals written in formulas.SIGNATURES
+        return bound
+
+    def dims_of(self, x: str, dim: Any) -> tuple[int, ...]:
+        rank = len(self.shape(x))
+        value = self.value(dim)
+        if value is None:
+            return tuple(range(rank))
+        values = value if isinstance(value, list) else [value]
+        return tuple(sorted(int(v) % rank for v in values))
+
+
+def lower(traced: TracedProgram) -> Program:
+    state = _Lowering(traced)
+    for node in traced.nodes:
+        handler = _handler_for(node, state)
+        if handler is None:
+            state.unsupported.append(node.op)
+            state.emit_py(node.name, f"None  # unsupported: {node.op}", _meta_shape(node.meta))
+            continue
+        handler(state, node)
+    output = state.py(traced.output)
+    return Program(list(traced.inputs), state.steps, output, state.tensors, state.unsupported)
+
+
+Handler = Callable[[_Lowering, TracedNode], None]
+
+
+def _handler_for(node: TracedNode, state: _Lowering) -> Handler | None:
+    from .lowering_ops import HANDLERS, python_value
+
+    second = node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
+    if node.op in ("max", "min") and tag_of(second) in ("node", "param") \
+            and (tag_of(second) == "param" or second["node"] in state.tensors):
+        return HANDLERS["maximum" if node.op == "max" else "minimum"]
+    if node.op in ("max", "min"):
+        return HANDLERS[node.op]
+    if node.meta is None and node.op != "param":
+        return python_value
+    return HANDLERS.get(node.op)

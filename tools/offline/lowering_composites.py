@@ -1,0 +1,159 @@
+"""Softmax, normalizations and losses written as the primitives they are made of.
+
+Normalizations over channels or groups first view the input so that the statistics run over
+trailing or chosen dims of a contiguous view; those views cost nothing and keep one kernel per norm.
+"""
+
+from __future__ import annotations
+
+from .lowering import Handler, _Lowering
+from .program import Scalar, Shape
+from .traced import TracedNode
+
+
+def _softmax(state: _Lowering, node: TracedNode) -> None:
+    bound = state.bind(node)
+    x = state.operand(bound["input"])
+    dims = state.dims_of(x, bound["dim"])
+    shifted = state.pw("sub", x, state.reduce("amax", x, dims, True))
+    if node.op == "softmax":
+        exps = state.pw("exp", shifted)
+        state.pw("div", exps, state.reduce("sum", exps, dims, True), name=node.name)
+    else:
+        total = state.reduce("sum", state.pw("exp", shifted), dims, True)
+        state.pw("sub", shifted, state.pw("log", total), name=node.name)
+
+
+def _normalize(state: _Lowering, x: str, dims: tuple[int, ...], eps: Scalar, *, center: bool = True) -> str:
+    """(x - mean) / sqrt(var + eps) over `dims` (biased variance), or x / sqrt(mean(x^2) + eps)."""
+    if center:
+        x = state.pw("sub", x, state.reduce("mean", x, dims, True))
+    spread = state.reduce("mean", state.pw("mul", x, x), dims, True)
+    return state.pw("mul", x, state.pw("rsqrt", state.pw("add", spread, eps)))
+
+
+def _affine(state: _Lowering, y: str, weight: str | Scalar, bias: str | Scalar, name: str) -> str:
+    has_weight, has_bias = isinstance(weight, str), isinstance(bias, str)
+    if has_weight:
+        y = state.pw("mul", y, weight, name=None if has_bias else name)
+    if has_bias:
+        y = state.pw("add", y, bias, name=name)
+    if not (has_weight or has_bias):
+        y = state.pw("identity", y, name=name)
+    return y
+
+
+def _layer_norm(state: _Lowering, node: TracedNode) -> None:
+    bound = state.bind(node)
+    x = state.operand(bound["input"])
+    count = len(state.value(bound["normalized_shape"]) or [1]) if isinstance(
+        state.value(bound["normalized_shape"]), list) else 1
+    rank = len(state.shape(x))
+    dims = tuple(range(rank - count, rank))
+    eps = state.operand(bound["eps"])
+    if node.op == "rms_norm":
+        if isinstance(eps, Scalar) and eps.expr == "None":
+            eps = Scalar("1.1920928955078125e-07", literal=True)
+        y = _normalize(state, x, dims, eps, center=False)
+        _affine(state, y, state.operand(bound["weight"]), Scalar("None", True), node.name)
+        return
+    y = _normalize(state, x, dims, eps)
+    _affine(state, y, state.operand(bound["weight"]), state.operand(bound["bias"]), node.name)
+
+
+def _channel_view(state: _Lowering, x: str, groups: str | None, group_count: int = 1) -> tuple[str, str]:
+    """x (N, C, *) viewed as (N, C, S) or, with groups, (N, G, C // G, S); returns the view and C."""
+    channels = state.emit_py(state.fresh("channels"), f"{x}.shape[1]")
+    dims = state.shape(x)
+    spatial = 1
+    for size in dims[2:]:
+        spatial *= size
+    if groups is None:
+        shape = (dims[0], dims[1], spatial)
+        code = f"{x}.reshape({x}.shape[0], {channels}, -1)"
+    else:
+        shape = (dims[0], group_count, dims[1] // group_count, spatial)
+        code = f"{x}.reshape({x}.shape[0], {groups}, {channels} // {groups}, -1)"
+    return state.emit_py(state.fresh("view"), code, Shape(shape)), channels
+
+
+def _param_view(state: _Lowering, tensor: str | Scalar, code_shape: str, dims: tuple[int, ...]) -> str | Scalar:
+    if not isinstance(tensor, str):
+        return tensor
+    return state.emit_py(state.fresh("view"), f"{tensor}.view({code_shape})", Shape(dims))
+
+
+def _group_norm(state: _Lowering, node: TracedNode) -> None:
+    bound = state.bind(node)
+    x = state.operand(bound["input"])
+    g = int(state.value(bound["num_groups"]))
+    groups = state.py(bound["num_groups"])
+    view, channels = _channel_view(state, x, groups, g)
+    per_group = state.shape(x)[1] // g
+    y = _normalize(state, view, (2, 3), state.operand(bound["eps"]))
+    shape = f"1, {groups}, {channels} // {groups}, 1"
+    weight = _param_view(state, state.operand(bound["weight"]), shape, (1, g, per_group, 1))
+    bias = _param_view(state, state.operand(bound["bias"]), shape, (1, g, per_group, 1))
+    y = _affine(state, y, weight, bias, state.fresh("normed"))
+    state.emit_py(node.name, f"{y}.view({x}.shape)", state.tensors[x])
+
+
+def _batch_norm(state: _Lowering, node: TracedNode) -> None:
+    bound = state.bind(node)
+    x = state.operand(bound["input"])
+    key = "use_input_stats" if node.op == "instance_norm" else "training"
+    batch_stats = state.value(bound.get(key)) is not False or isinstance(state.operand(bound["running_mean"]), Scalar)
+    view, channels = _channel_view(state, x, None)
+    channels_count = state.shape(x)[1]
+    shape = f"1, {channels}, 1"
+    weight = _param_view(state, state.operand(bound["weight"]), shape, (1, channels_count, 1))
+    bias = _param_view(state, state.operand(bound["bias"]), shape, (1, channels_count, 1))
+    eps = state.operand(bound["eps"])
+    if batch_stats:
+        y = _normalize(state, view, (2,) if node.op == "instance_norm" else (0, 2), eps)
+    else:
+        mean = _param_view(state, state.operand(bound["running_mean"]), shape, (1, channels_count, 1))
+        var = _param_view(state, state.operand(bound["running_var"]), shape, (1, channels_count, 1))
+        y = state.pw("mul", state.pw("sub", view, mean), state.pw("rsqrt", state.pw("add", var, eps)))
+    y = _affine(state, y, weight, bias, state.fresh("normed"))
+    state.emit_py(node.name, f"{y}.view({x}.shape)", state.tensors[x])
+
+
+def _loss(state: _Lowering, node: TracedNode) -> None:
+    bound = state.bind(node)
+    a, b = state.operand(bound["input"]), state.operand(bound["target"])
+    reduction = state.value(bound.get("reduction"))
+    if node.op == "kl_div":
+        target = state.pw("exp", b) if state.value(bound.get("log_target")) else b
+        log_target = b if state.value(bound.get("log_target")) else state.pw("log", b)
+        elementwise = state.pw("mul", target, state.pw("sub", log_target, a))
+    else:
+        diff = state.pw("sub", a, b)
+        if node.op == "mse_loss":
+            elementwise = state.pw("mul", diff, diff)
+        elif node.op == "l1_loss":
+            elementwise = state.pw("abs", diff)
+        else:
+            beta = state.operand(bound.get("beta", {"const": 1.0}))
+            size = state.pw("abs", diff)
+            quadratic = state.pw("div", state.pw("mul", Scalar("0.5", True), state.pw("mul", size, size)), beta)
+            linear = state.pw("sub", size, state.pw("mul", Scalar("0.5", True), beta))
+            elementwise = state.pw("where", state.pw("lt", size, beta), quadratic, linear)
+    dims = tuple(range(len(state.shape(elementwise))))
+    if reduction == "none":
+        state.pw("identity", elementwise, name=node.name)
+    elif reduction == "sum":
+        state.reduce("sum", elementwise, dims, False, name=node.name)
+    elif reduction == "batchmean":
+        total = state.reduce("sum", elementwise, dims, False)
+        batch = state.emit_py(state.fresh("batch"), f"{a}.shape[0]")
+        state.pw("div", total, Scalar(batch, literal=False), name=node.name)
+    else:
+        state.reduce("mean", elementwise, dims, False, name=node.name)
+
+
+COMPOSITES: dict[str, Handler] = {
+    "softmax": _softmax, "log_softmax": _softmax, "layer_norm": _layer_norm, "rms_norm": _layer_norm,
+    "group_norm": _group_norm, "batch_norm": _batch_norm, "instance_norm": _batch_norm,
+    "mse_loss": _loss, "l1_loss": _loss, "smooth_l1_loss": _loss, "kl_div": _loss,
+}

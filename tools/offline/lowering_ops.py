@@ -1,0 +1,149 @@
+"""One handler per canonical operation: how it becomes primitives, a view, or a vendor call."""
+
+from __future__ import annotations
+
+from .formulas import POINTWISE, SIGNATURES
+from .lowering import PYTHON_ARITHMETIC, SAME_VALUE, VENDOR_CALLS, VIEW_METHODS, Handler, _Lowering, _meta_shape
+from .program import Scalar
+from .traced import TracedNode, tag_of
+
+_NOT_OPERANDS = {"inplace", "dtype", "_stacklevel", "rounding_mode"}
+
+
+def python_value(state: _Lowering, node: TracedNode) -> None:
+    """Shapes, sizes and integer arithmetic on them: plain Python in the forward."""
+    args = [state.py(arg) for arg in node.args]
+    if node.op in PYTHON_ARITHMETIC and len(args) == 2:
+        code = f"{args[0]} {PYTHON_ARITHMETIC[node.op]} {args[1]}"
+    elif node.op == "neg":
+        code = f"-{args[0]}"
+    elif node.op == "getattr":
+        code = f"{args[0]}.{node.args[1]['const']}"
+    elif node.op == "getitem" and args[0] in state.tuples:
+        code = state.tuples[args[0]][int(state.value(node.args[1]))]
+    elif node.op == "getitem":
+        code = f"{args[0]}[{args[1]}]"
+    elif node.op in ("size", "dim", "numel", "stride"):
+        code = f"{args[0]}.{node.op}({', '.join(args[1:])})"
+    else:
+        state.unsupported.append(node.op)
+        code = f"None  # unsupported: {node.op}"
+    state.emit_py(node.name, code)
+
+
+def _pointwise(state: _Lowering, node: TracedNode) -> None:
+    bound = state.bind(node)
+    if node.op not in SIGNATURES:
+        operands = [state.operand(arg) for arg in node.args]
+        state.pw(node.op, *operands, name=node.name)
+        return
+    operands = [state.operand(arg) for key, arg in bound.items() if key not in _NOT_OPERANDS]
+    # Trailing defaults that equal the formula's own defaults are left out, so kernels stay readable.
+    state.pw(node.op, *operands, name=node.name)
+
+
+def _same_value(state: _Lowering, node: TracedNode) -> None:
+    if node.op == "dropout":
+        bound = state.bind(node)
+        if state.value(bound.get("p")) not in (0, 0.0) and state.value(bound.get("training")) is not False:
+            state.unsupported.append("dropout with p > 0 in training mode")
+    source = state.operand(node.args[0])
+    state.emit_py(node.name, source if isinstance(source, str) else source.expr, _meta_shape(node.meta))
+
+
+def _view(state: _Lowering, node: TracedNode) -> None:
+    base, *rest = [state.py(arg) for arg in node.args]
+    rest += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
+    if node.op == "getitem":
+        code = f"{base}[{', '.join(rest)}]"
+    else:
+        code = f"{base}.{node.op}({', '.join(rest)})"
+    state.emit_py(node.name, code, _meta_shape(node.meta))
+
+
+def _vendor(state: _Lowering, node: TracedNode) -> None:
+    args = [state.py(arg) for arg in node.args]
+    args += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
+    call = VENDOR_CALLS[node.op]
+    state.emit_py(node.name, f"{call}({', '.join(args)})", _meta_shape(node.meta), vendor=call)
+
+
+def _param(state: _Lowering, node: TracedNode) -> None:
+    name = state.param(node.args[0]["param"])
+    state.emit_py(node.name, name, state.tensors.get(name))
+
+
+def _getitem(state: _Lowering, node: TracedNode) -> None:
+    base = node.args[0]["node"] if tag_of(node.args[0]) == "node" else None
+    if base in state.tuples:
+        state.emit_py(node.name, state.tuples[base][int(state.value(node.args[1]))], _meta_shape(node.meta))
+    else:
+        _view(state, node)
+
+
+def _reduction(state: _Lowering, node: TracedNode) -> None:
+    bound = state.bind(node)
+    x = state.operand(bound["input"])
+    dims = state.dims_of(x, bound.get("dim"))
+    keep = bool(state.value(bound.get("keepdim")))
+    op = node.op
+    if op in ("max", "min") and state.value(bound.get("dim")) is not None:
+        values = state.reduce("amax" if op == "max" else "amin", x, dims, keep, name=f"{node.name}_values")
+        indices = state.reduce("argmax" if op == "max" else "argmin", x, dims, keep, name=f"{node.name}_indices",
+                               index=True)
+        state.tuples[node.name] = [values, indices]
+        state.emit_py(node.name, f"({values}, {indices})")
+        return
+    if op in ("max", "min"):
+        state.reduce("amax" if op == "max" else "amin", x, dims, keep, name=node.name)
+    elif op in ("sum", "mean", "amax", "amin"):
+        state.reduce(op, x, dims, keep, name=node.name)
+    elif op in ("argmax", "argmin"):
+        state.reduce(op, x, dims, keep, name=node.name, index=True)
+    elif op == "logsumexp":
+        top = state.reduce("amax", x, dims, True)
+        total = state.reduce("sum", state.pw("exp", state.pw("sub", x, top)), dims, keep)
+        state.pw("add", state.reduced_view(top, dims, keep), state.pw("log", total), name=node.name)
+    elif op in ("var", "std"):
+        _variance(state, node, x, dims, keep, bound)
+    elif op == "norm":
+        if state.value(bound.get("p")) not in (2, 2.0, "fro"):
+            state.unsupported.append("norm with p other than 2")
+        state.pw("sqrt", state.reduce("sum", state.pw("mul", x, x), dims, keep), name=node.name)
+
+
+def _variance(state: _Lowering, node: TracedNode, x: str, dims: tuple[int, ...], keep: bool, bound: dict) -> None:
+    correction = state.value(bound.get("correction"))
+    if correction is None:
+        correction = 1 if state.value(bound.get("unbiased")) in (True, None) else 0
+    centered = state.pw("sub", x, state.reduce("mean", x, dims, True))
+    total = state.reduce("sum", state.pw("mul", centered, centered), dims, keep)
+    variance = state.pw("div", total, state.reduced_count(int(correction)), name=None if node.op == "std" else node.name)
+    if node.op == "std":
+        state.pw("sqrt", variance, name=node.name)
+
+
+def _scan(state: _Lowering, node: TracedNode) -> None:
+    bound = state.bind(node)
+    x = state.operand(bound["input"])
+    state.emit_prim("scan", node.op, [x], name=node.name, dims=state.dims_of(x, bound["dim"]))
+
+
+HANDLERS: dict[str, Handler] = {name: _pointwise for name in POINTWISE}
+HANDLERS.update({name: _same_value for name in SAME_VALUE})
+HANDLERS.update({name: _view for name in VIEW_METHODS})
+HANDLERS.update({name: _vendor for name in VENDOR_CALLS})
+HANDLERS.update({name: _reduction for name in ("sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin",
+                                                "logsumexp", "var", "std", "norm")})
+HANDLERS.update({name: _scan for name in ("cumsum", "cumprod", "logcumsumexp")})
+HANDLERS["param"] = _param
+HANDLERS["getitem"] = _getitem
+
+
+def _register_composites() -> None:
+    from .lowering_composites import COMPOSITES
+
+    HANDLERS.update(COMPOSITES)
+
+
+_register_composites()

@@ -1,0 +1,86 @@
+"""Canonical names for what a forward calls: functions, tensor methods and nn modules.
+
+`torch.add`, `operator.add`, `x.add(...)` and `x + y` are all `add`; an nn module becomes the
+functional call it performs, with its tensors as parameters and its settings as attributes, which the
+generated `ModelNew` reads from its own copy of the module at run time.
+"""
+
+from __future__ import annotations
+
+ALIASES = {
+    "truediv": "div", "true_divide": "div", "divide": "div", "multiply": "mul", "subtract": "sub",
+    "negative": "neg", "iadd": "add", "imul": "mul", "isub": "sub", "itruediv": "div", "absolute": "abs",
+    "clip": "clamp", "arctan": "atan", "special_expit": "sigmoid", "expit": "sigmoid", "relu_": "relu",
+    "softmax_": "softmax", "reciprocal_": "reciprocal", "square_": "square", "concat": "cat",
+    "swapaxes": "transpose", "swapdims": "transpose", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
+    "scaled_dot_product_attention": "sdpa", "__getitem__": "getitem",
+}
+
+# nn module type -> (canonical op, argument spec). In the spec, "input" is the module's input,
+# "P:name" a tensor of the module, "A:name" a setting of the module, "C:value" a constant.
+MODULE_CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Linear": ("linear", ("input", "P:weight", "P:bias")),
+    "Conv1d": ("conv1d", ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:dilation", "A:groups")),
+    "Conv2d": ("conv2d", ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:dilation", "A:groups")),
+    "Conv3d": ("conv3d", ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:dilation", "A:groups")),
+    "ConvTranspose1d": ("conv_transpose1d", ("input", "P:weight", "P:bias", "A:stride", "A:padding",
+                                             "A:output_padding", "A:groups", "A:dilation")),
+    "ConvTranspose2d": ("conv_transpose2d", ("input", "P:weight", "P:bias", "A:stride", "A:padding",
+                                             "A:output_padding", "A:groups", "A:dilation")),
+    "ConvTranspose3d": ("conv_transpose3d", ("input", "P:weight", "P:bias", "A:stride", "A:padding",
+                                             "A:output_padding", "A:groups", "A:dilation")),
+    "LayerNorm": ("layer_norm", ("input", "A:normalized_shape", "P:weight", "P:bias", "A:eps")),
+    "RMSNorm": ("rms_norm", ("input", "A:normalized_shape", "P:weight", "A:eps")),
+    "GroupNorm": ("group_norm", ("input", "A:num_groups", "P:weight", "P:bias", "A:eps")),
+    "BatchNorm1d": ("batch_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
+                                   "A:training", "A:momentum", "A:eps")),
+    "BatchNorm2d": ("batch_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
+                                   "A:training", "A:momentum", "A:eps")),
+    "BatchNorm3d": ("batch_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
+                                   "A:training", "A:momentum", "A:eps")),
+    "InstanceNorm1d": ("instance_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
+                                         "A:track_running_stats", "A:momentum", "A:eps")),
+    "InstanceNorm2d": ("instance_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
+                                         "A:track_running_stats", "A:momentum", "A:eps")),
+    "InstanceNorm3d": ("instance_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
+                                         "A:track_running_stats", "A:momentum", "A:eps")),
+    "ReLU": ("relu", ("input",)),
+    "ReLU6": ("relu6", ("input",)),
+    "GELU": ("gelu", ("input", "A:approximate")),
+    "SiLU": ("silu", ("input",)),
+    "Sigmoid": ("sigmoid", ("input",)),
+    "Tanh": ("tanh", ("input",)),
+    "Mish": ("mish", ("input",)),
+    "Softplus": ("softplus", ("input", "A:beta", "A:threshold")),
+    "LeakyReLU": ("leaky_relu", ("input", "A:negative_slope")),
+    "Hardtanh": ("hardtanh", ("input", "A:min_val", "A:max_val")),
+    "ELU": ("elu", ("input", "A:alpha")),
+    "Hardswish": ("hardswish", ("input",)),
+    "Hardsigmoid": ("hardsigmoid", ("input",)),
+    "Softsign": ("softsign", ("input",)),
+    "LogSigmoid": ("logsigmoid", ("input",)),
+    "Softmax": ("softmax", ("input", "A:dim")),
+    "LogSoftmax": ("log_softmax", ("input", "A:dim")),
+    "Identity": ("identity", ("input",)),
+    "Dropout": ("dropout", ("input", "A:p")),
+    "Flatten": ("flatten", ("input", "A:start_dim", "A:end_dim")),
+    "MaxPool1d": ("max_pool1d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:dilation")),
+    "MaxPool2d": ("max_pool2d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:dilation")),
+    "MaxPool3d": ("max_pool3d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:dilation")),
+    "AvgPool1d": ("avg_pool1d", ("input", "A:kernel_size", "A:stride", "A:padding")),
+    "AvgPool2d": ("avg_pool2d", ("input", "A:kernel_size", "A:stride", "A:padding")),
+    "AvgPool3d": ("avg_pool3d", ("input", "A:kernel_size", "A:stride", "A:padding")),
+    "AdaptiveAvgPool2d": ("adaptive_avg_pool2d", ("input", "A:output_size")),
+}
+
+
+def canonical(name: str) -> str:
+    """`__add__` -> `add`, `relu_` -> `relu`, `truediv` -> `div`."""
+    bare = name.strip("_") if name.startswith("__") else name
+    if bare.startswith("r") and bare[1:] in ("add", "mul", "sub", "truediv", "div", "pow"):
+        bare = "r" + ALIASES.get(bare[1:], bare[1:])
+        return bare
+    bare = ALIASES.get(bare, bare)
+    if bare.endswith("_") and not bare.startswith("_"):
+        bare = bare[:-1]
+    return ALIASES.get(bare, bare)

@@ -1,0 +1,78 @@
+"""The lowered program: Python steps the forward keeps, and primitive steps that kernels compute.
+
+A `PyStep` is one line of the generated forward (a view, a shape computation, or a vendor-library
+call that `hybrid` leaves in place). A `PrimStep` is an elementwise function, a reduction or a scan
+over tensors; consecutive compatible primitives become one fused Triton kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+PrimKind = Literal["pointwise", "reduce", "scan"]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A tensor's shape and dtype at the traced configuration: for structural choices only."""
+
+    dims: tuple[int, ...]
+    dtype: str = "torch.float32"
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar operand: a literal inlined into the kernel, or a Python expression passed at launch."""
+
+    expr: str
+    literal: bool
+
+
+@dataclass(frozen=True)
+class PyStep:
+    name: str
+    code: str
+    shape: Shape | None = None
+    vendor: str | None = None  # the vendor-library call it makes (cuBLAS / cuDNN), if any
+
+
+@dataclass(frozen=True)
+class PrimStep:
+    name: str
+    kind: PrimKind
+    fn: str
+    args: tuple[str | Scalar, ...]
+    shape: Shape
+    params: tuple[tuple[str, str], ...] = ()
+    dims: tuple[int, ...] = ()
+    keepdim: bool = False
+    # True for an argmax whose result is an index (int64) rather than a value
+    index: bool = False
+
+    def tensor_args(self) -> list[str]:
+        return [arg for arg in self.args if isinstance(arg, str)]
+
+
+Step = PyStep | PrimStep
+
+
+@dataclass
+class Program:
+    inputs: list[str]
+    steps: list[Step]
+    output: str
+    tensors: dict[str, Shape]
+    unsupported: list[str] = field(default_factory=list)
+
+    @property
+    def vendor_calls(self) -> list[str]:
+        return [step.vendor for step in self.steps if isinstance(step, PyStep) and step.vendor]
+
+    @property
+    def primitives(self) -> list[PrimStep]:
+        return [step for step in self.steps if isinstance(step, PrimStep)]

@@ -1,0 +1,216 @@
+"""Traces a reference with torch.fx in its own process and prints the program as JSON.
+
+    python -m kevolve.tools.offline.trace_program PROBLEM.py [--config NAME]
+
+It runs the problem's code (as the harness's workers do, never the caller): the model and its
+inputs are built on the `meta` device, so even multi-GB problems trace in milliseconds. torch.fx's
+symbolic tracing keeps `x.shape` symbolic, which the generated module needs to serve every
+configuration; shapes are then propagated once, for choices only.
+
+A constant in the graph may come from a model attribute (`self.lo`, `self.groups`): each scalar
+attribute is perturbed and the model re-traced, and a constant that moves with it is recorded as that
+attribute, so the generated code reads it at run time instead of baking one configuration's value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.fx
+from torch import nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from kevolve.eval_harness.module_loader import module_from_source
+from kevolve.eval_harness.problem import load_problem
+
+from .op_names import MODULE_CALLS, canonical
+
+_SCALARS = (int, float)
+
+
+def _scalar_attributes(model: nn.Module) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for prefix, module in model.named_modules():
+        for key, value in vars(module).items():
+            if key.startswith("_") or isinstance(value, bool) or not isinstance(value, _SCALARS):
+                continue
+            found[f"{prefix}.{key}" if prefix else key] = value
+    return found
+
+
+def _set_path(model: nn.Module, path: str, value: Any) -> None:
+    *owners, key = path.split(".")
+    target = model
+    for owner in owners:
+        target = getattr(target, owner)
+    setattr(target, key, value)
+
+
+def _perturbed(value: Any) -> Any:
+    return value + 7 if isinstance(value, int) else value * 1.37 + 0.0123
+
+
+class _Encoder:
+    """fx arguments -> tagged JSON values, with provenance for constants."""
+
+    def __init__(self, model: nn.Module, attribute_constants: dict[tuple[str, int], str]) -> None:
+        self.model = model
+        self.tensor_paths = {id(t): name for name, t in [*model.named_parameters(), *model.named_buffers()]}
+        self.attribute_constants = attribute_constants
+
+    def value(self, arg: Any, where: tuple[str, int] | None = None) -> Any:
+        if isinstance(arg, torch.fx.Node):
+            return {"node": arg.name}
+        if isinstance(arg, list | tuple):
+            return {"list": [self.value(item) for item in arg], "tuple": isinstance(arg, tuple)}
+        if isinstance(arg, torch.Tensor):
+            path = self.tensor_paths.get(id(arg))
+            return {"param": path} if path else {"const": "<tensor>"}
+        if where is not None and where in self.attribute_constants:
+            return {"attr": self.attribute_constants[where], "value": arg}
+        if isinstance(arg, torch.dtype):
+            return {"const": str(arg), "dtype": True}
+        if isinstance(arg, float) and not math.isfinite(arg):
+            return {"const": str(arg), "float": True}
+        if arg is None or isinstance(arg, bool | int | float | str):
+            return {"const": arg}
+        if isinstance(arg, slice):
+            return {"slice": [self.value(arg.start), self.value(arg.stop), self.value(arg.step)]}
+        if arg is Ellipsis:
+            return {"const": "...", "ellipsis": True}
+        return {"const": repr(arg), "opaque": True}
+
+
+def _module_call(node: torch.fx.Node, model: nn.Module, encoder: _Encoder) -> tuple[str, list[Any]]:
+    module = model.get_submodule(node.target)
+    kind = type(module).__name__
+    if kind not in MODULE_CALLS:
+        return f"module:{kind}", [encoder.value(a) for a in node.args]
+    op, spec = MODULE_CALLS[kind]
+    args: list[Any] = []
+    for item in spec:
+        if item == "input":
+            args.append(encoder.value(node.args[0]))
+        elif item.startswith("P:"):
+            tensor = getattr(module, item[2:], None)
+            args.append({"param": f"{node.target}.{item[2:]}"} if tensor is not None else {"const": None})
+        else:
+            value = getattr(module, item[2:])
+            args.append({"attr": f"{node.target}.{item[2:]}", "value": list(value) if isinstance(value, tuple)
+                         else value})
+    return op, args
+
+
+def _name_of(node: torch.fx.Node) -> str:
+    if node.op == "call_method":
+        return canonical(node.target)
+    target = node.target
+    name = getattr(target, "__name__", str(target))
+    return canonical(name)
+
+
+def _constants(graph: torch.fx.Graph) -> dict[tuple[str, int], Any]:
+    """Every plain numeric constant, keyed by (node, flat argument position)."""
+    found: dict[tuple[str, int], Any] = {}
+    for node in graph.nodes:
+        flat = [*node.args, *node.kwargs.values()]
+        for position, arg in enumerate(flat):
+            if isinstance(arg, _SCALARS) and not isinstance(arg, bool):
+                found[(node.name, position)] = arg
+    return found
+
+
+def _provenance(model: nn.Module, base: dict[tuple[str, int], Any]) -> tuple[dict[tuple[str, int], str], list[str]]:
+    attributes: dict[tuple[str, int], str] = {}
+    derived: list[str] = []
+    for path, value in _scalar_attributes(model).items():
+        _set_path(model, path, _perturbed(value))
+        try:
+            moved = _constants(torch.fx.symbolic_trace(model).graph)
+        except Exception:  # a trace that breaks under another value: the attribute shapes control flow
+            moved = base
+        finally:
+            _set_path(model, path, value)
+        for key, old in base.items():
+            new = moved.get(key, old)
+            if new == old:
+                continue
+            if new == _perturbed(value):
+                attributes[key] = path
+            else:
+                derived.append(f"{key[0]} depends on {path}")
+    return attributes, derived
+
+
+def trace(source: str, overrides: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    module = module_from_source(source, stem="traced_problem", workdir=workdir, overrides=overrides)
+    with torch.device("meta"):
+        torch.manual_seed(0)
+        model = module.Model(*module.get_init_inputs())
+        inputs = list(module.get_inputs())
+    graph_module = torch.fx.symbolic_trace(model)
+    attributes, derived = _provenance(model, _constants(graph_module.graph))
+    ShapeProp(graph_module).propagate(*inputs)
+    encoder = _Encoder(model, attributes)
+    inputs_named: list[str] = []
+    input_meta: dict[str, Any] = {}
+    nodes: list[dict[str, Any]] = []
+    unknown: list[str] = []
+    output: Any = None
+    for node in graph_module.graph.nodes:
+        meta = node.meta.get("tensor_meta")
+        tensor_meta = ({"shape": list(meta.shape), "dtype": str(meta.dtype)}
+                       if meta is not None and hasattr(meta, "shape") else None)
+        if node.op == "placeholder":
+            inputs_named.append(node.name)
+            if tensor_meta:
+                input_meta[node.name] = tensor_meta
+            continue
+        if node.op == "output":
+            output = encoder.value(node.args[0])
+            continue
+        if node.op == "get_attr":
+            op, args = "param", [{"param": node.target}]
+        elif node.op == "call_module":
+            op, args = _module_call(node, model, encoder)
+        else:
+            op = _name_of(node)
+            args = [encoder.value(a, (node.name, i)) for i, a in enumerate(node.args)]
+        offset = len(node.args)
+        kwargs = {key: encoder.value(value, (node.name, offset + i)) for i, (key, value) in enumerate(node.kwargs.items())}
+        if op.startswith("module:"):
+            unknown.append(op)
+        result = node.meta.get("val", None)
+        nodes.append({"name": node.name, "op": op, "args": args, "kwargs": kwargs, "meta": tensor_meta,
+                      "python_type": None if tensor_meta else type(result).__name__ if result is not None else None})
+    param_meta = {name: {"shape": list(t.shape), "dtype": str(t.dtype)}
+                  for name, t in [*model.named_parameters(), *model.named_buffers()]}
+    return {"inputs": inputs_named, "input_meta": input_meta, "param_meta": param_meta, "nodes": nodes, "output": output,
+            "unknown": unknown, "derived_constants": derived}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("problem")
+    parser.add_argument("--config", default="default")
+    args = parser.parse_args(argv)
+    problem = load_problem(args.problem)
+    with tempfile.TemporaryDirectory(prefix="kevolve-trace-") as workdir:
+        try:
+            program = trace(problem.source, problem.overrides(args.config), Path(workdir))
+        except Exception as exc:
+            print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+            return 1
+    print(json.dumps(program))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
