@@ -44,7 +44,8 @@ def call_timeout_s(settings: EvalSettings) -> float:
 
 
 class RaySlot(DeviceSlot):
-    def __init__(self, spawn: Spawn, actor: Any, description: Any, *, settings: EvalSettings) -> None:
+    def __init__(self, spawn: Spawn, actor: Any, description: Any, *, settings: EvalSettings,
+                 instance: int | None = None) -> None:
         self._ray = import_ray()
         self._spawn = spawn
         self._settings = settings
@@ -52,7 +53,7 @@ class RaySlot(DeviceSlot):
         self.replacements = 0
         self.lost = False  # no replacement could start: the device no longer takes requests
         environment, host, device = self._described(description)
-        super().__init__(device, host=host)
+        super().__init__(device, host=host, instance=instance)
         self._environment = environment
 
     def _described(self, description: Any) -> tuple[Environment, str, str]:
@@ -148,7 +149,8 @@ class RayExecutor(Executor):
             "use_baseline_cache": use_baseline_cache,
             "artifacts_dir": str(artifacts_dir) if artifacts_dir else None,
         }
-        spawns = self._gpu_spawns(executor.ray_max_gpus) + [self._spawn_cpu] * executor.ray_cpu_actors
+        gpu_spawns = self._gpu_spawns(executor.ray_max_gpus)
+        spawns = gpu_spawns + [self._spawn_cpu] * executor.ray_cpu_actors
         if not spawns:
             self.close()
             raise ExecutorUnavailable("the Ray cluster has no GPU, and no CPU actors were asked for")
@@ -156,8 +158,10 @@ class RayExecutor(Executor):
         # Every actor starts its worker at once; the slots then wait for each in turn.
         descriptions = [actor.describe.remote() for actor in actors]
         try:
-            for spawn, actor, description in zip(spawns, actors, descriptions, strict=True):
-                self.router.add(RaySlot(spawn, actor, description, settings=self.settings))
+            for number, (spawn, actor, description) in enumerate(zip(spawns, actors, descriptions, strict=True)):
+                # A GPU is one device of its node; CPU actors share the node's `cpu` and are told apart by number.
+                instance = number - len(gpu_spawns) if number >= len(gpu_spawns) else None
+                self.router.add(RaySlot(spawn, actor, description, settings=self.settings, instance=instance))
         except WorkerUnavailable:
             for actor in actors:
                 ray.kill(actor, no_restart=True)

@@ -24,14 +24,17 @@ DEVICE_STRING = re.compile(r"^(cpu|cuda(:\d+)?)$")
 class DeviceSlot(ABC):
     """A device with its own harness worker (here or in a Ray actor); used by one evaluation at a time."""
 
-    def __init__(self, device: str, *, host: str | None = None) -> None:
+    def __init__(self, device: str, *, host: str | None = None, instance: int | None = None) -> None:
         self.device = device
         self.host = host  # None: this machine
+        self.instance = instance  # tells apart several slots for one device string (CPU actors on one node)
         self.evaluations = 0  # how many candidates this device judged (cache hits never reach a slot)
 
     @property
     def label(self) -> str:
-        return f"{self.host}/{self.device}" if self.host else self.device
+        """Unique in an executor: `cuda:1`, `10.0.0.7/cuda:1`, `10.0.0.7/cpu#0`."""
+        located = f"{self.host}/{self.device}" if self.host else self.device
+        return located if self.instance is None else f"{located}#{self.instance}"
 
     @property
     @abstractmethod
