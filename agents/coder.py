@@ -3,7 +3,8 @@
 With an LLM, the prompt is fitted to the model's context window, and the reply's Python module is
 taken out of its text. A reply that gives none (empty, cut off by the token limit, or prose) is
 classified and asked again once, a cut-off one with a request to be shorter. Without an LLM,
-hand-written seed candidates are proposed, each once, so the offline flow still evaluates real kernels.
+hand-written seed candidates are proposed, each once, then the offline engine's generated kernels
+(`tools/offline`); with one, the engine writes the drafts, so a model starts from fused kernels.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kevolve.eval_harness.problem import sha256_text
-from kevolve.tools.candidates import Diagnosis, Plan, TaskView
+from kevolve.tools.candidates import Diagnosis, Operator, Plan, TaskView
 from kevolve.tools.code_extraction import extract_python_source
 from kevolve.tools.llm.base import RoleLLM, TextReply, TokenUsage
+from kevolve.tools.offline.engine import OfflineEngine
 
 from .prompt_budget import budget_for, count_message_tokens, estimate_tokens, fit_messages
 from .prompt_cuts import knowledge_passages, middle_lines, reference_source, secondary_parents
@@ -154,15 +156,28 @@ def _reask(prompt: list[BaseMessage], reply: TextReply, defect: ReplyDefect, bud
     return [*head, HumanMessage(content=f"{user.content}\n\n{note}")]
 
 
-def write_candidate(
-    request: CodingRequest, llm: RoleLLM | None, seeds: SeedCandidates | None = None
-) -> tuple[CoderResult, TokenUsage]:
-    """A candidate for the plan; none when the LLM gave no usable module twice, or no seed is left.
+def _generated(request: CodingRequest, engine: OfflineEngine | None) -> CoderDraft | None:
+    if engine is None:
+        return None
+    proposal = engine.propose(request.task.reference_source, request.task.policy, request.parent_sources,
+                              request.known_sources)
+    return CoderDraft(source=proposal.source, notes=proposal.notes) if proposal is not None else None
 
+
+def write_candidate(
+    request: CodingRequest, llm: RoleLLM | None, seeds: SeedCandidates | None = None,
+    engine: OfflineEngine | None = None,
+) -> tuple[CoderResult, TokenUsage]:
+    """A candidate for the plan; none when the LLM gave no usable module twice, or nothing offline is left.
+
+    Offline, hand-written seeds come first, then the engine's candidates. With a model, drafts come
+    from the engine while it has any: the first generation costs no tokens and starts from fused kernels.
     Raises PromptTooLarge when the model's context window cannot hold even the cut prompt.
     """
     if llm is None:
         draft = seeds.next_unseen(request.task.problem, request.known_sources) if seeds is not None else None
+        return CoderResult(draft=draft or _generated(request, engine)), TokenUsage()
+    if request.plan.operator is Operator.DRAFT and (draft := _generated(request, engine)) is not None:
         return CoderResult(draft=draft), TokenUsage()
     parents = list(zip(request.plan.parent_ids, request.parent_sources, strict=True))
     variables = dict(task=request.task, plan=request.plan, parents=parents, error=request.error,

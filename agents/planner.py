@@ -43,6 +43,7 @@ class PlanningRequest(BaseModel):
     guidance: list[str] = Field(default_factory=list, description="people's comments on rejected kernels")
     knowledge: str = ""
     count: int = Field(default=1, ge=1)
+    design: str | None = Field(default=None, description="the offline engine's fusion plan for the reference")
 
 
 class PlannerReply(BaseModel):
@@ -91,6 +92,9 @@ def _improve(parent: SearchNode, diagnosis: Diagnosis) -> Plan:
 
 def _offline_plans(request: PlanningRequest) -> Iterator[Plan]:
     """Every plan the tree suggests, best first; the caller drops those already in the tree."""
+    if not request.nodes and request.design:
+        yield Plan(operator=Operator.DRAFT, strategy="fused kernels from the traced graph",
+                   description=f"Generate from the traced reference: {request.design}")
     if not request.nodes:
         yield Plan(
             operator=Operator.DRAFT, strategy="straightforward port",

@@ -32,6 +32,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=Path, default=None,
                         help="a folder of hand-written candidates (<problem>.py) the offline coder proposes")
     parser.add_argument("--no-knowledge", action="store_true", help="plan without the knowledge base")
+    parser.add_argument("--no-engine", action="store_true",
+                        help="no candidates from the offline engine (only seeds, or the model's)")
     add_executor_options(parser)
 
 
@@ -45,6 +47,7 @@ def run_sources(args: argparse.Namespace) -> RunSources:
         seeds=str(args.seeds.resolve()) if args.seeds else None,
         transcript=str(args.transcript.resolve()) if args.transcript else None,
         knowledge=not args.no_knowledge,
+        engine=not args.no_engine,
     )
 
 
@@ -57,6 +60,7 @@ def open_run_services(task: TaskSpec, args: argparse.Namespace) -> RunServices:
         knowledge=KnowledgeSettings.from_environment() if saved.knowledge and not args.no_knowledge else None,
         transcript=args.transcript or (Path(saved.transcript) if saved.transcript else None),
         seeds=args.seeds or (Path(saved.seeds) if saved.seeds else None),
+        engine=saved.engine and not args.no_engine,
         cache_dir=args.cache_dir,
         use_baseline_cache=not args.no_cache,
         run_dir=args.runs_dir / task.run_id,

@@ -14,6 +14,7 @@ from kevolve.agents.coder import SeedCandidates
 from kevolve.tools.evaluation_pool import EvaluationPool
 from kevolve.tools.knowledge.base import KnowledgeBase
 from kevolve.tools.llm.base import LLMProvider
+from kevolve.tools.offline.engine import OfflineEngine
 
 from .run_directory import RunDirectory
 
@@ -24,6 +25,7 @@ class RunServices:
     llm: LLMProvider | None = None  # None: every role runs its offline policy
     knowledge: KnowledgeBase | None = None
     seeds: SeedCandidates | None = None
+    offline: OfflineEngine | None = None  # None: no candidates generated from the traced reference
     # Set from another thread (the chat's "stop"): every device stops after the round in flight.
     stop_requested: threading.Event = field(default_factory=threading.Event)
 

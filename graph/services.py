@@ -15,6 +15,7 @@ from kevolve.tools.knowledge.models import EntryKind
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 from kevolve.tools.llm.factory import make_llm_provider
 from kevolve.tools.llm.settings import LLMSettings
+from kevolve.tools.offline.engine import OfflineEngine
 
 from .context import RunServices
 from .state import TaskSpec
@@ -35,6 +36,7 @@ def open_services(
     knowledge: KnowledgeSettings | None,
     transcript: Path | None = None,
     seeds: Path | None = None,
+    engine: bool = True,
     cache_dir: Path | None = None,
     use_baseline_cache: bool = True,
     run_dir: Path | None = None,
@@ -51,6 +53,7 @@ def open_services(
         llm=make_llm_provider(llm, transcript=transcript, capabilities_dir=run_dir),
         knowledge=open_knowledge_with_documents(knowledge) if knowledge is not None else None,
         seeds=SeedCandidates(seeds) if seeds else None,
+        offline=OfflineEngine() if engine else None,
     )
 
 

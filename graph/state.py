@@ -28,6 +28,7 @@ class RunSources(BaseModel):
     seeds: str | None = Field(default=None, description="folder of hand-written candidates for the offline coder")
     transcript: str | None = Field(default=None, description="replayed model replies")
     knowledge: bool = True
+    engine: bool = Field(default=True, description="the offline engine writes candidates from the traced reference")
 
 
 class TaskSpec(BaseModel):

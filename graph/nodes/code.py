@@ -41,7 +41,8 @@ def write_candidates(state: OptimizeState, runtime: Runtime[RunContext]) -> dict
         )
         report("coder", node.device, f"{node.id}: writing ({node.plan.operator.value})")
         try:
-            result, usage = write_candidate(request, llm_for(context, Role.CODER), context.services.seeds)
+            result, usage = write_candidate(request, llm_for(context, Role.CODER), context.services.seeds,
+                                            context.services.offline)
         except MalformedReply as error:
             report("coder", node.device, f"{node.id}: no usable reply ({error})")
             return None, error.usage, []

@@ -8,7 +8,7 @@ import time
 from langgraph.runtime import Runtime
 
 from kevolve.agents.planner import PlanningRequest, plan_candidates
-from kevolve.tools.candidates import Role, SearchNode
+from kevolve.tools.candidates import Role, SearchNode, TaskView
 from kevolve.tools.llm.base import TokenUsage
 
 from ..context import RunContext
@@ -25,6 +25,11 @@ def _knowledge_query(search: DeviceSearch, problem: str, spec: str | None) -> st
     if diagnosed:
         return max(diagnosed, key=lambda node: node.round).diagnosis.knowledge_query
     return f"fast Triton kernel for {problem.replace('_', ' ')} on {spec or 'this GPU'}"
+
+
+def _design(context: RunContext, view: TaskView) -> str | None:
+    engine = context.services.offline
+    return engine.design(view.reference_source, view.policy).describe() if engine is not None else None
 
 
 def plan_round(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
@@ -46,6 +51,7 @@ def plan_round(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
             guidance=search.guidance,
             knowledge=retrieve(context, _knowledge_query(search, view.problem, view.hardware_spec), view),
             count=settings.candidates_per_round,
+            design=_design(context, view),
         )
         report("planner", device, f"round {round_number}: planning from {len(search.nodes)} candidates")
         plans, usage = plan_candidates(request, llm_for(context, Role.PLANNER))

@@ -83,7 +83,7 @@ def _join(group: FusionGroup, step: PrimStep) -> Level | None:
     inside = [arg for arg in step.tensor_args() if arg in group.levels]
     if step.kind == "pointwise":
         level = group.level_of_shape(step.shape.dims)
-        if level is None or any(group.levels[arg] == "full" for arg in inside) and level == "reduced":
+        if level is None or (any(group.levels[arg] == "full" for arg in inside) and level == "reduced"):
             return None
         return level
     operand = step.args[0]
@@ -151,7 +151,8 @@ def _scheduled(stages: list[PyStep | FusionGroup]) -> list[PyStep | FusionGroup]
     make (a parameter read after the group's first member); whatever reads the group waits for it.
     """
     producer = {name: i for i, stage in enumerate(stages) for name in _produces(stage)}
-    needs = [{producer[n] for n in _reads(stage) if n in producer and producer[n] != i} for i, stage in enumerate(stages)]
+    needs = [{producer[n] for n in _reads(stage) if n in producer and producer[n] != i}
+             for i, stage in enumerate(stages)]
     done: set[int] = set()
     order: list[PyStep | FusionGroup] = []
     while len(order) < len(stages):

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .formulas import POINTWISE, SIGNATURES
+from .formulas import SIGNATURES
 from .program import PrimKind, PrimStep, Program, PyStep, Scalar, Shape
 from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 
@@ -32,6 +32,11 @@ SAME_VALUE = {"float", "to", "type_as", "clone", "detach", "identity", "dropout"
 PYTHON_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "neg": "-"}
 REDUCTIONS = {"sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin", "logsumexp", "var", "std", "norm"}
 SCANS = {"cumsum", "cumprod", "logcumsumexp"}
+
+
+def self_path(path: str) -> str:
+    """`layers.0.weight` -> `self.layers[0].weight`: how the generated forward reaches a model attribute."""
+    return "self" + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in path.split("."))
 
 
 def _meta_shape(meta: TensorMeta | None) -> Shape | None:
@@ -62,10 +67,11 @@ class _Lowering:
         if tag == "param":
             return self.param(arg["param"])
         if tag == "attr":
-            return f"self.{arg['attr']}"
+            return self_path(arg["attr"])
         if tag == "list":
             items = [self.py(item) for item in arg["list"]]
-            return f"({', '.join(items)}{',' if len(items) == 1 else ''})" if arg.get("tuple") else f"[{', '.join(items)}]"
+            joined = ", ".join(items)
+            return f"({joined}{',' if len(items) == 1 else ''})" if arg.get("tuple") else f"[{joined}]"
         if isinstance(arg, dict) and "slice" in arg:
             return ":".join("" if self.py(part) == "None" else self.py(part) for part in arg["slice"])
         value = arg.get("const") if isinstance(arg, dict) else arg
@@ -93,7 +99,7 @@ class _Lowering:
             name = "p_" + path.replace(".", "_")
             self.params[path] = name
             meta = self.traced.param_meta.get(path)
-            self.steps.append(PyStep(name, f"self.{path}", _meta_shape(meta)))
+            self.steps.append(PyStep(name, self_path(path), _meta_shape(meta)))
             if meta is not None:
                 self.tensors[name] = _meta_shape(meta)
         return self.params[path]
@@ -106,8 +112,11 @@ class _Lowering:
             return arg["node"]
         if tag == "node":
             return Scalar(arg["node"], literal=False)
+        if tag == "attr" and (isinstance(arg["value"], bool) or not isinstance(arg["value"], int | float)):
+            # Strings and flags choose code (gelu's `approximate`), so they are written into the kernel.
+            return Scalar(repr(arg["value"]), literal=True)
         if tag == "attr":
-            return Scalar(f"self.{arg['attr']}", literal=False)
+            return Scalar(self_path(arg["attr"]), literal=False)
         return Scalar(self.py(arg), literal=True)
 
     def shape(self, operand: str | Scalar) -> tuple[int, ...]:
@@ -173,7 +182,7 @@ class _Lowering:
             elif key in node.kwargs:
                 bound[key] = node.kwargs[key]
             elif default:
-                bound[key] = {"const": eval(default)}  # noqa: S307 - literals written in formulas.SIGNATURES
+                bound[key] = {"const": eval(default)}
         return bound
 
     def dims_of(self, x: str, dim: Any) -> tuple[int, ...]:

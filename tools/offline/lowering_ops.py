@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .formulas import POINTWISE, SIGNATURES
 from .lowering import PYTHON_ARITHMETIC, SAME_VALUE, VENDOR_CALLS, VIEW_METHODS, Handler, _Lowering, _meta_shape
-from .program import Scalar
 from .traced import TracedNode, tag_of
 
 _NOT_OPERANDS = {"inplace", "dtype", "_stacklevel", "rounding_mode"}
@@ -54,10 +53,7 @@ def _same_value(state: _Lowering, node: TracedNode) -> None:
 def _view(state: _Lowering, node: TracedNode) -> None:
     base, *rest = [state.py(arg) for arg in node.args]
     rest += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
-    if node.op == "getitem":
-        code = f"{base}[{', '.join(rest)}]"
-    else:
-        code = f"{base}.{node.op}({', '.join(rest)})"
+    code = f"{base}[{', '.join(rest)}]" if node.op == "getitem" else f"{base}.{node.op}({', '.join(rest)})"
     state.emit_py(node.name, code, _meta_shape(node.meta))
 
 
@@ -118,7 +114,8 @@ def _variance(state: _Lowering, node: TracedNode, x: str, dims: tuple[int, ...],
         correction = 1 if state.value(bound.get("unbiased")) in (True, None) else 0
     centered = state.pw("sub", x, state.reduce("mean", x, dims, True))
     total = state.reduce("sum", state.pw("mul", centered, centered), dims, keep)
-    variance = state.pw("div", total, state.reduced_count(int(correction)), name=None if node.op == "std" else node.name)
+    name = None if node.op == "std" else node.name
+    variance = state.pw("div", total, state.reduced_count(int(correction)), name=name)
     if node.op == "std":
         state.pw("sqrt", variance, name=node.name)
 

@@ -28,6 +28,25 @@ class _RenameReference(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
+def _drop_forward(cls: ast.ClassDef) -> None:
+    """The traced graph already inlines every submodule's forward; keeping them would keep PyTorch compute."""
+    cls.body = [s for s in cls.body if not (isinstance(s, ast.FunctionDef) and s.name == "forward")] or [ast.Pass()]
+
+
+def _keep_construction(cls: ast.ClassDef) -> None:
+    """Only `__init__` and the methods it calls: the forward and its helpers are what the kernels replace."""
+    methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
+    keep, pending = set(), ["__init__"]
+    while pending:
+        name = pending.pop()
+        if name in keep or name not in methods:
+            continue
+        keep.add(name)
+        pending += [n.attr for n in ast.walk(methods[name])
+                    if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self"]
+    cls.body = [s for s in cls.body if not isinstance(s, ast.FunctionDef) or s.name in keep] or [ast.Pass()]
+
+
 def _reference_parts(reference: str) -> tuple[list[str], str]:
     """The reference's module-level code to keep, and its Model class as `ModelNew` without forward."""
     tree = ast.parse(reference)
@@ -46,8 +65,11 @@ def _reference_parts(reference: str) -> tuple[list[str], str]:
         if isinstance(statement, ast.FunctionDef | ast.ClassDef):
             defined.add(statement.name)
         if defined & used:
+            if isinstance(statement, ast.ClassDef):
+                _drop_forward(statement)
             kept.append(ast.unparse(statement))
-    body = [s for s in model_class.body if not (isinstance(s, ast.FunctionDef) and s.name == "forward")]
+    _keep_construction(model_class)
+    body = model_class.body
     if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
         body = body[1:]
     docstring = ast.Expr(ast.Constant("The reference's computation in fused Triton kernels (kevolve offline engine)."))

@@ -184,7 +184,8 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path) -> dict[str, An
             op = _name_of(node)
             args = [encoder.value(a, (node.name, i)) for i, a in enumerate(node.args)]
         offset = len(node.args)
-        kwargs = {key: encoder.value(value, (node.name, offset + i)) for i, (key, value) in enumerate(node.kwargs.items())}
+        kwargs = {key: encoder.value(value, (node.name, offset + i))
+                  for i, (key, value) in enumerate(node.kwargs.items())}
         if op.startswith("module:"):
             unknown.append(op)
         result = node.meta.get("val", None)
@@ -192,8 +193,8 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path) -> dict[str, An
                       "python_type": None if tensor_meta else type(result).__name__ if result is not None else None})
     param_meta = {name: {"shape": list(t.shape), "dtype": str(t.dtype)}
                   for name, t in [*model.named_parameters(), *model.named_buffers()]}
-    return {"inputs": inputs_named, "input_meta": input_meta, "param_meta": param_meta, "nodes": nodes, "output": output,
-            "unknown": unknown, "derived_constants": derived}
+    return {"inputs": inputs_named, "input_meta": input_meta, "param_meta": param_meta, "nodes": nodes,
+            "output": output, "unknown": unknown, "derived_constants": derived}
 
 
 def main(argv: list[str] | None = None) -> int:
