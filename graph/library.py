@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from kevolve.eval_harness.problem import Problem
-from kevolve.eval_harness.results import EvalResult, InputSignature
-from kevolve.tools.kernel_library.records import KernelRecord, problem_file_name
+from kevolve.eval_harness.results import EvalResult
+from kevolve.tools.kernel_library.records import KernelRecord, problem_file_name, verified_signatures
 
 from .approval import ApprovalDecision
 
@@ -65,16 +65,6 @@ def write_kernel(
     kernel.write_text(source)
     (folder / f"{node_id}.json").write_text(record.model_dump_json(indent=2))
     return kernel
-
-
-def verified_signatures(result: EvalResult) -> list[InputSignature]:
-    """The distinct signatures of the passed trials, in the order they ran."""
-    found: list[InputSignature] = []
-    trials = result.correctness.trials if result.correctness else []
-    for trial in trials:
-        if trial.passed and trial.signature is not None and trial.signature not in found:
-            found.append(trial.signature)
-    return found
 
 
 def _write_problem(library: Path, problem: Problem, result: EvalResult) -> str | None:

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kevolve.eval_harness.results import InputSignature
+from kevolve.eval_harness.results import EvalResult, InputSignature
 
 STATUS_SUFFIX = ".status.json"
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -116,6 +116,15 @@ class LibraryEntry:
             if signature not in found:
                 found.append(signature)
         return found
+
+
+def verified_signatures(result: EvalResult) -> list[InputSignature]:
+    """The distinct signatures of an evaluation's passed trials, in the order they ran."""
+    found: list[InputSignature] = []
+    for trial in result.correctness.trials if result.correctness else []:
+        if trial.passed and trial.signature is not None and trial.signature not in found:
+            found.append(trial.signature)
+    return found
 
 
 def problem_file_name(problem_sha256: str) -> str:
