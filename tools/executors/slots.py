@@ -42,7 +42,9 @@ class DeviceSlot(ABC):
         """The device and software its worker reports; known once the slot is open."""
 
     def matches(self, target: str) -> bool:
-        return target in (self.device, self.label, self.environment.hardware_spec)
+        """By device, by place, by hardware spec, or by the device's own name (for a GPU no spec describes)."""
+        environment = self.environment
+        return target in (self.device, self.label, environment.hardware_spec, environment.device_name)
 
     @abstractmethod
     def baselines(self, problem: Problem) -> EvalResult:
