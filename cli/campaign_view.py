@@ -48,8 +48,11 @@ def _spent_of(spent: float, limit: float | None, unit: str) -> str:
 
 def _problems(snapshot: CampaignSnapshot, last_events: dict[str, str]) -> Table:
     table = Table()
-    table.add_column("problem", no_wrap=True)
-    for title in ("state", "device", "rounds", "vs eager", "vs compile", "% of light", "GPU min", "tokens", "$"):
+    # On a narrow terminal the figures give way first: a problem's name and state are what a person scans for.
+    longest = max((len(row.name) for row in snapshot.problems), default=7)
+    table.add_column("problem", no_wrap=True, min_width=min(longest, 32))
+    table.add_column("state", no_wrap=True, min_width=9)
+    for title in ("device", "rounds", "vs eager", "vs compile", "% of light", "GPU min", "tokens", "$"):
         table.add_column(title, no_wrap=True)
     table.add_column("latest", overflow="ellipsis", no_wrap=True, max_width=60)
     in_flight = set(snapshot.in_flight)

@@ -31,6 +31,7 @@ from . import (
     llm_command,
     optimize_command,
     profile_command,
+    report_command,
     review_command,
     serve_command,
 )
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     llm_command.add_parser(commands)
     serve_command.add_parser(commands)
     campaign_command.add_parser(commands)
+    report_command.add_parser(commands)
     library_command.add_parser(commands)
     return parser
 

@@ -23,7 +23,11 @@ def database_url(environ: Mapping[str, str] = os.environ) -> str | None:
 
 def connect_postgres(url: str, **options: Any) -> Any:
     """An autocommit psycopg connection; raises DatabaseUnavailable with the server's reason."""
-    import psycopg
+    try:
+        import psycopg
+    except ImportError:
+        raise DatabaseUnavailable(f"{DATABASE_URL_VARIABLE} is set but psycopg is not installed: "
+                                  "pip install 'kevolve[postgres]'") from None
 
     try:
         return psycopg.connect(url, autocommit=True, **options)

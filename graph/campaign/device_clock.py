@@ -24,6 +24,7 @@ from kevolve.tools.evaluation_pool import EvaluationPool
 from .store import EvaluationInterval
 
 Record = Callable[[EvaluationInterval], None]
+BASELINES_EVALUATION = "baselines"  # the name an interval of the reference's own measurement is recorded under
 
 
 class DeviceClock:
@@ -55,7 +56,7 @@ class DeviceClock:
             known = self._references.get(key)
         if known is not None:
             return known
-        result = self.timed(run_id=run_id, device=device, name="baselines",
+        result = self.timed(run_id=run_id, device=device, name=BASELINES_EVALUATION,
                             work=lambda: self.pool.baselines(problem, device))
         if result.status is EvalStatus.CORRECT:  # as the pool: a failed reference may pass on the next try
             with self._guard:

@@ -1,0 +1,58 @@
+"""`kevolve report RUN_OR_CAMPAIGN [--out DIR]`: the morning report as one self-contained HTML page, markdown
+and JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from kevolve.graph.campaign.location import find_campaign
+from kevolve.graph.campaign.store import CampaignNotFound
+from kevolve.graph.database import database_url
+from kevolve.graph.report.collect import campaign_report, run_report
+from kevolve.graph.report.model import Report
+from kevolve.graph.report.render import write_report
+from kevolve.graph.run_directory import RunDirectory, RunNotFound
+
+from .console import console
+from .options import UsageError
+
+REPORT_FOLDER = "report"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("report", help="a run's or a campaign's results as HTML, markdown and JSON")
+    parser.add_argument("target", metavar="RUN_OR_CAMPAIGN", help="a campaign id or folder, or a run id or folder")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write report.html, report.md and report.json (default: <its folder>/report)")
+    parser.add_argument("--campaigns-dir", type=Path,
+                        default=Path(os.environ.get("KEVOLVE_CAMPAIGNS_DIR", "kevolve-campaigns")))
+    parser.add_argument("--runs-dir", type=Path, default=Path(os.environ.get("KEVOLVE_RUNS_DIR", "kevolve-runs")))
+    parser.set_defaults(run=run)
+
+
+def _collect(args: argparse.Namespace) -> tuple[Report, Path]:
+    try:
+        place = find_campaign(args.campaigns_dir, args.target, database_url=database_url())
+    except CampaignNotFound:
+        place = None
+    if place is not None:
+        with place.store:
+            report = campaign_report(place.record, place.store.problems(place.record.id),
+                                     place.store.evaluations(place.record.id), runs_root=args.runs_dir)
+        return report, place.folder
+    try:
+        run = RunDirectory.open(args.runs_dir, args.target)
+    except RunNotFound:
+        raise UsageError(f"{args.target!r} is neither a campaign (in {args.campaigns_dir}) nor a run "
+                         f"(in {args.runs_dir})") from None
+    return run_report(run), run.path
+
+
+def run(args: argparse.Namespace) -> int:
+    report, folder = _collect(args)
+    files = write_report(report, args.out or folder / REPORT_FOLDER)
+    for kind, path in files.items():
+        console.print(f"{kind:>8}: {path}", highlight=False)
+    return 0
