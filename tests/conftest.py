@@ -13,6 +13,13 @@ from kevolve.eval_harness import Evaluator, load_problem
 from kevolve.eval_harness.problems import SUITE_DIR
 
 
+@pytest.fixture(autouse=True)
+def own_results_cache(tmp_path, monkeypatch):
+    """Each test its own results cache (commands it starts inherit the variable): a verdict another
+    test cached would turn an evaluation this test waits for into an instant answer."""
+    monkeypatch.setenv("KEVOLVE_RESULTS_DB", str(tmp_path / "results.sqlite"))
+
+
 @pytest.fixture(scope="session")
 def gelu_problem():
     return load_problem(SUITE_DIR / "elementwise_gelu_tanh.py")
