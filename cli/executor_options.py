@@ -23,6 +23,9 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
                              "(pip install 'kevolve[ray]'); with ray, --device may name a hardware spec (h100_sxm)")
     parser.add_argument("--ray-address", default=None, metavar="ADDR",
                         help="the Ray cluster to join (e.g. 10.0.0.7:6379); default: start a local Ray")
+    parser.add_argument("--ray-cpu-actors", type=int, default=0, metavar="N",
+                        help="with ray: also N actors that evaluate on the CPU (Triton's interpreter; "
+                             "--device cpu_interpreter targets them), for clusters without GPUs")
     parser.add_argument("--results-db", type=Path, default=None, metavar="PATH",
                         help=f"the SQLite results cache (default ~/.cache/kevolve/{RESULTS_FILE}, or "
                              "KEVOLVE_RESULTS_DB; KEVOLVE_DATABASE_URL puts it in PostgreSQL instead)")
@@ -38,6 +41,7 @@ def executor_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.
         return ExecutorSettings(
             kind=ExecutorKind(args.executor),
             ray_address=args.ray_address,
+            ray_cpu_actors=args.ray_cpu_actors,
             results=ResultCacheSettings(enabled=not args.no_cache, sqlite_path=sqlite_path,
                                         database_url=environ.get("KEVOLVE_DATABASE_URL") or None),
         )
