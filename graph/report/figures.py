@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 
 import matplotlib
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from .model import DeviceResult, Report
 
@@ -29,6 +31,13 @@ def _svg(figure: Figure) -> str:
 def _figure(height: float) -> Figure:
     with matplotlib.rc_context(_STYLE):
         return Figure(figsize=(8, height), layout="constrained")
+
+
+def _plain_log(axes: Axes, which: str) -> None:
+    """A log axis labelled 0.5, 1, 2 rather than 5x10^-1: these readers want ratios, not exponents."""
+    axis = axes.xaxis if which == "x" else axes.yaxis
+    axis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _measured(report: Report) -> list[tuple[str, DeviceResult]]:
@@ -57,10 +66,14 @@ def speedup_plot(report: Report) -> str | None:
             errors[1].append(max(speedup.high - speedup.median, 0.0))
         axes.barh(ys, values, height=0.36, color=color, label=label, xerr=errors, capsize=2)
     axes.axvline(1.0, color="black", linewidth=0.8)
-    axes.set_xscale("log")
+    speedups = [s.median for _, d in rows for s in (d.over_eager, d.over_compiled) if s is not None]
+    wide = max(speedups) / min(speedups) > 10  # a linear axis would squash the small ones to nothing
+    if wide:
+        axes.set_xscale("log")
+        _plain_log(axes, "x")
     axes.set_yticks(range(len(rows)), [name for name, _ in rows])
     axes.invert_yaxis()
-    axes.set_xlabel("speedup of the best kernel (log scale; 1 = as fast as the baseline)")
+    axes.set_xlabel("speedup of the best kernel" + (" (log scale)" if wide else "") + "; 1 = as fast as the baseline")
     axes.legend(loc="lower right")
     return _svg(figure)
 
@@ -111,10 +124,13 @@ def roofline_plot(report: Report) -> str | None:
     return _svg(figure)
 
 
-def _roofline(axes, points) -> None:
+def _roofline(axes: Axes, points: list) -> None:
+    roofs = sorted({(point.peak_tflops, point.bandwidth_gbps) for _, point in points})
+    # The ridge (where the bandwidth slope meets the peak) is in view, so each kernel's side of it shows.
+    ridges = [peak * 1e3 / bandwidth for peak, bandwidth in roofs]
     intensities = [point.intensity for _, point in points]
-    low, high = min(intensities) / 4, max(intensities) * 4
-    for peak, bandwidth in sorted({(point.peak_tflops, point.bandwidth_gbps) for _, point in points}):
+    low, high = min(*intensities, *ridges) / 10, max(*intensities, *ridges) * 10
+    for peak, bandwidth in roofs:
         xs = [low * (high / low) ** (step / 64) for step in range(65)]
         axes.plot(xs, [min(peak, x * bandwidth / 1e3) for x in xs], color="black", linewidth=1)
     for name, point in points:
@@ -123,6 +139,8 @@ def _roofline(axes, points) -> None:
                       textcoords="offset points")
     axes.set_xscale("log")
     axes.set_yscale("log")
+    _plain_log(axes, "x")
+    _plain_log(axes, "y")
     axes.set_xlabel("arithmetic intensity (FLOP/byte)")
     axes.set_ylabel("TFLOP/s achieved (line: attainable)")
 

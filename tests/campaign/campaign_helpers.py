@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +84,16 @@ def campaign(*args: object, home: Path, env: dict[str, str] | None = None) -> su
 def only_campaign(home: Path) -> str:
     [folder] = (home / "campaigns").iterdir()
     return folder.name
+
+
+def evaluations(home: Path) -> set[Path]:
+    return set((home / "runs").glob("*/evaluations/*.json"))
+
+
+def kill_when(home: Path, process: subprocess.Popen, *, evaluated: int) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None and len(evaluations(home)) < evaluated:
+        time.sleep(0.05)
+    assert process.poll() is None, f"finished before it could be killed: {process.stderr.read()}"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -4,10 +4,7 @@ for `kevolve review` by cost-aware stopping, status, and one clear line (exit 2)
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,9 @@ from campaign_helpers import (
     campaign,
     campaign_args,
     campaign_command,
+    evaluations,
     kevolve_here,
+    kill_when,
     only_campaign,
     write_spec,
 )
@@ -27,19 +26,6 @@ from kevolve.graph.campaign.store import CampaignStore, ProblemState
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.search_tree import StopReason
-
-
-def evaluations(home: Path) -> set[Path]:
-    return set((home / "runs").glob("*/evaluations/*.json"))
-
-
-def kill_when(home: Path, process: subprocess.Popen, *, evaluated: int) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None and len(evaluations(home)) < evaluated:
-        time.sleep(0.05)
-    assert process.poll() is None, f"finished before it could be killed: {process.stderr.read()}"
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
 
 
 def run_killed_and_resumed(home: Path, env: dict[str, str] | None = None) -> tuple[set[Path], str]:
@@ -57,7 +43,7 @@ def run_killed_and_resumed(home: Path, env: dict[str, str] | None = None) -> tup
 def assert_every_seed_judged_once(home: Path, killed_with: set[Path]) -> None:
     assert killed_with <= evaluations(home)  # nothing judged before the kill was lost
     by_run = {run.name: len(list((run / "evaluations").glob("*.json"))) for run in (home / "runs").iterdir()}
-    assert sorted(by_run.values()) == [1, len(GELU_BLOCKS)]  # softmax has one seed, GELU four: each once
+    assert sorted(by_run.values()) == [1, len(GELU_BLOCKS)]  # softmax has one seed, GELU three: each once
     library = {path.parent.parent.name for path in (home / "library").glob("*/*/*.py")}
     summaries = "\n".join(path.read_text() for path in (home / "runs").glob("*/summary.md"))
     assert library == {"elementwise_gelu_tanh", "softmax_rows"}, summaries
@@ -98,6 +84,25 @@ def test_cost_aware_stopping_leaves_the_best_kernel_for_review(tmp_path):
     assert code == 0 and request.review_id in out
     code, out, _ = kevolve_here(*campaign_args("status", only_campaign(tmp_path), home=tmp_path))
     assert code == 0 and "waiting" in out
+
+    # The morning report of this real campaign: the waiting kernel, the device's busy time, no fake figures.
+    code, _, err = kevolve_here("report", only_campaign(tmp_path), "--campaigns-dir", tmp_path / "campaigns",
+                                "--runs-dir", tmp_path / "runs", "--out", tmp_path / "report")
+    assert code == 0, err
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    [problem] = report["problems"]
+    assert problem["state"] == "waiting" and problem["devices"][0]["approval"] == "not_asked"
+    assert problem["devices"][0]["over_eager"] is None  # CPU timings are not meaningful: no speedup invented
+    [use] = report["device_use"]
+    assert use["device"] == "cpu" and use["candidates"] == 1 and 0 < use["busy_fraction"] <= 1
+    assert f"waiting: kevolve review ({request.review_id})" in (tmp_path / "report" / "report.md").read_text()
+    code, _, err = kevolve_here("report", run, "--runs-dir", tmp_path / "runs", "--out", tmp_path / "run-report")
+    assert code == 0 and json.loads((tmp_path / "run-report" / "report.json").read_text())["kind"] == "run"
+
+
+def test_report_of_nothing_known_is_one_clear_line(tmp_path):
+    code, _, err = kevolve_here("report", "nothing-here", "--campaigns-dir", tmp_path, "--runs-dir", tmp_path)
+    assert code == 2 and "neither a campaign" in err
 
 
 @pytest.mark.parametrize(
