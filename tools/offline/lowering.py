@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .formulas import SIGNATURES
+from .formulas import POINTWISE, SIGNATURES
 from .program import PrimKind, PrimStep, Program, PyStep, Scalar, Shape
 from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 
@@ -165,8 +165,14 @@ class _Lowering:
         """How many elements the kernel reduces, less a correction: `R` is the kernel's reduced length."""
         return Scalar(f"(R - {correction})" if correction else "R", literal=True)
 
-    def pw(self, fn: str, *args: str | Scalar, name: str | None = None) -> str:
-        return self.emit_prim("pointwise", fn, list(args), name=name)
+    def pw(self, fn: str, *args: str | Scalar, name: str | None = None) -> str | Scalar:
+        """An elementwise step; on scalars alone, the scalar it computes (folded, or computed in forward)."""
+        if any(isinstance(arg, str) for arg in args) or name is not None:
+            return self.emit_prim("pointwise", fn, list(args), name=name)
+        expression = POINTWISE[fn](*(arg.expr for arg in args))
+        if "tl." in expression:
+            self.unsupported.append(f"{fn} of scalars")
+        return Scalar(expression, literal=all(arg.literal for arg in args))
 
     # --- binding ------------------------------------------------------------------------------
 

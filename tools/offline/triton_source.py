@@ -66,6 +66,8 @@ def _expression(names: KernelNames, member: PrimStep) -> str:
 
 def _decompose(index: str, dims: list[int], prefix: str) -> list[str]:
     """Per-dim indices of a linear index over `dims` (the last dim varies fastest)."""
+    if not dims:
+        return []
     if len(dims) == 1:
         return [f"{prefix}{dims[0]} = {index}"]
     lines = [f"rem = {index}"]
@@ -91,7 +93,7 @@ def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
     body = ["pid = tl.program_id(0).to(tl.int64)", "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N",
             "if FLAT:"]
     body += [f"    a{i}_off = offs" for i in range(len(names.full))]
-    body += ["else:", *[f"    {line}" for line in _decompose("offs", dims, "i")]]
+    body += ["else:", *[f"    {line}" for line in _decompose("offs", dims, "i") or ["pass"]]]
     body += [f"    a{i}_off = {_offset(f'a{i}_st', dims, 'i', 'offs')}" for i in range(len(names.full))]
     body += [f"x{i} = {_load(f'a{i}_ptr', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
     body += [f"v_{m.name} = {_expression(names, m)}" for m in group.members]

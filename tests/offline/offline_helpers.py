@@ -1,0 +1,63 @@
+"""Builds generated candidates from small references and runs them beside the reference, in-process (tests only)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from kevolve.tools.offline.configs import GroupConfig, default_config
+from kevolve.tools.offline.fusion import FusedProgram, FusionGroup, fuse
+from kevolve.tools.offline.lowering import lower
+from kevolve.tools.offline.module_source import module_source
+from kevolve.tools.offline.tracing import trace_reference
+
+LOOPING = GroupConfig(block=64, rows=2, single_max=0, chunk=16, warps=2)
+
+
+@functools.cache
+def fused_program(reference: str) -> FusedProgram:
+    program = lower(trace_reference(reference))
+    assert not program.unsupported, program.unsupported
+    return fuse(program)
+
+
+def groups(fused: FusedProgram) -> list[FusionGroup]:
+    return [stage for stage in fused.stages if isinstance(stage, FusionGroup)]
+
+
+def candidate_source(reference: str, fused: FusedProgram, *, looping: bool) -> str:
+    configs = {g.name: LOOPING if looping else default_config(g) for g in groups(fused)}
+    return module_source(reference, fused, configs, "test")
+
+
+def load(source: str, folder: Path, name: str) -> ModuleType:
+    path = folder / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_same(reference: ModuleType, candidate: ModuleType, init: list, inputs: list, *, tol: float = 1e-4) -> None:
+    torch.manual_seed(0)
+    model = reference.Model(*init)
+    torch.manual_seed(0)
+    generated = candidate.ModelNew(*init)
+    expected = model(*inputs)
+    actual = generated(*inputs)
+    expected = expected if isinstance(expected, tuple | list) else [expected]
+    actual = actual if isinstance(actual, tuple | list) else [actual]
+    for want, got in zip(expected, actual, strict=True):
+        assert got.shape == want.shape, (got.shape, want.shape)
+        assert got.dtype == want.dtype, (got.dtype, want.dtype)
+        if want.dtype.is_floating_point:
+            torch.testing.assert_close(got, want, atol=tol, rtol=tol)
+        else:
+            assert torch.equal(got, want)
