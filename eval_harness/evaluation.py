@@ -17,6 +17,7 @@ import torch
 from . import dynamic_checks
 from .compare import compare_timings
 from .correctness import run_correctness
+from .extensions import use_content_build_folder
 from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model, load_candidate_class
 from .kernel_profile import profile_kernels
@@ -125,7 +126,8 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
     try:
         _run_stages(session, request, _Seeds(seed), clock, partial)
     except StageFailure as failure:
-        status, error = failure.status, EvalError(kind=failure.kind, stage=failure.stage, message=failure.message)
+        status, error = failure.status, EvalError(kind=failure.kind, stage=failure.stage, message=failure.message,
+                                                  compiler_diagnostic=failure.diagnostic)
         if failure.correctness is not None:
             partial["correctness"] = failure.correctness
         partial.pop("comparisons", None)
@@ -186,6 +188,7 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seeds: _Seeds,
                                                  device=session.device, trace_file=_trace_file(request, "reference"))
         return
     with clock.stage(Stage.LOAD_CANDIDATE):
+        use_content_build_folder(request.candidate_source)
         candidate_cls = load_candidate_class(request.candidate_source, name=request.candidate_name,
                                              workdir=session.workdir)
     with clock.stage(Stage.CORRECTNESS):

@@ -6,7 +6,8 @@ import traceback
 
 import torch
 
-from .results import CorrectnessReport, ErrorKind, EvalStatus, Stage, TrialOutcome
+from .extensions import build_output, describe_build_failure, first_error
+from .results import CompilerDiagnostic, CorrectnessReport, ErrorKind, EvalStatus, Stage, TrialOutcome
 
 _MAX_MESSAGE_CHARS = 4000
 
@@ -22,6 +23,7 @@ class StageFailure(Exception):
         *,
         status: EvalStatus,
         failed_trial: TrialOutcome | None = None,
+        diagnostic: CompilerDiagnostic | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -29,6 +31,7 @@ class StageFailure(Exception):
         self.message = message
         self.status = status
         self.failed_trial = failed_trial
+        self.diagnostic = diagnostic
         self.correctness: CorrectnessReport | None = None
 
 
@@ -61,6 +64,12 @@ def describe_exception(exc: BaseException) -> str:
 def candidate_failure(exc: BaseException, stage: Stage) -> StageFailure:
     if isinstance(exc, StageFailure):
         return exc
+    # A load_inline build can fail at import, in the constructor or in a lazy first forward alike.
+    output = build_output(exc)
+    if output is not None:
+        diagnostic = first_error(output)
+        return StageFailure(ErrorKind.EXTENSION_BUILD_ERROR, stage, describe_build_failure(output, diagnostic),
+                            status=EvalStatus.ERROR, diagnostic=diagnostic)
     return StageFailure(_exception_kind(exc, stage), stage, describe_exception(exc), status=EvalStatus.ERROR)
 
 

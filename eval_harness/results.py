@@ -41,6 +41,7 @@ class ErrorKind(StrEnum):
     MISSING_MODEL_NEW = "missing_model_new"
     CONSTRUCTION_ERROR = "construction_error"
     KERNEL_COMPILE_ERROR = "kernel_compile_error"  # Triton refused to compile a kernel
+    EXTENSION_BUILD_ERROR = "extension_build_error"  # a load_inline C++/CUDA build failed (nvcc, the host compiler)
     RUNTIME_ERROR = "runtime_error"  # forward raised
     DEVICE_OUT_OF_MEMORY = "device_out_of_memory"
     HOST_MEMORY_LIMIT = "host_memory_limit"  # the worker outgrew its resident-memory cap
@@ -77,11 +78,22 @@ class CheckFinding(BaseModel):
     origin: str = Field(default="static", description="static (source) or dynamic (worker)")
 
 
+class CompilerDiagnostic(_Frozen):
+    """The first error a C++/CUDA compiler reported: what a repair should fix first."""
+
+    file: str | None = Field(default=None, description="the build's file name: main.cpp (cpp_sources), cuda.cu")
+    line: int | None = None
+    column: int | None = None
+    message: str
+    context: str = Field(default="", description="the compiler's quote of the offending source line, if any")
+
+
 class EvalError(_Frozen):
     kind: ErrorKind
     stage: Stage
     message: str
     output_tail: str = Field(default="", description="last lines the worker printed, bounded")
+    compiler_diagnostic: CompilerDiagnostic | None = None
 
 
 class Tolerance(_Frozen):
