@@ -41,7 +41,7 @@ ALLOWED_ATEN_OPS = frozenset({
     "aten::chunk", "aten::unbind", "aten::view_as", "aten::result_type", "aten::is_nonzero",
     "aten::set_", "aten::record_stream", "aten::_unsafe_view", "aten::movedim", "aten::new_empty",
     "aten::new_empty_strided", "aten::new_zeros", "aten::new_ones", "aten::new_full", "aten::broadcast_to",
-    "aten::swapaxes", "aten::swapdims",
+    "aten::swapaxes", "aten::swapdims", "aten::resize_", "aten::as_strided_",
 })
 # Vendor-library heavy operators that `hybrid` leaves to cuBLAS/cuDNN.
 VENDOR_HEAVY_ATEN_OPS = frozenset({

@@ -67,7 +67,7 @@ class _Lowering:
         if tag == "param":
             return self.param(arg["param"])
         if tag == "attr":
-            return self_path(arg["attr"])
+            return arg.get("how", "{}").format(self_path(arg["attr"]))
         if tag == "list":
             items = [self.py(item) for item in arg["list"]]
             joined = ", ".join(items)
@@ -116,7 +116,7 @@ class _Lowering:
             # Strings and flags choose code (gelu's `approximate`), so they are written into the kernel.
             return Scalar(repr(arg["value"]), literal=True)
         if tag == "attr":
-            return Scalar(self_path(arg["attr"]), literal=False)
+            return Scalar(self.py(arg), literal=False)
         return Scalar(self.py(arg), literal=True)
 
     def shape(self, operand: str | Scalar) -> tuple[int, ...]:

@@ -60,7 +60,7 @@ def _perturbed(value: Any) -> Any:
 class _Encoder:
     """fx arguments -> tagged JSON values, with provenance for constants."""
 
-    def __init__(self, model: nn.Module, attribute_constants: dict[tuple[str, int], str]) -> None:
+    def __init__(self, model: nn.Module, attribute_constants: dict[tuple[str, int], tuple[str, str]]) -> None:
         self.model = model
         self.tensor_paths = {id(t): name for name, t in [*model.named_parameters(), *model.named_buffers()]}
         self.attribute_constants = attribute_constants
@@ -74,7 +74,8 @@ class _Encoder:
             path = self.tensor_paths.get(id(arg))
             return {"param": path} if path else {"const": "<tensor>"}
         if where is not None and where in self.attribute_constants:
-            return {"attr": self.attribute_constants[where], "value": arg}
+            path, how = self.attribute_constants[where]
+            return {"attr": path, "value": arg} | ({"how": how} if how != "{}" else {})
         if isinstance(arg, torch.dtype):
             return {"const": str(arg), "dtype": True}
         if isinstance(arg, float) and not math.isfinite(arg):
@@ -127,8 +128,30 @@ def _constants(graph: torch.fx.Graph) -> dict[tuple[str, int], Any]:
     return found
 
 
-def _provenance(model: nn.Module, base: dict[tuple[str, int], Any]) -> tuple[dict[tuple[str, int], str], list[str]]:
-    attributes: dict[tuple[str, int], str] = {}
+# How a constant may have been computed from an attribute at trace time (`math.log(self.group)`).
+_DERIVATIONS: dict[str, Any] = {
+    "{}": lambda x: x, "1.0 / {}": lambda x: 1.0 / x, "math.log({})": math.log, "math.sqrt({})": math.sqrt,
+    "1.0 / math.sqrt({})": lambda x: 1.0 / math.sqrt(x), "{} * {}": lambda x: x * x,
+}
+
+
+def _derivation(value: Any, moved_value: Any, old: Any, new: Any) -> str | None:
+    """`a * f({})` with f from _DERIVATIONS that maps both attribute values to both constants, if any."""
+    for pattern, f in _DERIVATIONS.items():
+        try:
+            base = f(value)
+            scale = old / base
+            if math.isclose(scale * f(moved_value), new, rel_tol=1e-9, abs_tol=1e-12):
+                return pattern if math.isclose(scale, 1.0) else f"{scale!r} * {pattern}"
+        except (ValueError, ZeroDivisionError, TypeError):
+            continue
+    return None
+
+
+def _provenance(model: nn.Module, base: dict[tuple[str, int], Any]
+                ) -> tuple[dict[tuple[str, int], tuple[str, str]], list[str]]:
+    """Constants that come from attributes: key -> (attribute path, how it was computed from it)."""
+    attributes: dict[tuple[str, int], tuple[str, str]] = {}
     derived: list[str] = []
     for path, value in _scalar_attributes(model).items():
         _set_path(model, path, _perturbed(value))
@@ -142,8 +165,9 @@ def _provenance(model: nn.Module, base: dict[tuple[str, int], Any]) -> tuple[dic
             new = moved.get(key, old)
             if new == old:
                 continue
-            if new == _perturbed(value):
-                attributes[key] = path
+            how = _derivation(value, _perturbed(value), old, new)
+            if how is not None:
+                attributes[key] = (path, how)
             else:
                 derived.append(f"{key[0]} depends on {path}")
     return attributes, derived
