@@ -15,7 +15,7 @@ import pytest
 
 from loop_helpers import GELU_PROBLEM, gelu_kernel
 
-FAST = ["--device", "cpu", "--trials", "2", "--timing-trials", "5", "--seed", "7", "--no-knowledge"]
+FAST = ["--device", "cpu", "--trials", "2", "--timing-trials", "5", "--seed", "7", "--no-knowledge", "--no-engine"]
 SEED_BLOCKS = (1024, 2048, 512, 256)
 
 
