@@ -21,8 +21,8 @@ FAST = ["--device", "cpu", "--trials", "2", "--timing-trials", "5", "--seed", "3
 @pytest.mark.parametrize("problem", ["softmax_rows", "fusion_linear_hardtanh_residual", "norm_group"])
 def test_offline_search_finds_correct_generated_kernels(problem: str, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "kevolve", "optimize", str(SUITE / f"{problem}.py"), "--runs-dir", str(tmp_path / "runs"),
-         "--library", str(tmp_path / "library"), *FAST],
+        [sys.executable, "-m", "kevolve", "optimize", str(SUITE / f"{problem}.py"),
+         "--runs-dir", str(tmp_path / "runs"), "--library", str(tmp_path / "library"), *FAST],
         capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 3, done.stdout + done.stderr  # the best kernel waits for a person
