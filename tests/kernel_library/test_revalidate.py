@@ -2,11 +2,14 @@
 (exit 1), and a library where nothing changed exits 0; on a CPU, timings are reported as skipped."""
 
 import shutil
+from dataclasses import replace
 
 import pytest
 
+from kevolve.eval_harness.results import Environment, EvalResult, EvalStatus, SpeedComparison
 from kevolve.main import main
 from kevolve.tools.kernel_library.records import read_library
+from kevolve.tools.kernel_library.revalidate import judge
 
 ARGS = ["--trials", "1", "--timing-trials", "5", "--device", "cpu"]
 
@@ -47,3 +50,25 @@ def test_a_kernel_that_became_wrong_is_disabled_then_re_enabled_when_it_passes_a
 def test_a_missing_library_is_bad_input(tmp_path, capsys):
     assert main(["library", "--library", str(tmp_path / "nowhere"), "revalidate", *ARGS]) == 2
     assert "no such library folder" in capsys.readouterr().err
+
+
+def _timed_result(entry, speedup: float, verdict: str) -> EvalResult:
+    environment = Environment(device="cuda:0", device_name="GPU", hardware_spec=None, torch_version="t",
+                              triton_version="t", cuda_version="c", driver_version="d", python_version="p",
+                              timing_meaningful=True)
+    comparison = SpeedComparison(baseline="compiled", speedup=speedup, ci_low=speedup * 0.9, ci_high=speedup * 1.1,
+                                 verdict=verdict)
+    return EvalResult(problem=entry.record.problem, problem_sha256=entry.record.problem_sha256,
+                      candidate_sha256=entry.record.source_sha256, dtype="float32", status=EvalStatus.CORRECT,
+                      environment=environment, comparisons=[comparison])
+
+
+def test_measurably_slower_than_a_baseline_it_used_to_beat_disables(approved_library):
+    entry = _gelu(approved_library)
+    was_faster = replace(entry, record=entry.record.model_copy(update={"speedup_compiled": 1.4}))
+    trusted, reason = judge(was_faster, _timed_result(entry, 0.7, "slower"))
+    assert not trusted and reason == "slower than compiled (0.70x)"
+    # a person approved it knowing it lost to torch.compile: the same loss again changes nothing
+    knowingly = replace(entry, record=entry.record.model_copy(update={"speedup_compiled": 0.8}))
+    assert judge(knowingly, _timed_result(entry, 0.75, "slower"))[0]
+    assert judge(was_faster, _timed_result(entry, 0.98, "indistinguishable"))[0]

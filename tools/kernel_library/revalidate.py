@@ -52,14 +52,25 @@ def _elsewhere(entry: LibraryEntry, environment: Environment) -> str | None:
     return None
 
 
-def _verdict(result: EvalResult) -> tuple[bool, str]:
-    """(still trusted, why) from a fresh evaluation."""
+def _was_faster(entry: LibraryEntry, baseline: str) -> bool:
+    """Whether approval measured the kernel at least as fast as `baseline` (unknown counts as yes)."""
+    speedup = {"eager": entry.record.speedup_eager, "compiled": entry.record.speedup_compiled}.get(baseline)
+    return speedup is None or speedup >= 1.0
+
+
+def judge(entry: LibraryEntry, result: EvalResult) -> tuple[bool, str]:
+    """(still trusted, why) from a fresh evaluation.
+
+    Slower means measurably slower (the comparison's confidence interval) than a baseline the
+    kernel was not slower than at approval: a person may knowingly approve a kernel that loses to
+    torch.compile, and re-validation must not undo that decision when nothing changed.
+    """
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     if not result.correct or errors:
         kind = result.error.kind.value if result.error else "refused by the static checks"
         message = result.error.message if result.error else "; ".join(f"{f.rule}: {f.reason}" for f in errors)
         return False, f"{result.status.value} ({kind}): {message.strip().splitlines()[-1] if message else ''}"
-    slower = [c for c in result.comparisons if c.verdict == Verdict.SLOWER.value]
+    slower = [c for c in result.comparisons if c.verdict == Verdict.SLOWER.value and _was_faster(entry, c.baseline)]
     if slower:
         return False, "slower than " + ", ".join(f"{c.baseline} ({c.speedup:.2f}x)" for c in slower)
     if not result.environment or not result.environment.timing_meaningful:
@@ -111,7 +122,7 @@ def revalidate_entry(entry: LibraryEntry, evaluator: Evaluator, settings: EvalSe
     evaluator.settings = settings.model_copy(update={"policy": Policy(entry.record.policy),
                                                      "dtype": DType(entry.record.dtype)})
     result = evaluator.evaluate(problem, entry.source_path.read_text(), name=entry.record.node_id)
-    trusted, reason = _verdict(result)
+    trusted, reason = judge(entry, result)
     status = write_status(entry, _status(result, trusted, reason, result.environment or environment)).status
     return KernelCheck(entry, _outcome(entry.enabled, trusted), reason, timing_checked=status.timing_checked)
 
