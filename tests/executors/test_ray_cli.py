@@ -25,8 +25,7 @@ def optimize(tmp_path, seeds, results_db):
 def test_a_search_through_ray_and_its_repeat_from_the_cache(tmp_path):
     seeds = tmp_path / "seeds" / "elementwise_gelu_tanh"
     seeds.mkdir(parents=True)
-    for index, block in enumerate((1024, 256)):
-        (seeds / f"{index}_block{block}.py").write_text(gelu_kernel(block=block, fenced=False))
+    (seeds / "block1024.py").write_text(gelu_kernel(block=1024, fenced=False))
     results_db = tmp_path / "results.sqlite"
 
     first = optimize(tmp_path, seeds.parent, results_db)
@@ -37,6 +36,6 @@ def test_a_search_through_ray_and_its_repeat_from_the_cache(tmp_path):
     first_run, second_run = sorted((tmp_path / "runs").iterdir())
     judged = [json.loads(p.read_text()) for p in sorted((first_run / "evaluations").glob("*.json"))]
     repeated = [json.loads(p.read_text()) for p in sorted((second_run / "evaluations").glob("*.json"))]
-    assert len(judged) == len(repeated) == 2
+    assert len(judged) == len(repeated) == 1
     assert all(r["environment"]["hardware_spec"] == "cpu_interpreter" and not r["from_cache"] for r in judged)
     assert all(r["from_cache"] for r in repeated) and "cached" in second.stdout
