@@ -25,6 +25,7 @@ from kevolve.tools.knowledge.settings import KnowledgeSettings
 
 from .campaign_view import render_snapshot
 from .console import console
+from .executor_options import add_executor_options, executor_settings
 from .optimize_command import EXIT_WAITING
 from .options import add_cache_options, resolve_device
 from .run_options import llm_settings
@@ -51,6 +52,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           help="LLM settings file (YAML; default ./kevolve.yaml when present)")
         verb.add_argument("--no-knowledge", action="store_true", help="plan without the knowledge base")
         add_cache_options(verb)
+        add_executor_options(verb)
     start.set_defaults(run=_start)
     status.set_defaults(run=_status)
     resume.set_defaults(run=_resume)
@@ -92,7 +94,8 @@ def _drive(place: CampaignPlace, args: argparse.Namespace) -> int:
     log = IntervalLog(place.store, place.record.id)
     knowledge = None if args.no_knowledge else KnowledgeSettings.from_environment()
     services = open_campaign_services(place.record.spec, llm=llm_settings(args), knowledge=knowledge,
-                                      record=log.record, cache_dir=args.cache_dir, folder=place.folder)
+                                      record=log.record, executor=executor_settings(args), cache_dir=args.cache_dir,
+                                      use_baseline_cache=not args.no_cache, folder=place.folder)
     latest: dict[str, str] = {}
     try:
         campaign = Campaign(place, services, log, runs_root=args.runs_dir, library=args.library,

@@ -1,8 +1,10 @@
 """When each device was busy: every evaluation a campaign's runs make is timed and recorded as it ends.
 
 The campaign's problems share one evaluation pool; each run gets a `TimedPool` view of it bound to its
-run id. The view holds a per-device lock of its own around the call, so a recorded interval is the time
-the device was held by that evaluation, never the time spent queuing behind another problem's.
+run id. The view admits as many evaluations of a target at once as the executor has devices serving it
+(one for `cuda:0`; every GPU of that kind for a hardware-spec target on Ray), each in a numbered lane, so
+a recorded interval is the time one device was held by that evaluation, never the time spent queuing
+behind another problem's. An interval's device is the target, with `#lane` when several devices serve it.
 
 The reference's verdict is kept here once measured: the planner, coder and analyst ask for it before
 every call, and the pool answers only under its device lock, so without this an LLM call of one problem
@@ -11,6 +13,7 @@ would wait for another problem's evaluation to end instead of overlapping it.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import defaultdict
@@ -33,22 +36,32 @@ class DeviceClock:
     def __init__(self, pool: EvaluationPool, record: Record) -> None:
         self.pool = pool
         self._record = record
-        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._lanes: dict[str, tuple[queue.SimpleQueue[int], int]] = {}
         self._guard = threading.Lock()
         self._references: dict[tuple[str, str, str], EvalResult] = {}
 
-    def lock(self, device: str) -> threading.Lock:
+    def _lanes_of(self, target: str) -> tuple[queue.SimpleQueue[int], int]:
+        """The free lanes of `target` and how many there are in all."""
         with self._guard:
-            return self._locks[device]
+            if target not in self._lanes:
+                self.pool.environment(target)  # opens every device that serves the target
+                count = max(len(self.pool.executor.router.matching(target)), 1)
+                lanes: queue.SimpleQueue[int] = queue.SimpleQueue()
+                for lane in range(count):
+                    lanes.put(lane)
+                self._lanes[target] = (lanes, count)
+            return self._lanes[target]
 
     def timed(self, *, run_id: str, device: str, name: str, work: Callable[[], Any]) -> Any:
-        with self.lock(device):
-            started = time.time()
-            try:
-                return work()
-            finally:
-                self._record(EvaluationInterval(run_id=run_id, device=device, name=name, started_at=started,
-                                                ended_at=time.time()))
+        lanes, count = self._lanes_of(device)
+        lane = lanes.get()
+        started = time.time()
+        try:
+            return work()
+        finally:
+            self._record(EvaluationInterval(run_id=run_id, device=device if count == 1 else f"{device}#{lane}",
+                                            name=name, started_at=started, ended_at=time.time()))
+            lanes.put(lane)
 
     def reference(self, problem: Problem, device: str, *, run_id: str) -> EvalResult:
         key = (problem.name, problem.sha256, device)

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from kevolve.agents.coder import SeedCandidates
 from kevolve.tools.evaluation_pool import EvaluationPool
+from kevolve.tools.executors import ExecutorSettings
 from kevolve.tools.knowledge.base import KnowledgeBase
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 from kevolve.tools.llm.base import LLMProvider
 from kevolve.tools.llm.factory import make_llm_provider
 from kevolve.tools.llm.settings import LLMSettings
+from kevolve.tools.offline.engine import OfflineEngine
 
 from ..context import RunServices
 from ..services import open_knowledge_with_documents
@@ -26,9 +28,11 @@ class CampaignServices:
     llm: LLMProvider | None
     knowledge: KnowledgeBase | None
     seeds: SeedCandidates | None
+    offline: OfflineEngine | None
 
     def for_run(self, run_id: str) -> RunServices:
-        return RunServices(pool=self.clock.for_run(run_id), llm=self.llm, knowledge=self.knowledge, seeds=self.seeds)
+        return RunServices(pool=self.clock.for_run(run_id), llm=self.llm, knowledge=self.knowledge, seeds=self.seeds,
+                           offline=self.offline)
 
     def close(self) -> None:
         self.clock.pool.close()
@@ -38,13 +42,15 @@ class CampaignServices:
 
 def open_campaign_services(
     spec: CampaignSpec, *, llm: LLMSettings, knowledge: KnowledgeSettings | None, record: Record,
-    cache_dir: Path | None, folder: Path,
+    executor: ExecutorSettings, cache_dir: Path | None, use_baseline_cache: bool, folder: Path,
 ) -> CampaignServices:
     """`knowledge` None, or a spec that turns it off: plan without a knowledge base."""
-    pool = EvaluationPool(settings=spec.evaluation_settings(), cache_dir=cache_dir)
+    pool = EvaluationPool(settings=spec.evaluation_settings(), cache_dir=cache_dir,
+                          use_baseline_cache=use_baseline_cache, executor=executor)
     return CampaignServices(
         clock=DeviceClock(pool, record),
         llm=make_llm_provider(llm, capabilities_dir=folder),
         knowledge=open_knowledge_with_documents(knowledge) if knowledge is not None and spec.knowledge else None,
         seeds=SeedCandidates(spec.path(spec.seeds)) if spec.seeds else None,
+        offline=OfflineEngine() if spec.offline_engine else None,
     )

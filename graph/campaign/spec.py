@@ -82,6 +82,7 @@ class CampaignSpec(BaseModel):
     scheduling: Scheduling = Scheduling()
     seeds: str | None = Field(default=None, description="a folder of hand-written candidates for the offline coder")
     knowledge: bool = True
+    offline_engine: bool = Field(default=True, description="candidates generated from the traced reference")
     base_dir: str = Field(default=".", description="where relative paths start: the spec file's folder")
 
     def evaluation_settings(self) -> EvalSettings:

@@ -47,6 +47,7 @@ def write_spec(home: Path, **overrides: Any) -> Path:
         "evaluation": FAST_EVALUATION,
         "seeds": "seeds",
         "knowledge": False,
+        "offline_engine": False,  # the seeds alone: a known number of candidates per problem
         "scheduling": {"problems_in_flight": 2},
     } | overrides
     write_seeds(home / "seeds")
@@ -58,8 +59,10 @@ def write_spec(home: Path, **overrides: Any) -> Path:
 def campaign_args(*args: object, home: Path) -> list[str]:
     """`campaign VERB ...` with every folder inside `home`."""
     verb, *rest = map(str, args)
+    # The baselines and the results cache in `home` too: a verdict from another test is not this test's.
+    caches = ["--cache-dir", str(home / "cache")] if verb in ("run", "resume") else []
     return ["campaign", verb, *rest, "--campaigns-dir", str(home / "campaigns"), "--runs-dir", str(home / "runs"),
-            "--library", str(home / "library")]
+            "--library", str(home / "library"), *caches]
 
 
 def campaign_command(*args: object, home: Path) -> list[str]:
