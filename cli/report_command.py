@@ -12,7 +12,6 @@ from kevolve.graph.campaign.store import CampaignNotFound
 from kevolve.graph.database import database_url
 from kevolve.graph.report.collect import campaign_report, run_report
 from kevolve.graph.report.model import Report
-from kevolve.graph.report.render import write_report
 from kevolve.graph.run_directory import RunDirectory, RunNotFound
 
 from .console import console
@@ -51,6 +50,9 @@ def _collect(args: argparse.Namespace) -> tuple[Report, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: matplotlib's import would otherwise slow every kevolve command's start.
+    from kevolve.graph.report.render import write_report
+
     report, folder = _collect(args)
     files = write_report(report, args.out or folder / REPORT_FOLDER)
     for kind, path in files.items():
