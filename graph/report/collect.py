@@ -12,6 +12,7 @@ from ..campaign.device_clock import BASELINES_EVALUATION, busy_by_device
 from ..campaign.snapshot import HOUR_S, gpu_seconds_by_run
 from ..campaign.spec import Stopping
 from ..campaign.store import CampaignRecord, EvaluationInterval, ProblemEntry
+from ..review_queue import run_status
 from ..run_directory import TASK_FILE, RunDirectory
 from ..runner import OptimizationRun
 from ..search_tree import DeviceSearch
@@ -26,8 +27,8 @@ def run_report(run: RunDirectory) -> Report:
         state = optimization.state() if optimization.started else None
     gpu_hours = sum(run.read_evaluation(f"evaluations/{path.name}").worker_seconds
                     for path in (run.path / "evaluations").glob("*.json")) / HOUR_S
-    problem, bests = _problem(run, task.problem_name, "finished" if state and state.get("summary") else "stopped",
-                              state, gpu_hours=gpu_hours, price=price)
+    status, _ = run_status(run)
+    problem, bests = _problem(run, task.problem_name, status.value, state, gpu_hours=gpu_hours, price=price)
     return Report(
         kind="run", id=run.run_id, title=f"Run {run.run_id}: {task.problem_name}", generated_at=_now(),
         wall_s=state["elapsed_s"] if state else 0.0, auto_approve=task.search.auto_approve, gpu_usd_per_hour=price,

@@ -97,7 +97,8 @@ def test_cost_aware_stopping_leaves_the_best_kernel_for_review(tmp_path):
     assert use["device"] == "cpu" and use["candidates"] == 1 and 0 < use["busy_fraction"] <= 1
     assert f"waiting: kevolve review ({request.review_id})" in (tmp_path / "report" / "report.md").read_text()
     code, _, err = kevolve_here("report", run, "--runs-dir", tmp_path / "runs", "--out", tmp_path / "run-report")
-    assert code == 0 and json.loads((tmp_path / "run-report" / "report.json").read_text())["kind"] == "run"
+    run_report = json.loads((tmp_path / "run-report" / "report.json").read_text())
+    assert code == 0 and run_report["kind"] == "run" and run_report["problems"][0]["state"] == "waiting"
 
 
 def test_report_of_nothing_known_is_one_clear_line(tmp_path):
