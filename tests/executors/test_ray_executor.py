@@ -14,6 +14,9 @@ from kevolve.tools.executors import ExecutorKind, ExecutorSettings, cache_entry
 from kevolve.tools.executors import ray_executor as ray_module
 from kevolve.tools.executors.sqlite_cache import SqliteResultCache
 
+# torch.compile's baseline costs seconds on the CPU and nothing here depends on it.
+SETTINGS = FAST_SETTINGS.model_copy(update={"measure_compile_baseline": False})
+
 
 def variant(number: int) -> str:
     """A correct candidate that no earlier test evaluated (its source, hence its cache key, differs)."""
@@ -31,7 +34,7 @@ def slow_variant() -> str:
 @pytest.fixture(scope="module")
 def executor(local_ray, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ray-executor")
-    with ray_module.RayExecutor(FAST_SETTINGS, executor=ExecutorSettings(kind=ExecutorKind.RAY, ray_cpu_actors=2),
+    with ray_module.RayExecutor(SETTINGS, executor=ExecutorSettings(kind=ExecutorKind.RAY, ray_cpu_actors=2),
                                 cache=SqliteResultCache(folder / "results.sqlite"), cache_dir=folder) as executor:
         yield executor
 
@@ -77,7 +80,7 @@ def test_a_killed_actor_costs_its_candidate_and_a_replacement_serves_the_next(ex
     assert slot.replacements == 1 and slot.actor is not victim
     retried = executor.evaluate(gelu_problem, slot.label, variant(11))
     assert retried.status is EvalStatus.CORRECT and not retried.from_cache
-    assert executor.cache.get(cache_entry(gelu_problem, source, lost.environment, FAST_SETTINGS)) is None, \
+    assert executor.cache.get(cache_entry(gelu_problem, source, lost.environment, SETTINGS)) is None, \
         "a lost actor's error is not remembered"
 
 
