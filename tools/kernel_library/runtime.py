@@ -12,6 +12,7 @@ fake implementation runs the reference on fake tensors, so torch.compile and tor
 true output shapes without running a kernel.
 """
 
+import functools
 import importlib
 import json
 import logging
@@ -47,6 +48,7 @@ def init_key(args: tuple, kwargs: dict) -> str:
     return json.dumps([list(args), kwargs], sort_keys=True)
 
 
+@functools.cache  # asked on every call; a device's name does not change within a process
 def device_name(device: torch.device) -> str:
     """As the harness names devices, so a route's device matches the machine it was verified on."""
     if device.type == "cuda":
