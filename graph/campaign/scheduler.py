@@ -24,13 +24,12 @@ from pathlib import Path
 from ..run_directory import new_run_id
 from ..runner import ProgressEvent
 from ..search_tree import StopReason
-from .expectation import cost_per_round_usd, expected_log_gain, gain_per_usd, worth_another_round
+from .allocation import Step, next_step, take
 from .location import CampaignPlace
 from .problem_runs import open_problem_run
 from .round_driver import RunPhase, advance, stop_searching
 from .services import CampaignServices
-from .snapshot import CampaignSnapshot, ProblemRow, Spend, gpu_seconds_by_run, problem_row, read_problem, snapshot
-from .spec import Limits
+from .snapshot import CampaignSnapshot, ProblemRow, gpu_seconds_by_run, problem_row, read_problem, snapshot
 from .store import IntervalLog, ProblemEntry, ProblemState
 
 logger = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ class Campaign:
         now = self.snapshot()
         rows = {row.name: row for row in now.problems}
         spent_out = now.spent.exceeds(self.spec.budget)
-        choices: list[tuple[float, int, str, StopReason | None]] = []
+        steps: list[Step] = []
         for name, entry in self._entries.items():
             if name in busy or entry.state not in _OPEN:
                 continue
@@ -112,35 +111,15 @@ class Campaign:
                 if spent_out:
                     self._put(entry, state=ProblemState.SKIPPED, detail=f"the campaign's {spent_out} budget was spent")
                     continue
-                choices.append((math.inf, entry.position, name, None))
+                steps.append(Step(name, entry.position, math.inf))
             else:
-                value, reason = self._decide(rows[name], spent_out)
-                choices.append((value, entry.position, name, reason))
-        # Stops first (they end in approval and free their slot soon), then the most valuable rounds.
-        choices.sort(key=lambda choice: (choice[3] is None, -choice[0], choice[1]))
-        for _, _, name, reason in choices[:free]:
-            entry = self._entries[name]
+                steps.append(next_step(rows[name], entry.position, self.spec, spent_out=spent_out))
+        for step in take(steps, free):
+            entry = self._entries[step.name]
             if entry.run_id is None:
-                entry = self._put(entry, run_id=new_run_id(name), state=ProblemState.SEARCHING)
-            report = (lambda event, problem=name: on_event(problem, event)) if on_event else None
-            in_flight[pool.submit(self._round, entry, reason, report)] = name
-
-    def _decide(self, row: ProblemRow, spent_out: str | None) -> tuple[float, StopReason | None]:
-        """The value of another round of a searching problem, and the reason to stop it instead, if any."""
-        if row.devices and not any(device.active for device in row.devices):
-            return math.inf, None  # stopped on its own, on its way to approval: let it get there
-        if spent_out:
-            return 0.0, StopReason.CAMPAIGN_BUDGET
-        if Spend(gpu_s=row.gpu_s).exceeds(Limits(gpu_hours=self.spec.per_problem.gpu_hours)):
-            return 0.0, StopReason.CAMPAIGN_BUDGET
-        stopping = self.spec.stopping
-        cost = cost_per_round_usd(gpu_seconds=row.gpu_s, llm_usd=row.llm_usd, rounds=row.rounds, stopping=stopping)
-        value = gain_per_usd(expected_log_gain(row.progress(), stopping), cost)
-        if not worth_another_round(value, rounds=row.rounds, stopping=stopping):
-            logger.info("%s: expected %.3g log gain per dollar, below %.3g: stopping", row.name, value,
-                        stopping.min_gain_per_usd)
-            return value, StopReason.LOW_EXPECTED_GAIN
-        return value, None
+                entry = self._put(entry, run_id=new_run_id(step.name), state=ProblemState.SEARCHING)
+            report = (lambda event, problem=step.name: on_event(problem, event)) if on_event else None
+            in_flight[pool.submit(self._round, entry, step.stop, report)] = step.name
 
     def _round(self, entry: ProblemEntry, reason: StopReason | None,
                report: Callable[[ProgressEvent], None] | None) -> ProblemRow:
