@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kevolve.graph.campaign.snapshot import HOUR_S, CampaignSnapshot, ProblemRow
+from kevolve.graph.campaign.store import ProblemState
 from kevolve.graph.summary import format_percent, format_ratio
 
 _STATE_STYLES = {"searching": "cyan", "waiting": "bold yellow", "done": "green", "failed": "bold red",
@@ -59,13 +60,19 @@ def _problems(snapshot: CampaignSnapshot, last_events: dict[str, str]) -> Table:
     for row in snapshot.problems:
         state = "running" if row.name in in_flight else row.state.value
         style = "bold cyan" if row.name in in_flight else _STATE_STYLES.get(row.state.value, "white")
-        latest = last_events.get(row.name) or row.detail or ""
+        latest = last_events.get(row.name, "") if row.name in in_flight else _note(row)
         for index, cells in enumerate(_device_cells(row)):
             head = [row.name, f"[{style}]{state}[/]"] if index == 0 else ["", ""]
             tail = ([f"{row.gpu_s / 60:.1f}", str(row.tokens), f"{row.llm_usd:.2f}", latest] if index == 0
                     else ["", "", "", ""])
             table.add_row(*head, *cells, *tail)
     return table
+
+
+def _note(row: ProblemRow) -> str:
+    if row.state is ProblemState.WAITING:
+        return "kernel waits: kevolve review"
+    return row.detail or ", ".join(device.stop for device in row.devices if device.stop)
 
 
 def _device_cells(row: ProblemRow) -> list[list[str]]:
