@@ -102,7 +102,7 @@ def check_candidate(
     ghost = None
     if launches:
         try:
-            with kernel_launches.recording(ghost=True):
+            with kernel_launches.recording(ghost=True, protected=[*model.parameters(), *model.buffers()]):
                 ghost = run_into_poisoned_memory(model, clone_all(inputs), instance.device)
         except Exception:  # without its kernels the forward cannot even finish: they are load-bearing
             ghost = None

@@ -12,15 +12,29 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 
 class _Recording:
-    def __init__(self, ghost: bool) -> None:
+    def __init__(self, ghost: bool, protected: frozenset[int]) -> None:
         self.ghost = ghost
+        self.protected = protected  # storages (data pointers) a ghost must not overwrite: the model's own
         self.launches: Counter[str] = Counter()
+
+    def spoil(self, args: tuple, kwargs: dict) -> None:
+        """What a skipped launch would have written holds garbage: NaN in its floating-point tensors.
+
+        Poisoning the allocator is not enough on its own: a buffer allocated inside the forward may be
+        served fresh by the driver, with the correct values a previous call left there.
+        """
+        import torch
+
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel() \
+                    and value.untyped_storage().data_ptr() not in self.protected:
+                value.fill_(float("nan"))
 
 
 _active: list[_Recording] = []
@@ -40,6 +54,7 @@ def _wrap(run: Callable) -> Callable:
         recording = _active[-1]
         recording.launches[_kernel_name(self)] += 1
         if recording.ghost:
+            recording.spoil(args, kwargs)
             return None
         return run(self, *args, **kwargs)
 
@@ -74,11 +89,15 @@ def install() -> None:
 
 
 @contextmanager
-def recording(*, ghost: bool = False) -> Iterator[Counter[str]]:
-    """Counts Triton launches by kernel name inside the block; with `ghost`, skips them too."""
+def recording(*, ghost: bool = False, protected: Iterable[Any] = ()) -> Iterator[Counter[str]]:
+    """Counts Triton launches by kernel name inside the block; with `ghost`, skips them too.
+
+    A ghost fills the skipped launches' floating-point tensors with NaN, except those sharing
+    storage with `protected` tensors (the model's parameters and buffers, which later checks reuse).
+    """
     if not _installed:
         raise RuntimeError("kernel_launches.install() must run first")
-    current = _Recording(ghost)
+    current = _Recording(ghost, frozenset(t.untyped_storage().data_ptr() for t in protected))
     _active.append(current)
     try:
         yield current.launches

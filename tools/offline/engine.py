@@ -85,9 +85,13 @@ class OfflineEngine:
 
     def _make(self, reference: str, policy: str) -> tuple[Design, FusedProgram | None]:
         try:
-            program = lower(trace_reference(reference, timeout_s=self._timeout))
+            traced = trace_reference(reference, timeout_s=self._timeout)
         except TraceFailed as exc:
             return Design(supported=False, reason=f"tracing failed: {exc}"), None
+        try:
+            program = lower(traced)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:  # a form of a call the lowering does not know
+            return Design(supported=False, reason=f"lowering failed: {type(exc).__name__}: {exc}"), None
         if program.unsupported:
             missing = ", ".join(sorted(set(program.unsupported)))
             return Design(supported=False, reason=f"no generator for {missing}"), None

@@ -67,7 +67,7 @@ class _Lowering:
         if tag == "param":
             return self.param(arg["param"])
         if tag == "attr":
-            return arg.get("how", "{}").format(self_path(arg["attr"]))
+            return arg.get("how", "{0}").format(self_path(arg["attr"]))
         if tag == "list":
             items = [self.py(item) for item in arg["list"]]
             joined = ", ".join(items)

@@ -75,7 +75,7 @@ class _Encoder:
             return {"param": path} if path else {"const": "<tensor>"}
         if where is not None and where in self.attribute_constants:
             path, how = self.attribute_constants[where]
-            return {"attr": path, "value": arg} | ({"how": how} if how != "{}" else {})
+            return {"attr": path, "value": arg} | ({"how": how} if how != "{0}" else {})
         if isinstance(arg, torch.dtype):
             return {"const": str(arg), "dtype": True}
         if isinstance(arg, float) and not math.isfinite(arg):
@@ -130,13 +130,13 @@ def _constants(graph: torch.fx.Graph) -> dict[tuple[str, int], Any]:
 
 # How a constant may have been computed from an attribute at trace time (`math.log(self.group)`).
 _DERIVATIONS: dict[str, Any] = {
-    "{}": lambda x: x, "1.0 / {}": lambda x: 1.0 / x, "math.log({})": math.log, "math.sqrt({})": math.sqrt,
-    "1.0 / math.sqrt({})": lambda x: 1.0 / math.sqrt(x), "{} * {}": lambda x: x * x,
+    "{0}": lambda x: x, "1.0 / {0}": lambda x: 1.0 / x, "math.log({0})": math.log, "math.sqrt({0})": math.sqrt,
+    "1.0 / math.sqrt({0})": lambda x: 1.0 / math.sqrt(x), "{0} * {0}": lambda x: x * x,
 }
 
 
 def _derivation(value: Any, moved_value: Any, old: Any, new: Any) -> str | None:
-    """`a * f({})` with f from _DERIVATIONS that maps both attribute values to both constants, if any."""
+    """`a * f({0})` with f from _DERIVATIONS that maps both attribute values to both constants, if any."""
     for pattern, f in _DERIVATIONS.items():
         try:
             base = f(value)
