@@ -65,15 +65,20 @@ def _expression(names: KernelNames, member: PrimStep) -> str:
 
 
 def _decompose(index: str, dims: list[int], prefix: str) -> list[str]:
-    """Per-dim indices of a linear index over `dims` (the last dim varies fastest)."""
+    """Per-dim indices of a linear index over `dims` (the last dim varies fastest).
+
+    The remainder is named after the index: kept (int64) and reduced (int32) indices must not share
+    a variable, or Triton sees a loop-carried variable change type.
+    """
     if not dims:
         return []
     if len(dims) == 1:
         return [f"{prefix}{dims[0]} = {index}"]
-    lines = [f"rem = {index}"]
+    rest = f"rest_{prefix}"
+    lines = [f"{rest} = {index}"]
     for d in reversed(dims[1:]):
-        lines += [f"{prefix}{d} = rem % n{d}", "rem = rem // n{d}".replace("{d}", str(d))]
-    return [*lines, f"{prefix}{dims[0]} = rem"]
+        lines += [f"{prefix}{d} = {rest} % n{d}", f"{rest} = {rest} // n{d}"]
+    return [*lines, f"{prefix}{dims[0]} = {rest}"]
 
 
 def _offset(prefix: str, dims: list[int], index_prefix: str, zero: str) -> str:
