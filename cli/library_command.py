@@ -25,17 +25,24 @@ EXIT_CHANGED = 1
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("library", help="list, export or re-validate the approved-kernel library")
+    library_help = "the library folder (default ./kevolve-library, or KEVOLVE_LIBRARY_DIR)"
     parser.add_argument("--library", type=Path, default=Path(os.environ.get("KEVOLVE_LIBRARY_DIR", "kevolve-library")),
-                        help="the library folder (default ./kevolve-library, or KEVOLVE_LIBRARY_DIR)")
+                        help=library_help)
+    # Also after the verb (`kevolve library revalidate --library DIR`), as every other command takes it.
+    after_verb = argparse.ArgumentParser(add_help=False)
+    after_verb.add_argument("--library", type=Path, default=argparse.SUPPRESS, help=library_help)
     verbs = parser.add_subparsers(dest="verb")
-    verbs.add_parser("list", help="every kernel, where it was verified, on how many signatures, and its status")
-    export = verbs.add_parser("export", help="write an importable package: one torch custom op per problem")
+    verbs.add_parser("list", parents=[after_verb],
+                     help="every kernel, where it was verified, on how many signatures, and its status")
+    export = verbs.add_parser("export", parents=[after_verb],
+                              help="write an importable package: one torch custom op per problem")
     export.add_argument("--to", type=Path, default=Path("kevolve-export"),
                         help="folder to write the package into (default ./kevolve-export)")
     export.add_argument("--package", default="kevolve_kernels", help="the package's import name")
     export.add_argument("--namespace", default="kevolve_lib", help="the operators' namespace (torch.ops.NAMESPACE)")
     revalidate = verbs.add_parser(
-        "revalidate", help="re-run correctness and timing under the installed software; exit 1 if anything changed")
+        "revalidate", parents=[after_verb],
+        help="re-run correctness and timing under the installed software; exit 1 if anything changed")
     revalidate.add_argument("--device", default="auto", help="cuda:N or cpu; auto picks cuda:0 when there is one")
     revalidate.add_argument("--trials", type=int, default=5, help="correctness trials (fresh seeds and inputs)")
     revalidate.add_argument("--timing-trials", type=int, default=100, help="at least this many timed calls")

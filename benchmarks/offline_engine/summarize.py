@@ -46,7 +46,7 @@ def _problem_row(name: str, run: Path | None) -> dict:
             "rounds": max((int(m) for m in re.findall(r"round (\d+):", text)), default=0),
             "wall_s": int(wall.group(2)) if wall else None, "stop": stop.group(1) if stop else None}
     if best is None:
-        return row | {"note": "no accepted candidate" if results else "the engine wrote no candidate"}
+        return row | {"note": _why_none(results)}
     for baseline in ("eager", "compiled"):
         comparison = best.comparison_with(baseline)
         if comparison is not None:
@@ -56,6 +56,17 @@ def _problem_row(name: str, run: Path | None) -> dict:
     row["percent_of_light"] = best.percent_of_light
     row["best_median_ms"] = best.timing.median_ms if best.timing else None
     return row
+
+
+def _why_none(results: list[EvalResult]) -> str:
+    if not results:
+        return "the engine wrote no candidate"
+    correct = [r for r in results if r.correct and r.comparisons]
+    if correct:
+        fastest = max(correct, key=lambda r: min(c.speedup for c in r.comparisons))
+        figures = ", ".join(f"{c.speedup:.2f}x {c.baseline}" for c in fastest.comparisons)
+        return f"correct but slower than the baselines (best: {figures})"
+    return "no correct candidate"
 
 
 def _geomean(values: list[float]) -> float | None:
