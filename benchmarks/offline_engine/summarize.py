@@ -31,11 +31,13 @@ def _best(results: list[EvalResult]) -> EvalResult | None:
     return max(accepted, key=lambda r: r.fitness, default=None)
 
 
-def _problem_row(name: str, run: Path | None) -> dict:
+def _problem_row(name: str, run: Path | None, design: dict | None) -> dict:
     category = load_problem(SUITE / f"{name}.py").category or "other"
     row: dict = {"problem": name, "category": category, "group": GROUPS.get(category, "single operators")}
+    if run is None and design is not None and not design["supported"]:
+        return row | {"candidates": 0, "note": f"not run: {design['reason']}"}
     if run is None:
-        return row | {"candidates": 0, "note": "no run recorded"}
+        return row | {"candidates": 0, "note": "not run on the GPU"}
     results = [EvalResult.model_validate_json(p.read_text()) for p in sorted((run / "evaluations").glob("*.json"))]
     log = next(run.parent.glob("*.log"), None)
     text = log.read_text() if log else ""
@@ -114,10 +116,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("extracted", type=Path)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--designs", type=Path, default=None, help="list_supported.py's --json output")
     args = parser.parse_args()
+    designs = json.loads(args.designs.read_text()) if args.designs else {}
     names = sorted(p.stem for p in SUITE.glob("*.py") if p.stem != "__init__")
     runs = {p.parent.name: p for p in (args.extracted / "runs").glob("*/*") if (p / "evaluations").is_dir()}
-    rows = [_problem_row(name, runs.get(name)) for name in names]
+    rows = [_problem_row(name, runs.get(name), designs.get(name)) for name in names]
     group_names = ["single operators", "fusions", "blocks", "recommendation operators"]
     groups = [_group_row(g, [r for r in rows if r["group"] == g]) for g in group_names]
     groups.append(_group_row("whole suite", rows))
