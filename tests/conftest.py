@@ -29,3 +29,13 @@ def gelu_problem():
 def cpu_evaluator(tmp_path_factory):
     with Evaluator("cpu", settings=WORKER_ONLY_SETTINGS, cache_dir=tmp_path_factory.mktemp("baselines")) as evaluator:
         yield evaluator
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (tests/headless_chromium.py); imported here so only browser tests need selenium."""
+    from headless_chromium import start_browser
+
+    driver = start_browser()
+    yield driver
+    driver.quit()

@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from report_samples import sample_report
+from selenium.webdriver.common.by import By
 
+from headless_chromium import SCREENSHOTS, needs_chromium
 from kevolve.graph.report.render import CAPTIONS, write_report
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test dependency: pip install selenium")
-from selenium.webdriver.common.by import By  # noqa: E402
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)",
-)
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+pytestmark = needs_chromium
 
 # The size on the page of every shape a figure's SVG draws: matplotlib draws axes, bars and lines as <path>
 # and places each marker as a <use> of a path defined once, so a figure with data has many with an area.
@@ -35,18 +25,6 @@ if (!svg) { return null; }
 return Array.from(svg.querySelectorAll('path, use')).map(p => { const r = p.getBoundingClientRect();
   return [r.width, r.height]; });
 """
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    yield driver
-    driver.quit()
 
 
 def test_the_report_opens_from_disk_with_every_plot_drawn(tmp_path, browser):

@@ -7,7 +7,6 @@ KEVOLVE_WRITE_SCREENSHOTS=1 saves the queue and a kernel's page to docs/screensh
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,22 +16,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
+from headless_chromium import SCREENSHOTS, needs_chromium, webdriver
 from kevolve.graph.run_directory import list_runs
 from kevolve.graph.runner import OptimizationRun
 from local_ports import free_port
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test dependency: pip install selenium")
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)",
-)
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+pytestmark = needs_chromium
 STOPPED = {"waiting", "finished", "stopped"}
 SETTLE_S = 300  # a rejection searches a whole round again on Triton's CPU interpreter
 
@@ -60,18 +53,6 @@ def server(home: Path, baseline_cache: Path) -> Iterator[str]:
     process.send_signal(signal.SIGINT)  # as Ctrl-C: the server stops its searches cleanly
     process.wait(timeout=90)
     log.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    yield driver
-    driver.quit()
 
 
 def decide(driver: webdriver.Chrome, button: str, *, reviewer: str, comment: str = "") -> str:
