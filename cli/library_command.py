@@ -11,6 +11,7 @@ from rich.table import Table
 from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.settings import EvalSettings, TimingSettings
 from kevolve.graph.summary import format_ratio
+from kevolve.tools.kernel_library.declared_shapes import DeclaredShapes
 from kevolve.tools.kernel_library.export import export_library
 from kevolve.tools.kernel_library.records import LibraryEntry, LibraryError, read_library
 from kevolve.tools.kernel_library.revalidate import KernelCheck, Outcome, revalidate_library
@@ -46,6 +47,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     revalidate.add_argument("--device", default="auto", help="cuda:N or cpu; auto picks cuda:0 when there is one")
     revalidate.add_argument("--trials", type=int, default=5, help="correctness trials (fresh seeds and inputs)")
     revalidate.add_argument("--timing-trials", type=int, default=100, help="at least this many timed calls")
+    revalidate.add_argument("--shapes", type=Path, default=None,
+                            help="YAML of shapes to verify too (problem: [{CONSTANT: value, ...}]); a kernel "
+                                 "is then routed the ones it passes on")
     add_cache_options(revalidate)
     parser.set_defaults(run=run)
 
@@ -107,12 +111,18 @@ def _revalidate(args: argparse.Namespace) -> int:
     if args.trials < 1 or args.timing_trials < 5:
         raise UsageError("--trials must be at least 1 and --timing-trials at least 5")
     entries = _entries(args)
+    try:
+        declared = DeclaredShapes.load(args.shapes) if args.shapes else None
+        if declared is not None:
+            declared.check(entries)
+    except LibraryError as exc:
+        raise UsageError(str(exc)) from None
     settings = EvalSettings(correctness_trials=args.trials,
                             timing=TimingSettings(trials=args.timing_trials,
                                                   min_trials_when_slow=min(20, args.timing_trials)))
     with Evaluator(resolve_device(args.device), settings=settings, cache_dir=args.cache_dir,
                    use_baseline_cache=not args.no_cache) as evaluator:
-        checks = revalidate_library(entries, evaluator, settings)
+        checks = revalidate_library(entries, evaluator, settings, declared)
     _report(checks)
     untimed = [c for c in checks if c.outcome is not Outcome.SKIPPED and not c.timing_checked]
     if untimed:

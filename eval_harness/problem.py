@@ -99,6 +99,18 @@ def _validated_configs(tree: ast.Module, problem: str) -> dict[str, dict[str, An
     return configs
 
 
+def with_configs(problem: Problem, extra: dict[str, dict[str, Any]]) -> Problem:
+    """The problem with more named configurations (shapes a user declares); raises ProblemLoadError."""
+    known = _module_level_names(ast.parse(problem.source))
+    for config, overrides in extra.items():
+        unknown = set(overrides) - known
+        if unknown:
+            raise ProblemLoadError(
+                f"{problem.name}: declared shape {config!r} sets {sorted(unknown)}, which the module does not define"
+            )
+    return problem.model_copy(update={"configs": {**problem.configs, **extra}})
+
+
 def problem_from_source(source: str, *, name: str, path: str | None = None) -> Problem:
     """Check `source` against the format and describe it; raises ProblemLoadError with the reason."""
     try:

@@ -14,8 +14,9 @@ from kevolve.tools.kernel_library.revalidate import judge
 ARGS = ["--trials", "1", "--timing-trials", "5", "--device", "cpu"]
 
 
-def _revalidate(library, tmp_path):
-    return main(["library", "--library", str(library), "revalidate", *ARGS, "--cache-dir", str(tmp_path / "cache")])
+def _revalidate(library, tmp_path, *extra):
+    return main(["library", "--library", str(library), "revalidate", *ARGS, "--cache-dir", str(tmp_path / "cache"),
+                 *extra])
 
 
 def _gelu(library):
@@ -72,3 +73,29 @@ def test_measurably_slower_than_a_baseline_it_used_to_beat_disables(approved_lib
     knowingly = replace(entry, record=entry.record.model_copy(update={"speedup_compiled": 0.8}))
     assert judge(knowingly, _timed_result(entry, 0.75, "slower"))[0]
     assert judge(was_faster, _timed_result(entry, 0.98, "indistinguishable"))[0]
+
+
+@pytest.mark.slow
+def test_a_declared_shape_is_verified_and_added_to_the_kernels_signatures(library, tmp_path):
+    shutil.rmtree(library / "layernorm_affine")
+    shapes = tmp_path / "shapes.yaml"
+    shapes.write_text("elementwise_gelu_tanh:\n  - {rows: 5, cols: 777}\n")
+    before = {tuple(s.inputs[0].shape) for s in _gelu(library).signatures}
+    assert _revalidate(library, tmp_path, "--shapes", str(shapes)) == 0  # nothing disabled or re-enabled
+    after = {tuple(s.inputs[0].shape) for s in _gelu(library).signatures}
+    assert (5, 777) not in before and after == before | {(5, 777)}
+
+
+def test_a_declared_shape_must_set_constants_the_problem_has(library, tmp_path, capsys):
+    shutil.rmtree(library / "layernorm_affine")
+    shapes = tmp_path / "shapes.yaml"
+    shapes.write_text("elementwise_gelu_tanh:\n  - {rows: 5, width: 7}\n")
+    assert _revalidate(library, tmp_path, "--shapes", str(shapes)) == 2  # before any kernel is evaluated
+    assert "sets ['width'], which the module does not define" in " ".join(capsys.readouterr().err.split())
+
+
+def test_an_unreadable_shapes_file_is_bad_input(library, tmp_path, capsys):
+    shapes = tmp_path / "shapes.yaml"
+    shapes.write_text("elementwise_gelu_tanh: [oops\n")
+    assert _revalidate(library, tmp_path, "--shapes", str(shapes)) == 2
+    assert "not valid YAML" in " ".join(capsys.readouterr().err.split())

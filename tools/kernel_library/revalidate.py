@@ -18,6 +18,7 @@ from kevolve.eval_harness.problem import ProblemLoadError, problem_from_source
 from kevolve.eval_harness.results import Environment, EvalResult, Severity
 from kevolve.eval_harness.settings import DType, EvalSettings, Policy
 
+from .declared_shapes import DeclaredShapes
 from .records import KernelStatus, LibraryEntry, verified_signatures, write_status
 
 
@@ -102,7 +103,8 @@ def _outcome(was_enabled: bool, trusted: bool) -> Outcome:
     return Outcome.DISABLED if was_enabled else Outcome.STILL_DISABLED
 
 
-def revalidate_entry(entry: LibraryEntry, evaluator: Evaluator, settings: EvalSettings) -> KernelCheck:
+def revalidate_entry(entry: LibraryEntry, evaluator: Evaluator, settings: EvalSettings,
+                     declared: DeclaredShapes | None = None) -> KernelCheck:
     environment = evaluator.worker().environment
     if environment is None:
         return KernelCheck(entry, Outcome.SKIPPED, "the worker did not describe its device")
@@ -118,6 +120,11 @@ def revalidate_entry(entry: LibraryEntry, evaluator: Evaluator, settings: EvalSe
         return KernelCheck(entry, Outcome.SKIPPED, f"its problem source no longer loads: {exc}")
     if problem.sha256 != entry.record.problem_sha256:
         return KernelCheck(entry, Outcome.SKIPPED, "its problem source was edited after approval")
+    if declared is not None:
+        try:
+            problem = declared.apply(problem, on_cpu=not environment.device.startswith("cuda"))
+        except ProblemLoadError as exc:
+            return KernelCheck(entry, Outcome.SKIPPED, str(exc))
     # One worker serves every kernel; only the request's settings change with the record's policy and dtype.
     evaluator.settings = settings.model_copy(update={"policy": Policy(entry.record.policy),
                                                      "dtype": DType(entry.record.dtype)})
@@ -127,5 +134,6 @@ def revalidate_entry(entry: LibraryEntry, evaluator: Evaluator, settings: EvalSe
     return KernelCheck(entry, _outcome(entry.enabled, trusted), reason, timing_checked=status.timing_checked)
 
 
-def revalidate_library(entries: list[LibraryEntry], evaluator: Evaluator, settings: EvalSettings) -> list[KernelCheck]:
-    return [revalidate_entry(entry, evaluator, settings) for entry in entries]
+def revalidate_library(entries: list[LibraryEntry], evaluator: Evaluator, settings: EvalSettings,
+                       declared: DeclaredShapes | None = None) -> list[KernelCheck]:
+    return [revalidate_entry(entry, evaluator, settings, declared) for entry in entries]
