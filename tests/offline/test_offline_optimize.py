@@ -13,8 +13,8 @@ import pytest
 from kevolve.eval_harness.problem import load_problem
 
 SUITE = Path(__file__).resolve().parents[2] / "eval_harness" / "problems"
-FAST = ["--device", "cpu", "--trials", "2", "--timing-trials", "5", "--seed", "3", "--no-knowledge",
-        "--candidates-per-round", "2", "--patience", "1", "--budget", "rounds=4"]
+FAST = ["--device", "cpu", "--policy", "hybrid", "--trials", "2", "--timing-trials", "5", "--seed", "3",
+        "--no-knowledge", "--candidates-per-round", "2", "--patience", "1", "--budget", "rounds=4"]
 
 
 @pytest.mark.slow

@@ -77,6 +77,21 @@ def _getitem(state: _Lowering, node: TracedNode) -> None:
         _view(state, node)
 
 
+_TENSOR_ATTRIBUTE_VIEWS = {"T", "mT", "data"}
+
+
+def _getattr(state: _Lowering, node: TracedNode) -> None:
+    """`torch.max(x, dim).values` names an element of the result; `x.T` is a view."""
+    base, attribute = node.args[0]["node"], node.args[1]["const"]
+    if base in state.tuples and attribute in ("values", "indices"):
+        state.emit_py(node.name, state.tuples[base][attribute == "indices"], _meta_shape(node.meta))
+    elif attribute in _TENSOR_ATTRIBUTE_VIEWS:
+        state.emit_py(node.name, f"{base}.{attribute}", _meta_shape(node.meta))
+    else:
+        state.unsupported.append(f"tensor attribute .{attribute}")
+        state.emit_py(node.name, f"None  # unsupported: .{attribute}")
+
+
 def _reduction(state: _Lowering, node: TracedNode) -> None:
     bound = state.bind(node)
     x = state.operand(bound["input"])
@@ -135,6 +150,7 @@ HANDLERS.update({name: _reduction for name in ("sum", "mean", "amax", "amin", "m
 HANDLERS.update({name: _scan for name in ("cumsum", "cumprod", "logcumsumexp")})
 HANDLERS["param"] = _param
 HANDLERS["getitem"] = _getitem
+HANDLERS["getattr"] = _getattr
 
 
 def _register_composites() -> None:
