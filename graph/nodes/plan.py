@@ -27,9 +27,15 @@ def _knowledge_query(search: DeviceSearch, problem: str, spec: str | None) -> st
     return f"fast Triton kernel for {problem.replace('_', ' ')} on {spec or 'this GPU'}"
 
 
-def _design(context: RunContext, view: TaskView) -> str | None:
+def _design(context: RunContext, view: TaskView, first_round: bool) -> str | None:
+    """The engine's fusion plan for the planner; on the first round, what it can and cannot write is said."""
     engine = context.services.offline
-    return engine.design(view.reference_source, view.policy).describe() if engine is not None else None
+    if engine is None:
+        return None
+    design = engine.design(view.reference_source, view.policy)
+    if first_round:
+        report("planner", view.device, design.describe())
+    return design.describe() if design.supported else None
 
 
 def plan_round(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
@@ -51,7 +57,7 @@ def plan_round(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
             guidance=search.guidance,
             knowledge=retrieve(context, _knowledge_query(search, view.problem, view.hardware_spec), view),
             count=settings.candidates_per_round,
-            design=_design(context, view),
+            design=_design(context, view, first_round=not search.nodes),
         )
         report("planner", device, f"round {round_number}: planning from {len(search.nodes)} candidates")
         plans, usage = plan_candidates(request, llm_for(context, Role.PLANNER))
