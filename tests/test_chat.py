@@ -254,7 +254,8 @@ def test_a_conversation_runs_a_search_to_an_approved_kernel(start_cpu_run, tmp_p
     session.handle("approve it")
     assert session.wait(timeout=60)
     assert replies[-1] == "the run is finished"
-    assert [path.stem for path in (tmp_path / "library").glob("*/*/*.py")] == [second]  # the kernels; the problem source sits one level up
+    # the kernels; the problem's source sits one level up
+    assert [path.stem for path in (tmp_path / "library").glob("*/*/*.py")] == [second]
     assert session.optimization.state()["searches"]["cpu"].approved_node == second
     # The same record `kevolve review` and `kevolve serve` keep: the rejection, then the approval.
     recorded = decisions(session.optimization.run)
