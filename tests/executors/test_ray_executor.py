@@ -88,7 +88,8 @@ def test_an_actor_past_the_backstop_is_replaced_and_the_candidate_timed_out(exec
     slot = executor.router.slots[1]
     replacements = slot.replacements
     monkeypatch.setattr(ray_module, "call_timeout_s", lambda settings: 0.2)
-    result = executor.evaluate(gelu_problem, slot.label, variant(20))
+    # A candidate that takes seconds: a quick one can beat a 0.2 s backstop on an idle machine.
+    result = executor.evaluate(gelu_problem, slot.label, slow_variant())
     assert result.status is EvalStatus.ERROR and result.error.kind is ErrorKind.TIMEOUT
     assert slot.replacements == replacements + 1
 
