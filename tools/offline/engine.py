@@ -42,6 +42,7 @@ class Design(BaseModel):
     reason: str | None = None
     groups: list[GroupSummary] = Field(default_factory=list)
     vendor_calls: list[str] = Field(default_factory=list)
+    baked: list[str] = Field(default_factory=list, description="constants kept at the traced configuration's value")
 
     def describe(self) -> str:
         if not self.supported:
@@ -49,7 +50,8 @@ class Design(BaseModel):
         parts = [f"{g.name}: {g.kind} over {g.shape}" + (f" reducing dims {g.reduced_dims}" if g.reduced_dims else "")
                  + f" ({', '.join(g.operations)})" for g in self.groups]
         vendor = f"; left to the vendor library: {', '.join(self.vendor_calls)}" if self.vendor_calls else ""
-        return f"{len(self.groups)} fused kernel(s): " + "; ".join(parts) + vendor
+        baked = f"; constants kept from the traced configuration: {', '.join(self.baked)}" if self.baked else ""
+        return f"{len(self.groups)} fused kernel(s): " + "; ".join(parts) + vendor + baked
 
 
 class Proposal(BaseModel):
@@ -102,7 +104,8 @@ class OfflineEngine:
         groups = [s for s in fused.stages if isinstance(s, FusionGroup)]
         if not groups:
             return Design(supported=False, reason="nothing to fuse: the forward is vendor calls and views"), None
-        return Design(supported=True, groups=[_summary(g) for g in groups], vendor_calls=program.vendor_calls), fused
+        return Design(supported=True, groups=[_summary(g) for g in groups], vendor_calls=program.vendor_calls,
+                      baked=program.baked), fused
 
     def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str]) -> Proposal | None:
         """The next unseen candidate near the parents (engine-written ones), or from the defaults."""

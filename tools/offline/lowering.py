@@ -30,8 +30,6 @@ VIEW_METHODS = {"view", "reshape", "permute", "transpose", "flatten", "unsqueeze
                 "movedim", "chunk", "split", "unbind", "size", "dim", "numel"}
 SAME_VALUE = {"float", "to", "type_as", "clone", "detach", "identity", "dropout"}
 PYTHON_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "neg": "-"}
-REDUCTIONS = {"sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin", "logsumexp", "var", "std", "norm"}
-SCANS = {"cumsum", "cumprod", "logcumsumexp"}
 
 
 def self_path(path: str) -> str:
@@ -131,8 +129,8 @@ class _Lowering:
         return name
 
     def emit_prim(self, kind: PrimKind, fn: str, args: list[str | Scalar], *, name: str | None = None,
-                  dims: tuple[int, ...] = (), keepdim: bool = False, params: dict[str, str] | None = None,
-                  index: bool = False, shape_override: tuple[int, ...] | None = None) -> str:
+                  dims: tuple[int, ...] = (), keepdim: bool = False, index: bool = False,
+                  shape_override: tuple[int, ...] | None = None) -> str:
         name = name or self.fresh(fn)
         if shape_override is not None:
             dims_out = shape_override
@@ -145,8 +143,7 @@ class _Lowering:
         dtype = "torch.int64" if index else "torch.bool" if fn in ("gt", "lt", "ge", "le", "eq", "ne") \
             else "torch.float32"
         shape = Shape(dims_out, dtype)
-        self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, tuple((params or {}).items()), dims, keepdim,
-                                   index))
+        self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, dims, keepdim, index))
         self.tensors[name] = shape
         return name
 
@@ -210,7 +207,8 @@ def lower(traced: TracedProgram) -> Program:
             continue
         handler(state, node)
     output = state.py(traced.output)
-    return Program(list(traced.inputs), state.steps, output, state.tensors, state.unsupported)
+    return Program(list(traced.inputs), state.steps, output, state.tensors, state.unsupported,
+                   list(traced.derived_constants))
 
 
 Handler = Callable[[_Lowering, TracedNode], None]

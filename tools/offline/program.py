@@ -20,10 +20,6 @@ class Shape:
     dims: tuple[int, ...]
     dtype: str = "torch.float32"
 
-    @property
-    def rank(self) -> int:
-        return len(self.dims)
-
 
 @dataclass(frozen=True)
 class Scalar:
@@ -48,7 +44,6 @@ class PrimStep:
     fn: str
     args: tuple[str | Scalar, ...]
     shape: Shape
-    params: tuple[tuple[str, str], ...] = ()
     dims: tuple[int, ...] = ()
     keepdim: bool = False
     # True for an argmax whose result is an index (int64) rather than a value
@@ -68,11 +63,10 @@ class Program:
     output: str
     tensors: dict[str, Shape]
     unsupported: list[str] = field(default_factory=list)
+    # Constants computed from a model attribute in a way the trace could not re-express: they keep the
+    # traced configuration's value, which the harness's other configurations then check.
+    baked: list[str] = field(default_factory=list)
 
     @property
     def vendor_calls(self) -> list[str]:
         return [step.vendor for step in self.steps if isinstance(step, PyStep) and step.vendor]
-
-    @property
-    def primitives(self) -> list[PrimStep]:
-        return [step for step in self.steps if isinstance(step, PrimStep)]

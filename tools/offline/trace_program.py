@@ -212,9 +212,7 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path) -> dict[str, An
                   for i, (key, value) in enumerate(node.kwargs.items())}
         if op.startswith("module:"):
             unknown.append(op)
-        result = node.meta.get("val", None)
-        nodes.append({"name": node.name, "op": op, "args": args, "kwargs": kwargs, "meta": tensor_meta,
-                      "python_type": None if tensor_meta else type(result).__name__ if result is not None else None})
+        nodes.append({"name": node.name, "op": op, "args": args, "kwargs": kwargs, "meta": tensor_meta})
     param_meta = {name: {"shape": list(t.shape), "dtype": str(t.dtype)}
                   for name, t in [*model.named_parameters(), *model.named_buffers()]}
     return {"inputs": inputs_named, "input_meta": input_meta, "param_meta": param_meta, "nodes": nodes,

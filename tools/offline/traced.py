@@ -29,7 +29,6 @@ class TracedNode(BaseModel):
     args: list[Any] = Field(default_factory=list, description="tagged values, see the module docstring")
     kwargs: dict[str, Any] = Field(default_factory=dict)
     meta: TensorMeta | None = Field(default=None, description="None when the result is not one tensor")
-    python_type: str | None = Field(default=None, description="for non-tensor results: int, tuple, ...")
 
 
 class TracedProgram(BaseModel):
@@ -44,10 +43,6 @@ class TracedProgram(BaseModel):
     derived_constants: list[str] = Field(
         default_factory=list, description="constants that depend on a model attribute in a way we cannot re-express"
     )
-
-
-def node_ref(name: str) -> dict[str, str]:
-    return {"node": name}
 
 
 def tag_of(value: Any) -> Literal["node", "param", "attr", "const", "list"] | None:
