@@ -127,6 +127,19 @@ CASES = {
                 y = torch.max(self.linear(x), dim=self.dim, keepdim=True).values
                 return F.gelu(y - y.mean(dim=0, keepdim=True)), x.T * 2.0
         """, "[torch.randn(8, 24)]", "[24, 1]"), lambda n, m: [torch.randn(n + 1, 24)], [24, 1]),
+    "pooling": (_module("""
+        class Model(nn.Module):
+            def __init__(self, pool):
+                super().__init__()
+                self.pool = nn.AvgPool2d(pool)
+                self.dilated = nn.MaxPool1d(kernel_size=3, stride=1, dilation=2)
+                self.scale = nn.Parameter(torch.randn(3, 1, 1))
+
+            def forward(self, x, y):
+                return (F.max_pool2d(x, kernel_size=3, stride=2, padding=1), self.pool(F.gelu(x)) * self.scale,
+                        F.avg_pool1d(y, 4, 2, 1), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), self.dilated(y))
+        """, "[torch.randn(2, 3, 9, 11), torch.randn(2, 3, 17)]", "[2]"),
+        lambda n, m: [torch.randn(2, 3, n + 4, m % 13 + 5), torch.randn(2, 3, m % 29 + 7)], [2]),
     "scans": (_module("""
         class Model(nn.Module):
             def forward(self, x):

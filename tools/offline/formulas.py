@@ -101,6 +101,8 @@ POINTWISE: dict[str, Formula] = {
     "eq": lambda a, b: f"({a} == {b})",
     "ne": lambda a, b: f"({a} != {b})",
     "identity": lambda x: x,
+    # 1.0 where a pooling window's tap falls inside the tensor: `valid_<window>` is set where it is loaded.
+    "window_valid": lambda window: f"valid_{window.removeprefix('v_')}.to(tl.float32)",
 }
 
 # Parameter names in call order, with defaults, for binding a traced call's args and kwargs.
@@ -138,6 +140,10 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
                    "momentum=0.1", "eps=1e-05"),
     "instance_norm": ("input", "running_mean=None", "running_var=None", "weight=None", "bias=None",
                       "use_input_stats=True", "momentum=0.1", "eps=1e-05"),
+    **{f"avg_pool{n}d": ("input", "kernel_size", "stride=None", "padding=0", "ceil_mode=False",
+                         "count_include_pad=True", "divisor_override=None") for n in (1, 2, 3)},
+    **{f"max_pool{n}d": ("input", "kernel_size", "stride=None", "padding=0", "dilation=1", "ceil_mode=False",
+                         "return_indices=False") for n in (1, 2, 3)},
     "mse_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
     "l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
     "smooth_l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'", "beta=1.0"),

@@ -48,10 +48,19 @@ class FusionGroup:
             return "reduced"
         return None
 
+    def windowed(self) -> list[str]:
+        """Tensors read through a pooling window, in first-use order."""
+        return list(dict.fromkeys(m.tensor_args()[0] for m in self.members if m.kind == "window"))
+
+    def window_members(self) -> list[PrimStep]:
+        return [m for m in self.members if m.kind == "window"]
+
     def external(self, level: Level) -> list[str]:
         """Tensors from outside the group that members read at `level`, in first-use order."""
         found: dict[str, None] = {}
         for member in self.members:
+            if member.kind == "window":
+                continue
             use = "full" if member.kind != "pointwise" else self.levels[member.name]
             for arg in member.tensor_args():
                 if arg not in self.levels and use == level:
@@ -81,6 +90,8 @@ def _names_in(code: str) -> set[str]:
 def _join(group: FusionGroup, step: PrimStep) -> Level | None:
     """The level `step` would have in `group`, or None when it does not fit."""
     inside = [arg for arg in step.tensor_args() if arg in group.levels]
+    if step.kind == "window":
+        return "full" if step.shape.dims == group.shape and not group.reduced_dims else None
     if step.kind == "pointwise":
         level = group.level_of_shape(step.shape.dims)
         if level is None or (any(group.levels[arg] == "full" for arg in inside) and level == "reduced"):
@@ -117,11 +128,11 @@ def fuse(program: Program) -> FusedProgram:
             if any(depends_on.get(arg, -1) >= target.index for arg in outside):
                 level = None
         if target is None or level is None:
-            full = step.shape.dims if step.kind == "pointwise" else program.tensors[step.args[0]].dims
+            full = step.shape.dims if step.kind in ("pointwise", "window") else program.tensors[step.args[0]].dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in stages), shape=full)
             stages.append(target)
             level = "full" if step.kind != "reduce" else "reduced"
-        if step.kind != "pointwise":
+        if step.kind in ("reduce", "scan"):
             target.reduced_dims = step.dims
         target.members.append(step)
         target.levels[step.name] = level
@@ -138,7 +149,7 @@ def _produces(stage: PyStep | FusionGroup) -> set[str]:
 def _reads(stage: PyStep | FusionGroup) -> set[str]:
     if isinstance(stage, PyStep):
         return _names_in(stage.code)
-    names = set(stage.external("full") + stage.external("reduced"))
+    names = set(stage.external("full") + stage.external("reduced") + stage.windowed())
     for expr in stage.scalars():
         names |= _names_in(expr)
     return names

@@ -13,6 +13,12 @@ def _out_dtype(dtypes: dict[str, str], name: str) -> str:
     return _DTYPE_OF.get(dtypes[name], "torch.float32")
 
 
+def _meets_dropped(group: FusionGroup, tensor: str) -> bool:
+    """Whether the members reading `tensor` are shaped like a reduction's result without its reduced dims."""
+    readers = [m for m in group.members if tensor in m.tensor_args()]
+    return any(m.shape.dims == group.kept_shape(False) != group.kept_shape(True) for m in readers)
+
+
 def launcher_name(group: FusionGroup) -> str:
     return f"_launch_{group.name}"
 
@@ -20,22 +26,31 @@ def launcher_name(group: FusionGroup) -> str:
 def launcher_arguments(group: FusionGroup) -> list[str]:
     """What the forward passes, in order: tensors read at full then reduced level, then scalars."""
     names = KernelNames(group)
-    return [*names.full, *names.reduced, *names.scalars]
+    return [*names.full, *names.reduced, *names.windowed, *names.scalars]
 
 
 def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) -> str:
     names = KernelNames(group)
     full = [f"a{i}" for i in range(len(names.full))]
     reduced = [f"b{i}" for i in range(len(names.reduced))]
+    windowed = [f"w{i}" for i in range(len(names.windowed))]
     scalars = [f"s{i}" for i in range(len(names.scalars))]
-    lines = [f"shape = torch.broadcast_shapes({', '.join(f'{a}.shape' for a in full)}{',' if len(full) == 1 else ''})"]
+    windows = group.window_members()
+    if windows:
+        # The iteration shape is the pooled tensor's (N, C), its output sizes, then the window's taps.
+        settings = ", ".join(names.operand(a) for a in windows[0].args[1:])
+        lines = [f"shape = _window_shape(w0.shape, {settings})"]
+    else:
+        lines = [f"shape = torch.broadcast_shapes({', '.join(f'{a}.shape' for a in full)}"
+                 f"{',' if len(full) == 1 else ''})"]
     if group.kind == "pointwise":
         dense = " and ".join(f"{a}.shape == shape and {a}.is_contiguous()" for a in full)
         lines.append(f"flat = {dense}")
     lines += [f"{a} = {a}.broadcast_to(shape)" for a in full]
     reduced_dims = tuple(group.reduced_dims)
-    lines += [f"{b} = _reduced_operand({b}, shape, {reduced_dims!r})" for b in reduced]
-    device = f"{full[0]}.device"
+    lines += [f"{b} = _reduced_operand({b}, shape, {reduced_dims!r}, {_meets_dropped(group, tensor)})"
+              for b, tensor in zip(reduced, names.reduced, strict=True)]
+    device = f"{(full or windowed)[0]}.device"
     outputs = []
     for i, name in enumerate(names.outputs_full):
         lines.append(f"o{i} = torch.empty(shape, device={device}, dtype={_out_dtype(dtypes, name)})")
@@ -47,10 +62,12 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
         shape = kept_expr if keep else f"[size for d, size in enumerate(shape) if d not in {reduced_dims!r}]"
         lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={_out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
-    pointers = ", ".join(full + reduced + outputs)
+    pointers = ", ".join(full + reduced + windowed + outputs)
     strides = [f"*{a}.stride()" for a in full] + [f"*[{b}.stride(d) for d in {names.kept!r}]" for b in reduced]
     strides += ["*o0.stride()"] if names.outputs_full else []
-    common = ", ".join([pointers, *strides, "*shape"])
+    strides += [f"*{w}.stride()" for w in windowed]
+    sizes = ["*shape", *(f"*{w}.shape[2:]" for w in windowed)]
+    common = ", ".join([pointers, *strides, *sizes])
     if group.kind == "pointwise":
         lines += ["n = math.prod(shape)",
                   f"grid = (triton.cdiv(n, {config.block}),)",
@@ -68,13 +85,33 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
                   "else:",
                   f"    _{group.name}_loop" + launch.format(config.chunk)]
     lines.append(f"return {', '.join(outputs)}{',' if len(outputs) == 1 else ''}")
-    signature = ", ".join(full + reduced + scalars)
+    signature = ", ".join(full + reduced + windowed + scalars)
     return f"def {launcher_name(group)}({signature}):\n" + "\n".join(f"    {line}" for line in lines) + "\n"
 
 
-REDUCED_OPERAND_SOURCE = '''def _reduced_operand(t, shape, reduced):
-    """A per-row operand (shaped like a reduction's result, kept dims or not) broadcast to the kept shape."""
-    if t.dim() == len(shape) - len(reduced) and reduced:
+WINDOW_SOURCE = '''def _window(value, count):
+    """A pooling setting as one int per spatial dim (modules keep an int or a tuple)."""
+    return (value,) * count if isinstance(value, int) else tuple(value)
+
+
+def _window_shape(shape, *settings):
+    """(N, C, outputs..., taps...) for a pooled tensor: settings are kernel sizes, strides, paddings, dilations."""
+    count = len(shape) - 2
+    kernel, stride, padding, dilation = (settings[k * count:(k + 1) * count] for k in range(4))
+    outputs = [(shape[2 + i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+               for i in range(count)]
+    return torch.Size([shape[0], shape[1], *outputs, *kernel])
+'''
+
+
+REDUCED_OPERAND_SOURCE = '''def _reduced_operand(t, shape, reduced, dropped):
+    """A per-row operand broadcast to the kept shape.
+
+    `dropped`: it meets a reduction's result without the reduced dims, so it aligns (from the right)
+    with that shape, and the reduced dims are put back as size 1.
+    """
+    if dropped:
+        t = t.broadcast_to([size for d, size in enumerate(shape) if d not in reduced])
         for d in reduced:
             t = t.unsqueeze(d)
     return t.broadcast_to([1 if d in reduced else size for d, size in enumerate(shape)])

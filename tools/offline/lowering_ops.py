@@ -155,8 +155,10 @@ HANDLERS["getattr"] = _getattr
 
 def _register_composites() -> None:
     from .lowering_composites import COMPOSITES
+    from .lowering_pool import POOLS
 
     HANDLERS.update(COMPOSITES)
+    HANDLERS.update(POOLS)
 
 
 _register_composites()

@@ -12,7 +12,7 @@ import json
 
 from .configs import GroupConfig
 from .fusion import FusedProgram, FusionGroup
-from .launcher_source import REDUCED_OPERAND_SOURCE, launcher, launcher_arguments, launcher_name
+from .launcher_source import REDUCED_OPERAND_SOURCE, WINDOW_SOURCE, launcher, launcher_arguments, launcher_name
 from .program import PyStep
 from .triton_source import LOGADDEXP_SOURCE, pointwise_kernel, reduction_kernels, uses_logaddexp
 
@@ -109,6 +109,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(LOGADDEXP_SOURCE)
     if any(group.kind == "reduction" and group.external("reduced") for group in groups):
         parts.append(REDUCED_OPERAND_SOURCE)
+    if any(group.window_members() for group in groups):
+        parts.append(WINDOW_SOURCE)
     for group in groups:
         kernel = pointwise_kernel(group, dtypes) if group.kind == "pointwise" else reduction_kernels(group, dtypes)
         parts += [kernel, launcher(group, configs[group.name], dtypes)]

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-PrimKind = Literal["pointwise", "reduce", "scan"]
+# "window" reads its tensor through a pooling window (out * stride - padding + tap * dilation), masked
+# where that falls outside the tensor; its iteration shape is (N, C, outputs..., taps...).
+PrimKind = Literal["pointwise", "reduce", "scan", "window"]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,10 @@ class KernelNames:
         self.outputs_full = [o for o in group.outputs if group.levels[o] == "full"]
         self.outputs_reduced = [o for o in group.outputs if group.levels[o] == "reduced"]
         self.scalars = group.scalars()
+        self.windowed = group.windowed()
         self.rank = len(group.shape)
+        # A pooled tensor is (N, C, spatial...) under an iteration shape of (N, C, outputs..., taps...).
+        self.window_rank = 2 + (self.rank - 2) // 2
         self.kept = [d for d in range(self.rank) if d not in group.reduced_dims]
 
     def operand(self, arg: str | Scalar) -> str:
@@ -49,12 +52,15 @@ class KernelNames:
 
     def signature(self, extra: list[str]) -> str:
         ptrs = [f"a{i}_ptr" for i in range(len(self.full))] + [f"b{i}_ptr" for i in range(len(self.reduced))]
+        ptrs += [f"w{i}_ptr" for i in range(len(self.windowed))]
         ptrs += [f"o{i}_ptr" for i in range(len(self.outputs_full))]
         ptrs += [f"q{i}_ptr" for i in range(len(self.outputs_reduced))]
         strides = [f"a{i}_st{d}" for i in range(len(self.full)) for d in range(self.rank)]
         strides += [f"b{i}_st{d}" for i in range(len(self.reduced)) for d in self.kept]
         strides += [f"os{d}" for d in range(self.rank)] if self.outputs_full else []
+        strides += [f"w{i}_st{d}" for i in range(len(self.windowed)) for d in range(self.window_rank)]
         sizes = [f"n{d}" for d in range(self.rank)]
+        sizes += [f"w{i}_n{d}" for i in range(len(self.windowed)) for d in range(2, self.window_rank)]
         scalars = [f"s{i}" for i in range(len(self.scalars))]
         return ", ".join(ptrs + strides + sizes + extra + scalars)
 
@@ -167,11 +173,33 @@ class _ReductionBody:
         lines = self.loads(loads)
         for name in order:
             member = self.members[name]
-            if member.kind == "scan":
+            if member.kind == "window":
+                lines += self.window(member)
+            elif member.kind == "scan":
                 lines += self.scan(member, carries)
             else:
                 lines.append(f"v_{name} = {_expression(self.names, member)}")
         return lines
+
+    def window(self, member: PrimStep) -> list[str]:
+        """A pooled read: tap t of output o in spatial dim i sits at o * stride - padding + t * dilation."""
+        names = self.names
+        w = names.windowed.index(member.args[0])
+        count = names.window_rank - 2
+        # args: the tensor, then per spatial dim the kernel sizes, strides, paddings and dilations; the
+        # kernel sizes are the taps' extents in the iteration shape, so the kernel needs only the rest.
+        stride, padding, dilation = (
+            [names.operand(a) for a in member.args[1 + k * count:1 + (k + 1) * count]] for k in (1, 2, 3))
+        lines, valid, offset = [], ["mask"], [f"(j0 * w{w}_st0 + j1 * w{w}_st1)[:, None]"]
+        for i in range(count):
+            out, tap, position = 2 + i, 2 + count + i, f"pos_{member.name}_{i}"
+            lines.append(f"{position} = j{out}[:, None] * {stride[i]} - {padding[i]} + i{tap}[None, :] * {dilation[i]}")
+            valid.append(f"({position} >= 0) & ({position} < w{w}_n{2 + i})")
+            offset.append(f"{position} * w{w}_st{2 + i}")
+        pad = 'float("-inf")' if member.fn == "window_max" else "0.0"
+        return [*lines, f"valid_{member.name} = {' & '.join(valid)}",
+                f"v_{member.name} = tl.load(w{w}_ptr + {' + '.join(offset)}, mask=valid_{member.name}, "
+                f"other={pad}).to(tl.float32)"]
 
     def scan(self, member: PrimStep, carries: dict[str, str]) -> list[str]:
         operand = self.names.operand(member.args[0])
@@ -237,6 +265,8 @@ class _ReductionBody:
                 lines.append(f"v_{member.name} = {_expression(self.names, member)}")
             elif not self.looped and member.kind == "scan":
                 lines += self.scan(member, {})
+            elif not self.looped and member.kind == "window":
+                lines += self.window(member)
             elif not self.looped:
                 lines.append(f"v_{member.name} = {_expression(self.names, member)}")
         lines += self.final_pass()
