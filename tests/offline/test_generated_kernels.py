@@ -127,6 +127,13 @@ CASES = {
                 y = torch.max(self.linear(x), dim=self.dim, keepdim=True).values
                 return F.gelu(y - y.mean(dim=0, keepdim=True)), x.T * 2.0
         """, "[torch.randn(8, 24)]", "[24, 1]"), lambda n, m: [torch.randn(n + 1, 24)], [24, 1]),
+    "cross_entropy": (_module("""
+        class Model(nn.Module):
+            def forward(self, logits, targets):
+                return (F.cross_entropy(logits, targets), F.cross_entropy(logits, targets, reduction="none"),
+                        F.cross_entropy(logits, targets, reduction="sum", ignore_index=0))
+        """, "[torch.randn(8, 24), torch.randint(0, 24, (8,))]"),
+        lambda n, m: [torch.randn(n, m + 1), torch.randint(0, m + 1, (n,))], []),
     "pooling": (_module("""
         class Model(nn.Module):
             def __init__(self, pool):

@@ -103,6 +103,7 @@ POINTWISE: dict[str, Formula] = {
     "identity": lambda x: x,
     # 1.0 where a pooling window's tap falls inside the tensor: `valid_<window>` is set where it is loaded.
     "window_valid": lambda window: f"valid_{window.removeprefix('v_')}.to(tl.float32)",
+    "float": lambda x: f"{x}.to(tl.float32)",
 }
 
 # Parameter names in call order, with defaults, for binding a traced call's args and kwargs.
@@ -144,6 +145,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
                          "count_include_pad=True", "divisor_override=None") for n in (1, 2, 3)},
     **{f"max_pool{n}d": ("input", "kernel_size", "stride=None", "padding=0", "dilation=1", "ceil_mode=False",
                          "return_indices=False") for n in (1, 2, 3)},
+    "cross_entropy": ("input", "target", "weight=None", "size_average=None", "ignore_index=-100", "reduce=None",
+                      "reduction='mean'", "label_smoothing=0.0"),
     "mse_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
     "l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
     "smooth_l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'", "beta=1.0"),

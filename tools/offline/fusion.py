@@ -109,6 +109,11 @@ def _join(group: FusionGroup, step: PrimStep) -> Level | None:
     return "reduced" if step.kind == "reduce" else "full"
 
 
+def _relabels(step: PrimStep, program: Program) -> bool:
+    """An identity that drops a reduction's kept size-1 dims (see _Lowering.reduced_view)."""
+    return step.fn == "identity" and bool(step.dims) and step.shape.dims != program.tensors[step.args[0]].dims
+
+
 def fuse(program: Program) -> FusedProgram:
     stages: list[PyStep | FusionGroup] = []
     group_of: dict[str, FusionGroup] = {}
@@ -127,6 +132,12 @@ def fuse(program: Program) -> FusedProgram:
             outside = [arg for arg in reads if arg not in target.levels]
             if any(depends_on.get(arg, -1) >= target.index for arg in outside):
                 level = None
+        if (target is None or level is None) and _relabels(step, program):
+            # Outside the kernel that reduced it, dropping size-1 dims is a view, not a kernel.
+            stage = PyStep(step.name, f"{step.args[0]}.squeeze({step.dims!r})", step.shape)
+            depends_on[step.name] = depends_on.get(step.args[0], -1)
+            stages.append(stage)
+            continue
         if target is None or level is None:
             full = step.shape.dims if step.kind in ("pointwise", "window") else program.tensors[step.args[0]].dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in stages), shape=full)

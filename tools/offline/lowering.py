@@ -156,7 +156,7 @@ class _Lowering:
         if keepdim:
             return x
         dropped = tuple(size for i, size in enumerate(self.shape(x)) if i not in dims)
-        return self.emit_prim("pointwise", "identity", [x], shape_override=dropped)
+        return self.emit_prim("pointwise", "identity", [x], shape_override=dropped, dims=dims)
 
     def reduced_count(self, correction: int) -> Scalar:
         """How many elements the kernel reduces, less a correction: `R` is the kernel's reduced length."""

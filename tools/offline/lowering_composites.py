@@ -152,8 +152,38 @@ def _loss(state: _Lowering, node: TracedNode) -> None:
         state.reduce("mean", elementwise, dims, False, name=node.name)
 
 
+def _cross_entropy(state: _Lowering, node: TracedNode) -> None:
+    """log-sum-exp of each row minus the target's logit, picked by comparing the class index with it."""
+    bound = state.bind(node)
+    x, target = state.operand(bound["input"]), state.operand(bound["target"])
+    plain = state.value(bound.get("weight")) is None and not state.value(bound.get("label_smoothing"))
+    if not plain or len(state.shape(x)) != 2 or len(state.shape(target)) != 1:
+        state.unsupported.append("cross_entropy with class weights, label smoothing, probabilities or extra dims")
+        state.emit_py(node.name, f"None  # unsupported: {node.op}")
+        return
+    top = state.reduce("amax", x, (1,), True)
+    log_total = state.pw("log", state.reduce("sum", state.pw("exp", state.pw("sub", x, top)), (1,), True))
+    column = state.emit_py(state.fresh("target"), f"{target}.view(-1, 1)", Shape((state.shape(target)[0], 1),
+                                                                                   "torch.int64"))
+    # The index rides on the row's max only to join its kernel; its value is the class position.
+    classes = state.emit_prim("pointwise", "index", [top], dims=(1,), shape_override=state.shape(x))
+    picked = state.reduce("sum", state.pw("where", state.pw("eq", classes, column), x, Scalar("0.0", True)),
+                          (1,), True)
+    valid = state.pw("ne", column, state.operand(bound["ignore_index"]))
+    losses = state.pw("where", valid, state.pw("sub", state.pw("add", top, log_total), picked), Scalar("0.0", True))
+    reduction = state.value(bound.get("reduction"))
+    flat = state.reduced_view(losses, (1,), False)
+    if reduction == "none":
+        state.pw("identity", flat, name=node.name)
+    elif reduction == "sum":
+        state.reduce("sum", flat, (0,), False, name=node.name)
+    else:
+        counted = state.reduce("sum", state.pw("float", state.reduced_view(valid, (1,), False)), (0,), False)
+        state.pw("div", state.reduce("sum", flat, (0,), False), counted, name=node.name)
+
+
 COMPOSITES: dict[str, Handler] = {
     "softmax": _softmax, "log_softmax": _softmax, "layer_norm": _layer_norm, "rms_norm": _layer_norm,
     "group_norm": _group_norm, "batch_norm": _batch_norm, "instance_norm": _batch_norm,
-    "mse_loss": _loss, "l1_loss": _loss, "smooth_l1_loss": _loss, "kl_div": _loss,
+    "mse_loss": _loss, "l1_loss": _loss, "smooth_l1_loss": _loss, "kl_div": _loss, "cross_entropy": _cross_entropy,
 }

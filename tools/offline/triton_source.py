@@ -99,6 +99,8 @@ def _load(pointer: str, offset: str, mask: str, dtype: str) -> str:
 
 
 def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
+    if any(m.fn == "index" for m in group.members):
+        raise ValueError(f"{group.name}: an index along a dim is only generated inside a reduction")
     names = KernelNames(group)
     dims = list(range(names.rank))
     body = ["pid = tl.program_id(0).to(tl.int64)", "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N",
@@ -178,8 +180,15 @@ class _ReductionBody:
             elif member.kind == "scan":
                 lines += self.scan(member, carries)
             else:
-                lines.append(f"v_{name} = {_expression(self.names, member)}")
+                lines.append(f"v_{name} = {self.expression(member)}")
         return lines
+
+    def expression(self, member: PrimStep) -> str:
+        """A member's value; `index` is the position along its dim (a cross-entropy's class index)."""
+        if member.fn != "index":
+            return _expression(self.names, member)
+        dim = member.dims[0]
+        return f"i{dim}[None, :]" if dim in self.reduced_dims else f"j{dim}[:, None]"
 
     def window(self, member: PrimStep) -> list[str]:
         """A pooled read: tap t of output o in spatial dim i sits at o * stride - padding + t * dilation."""
@@ -262,13 +271,13 @@ class _ReductionBody:
             if member.kind == "reduce":
                 lines += self.reduction(member)
             elif self.group.levels[member.name] == "reduced":
-                lines.append(f"v_{member.name} = {_expression(self.names, member)}")
+                lines.append(f"v_{member.name} = {self.expression(member)}")
             elif not self.looped and member.kind == "scan":
                 lines += self.scan(member, {})
             elif not self.looped and member.kind == "window":
                 lines += self.window(member)
             elif not self.looped:
-                lines.append(f"v_{member.name} = {_expression(self.names, member)}")
+                lines.append(f"v_{member.name} = {self.expression(member)}")
         lines += self.final_pass()
         lines += [f"tl.store(q{i}_ptr + k[:, None], v_{o}, mask=k_mask[:, None])"
                   for i, o in enumerate(self.names.outputs_reduced)]
