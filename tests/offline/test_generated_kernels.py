@@ -156,7 +156,9 @@ CASES = {
         class Model(nn.Module):
             def forward(self, a, b):
                 return (F.mse_loss(a, b), F.smooth_l1_loss(a, b, beta=0.5), F.l1_loss(a, b, reduction="sum"),
-                        F.kl_div(F.log_softmax(a, dim=-1), F.softmax(b, dim=-1), reduction="batchmean"))
+                        F.kl_div(F.log_softmax(a, dim=-1), F.softmax(b, dim=-1), reduction="batchmean"),
+                        F.triplet_margin_loss(a, b, a * 0.5, margin=0.7),
+                        F.triplet_margin_loss(a, b, b - a, reduction="none"))
         """, "[torch.randn(8, 24), torch.randn(8, 24)]"), lambda n, m: [torch.randn(n, m), torch.randn(n, m)], []),
 }
 # (rows, cols): smaller than one block, odd, and longer than the looping form's 16-wide slice.

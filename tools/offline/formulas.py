@@ -147,6 +147,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
                          "return_indices=False") for n in (1, 2, 3)},
     "cross_entropy": ("input", "target", "weight=None", "size_average=None", "ignore_index=-100", "reduce=None",
                       "reduction='mean'", "label_smoothing=0.0"),
+    "triplet_margin_loss": ("anchor", "positive", "negative", "margin=1.0", "p=2.0", "eps=1e-06", "swap=False",
+                            "size_average=None", "reduce=None", "reduction='mean'"),
     "mse_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
     "l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
     "smooth_l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'", "beta=1.0"),

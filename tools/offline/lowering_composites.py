@@ -182,8 +182,31 @@ def _cross_entropy(state: _Lowering, node: TracedNode) -> None:
         state.pw("div", state.reduce("sum", flat, (0,), False), counted, name=node.name)
 
 
+def _triplet_margin(state: _Lowering, node: TracedNode) -> None:
+    """relu(||a - p + eps|| - ||a - n + eps|| + margin) per row: both distances reduce in one kernel."""
+    bound = state.bind(node)
+    anchor, positive, negative = (state.operand(bound[k]) for k in ("anchor", "positive", "negative"))
+    if state.value(bound.get("p")) not in (2, 2.0) or state.value(bound.get("swap")) or len(state.shape(anchor)) != 2:
+        state.unsupported.append("triplet_margin_loss other than p=2 without swap on rows")
+        state.emit_py(node.name, f"None  # unsupported: {node.op}")
+        return
+    eps = state.operand(bound["eps"])
+
+    def distance(other: str) -> str | Scalar:
+        difference = state.pw("add", state.pw("sub", anchor, other), eps)  # as F.pairwise_distance does
+        return state.pw("sqrt", state.reduce("sum", state.pw("mul", difference, difference), (1,), False))
+
+    gap = state.pw("add", state.pw("sub", distance(positive), distance(negative)), state.operand(bound["margin"]))
+    reduction = state.value(bound.get("reduction"))
+    if reduction == "none":
+        state.pw("relu", gap, name=node.name)
+    else:
+        state.reduce("sum" if reduction == "sum" else "mean", state.pw("relu", gap), (0,), False, name=node.name)
+
+
 COMPOSITES: dict[str, Handler] = {
     "softmax": _softmax, "log_softmax": _softmax, "layer_norm": _layer_norm, "rms_norm": _layer_norm,
     "group_norm": _group_norm, "batch_norm": _batch_norm, "instance_norm": _batch_norm,
     "mse_loss": _loss, "l1_loss": _loss, "smooth_l1_loss": _loss, "kl_div": _loss, "cross_entropy": _cross_entropy,
+    "triplet_margin_loss": _triplet_margin,
 }
