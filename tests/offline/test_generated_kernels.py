@@ -74,7 +74,8 @@ CASES = {
     "column_and_middle_reductions": (_module("""
         class Model(nn.Module):
             def forward(self, x, y):
-                return x.sum(dim=0), y.mean(dim=1), y.amax(dim=(0, 2)), torch.max(y, dim=1)[1]
+                return (x.sum(dim=0), y.mean(dim=1), y.amax(dim=(0, 2)), torch.max(y, dim=1)[1], F.normalize(y, dim=1),
+                        F.normalize(x, p=1.0, dim=0))
         """, "[torch.randn(8, 24), torch.randn(3, 8, 24)]"),
         lambda n, m: [torch.randn(n, m), torch.randn(3, n, m)], []),
     "softmax": (_module("""
@@ -147,6 +148,29 @@ CASES = {
                         F.avg_pool1d(y, 4, 2, 1), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), self.dilated(y))
         """, "[torch.randn(2, 3, 9, 11), torch.randn(2, 3, 17)]", "[2]"),
         lambda n, m: [torch.randn(2, 3, n + 4, m % 13 + 5), torch.randn(2, 3, m % 29 + 7)], [2]),
+    "gemm_norms_chain": (_module("""
+        class Model(nn.Module):
+            def __init__(self, features, outputs, groups):
+                super().__init__()
+                self.gemm = nn.Linear(features, outputs)
+                self.batch_norm = nn.BatchNorm1d(outputs)
+                self.group_norm = nn.GroupNorm(groups, outputs)
+
+            def forward(self, x):
+                x = self.group_norm(F.gelu(self.batch_norm(self.gemm(x))))
+                return torch.relu(torch.mean(x, dim=1, keepdim=True))
+        """, "[torch.randn(6, 10)]", "[10, 8, 4]"), lambda n, m: [torch.randn(n + 1, 10)], [10, 8, 4]),
+    "conv_softmax_pools": (_module("""
+        class Model(nn.Module):
+            def __init__(self, channels, pool):
+                super().__init__()
+                self.conv = nn.Conv3d(2, channels, 3)
+                self.pool = nn.MaxPool3d(pool)
+
+            def forward(self, x):
+                return self.pool(self.pool(torch.softmax(self.conv(x), dim=1) - 0.5))
+        """, "[torch.randn(1, 2, 10, 11, 12)]", "[3, 2]"),
+        lambda n, m: [torch.randn(1, 2, n + 6, m % 5 + 6, 7)], [3, 2]),
     "scans": (_module("""
         class Model(nn.Module):
             def forward(self, x):

@@ -149,6 +149,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
                       "reduction='mean'", "label_smoothing=0.0"),
     "triplet_margin_loss": ("anchor", "positive", "negative", "margin=1.0", "p=2.0", "eps=1e-06", "swap=False",
                             "size_average=None", "reduce=None", "reduction='mean'"),
+    "normalize": ("input", "p=2.0", "dim=1", "eps=1e-12", "out=None"),
     "mse_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
     "l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'"),
     "smooth_l1_loss": ("input", "target", "size_average=None", "reduce=None", "reduction='mean'", "beta=1.0"),

@@ -204,9 +204,26 @@ def _triplet_margin(state: _Lowering, node: TracedNode) -> None:
         state.reduce("sum" if reduction == "sum" else "mean", state.pw("relu", gap), (0,), False, name=node.name)
 
 
+def _normalize_lp(state: _Lowering, node: TracedNode) -> None:
+    """x / max(||x||_p, eps) along a dim, for p = 1 or 2."""
+    bound = state.bind(node)
+    x = state.operand(bound["input"])
+    power = state.value(bound.get("p"))
+    if power not in (1, 1.0, 2, 2.0):
+        state.unsupported.append("normalize with p other than 1 or 2")
+        state.emit_py(node.name, f"None  # unsupported: {node.op}")
+        return
+    dims = state.dims_of(x, bound["dim"])
+    if power in (1, 1.0):
+        norm = state.reduce("sum", state.pw("abs", x), dims, True)
+    else:
+        norm = state.pw("sqrt", state.reduce("sum", state.pw("mul", x, x), dims, True))
+    state.pw("div", x, state.pw("clamp_min", norm, state.operand(bound["eps"])), name=node.name)
+
+
 COMPOSITES: dict[str, Handler] = {
     "softmax": _softmax, "log_softmax": _softmax, "layer_norm": _layer_norm, "rms_norm": _layer_norm,
     "group_norm": _group_norm, "batch_norm": _batch_norm, "instance_norm": _batch_norm,
     "mse_loss": _loss, "l1_loss": _loss, "smooth_l1_loss": _loss, "kl_div": _loss, "cross_entropy": _cross_entropy,
-    "triplet_margin_loss": _triplet_margin,
+    "triplet_margin_loss": _triplet_margin, "normalize": _normalize_lp,
 }
