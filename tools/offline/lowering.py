@@ -8,6 +8,7 @@ engine then writes no candidate rather than one that leaves PyTorch doing the wo
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from typing import Any
 
@@ -37,11 +38,13 @@ def self_path(path: str) -> str:
     return "self" + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in path.split("."))
 
 
-def _meta_shape(meta: TensorMeta | None) -> Shape | None:
+def shape_of(meta: TensorMeta | None) -> Shape | None:
     return Shape(tuple(meta.shape), meta.dtype) if meta is not None else None
 
 
-class _Lowering:
+class LoweringState:
+    """What the handlers build: the steps so far, every tensor's traced shape, and the tuples of values."""
+
     def __init__(self, traced: TracedProgram) -> None:
         self.traced = traced
         self.steps: list[PyStep | PrimStep] = []
@@ -97,9 +100,9 @@ class _Lowering:
             name = "p_" + path.replace(".", "_")
             self.params[path] = name
             meta = self.traced.param_meta.get(path)
-            self.steps.append(PyStep(name, self_path(path), _meta_shape(meta)))
+            self.steps.append(PyStep(name, self_path(path), shape_of(meta)))
             if meta is not None:
-                self.tensors[name] = _meta_shape(meta)
+                self.tensors[name] = shape_of(meta)
         return self.params[path]
 
     def operand(self, arg: Any) -> str | Scalar:
@@ -185,7 +188,7 @@ class _Lowering:
             elif key in node.kwargs:
                 bound[key] = node.kwargs[key]
             elif default:
-                bound[key] = {"const": eval(default)}
+                bound[key] = {"const": ast.literal_eval(default)}
         return bound
 
     def dims_of(self, x: str, dim: Any) -> tuple[int, ...]:
@@ -198,12 +201,12 @@ class _Lowering:
 
 
 def lower(traced: TracedProgram) -> Program:
-    state = _Lowering(traced)
+    state = LoweringState(traced)
     for node in traced.nodes:
         handler = _handler_for(node, state)
         if handler is None:
             state.unsupported.append(node.op)
-            state.emit_py(node.name, f"None  # unsupported: {node.op}", _meta_shape(node.meta))
+            state.emit_py(node.name, f"None  # unsupported: {node.op}", shape_of(node.meta))
             continue
         handler(state, node)
     output = state.py(traced.output)
@@ -211,10 +214,11 @@ def lower(traced: TracedProgram) -> Program:
                    list(traced.derived_constants))
 
 
-Handler = Callable[[_Lowering, TracedNode], None]
+Handler = Callable[[LoweringState, TracedNode], None]
 
 
-def _handler_for(node: TracedNode, state: _Lowering) -> Handler | None:
+def _handler_for(node: TracedNode, state: LoweringState) -> Handler | None:
+    # The handler modules import this one for LoweringState, so the table is looked up at call time.
     from .lowering_ops import HANDLERS, python_value
 
     second = node.args[1] if len(node.args) > 1 else node.kwargs.get("other")

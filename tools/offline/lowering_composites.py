@@ -6,12 +6,12 @@ trailing or chosen dims of a contiguous view; those views cost nothing and keep 
 
 from __future__ import annotations
 
-from .lowering import Handler, _Lowering
+from .lowering import Handler, LoweringState
 from .program import Scalar, Shape
 from .traced import TracedNode
 
 
-def _softmax(state: _Lowering, node: TracedNode) -> None:
+def _softmax(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     x = state.operand(bound["input"])
     dims = state.dims_of(x, bound["dim"])
@@ -24,7 +24,7 @@ def _softmax(state: _Lowering, node: TracedNode) -> None:
         state.pw("sub", shifted, state.pw("log", total), name=node.name)
 
 
-def _normalize(state: _Lowering, x: str, dims: tuple[int, ...], eps: Scalar, *, center: bool = True) -> str:
+def _normalize(state: LoweringState, x: str, dims: tuple[int, ...], eps: Scalar, *, center: bool = True) -> str:
     """(x - mean) / sqrt(var + eps) over `dims` (biased variance), or x / sqrt(mean(x^2) + eps)."""
     if center:
         x = state.pw("sub", x, state.reduce("mean", x, dims, True))
@@ -32,7 +32,7 @@ def _normalize(state: _Lowering, x: str, dims: tuple[int, ...], eps: Scalar, *, 
     return state.pw("mul", x, state.pw("rsqrt", state.pw("add", spread, eps)))
 
 
-def _affine(state: _Lowering, y: str, weight: str | Scalar, bias: str | Scalar, name: str) -> str:
+def _affine(state: LoweringState, y: str, weight: str | Scalar, bias: str | Scalar, name: str) -> str:
     has_weight, has_bias = isinstance(weight, str), isinstance(bias, str)
     if has_weight:
         y = state.pw("mul", y, weight, name=None if has_bias else name)
@@ -43,7 +43,7 @@ def _affine(state: _Lowering, y: str, weight: str | Scalar, bias: str | Scalar, 
     return y
 
 
-def _layer_norm(state: _Lowering, node: TracedNode) -> None:
+def _layer_norm(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     x = state.operand(bound["input"])
     count = len(state.value(bound["normalized_shape"]) or [1]) if isinstance(
@@ -61,7 +61,7 @@ def _layer_norm(state: _Lowering, node: TracedNode) -> None:
     _affine(state, y, state.operand(bound["weight"]), state.operand(bound["bias"]), node.name)
 
 
-def _channel_view(state: _Lowering, x: str, groups: str | None, group_count: int = 1) -> tuple[str, str]:
+def _channel_view(state: LoweringState, x: str, groups: str | None, group_count: int = 1) -> tuple[str, str]:
     """x (N, C, *) viewed as (N, C, S) or, with groups, (N, G, C // G, S); returns the view and C."""
     channels = state.emit_py(state.fresh("channels"), f"{x}.shape[1]")
     dims = state.shape(x)
@@ -77,13 +77,13 @@ def _channel_view(state: _Lowering, x: str, groups: str | None, group_count: int
     return state.emit_py(state.fresh("view"), code, Shape(shape)), channels
 
 
-def _param_view(state: _Lowering, tensor: str | Scalar, code_shape: str, dims: tuple[int, ...]) -> str | Scalar:
+def _param_view(state: LoweringState, tensor: str | Scalar, code_shape: str, dims: tuple[int, ...]) -> str | Scalar:
     if not isinstance(tensor, str):
         return tensor
     return state.emit_py(state.fresh("view"), f"{tensor}.view({code_shape})", Shape(dims))
 
 
-def _group_norm(state: _Lowering, node: TracedNode) -> None:
+def _group_norm(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     x = state.operand(bound["input"])
     g = int(state.value(bound["num_groups"]))
@@ -98,7 +98,7 @@ def _group_norm(state: _Lowering, node: TracedNode) -> None:
     state.emit_py(node.name, f"{y}.view({x}.shape)", state.tensors[x])
 
 
-def _batch_norm(state: _Lowering, node: TracedNode) -> None:
+def _batch_norm(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     x = state.operand(bound["input"])
     key = "use_input_stats" if node.op == "instance_norm" else "training"
@@ -119,7 +119,7 @@ def _batch_norm(state: _Lowering, node: TracedNode) -> None:
     state.emit_py(node.name, f"{y}.view({x}.shape)", state.tensors[x])
 
 
-def _loss(state: _Lowering, node: TracedNode) -> None:
+def _loss(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     a, b = state.operand(bound["input"]), state.operand(bound["target"])
     reduction = state.value(bound.get("reduction"))
@@ -152,7 +152,7 @@ def _loss(state: _Lowering, node: TracedNode) -> None:
         state.reduce("mean", elementwise, dims, False, name=node.name)
 
 
-def _cross_entropy(state: _Lowering, node: TracedNode) -> None:
+def _cross_entropy(state: LoweringState, node: TracedNode) -> None:
     """log-sum-exp of each row minus the target's logit, picked by comparing the class index with it."""
     bound = state.bind(node)
     x, target = state.operand(bound["input"]), state.operand(bound["target"])
@@ -182,7 +182,7 @@ def _cross_entropy(state: _Lowering, node: TracedNode) -> None:
         state.pw("div", state.reduce("sum", flat, (0,), False), counted, name=node.name)
 
 
-def _triplet_margin(state: _Lowering, node: TracedNode) -> None:
+def _triplet_margin(state: LoweringState, node: TracedNode) -> None:
     """relu(||a - p + eps|| - ||a - n + eps|| + margin) per row: both distances reduce in one kernel."""
     bound = state.bind(node)
     anchor, positive, negative = (state.operand(bound[k]) for k in ("anchor", "positive", "negative"))
@@ -204,7 +204,7 @@ def _triplet_margin(state: _Lowering, node: TracedNode) -> None:
         state.reduce("sum" if reduction == "sum" else "mean", state.pw("relu", gap), (0,), False, name=node.name)
 
 
-def _normalize_lp(state: _Lowering, node: TracedNode) -> None:
+def _normalize_lp(state: LoweringState, node: TracedNode) -> None:
     """x / max(||x||_p, eps) along a dim, for p = 1 or 2."""
     bound = state.bind(node)
     x = state.operand(bound["input"])

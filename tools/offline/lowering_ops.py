@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from .formulas import POINTWISE, SIGNATURES
-from .lowering import PYTHON_ARITHMETIC, SAME_VALUE, VENDOR_CALLS, VIEW_METHODS, Handler, _Lowering, _meta_shape
+from .lowering import PYTHON_ARITHMETIC, SAME_VALUE, VENDOR_CALLS, VIEW_METHODS, Handler, LoweringState, shape_of
 from .traced import TracedNode, tag_of
 
 _NOT_OPERANDS = {"inplace", "dtype", "_stacklevel", "rounding_mode"}
 
 
-def python_value(state: _Lowering, node: TracedNode) -> None:
+def python_value(state: LoweringState, node: TracedNode) -> None:
     """Shapes, sizes and integer arithmetic on them: plain Python in the forward."""
     args = [state.py(arg) for arg in node.args]
     if node.op in PYTHON_ARITHMETIC and len(args) == 2:
@@ -30,7 +30,7 @@ def python_value(state: _Lowering, node: TracedNode) -> None:
     state.emit_py(node.name, code)
 
 
-def _pointwise(state: _Lowering, node: TracedNode) -> None:
+def _pointwise(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     if node.op not in SIGNATURES:
         operands = [state.operand(arg) for arg in node.args]
@@ -41,38 +41,38 @@ def _pointwise(state: _Lowering, node: TracedNode) -> None:
     state.pw(node.op, *operands, name=node.name)
 
 
-def _same_value(state: _Lowering, node: TracedNode) -> None:
+def _same_value(state: LoweringState, node: TracedNode) -> None:
     if node.op == "dropout":
         bound = state.bind(node)
         if state.value(bound.get("p")) not in (0, 0.0) and state.value(bound.get("training")) is not False:
             state.unsupported.append("dropout with p > 0 in training mode")
     source = state.operand(node.args[0])
-    state.emit_py(node.name, source if isinstance(source, str) else source.expr, _meta_shape(node.meta))
+    state.emit_py(node.name, source if isinstance(source, str) else source.expr, shape_of(node.meta))
 
 
-def _view(state: _Lowering, node: TracedNode) -> None:
+def _view(state: LoweringState, node: TracedNode) -> None:
     base, *rest = [state.py(arg) for arg in node.args]
     rest += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
     code = f"{base}[{', '.join(rest)}]" if node.op == "getitem" else f"{base}.{node.op}({', '.join(rest)})"
-    state.emit_py(node.name, code, _meta_shape(node.meta))
+    state.emit_py(node.name, code, shape_of(node.meta))
 
 
-def _vendor(state: _Lowering, node: TracedNode) -> None:
+def _vendor(state: LoweringState, node: TracedNode) -> None:
     args = [state.py(arg) for arg in node.args]
     args += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
     call = VENDOR_CALLS[node.op]
-    state.emit_py(node.name, f"{call}({', '.join(args)})", _meta_shape(node.meta), vendor=call)
+    state.emit_py(node.name, f"{call}({', '.join(args)})", shape_of(node.meta), vendor=call)
 
 
-def _param(state: _Lowering, node: TracedNode) -> None:
+def _param(state: LoweringState, node: TracedNode) -> None:
     name = state.param(node.args[0]["param"])
     state.emit_py(node.name, name, state.tensors.get(name))
 
 
-def _getitem(state: _Lowering, node: TracedNode) -> None:
+def _getitem(state: LoweringState, node: TracedNode) -> None:
     base = node.args[0]["node"] if tag_of(node.args[0]) == "node" else None
     if base in state.tuples:
-        state.emit_py(node.name, state.tuples[base][int(state.value(node.args[1]))], _meta_shape(node.meta))
+        state.emit_py(node.name, state.tuples[base][int(state.value(node.args[1]))], shape_of(node.meta))
     else:
         _view(state, node)
 
@@ -80,19 +80,19 @@ def _getitem(state: _Lowering, node: TracedNode) -> None:
 _TENSOR_ATTRIBUTE_VIEWS = {"T", "mT", "data"}
 
 
-def _getattr(state: _Lowering, node: TracedNode) -> None:
+def _getattr(state: LoweringState, node: TracedNode) -> None:
     """`torch.max(x, dim).values` names an element of the result; `x.T` is a view."""
     base, attribute = node.args[0]["node"], node.args[1]["const"]
     if base in state.tuples and attribute in ("values", "indices"):
-        state.emit_py(node.name, state.tuples[base][attribute == "indices"], _meta_shape(node.meta))
+        state.emit_py(node.name, state.tuples[base][attribute == "indices"], shape_of(node.meta))
     elif attribute in _TENSOR_ATTRIBUTE_VIEWS:
-        state.emit_py(node.name, f"{base}.{attribute}", _meta_shape(node.meta))
+        state.emit_py(node.name, f"{base}.{attribute}", shape_of(node.meta))
     else:
         state.unsupported.append(f"tensor attribute .{attribute}")
         state.emit_py(node.name, f"None  # unsupported: .{attribute}")
 
 
-def _reduction(state: _Lowering, node: TracedNode) -> None:
+def _reduction(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     x = state.operand(bound["input"])
     dims = state.dims_of(x, bound.get("dim"))
@@ -123,7 +123,7 @@ def _reduction(state: _Lowering, node: TracedNode) -> None:
         state.pw("sqrt", state.reduce("sum", state.pw("mul", x, x), dims, keep), name=node.name)
 
 
-def _variance(state: _Lowering, node: TracedNode, x: str, dims: tuple[int, ...], keep: bool, bound: dict) -> None:
+def _variance(state: LoweringState, node: TracedNode, x: str, dims: tuple[int, ...], keep: bool, bound: dict) -> None:
     correction = state.value(bound.get("correction"))
     if correction is None:
         correction = 1 if state.value(bound.get("unbiased")) in (True, None) else 0
@@ -135,7 +135,7 @@ def _variance(state: _Lowering, node: TracedNode, x: str, dims: tuple[int, ...],
         state.pw("sqrt", variance, name=node.name)
 
 
-def _scan(state: _Lowering, node: TracedNode) -> None:
+def _scan(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     x = state.operand(bound["input"])
     state.emit_prim("scan", node.op, [x], name=node.name, dims=state.dims_of(x, bound["dim"]))

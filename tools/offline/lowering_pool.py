@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .lowering import Handler, _Lowering
+from .lowering import Handler, LoweringState
 from .program import Scalar
 from .traced import TracedNode, tag_of
 
 
-def _per_dim(state: _Lowering, arg: Any, count: int) -> list[Scalar]:
+def _per_dim(state: LoweringState, arg: Any, count: int) -> list[Scalar]:
     value = state.value(arg)
     if tag_of(arg) == "const":
         values = value if isinstance(value, list) else [value] * count
@@ -23,12 +23,12 @@ def _per_dim(state: _Lowering, arg: Any, count: int) -> list[Scalar]:
     return [Scalar(f"{name}[{i}]", literal=False) for i in range(count)]
 
 
-def _traced(arg: Any, state: _Lowering, count: int) -> list[int]:
+def _traced(arg: Any, state: LoweringState, count: int) -> list[int]:
     value = state.value(arg)
     return [int(v) for v in value] if isinstance(value, list) else [int(value)] * count
 
 
-def _pool(state: _Lowering, node: TracedNode) -> None:
+def _pool(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     count = int(node.op[-2])
     is_max = node.op.startswith("max")
