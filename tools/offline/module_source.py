@@ -14,7 +14,8 @@ from .configs import GroupConfig
 from .fusion import FusedProgram, FusionGroup
 from .launcher_source import REDUCED_OPERAND_SOURCE, WINDOW_SOURCE, launcher, launcher_arguments, launcher_name
 from .program import PyStep
-from .triton_source import LOGADDEXP_SOURCE, pointwise_kernel, reduction_kernels, uses_logaddexp
+from .reduction_source import reduction_kernels
+from .triton_source import LOGADDEXP_SOURCE, pointwise_kernel, uses_logaddexp
 
 CONFIG_MARKER = "# kevolve-offline: "
 _DROPPED_FUNCTIONS = {"get_inputs", "get_init_inputs"}

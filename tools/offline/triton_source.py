@@ -1,4 +1,4 @@
-"""One fusion group -> the source of its Triton kernels.
+"""One fusion group -> the source of its Triton kernels (reductions: reduction_source.py).
 
 A pointwise group gets one kernel over the flattened output, with a `FLAT` fast path when every
 operand is dense and output-shaped (no index arithmetic at all). A reduction group gets two: one
@@ -13,9 +13,9 @@ from .formulas import POINTWISE
 from .fusion import FusionGroup
 from .program import PrimStep, Scalar
 
-_NEUTRAL = {"sum": "0.0", "mean": "0.0", "amax": 'float("-inf")', "amin": 'float("inf")',
+NEUTRAL = {"sum": "0.0", "mean": "0.0", "amax": 'float("-inf")', "amin": 'float("inf")',
             "argmax": 'float("-inf")', "argmin": 'float("inf")'}
-_SCAN_NEUTRAL = {"cumsum": "0.0", "cumprod": "1.0", "logcumsumexp": 'float("-inf")'}
+SCAN_NEUTRAL = {"cumsum": "0.0", "cumprod": "1.0", "logcumsumexp": 'float("-inf")'}
 NEEDS_LOGADDEXP = "logcumsumexp"
 
 LOGADDEXP_SOURCE = '''@triton.jit
@@ -65,12 +65,12 @@ class KernelNames:
         return ", ".join(ptrs + strides + sizes + extra + scalars)
 
 
-def _expression(names: KernelNames, member: PrimStep) -> str:
+def expression_of(names: KernelNames, member: PrimStep) -> str:
     operands = [names.operand(arg) for arg in member.args]
     return POINTWISE[member.fn](*operands)
 
 
-def _decompose(index: str, dims: list[int], prefix: str) -> list[str]:
+def decompose(index: str, dims: list[int], prefix: str) -> list[str]:
     """Per-dim indices of a linear index over `dims` (the last dim varies fastest).
 
     The remainder is named after the index: kept (int64) and reduced (int32) indices must not share
@@ -87,11 +87,11 @@ def _decompose(index: str, dims: list[int], prefix: str) -> list[str]:
     return [*lines, f"{prefix}{dims[0]} = {rest}"]
 
 
-def _offset(prefix: str, dims: list[int], index_prefix: str, zero: str) -> str:
+def offset_of(prefix: str, dims: list[int], index_prefix: str, zero: str) -> str:
     return " + ".join(f"{index_prefix}{d} * {prefix}{d}" for d in dims) if dims else f"{zero} * 0"
 
 
-def _load(pointer: str, offset: str, mask: str, dtype: str) -> str:
+def load_of(pointer: str, offset: str, mask: str, dtype: str) -> str:
     load = f"tl.load({pointer} + {offset}, mask={mask}, other=0)"
     if dtype == "torch.bool":
         return f"{load} != 0"
@@ -106,205 +106,18 @@ def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
     body = ["pid = tl.program_id(0).to(tl.int64)", "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N",
             "if FLAT:"]
     body += [f"    a{i}_off = offs" for i in range(len(names.full))]
-    body += ["else:", *[f"    {line}" for line in _decompose("offs", dims, "i") or ["pass"]]]
-    body += [f"    a{i}_off = {_offset(f'a{i}_st', dims, 'i', 'offs')}" for i in range(len(names.full))]
-    body += [f"x{i} = {_load(f'a{i}_ptr', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
-    body += [f"v_{m.name} = {_expression(names, m)}" for m in group.members]
+    body += ["else:", *[f"    {line}" for line in decompose("offs", dims, "i") or ["pass"]]]
+    body += [f"    a{i}_off = {offset_of(f'a{i}_st', dims, 'i', 'offs')}" for i in range(len(names.full))]
+    body += [f"x{i} = {load_of(f'a{i}_ptr', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
+    body += [f"v_{m.name} = {expression_of(names, m)}" for m in group.members]
     body += [f"tl.store(o{i}_ptr + offs, v_{o}, mask=mask)" for i, o in enumerate(names.outputs_full)]
     header = f"def _{group.name}({names.signature(['N'])}, BLOCK: tl.constexpr, FLAT: tl.constexpr):"
-    return _render(group, header, body)
+    return render(group, header, body)
 
 
-def _render(group: FusionGroup, header: str, body: list[str]) -> str:
+def render(group: FusionGroup, header: str, body: list[str]) -> str:
     what = ", ".join(f"{m.fn}" for m in group.members)
     return "@triton.jit\n" + header + f'\n    """{what}"""\n' + "\n".join(f"    {line}" for line in body) + "\n"
-
-
-class _ReductionBody:
-    """Statements of a reduction kernel; `looped` chooses between the two forms."""
-
-    def __init__(self, group: FusionGroup, dtypes: dict[str, str], looped: bool) -> None:
-        self.group, self.dtypes, self.looped = group, dtypes, looped
-        self.names = KernelNames(group)
-        self.reduced_dims = list(group.reduced_dims)
-        self.members = {m.name: m for m in group.members}
-
-    def prologue(self) -> list[str]:
-        n = self.names
-        lines = ["pid = tl.program_id(0).to(tl.int64)", "k = pid * BLOCK_K + tl.arange(0, BLOCK_K)", "k_mask = k < K"]
-        lines += _decompose("k", n.kept, "j") if n.kept else []
-        for i in range(len(n.full)):
-            lines.append(f"a{i}_k = {_offset(f'a{i}_st', n.kept, 'j', 'k')}")
-        for i, tensor in enumerate(n.reduced):
-            offset = _offset(f"b{i}_st", n.kept, "j", "k")
-            lines.append(f"y{i} = {_load(f'b{i}_ptr', f'({offset})[:, None]', 'k_mask[:, None]', self.dtypes[tensor])}")
-        if n.outputs_full:
-            lines.append(f"o_k = {_offset('os', n.kept, 'j', 'k')}")
-        return lines
-
-    def slice_lines(self, start: str) -> list[str]:
-        lines = [f"r = {start}tl.arange(0, BLOCK_R)", "r_mask = r < R", *_decompose("r", self.reduced_dims, "i"),
-                 "mask = k_mask[:, None] & r_mask[None, :]"]
-        return lines
-
-    def cone(self, targets: list[str]) -> tuple[list[str], list[str]]:
-        """Full-level members and external loads needed for `targets`, in program order."""
-        needed: set[str] = set()
-        loads: set[str] = set()
-        stack = list(targets)
-        while stack:
-            name = stack.pop()
-            if name in self.members and self.group.levels[name] == "full" and name not in needed:
-                needed.add(name)
-                stack += self.members[name].tensor_args()
-            elif name in self.names.full:
-                loads.add(name)
-        order = [m.name for m in self.group.members if m.name in needed]
-        return order, [t for t in self.names.full if t in loads]
-
-    def loads(self, tensors: list[str]) -> list[str]:
-        lines = []
-        for tensor in tensors:
-            i = self.names.full.index(tensor)
-            offset = f"a{i}_k[:, None] + ({_offset(f'a{i}_st', self.reduced_dims, 'i', 'r')})[None, :]"
-            lines.append(f"x{i} = {_load(f'a{i}_ptr', offset, 'mask', self.dtypes[tensor])}")
-        return lines
-
-    def full_values(self, targets: list[str], carries: dict[str, str]) -> list[str]:
-        order, loads = self.cone(targets)
-        lines = self.loads(loads)
-        for name in order:
-            member = self.members[name]
-            if member.kind == "window":
-                lines += self.window(member)
-            elif member.kind == "scan":
-                lines += self.scan(member, carries)
-            else:
-                lines.append(f"v_{name} = {self.expression(member)}")
-        return lines
-
-    def expression(self, member: PrimStep) -> str:
-        """A member's value; `index` is the position along its dim (a cross-entropy's class index)."""
-        if member.fn != "index":
-            return _expression(self.names, member)
-        dim = member.dims[0]
-        return f"i{dim}[None, :]" if dim in self.reduced_dims else f"j{dim}[:, None]"
-
-    def window(self, member: PrimStep) -> list[str]:
-        """A pooled read: tap t of output o in spatial dim i sits at o * stride - padding + t * dilation."""
-        names = self.names
-        w = names.windowed.index(member.args[0])
-        count = names.window_rank - 2
-        # args: the tensor, then per spatial dim the kernel sizes, strides, paddings and dilations; the
-        # kernel sizes are the taps' extents in the iteration shape, so the kernel needs only the rest.
-        stride, padding, dilation = (
-            [names.operand(a) for a in member.args[1 + k * count:1 + (k + 1) * count]] for k in (1, 2, 3))
-        lines, valid, offset = [], ["mask"], [f"(j0 * w{w}_st0 + j1 * w{w}_st1)[:, None]"]
-        for i in range(count):
-            out, tap, position = 2 + i, 2 + count + i, f"pos_{member.name}_{i}"
-            lines.append(f"{position} = j{out}[:, None] * {stride[i]} - {padding[i]} + i{tap}[None, :] * {dilation[i]}")
-            valid.append(f"({position} >= 0) & ({position} < w{w}_n{2 + i})")
-            offset.append(f"{position} * w{w}_st{2 + i}")
-        pad = 'float("-inf")' if member.fn == "window_max" else "0.0"
-        return [*lines, f"valid_{member.name} = {' & '.join(valid)}",
-                f"v_{member.name} = tl.load(w{w}_ptr + {' + '.join(offset)}, mask=valid_{member.name}, "
-                f"other={pad}).to(tl.float32)"]
-
-    def scan(self, member: PrimStep, carries: dict[str, str]) -> list[str]:
-        operand = self.names.operand(member.args[0])
-        masked = f"tl.where(mask, {operand}, {_SCAN_NEUTRAL[member.fn]})"
-        if member.fn == "cumsum":
-            scanned = f"tl.cumsum({masked}, axis=1)"
-        elif member.fn == "cumprod":
-            scanned = f"tl.cumprod({masked}, axis=1)"
-        else:
-            scanned = f"tl.associative_scan({masked}, 1, _logaddexp)"
-        carry = carries.get(member.name)
-        if carry is None:
-            return [f"v_{member.name} = {scanned}"]
-        combine = {"cumsum": f"{scanned} + {carry}[:, None]", "cumprod": f"{scanned} * {carry}[:, None]",
-                   "logcumsumexp": f"_logaddexp({scanned}, {carry}[:, None])"}[member.fn]
-        last = f"tl.sum(tl.where(tl.arange(0, BLOCK_R)[None, :] == BLOCK_R - 1, v_{member.name}, 0.0), axis=1)"
-        return [f"v_{member.name} = {combine}", f"{carry} = {last}"]
-
-    def reduction(self, member: PrimStep) -> list[str]:
-        operand = self.names.operand(member.args[0])
-        neutral = _NEUTRAL[member.fn]
-        masked = f"tl.where(mask, {operand}, {neutral})"
-        v = f"v_{member.name}"
-        mean = " / R" if member.fn == "mean" else ""
-        if not self.looped:
-            if member.fn in ("argmax", "argmin"):
-                return [f"{v} = tl.{member.fn}({masked}, axis=1)[:, None]"]
-            fn = {"sum": "sum", "mean": "sum", "amax": "max", "amin": "min"}[member.fn]
-            return [f"{v} = (tl.{fn}({masked}, axis=1){mean})[:, None]"]
-        body = self.slice_lines("r0 + ") + self.full_values([member.args[0]], {})
-        if member.fn in ("argmax", "argmin"):
-            better = ">" if member.fn == "argmax" else "<"
-            init = [f"best_{member.name} = tl.full([BLOCK_K], {neutral}, tl.float32)",
-                    f"{v} = tl.zeros([BLOCK_K], tl.int64)"]
-            pick = "max" if member.fn == "argmax" else "min"
-            body += [f"chunk = {masked}", f"chunk_best = tl.{pick}(chunk, axis=1)",
-                     f"chunk_at = tl.{member.fn}(chunk, axis=1) + r0",
-                     f"take = chunk_best {better} best_{member.name}",
-                     f"{v} = tl.where(take, chunk_at, {v})",
-                     f"best_{member.name} = tl.where(take, chunk_best, best_{member.name})"]
-            return [*init, "for r0 in range(0, R, BLOCK_R):", *[f"    {b}" for b in body], f"{v} = {v}[:, None]"]
-        combine = {"sum": "acc + ", "mean": "acc + ", "amax": "tl.maximum(acc, ", "amin": "tl.minimum(acc, "}
-        update = f"acc = {combine[member.fn]}{masked}" + (")" if member.fn in ("amax", "amin") else "")
-        fn = {"sum": "sum", "mean": "sum", "amax": "max", "amin": "min"}[member.fn]
-        return [f"acc = tl.full([BLOCK_K, BLOCK_R], {neutral}, tl.float32)", "for r0 in range(0, R, BLOCK_R):",
-                *[f"    {b}" for b in body], f"    {update}", f"{v} = (tl.{fn}(acc, axis=1){mean})[:, None]"]
-
-    def stores_full(self) -> list[str]:
-        n = self.names
-        out_r = _offset("os", self.reduced_dims, "i", "r")
-        return [f"tl.store(o{i}_ptr + o_k[:, None] + ({out_r})[None, :], v_{o}, mask=mask)"
-                for i, o in enumerate(n.outputs_full)]
-
-    def lines(self) -> list[str]:
-        lines = self.prologue()
-        if not self.looped:
-            lines += self.slice_lines("")
-            lines += self.loads(self.names.full)
-        for member in self.group.members:
-            if member.kind == "reduce":
-                lines += self.reduction(member)
-            elif self.group.levels[member.name] == "reduced":
-                lines.append(f"v_{member.name} = {self.expression(member)}")
-            elif not self.looped and member.kind == "scan":
-                lines += self.scan(member, {})
-            elif not self.looped and member.kind == "window":
-                lines += self.window(member)
-            elif not self.looped:
-                lines.append(f"v_{member.name} = {self.expression(member)}")
-        lines += self.final_pass()
-        lines += [f"tl.store(q{i}_ptr + k[:, None], v_{o}, mask=k_mask[:, None])"
-                  for i, o in enumerate(self.names.outputs_reduced)]
-        return lines
-
-    def final_pass(self) -> list[str]:
-        outputs = self.names.outputs_full
-        if not outputs:
-            return []
-        if not self.looped:
-            return self.stores_full()
-        scans = [m for m in self.group.members if m.kind == "scan"]
-        carries = {m.name: f"carry_{m.name}" for m in scans}
-        init = [f"carry_{m.name} = tl.full([BLOCK_K], {_SCAN_NEUTRAL[m.fn]}, tl.float32)" for m in scans]
-        body = self.slice_lines("r0 + ") + self.full_values(outputs, carries) + self.stores_full()
-        return [*init, "for r0 in range(0, R, BLOCK_R):", *[f"    {b}" for b in body]]
-
-
-def reduction_kernels(group: FusionGroup, dtypes: dict[str, str]) -> str:
-    names = KernelNames(group)
-    signature = names.signature(["K", "R"])
-    parts = []
-    for looped, suffix in ((False, "single"), (True, "loop")):
-        body = _ReductionBody(group, dtypes, looped).lines()
-        header = f"def _{group.name}_{suffix}({signature}, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr):"
-        parts.append(_render(group, header, body))
-    return "\n\n".join(parts)
 
 
 def uses_logaddexp(group: FusionGroup) -> bool:
