@@ -20,8 +20,9 @@ LOOPING = GroupConfig(block=64, rows=2, single_max=0, chunk=16, warps=2)
 
 
 @functools.cache
-def fused_program(reference: str) -> FusedProgram:
-    program = lower(trace_reference(reference))
+def fused_program(reference: str, *, strict: bool = False) -> FusedProgram:
+    """`strict`: GEMMs become Triton kernels, as the engine writes them under the strict policy."""
+    program = lower(trace_reference(reference), gemm_in_triton=strict)
     assert not program.unsupported, program.unsupported
     return fuse(program)
 

@@ -214,3 +214,26 @@ def test_a_linear_keeps_cublas_and_fuses_its_epilogue() -> None:
     assert fused.program.vendor_calls == ["torch.nn.functional.linear"]
     [epilogue] = groups(fused)
     assert [m.fn for m in epilogue.members] == ["gelu", "mul", "mul", "add"]
+
+
+STRICT_GEMM = _module("""
+    class Model(nn.Module):
+        def __init__(self, features, outputs):
+            super().__init__()
+            self.linear = nn.Linear(features, outputs)
+            self.gamma = nn.Parameter(torch.randn(outputs))
+
+        def forward(self, x, y):
+            return F.hardtanh(self.linear(x), -0.5, 0.5) * self.gamma + 1.0, torch.matmul(x, y)
+    """, "[torch.randn(20, 37), torch.randn(37, 19)]", "[37, 23]")
+
+
+def test_under_strict_a_gemm_is_a_triton_kernel_with_its_epilogue(tmp_path) -> None:
+    fused = fused_program(STRICT_GEMM, strict=True)
+    assert not fused.program.vendor_calls
+    assert [[m.fn for m in g.members] for g in groups(fused)] == [["linear", "add", "hardtanh", "mul", "add"],
+                                                                   ["matmul"]]
+    reference = load(STRICT_GEMM, tmp_path, "ref_strict_gemm")
+    candidate = load(candidate_source(STRICT_GEMM, fused, looping=False), tmp_path, "gen_strict_gemm")
+    for rows, inner in ((3, 70), (65, 19)):  # smaller than a tile, and one row past a 64-row tile
+        assert_same(reference, candidate, [37, 23], [torch.randn(rows, 37), torch.randn(37, inner)])

@@ -19,6 +19,8 @@ _WARPS = (1, 2, 4, 8, 16)
 _ROWS = (1, 2, 4, 8, 16, 32, 64)
 _CHUNKS = (64, 128, 256, 512, 1024, 2048, 4096)
 _SINGLE = (0, 1024, 4096, 8192, 16384, 32768)
+_TILES = (16, 32, 64, 128, 256)
+_STAGES = (1, 2, 3, 4, 5)
 
 
 class GroupConfig(BaseModel):
@@ -29,6 +31,11 @@ class GroupConfig(BaseModel):
     single_max: int = Field(default=16384, description="reduction: the longest extent reduced in registers")
     chunk: int = Field(default=1024, description="reduction: slice width when looping")
     warps: int = 4
+    tile_m: int = Field(default=64, description="GEMM: output rows per program")
+    tile_n: int = Field(default=64, description="GEMM: output columns per program")
+    tile_k: int = Field(default=32, description="GEMM: reduction slice per step")
+    stages: int = Field(default=3, description="GEMM: software-pipelining depth")
+    group_m: int = Field(default=8, description="GEMM: row tiles per band, for L2 reuse of the other operand")
 
 
 def _contiguous_reduction(group: FusionGroup) -> bool:
@@ -43,6 +50,8 @@ def default_config(group: FusionGroup) -> GroupConfig:
     """A sound first guess from the traced shape: enough work per program, a row's reduction on chip."""
     if group.kind == "pointwise":
         return GroupConfig(block=1024, warps=4)
+    if group.kind == "gemm":
+        return GroupConfig(tile_m=64, tile_n=64, tile_k=32, stages=3, warps=4, group_m=8)
     extent = 1
     for d in group.reduced_dims:
         extent *= group.shape[d]
@@ -62,7 +71,13 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
         i = values.index(current)
         return [values[j] for j in (i - 1, i + 1) if 0 <= j < len(values)]
 
-    if group.kind == "pointwise":
+    if group.kind == "gemm":
+        moves = [{"tile_m": t} for t in step(_TILES, config.tile_m)]
+        moves += [{"tile_n": t} for t in step(_TILES, config.tile_n)]
+        moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]
+        moves += [{"stages": s} for s in step(_STAGES, config.stages)]
+        moves += [{"warps": w} for w in step(_WARPS, config.warps)]
+    elif group.kind == "pointwise":
         moves = [{"block": b} for b in step(_BLOCKS, config.block)] + [{"warps": w} for w in step(_WARPS, config.warps)]
     else:
         moves = [{"rows": r} for r in step(_ROWS, config.rows)]

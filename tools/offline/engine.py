@@ -91,15 +91,12 @@ class OfflineEngine:
         except TraceFailed as exc:
             return Design(supported=False, reason=f"tracing failed: {exc}"), None
         try:
-            program = lower(traced)
+            program = lower(traced, gemm_in_triton=policy == "strict")
         except (KeyError, ValueError, TypeError, IndexError) as exc:  # a form of a call the lowering does not know
             return Design(supported=False, reason=f"lowering failed: {type(exc).__name__}: {exc}"), None
         if program.unsupported:
             missing = ", ".join(sorted(set(program.unsupported)))
             return Design(supported=False, reason=f"no generator for {missing}"), None
-        if policy == "strict" and program.vendor_calls:
-            return Design(supported=False, reason="under strict, GEMMs and convolutions need kernels of their own: "
-                                                  + ", ".join(program.vendor_calls)), None
         fused = fuse(program)
         groups = [s for s in fused.stages if isinstance(s, FusionGroup)]
         if not groups:

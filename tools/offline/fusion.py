@@ -34,8 +34,14 @@ class FusionGroup:
         return f"fused_{self.index}"
 
     @property
-    def kind(self) -> Literal["pointwise", "reduction"]:
+    def kind(self) -> Literal["pointwise", "reduction", "gemm"]:
+        if self.gemm() is not None:
+            return "gemm"
         return "reduction" if self.reduced_dims else "pointwise"
+
+    def gemm(self) -> PrimStep | None:
+        """The matrix product a GEMM group starts with; its other members are the epilogue."""
+        return next((m for m in self.members if m.kind == "gemm"), None)
 
     def kept_shape(self, keepdim: bool) -> tuple[int, ...]:
         return tuple(1 if i in self.reduced_dims else s for i, s in enumerate(self.shape)
@@ -59,7 +65,7 @@ class FusionGroup:
         """Tensors from outside the group that members read at `level`, in first-use order."""
         found: dict[str, None] = {}
         for member in self.members:
-            if member.kind == "window":
+            if member.kind in ("window", "gemm"):
                 continue
             use = "full" if member.kind != "pointwise" else self.levels[member.name]
             for arg in member.tensor_args():
@@ -90,6 +96,8 @@ def _names_in(code: str) -> set[str]:
 def _join(group: FusionGroup, step: PrimStep) -> Level | None:
     """The level `step` would have in `group`, or None when it does not fit."""
     inside = [arg for arg in step.tensor_args() if arg in group.levels]
+    if step.kind == "gemm" or (group.gemm() is not None and step.kind != "pointwise"):
+        return None  # a GEMM's group holds its product and an elementwise epilogue
     if step.kind == "window":
         return "full" if step.shape.dims == group.shape and not group.reduced_dims else None
     if step.kind == "pointwise":
@@ -139,7 +147,8 @@ def fuse(program: Program) -> FusedProgram:
             stages.append(stage)
             continue
         if target is None or level is None:
-            full = step.shape.dims if step.kind in ("pointwise", "window") else program.tensors[step.args[0]].dims
+            full = step.shape.dims if step.kind in ("pointwise", "window", "gemm") else \
+                program.tensors[step.args[0]].dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in stages), shape=full)
             stages.append(target)
             level = "full" if step.kind != "reduce" else "reduced"
@@ -160,7 +169,9 @@ def _produces(stage: PyStep | FusionGroup) -> set[str]:
 def _reads(stage: PyStep | FusionGroup) -> set[str]:
     if isinstance(stage, PyStep):
         return _names_in(stage.code)
+    product = stage.gemm()
     names = set(stage.external("full") + stage.external("reduced") + stage.windowed())
+    names |= set(product.tensor_args()) if product is not None else set()
     for expr in stage.scalars():
         names |= _names_in(expr)
     return names

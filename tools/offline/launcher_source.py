@@ -26,7 +26,9 @@ def launcher_name(group: FusionGroup) -> str:
 def launcher_arguments(group: FusionGroup) -> list[str]:
     """What the forward passes, in order: tensors read at full then reduced level, then scalars."""
     names = KernelNames(group)
-    return [*names.full, *names.reduced, *names.windowed, *names.scalars]
+    product = group.gemm()
+    operands = product.tensor_args() if product is not None else []
+    return [*operands, *names.full, *names.reduced, *names.windowed, *names.scalars]
 
 
 def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) -> str:

@@ -57,7 +57,29 @@ def _view(state: LoweringState, node: TracedNode) -> None:
     state.emit_py(node.name, code, shape_of(node.meta))
 
 
+def _gemm(state: LoweringState, node: TracedNode) -> bool:
+    """A 2-D linear layer or matmul as a Triton GEMM whose bias (and anything after it) is its epilogue."""
+    operands = [state.operand(arg) for arg in node.args[:3]]
+    tensors = [o for o in operands if isinstance(o, str)]
+    if node.op not in ("linear", "matmul", "mm") or node.kwargs or len(tensors) < 2 \
+            or any(len(state.shape(t)) != 2 for t in tensors[:2]):
+        return False
+    x, w = tensors[:2]
+    bias = tensors[2] if node.op == "linear" and len(tensors) > 2 else None
+    out = (state.shape(x)[0], state.shape(w)[0] if node.op == "linear" else state.shape(w)[1])
+    fn = "linear" if node.op == "linear" else "matmul"
+    product = state.emit_prim("gemm", fn, [x, w], shape_override=out, name=None if bias else node.name)
+    if bias is not None:
+        state.pw("add", product, bias, name=node.name)
+    return True
+
+
 def _vendor(state: LoweringState, node: TracedNode) -> None:
+    if state.gemm_in_triton:
+        if not _gemm(state, node):
+            state.unsupported.append(f"{node.op} (under strict, only 2-D linear layers and matmuls have a template)")
+            state.emit_py(node.name, f"None  # unsupported: {node.op}")
+        return
     args = [state.py(arg) for arg in node.args]
     args += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
     call = VENDOR_CALLS[node.op]

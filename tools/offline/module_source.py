@@ -12,6 +12,7 @@ import json
 
 from .configs import GroupConfig
 from .fusion import FusedProgram, FusionGroup
+from .gemm_source import gemm_kernel, gemm_launcher
 from .launcher_source import REDUCED_OPERAND_SOURCE, WINDOW_SOURCE, launcher, launcher_arguments, launcher_name
 from .program import PyStep
 from .reduction_source import reduction_kernels
@@ -113,6 +114,10 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
     if any(group.window_members() for group in groups):
         parts.append(WINDOW_SOURCE)
     for group in groups:
+        if group.kind == "gemm":
+            launch = gemm_launcher(group, configs[group.name], dtypes, launcher_name(group))
+            parts += [gemm_kernel(group, dtypes), launch]
+            continue
         kernel = pointwise_kernel(group, dtypes) if group.kind == "pointwise" else reduction_kernels(group, dtypes)
         parts += [kernel, launcher(group, configs[group.name], dtypes)]
     parts.append(model_class + "\n\n" + _forward(fused))

@@ -12,7 +12,8 @@ from typing import Literal
 
 # "window" reads its tensor through a pooling window (out * stride - padding + tap * dilation), masked
 # where that falls outside the tensor; its iteration shape is (N, C, outputs..., taps...).
-PrimKind = Literal["pointwise", "reduce", "scan", "window"]
+# "gemm" is a matrix product written in Triton (under `strict`): fn "linear" (x @ w.T) or "matmul".
+PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm"]
 
 
 @dataclass(frozen=True)

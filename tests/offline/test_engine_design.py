@@ -1,0 +1,30 @@
+"""What the engine tells the planner: its fusion plan, or why it writes nothing, per policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kevolve.eval_harness.problem import load_problem
+from kevolve.tools.offline.engine import OfflineEngine
+
+SUITE = Path(__file__).resolve().parents[2] / "eval_harness" / "problems"
+
+
+def _design(problem: str, policy: str):
+    return OfflineEngine().design(load_problem(SUITE / f"{problem}.py").source, policy)
+
+
+def test_a_linear_stays_with_cublas_under_hybrid_and_becomes_a_triton_gemm_under_strict() -> None:
+    hybrid = _design("fusion_linear_hardtanh_residual", "hybrid")
+    strict = _design("fusion_linear_hardtanh_residual", "strict")
+    assert hybrid.supported and hybrid.vendor_calls == ["torch.nn.functional.linear"]
+    assert [g.kind for g in hybrid.groups] == ["pointwise"]
+    assert strict.supported and not strict.vendor_calls
+    assert [g.kind for g in strict.groups] == ["gemm"] and strict.groups[0].operations[0] == "linear"
+
+
+def test_what_has_no_generator_is_named() -> None:
+    convolution = _design("conv_2d", "strict")
+    assert not convolution.supported and "conv2d" in convolution.reason
+    attention = _design("attention_sdpa", "hybrid")
+    assert not attention.supported and "sdpa" in attention.describe()
