@@ -56,7 +56,16 @@ def _reference_parts(reference: str) -> tuple[list[str], str]:
     if model_class is None:
         raise ValueError("the reference defines no class Model")
     # Imports are the header's; size constants and other helpers stay only when the class uses them.
-    used = {node.id for node in ast.walk(model_class) if isinstance(node, ast.Name)}
+    # Names the class reads that it does not bind itself (a constructor's `features` parameter is not the
+    # module's `features = 4096`, which only sizes the reference's inputs).
+    bound = {arg.arg for node in ast.walk(model_class) if isinstance(node, ast.arguments)
+             for arg in [*node.posonlyargs, *node.args, *node.kwonlyargs]}
+    bound |= {node.id for node in ast.walk(model_class)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    defaults = {name.id for node in ast.walk(model_class) if isinstance(node, ast.arguments)
+                for default in [*node.defaults, *node.kw_defaults] if default is not None
+                for name in ast.walk(default) if isinstance(name, ast.Name)}
+    used = ({node.id for node in ast.walk(model_class) if isinstance(node, ast.Name)} - bound) | defaults
     kept: list[str] = []
     for statement in tree.body:
         if statement is model_class or isinstance(statement, ast.Import | ast.ImportFrom):
