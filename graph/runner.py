@@ -54,7 +54,9 @@ class OptimizationRun:
 
     def finished(self) -> bool:
         snapshot = self.graph.get_state(self.run.thread_config())
-        return bool(snapshot.values) and not snapshot.next
+        # `tasks`, not `next`: a process killed after a node's writes were saved but before the step's
+        # checkpoint leaves that task out of `next` (it has its writes) although the graph has not moved on.
+        return bool(snapshot.values) and not snapshot.tasks
 
     def pending(self) -> list[ApprovalRequest]:
         snapshot = self.graph.get_state(self.run.thread_config())
