@@ -12,20 +12,17 @@ import argparse
 import json
 from pathlib import Path
 
-from kevolve.eval_harness.problem import load_problem
+from kevolve.eval_harness.problem import load_problem_dir
+from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.tools.offline.engine import OfflineEngine
-
-SUITE = Path(__file__).resolve().parents[2] / "eval_harness" / "problems"
 
 
 def designs(policy: str) -> dict[str, dict]:
     engine = OfflineEngine()
     found = {}
-    for path in sorted(SUITE.glob("*.py")):
-        if path.stem == "__init__":
-            continue
-        design = engine.design(load_problem(path).source, policy)
-        found[path.stem] = {"supported": design.supported, "reason": design.reason, "design": design.describe()}
+    for problem in load_problem_dir(SUITE_DIR):
+        design = engine.design(problem.source, policy)
+        found[problem.name] = {"supported": design.supported, "reason": design.reason, "design": design.describe()}
     return found
 
 

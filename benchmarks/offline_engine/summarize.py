@@ -18,10 +18,10 @@ import math
 import re
 from pathlib import Path
 
-from kevolve.eval_harness.problem import load_problem
+from kevolve.eval_harness.problem import Problem, load_problem_dir
+from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.eval_harness.results import EvalResult
 
-SUITE = Path(__file__).resolve().parents[2] / "eval_harness" / "problems"
 GROUPS = {"fusion": "fusions", "block": "blocks", "recsys": "recommendation operators"}
 MEMORY_BOUND = {"elementwise", "reduction", "softmax", "norm", "scan", "loss", "pool"}
 
@@ -31,8 +31,8 @@ def _best(results: list[EvalResult]) -> EvalResult | None:
     return max(accepted, key=lambda r: r.fitness, default=None)
 
 
-def _problem_row(name: str, run: Path | None, design: dict | None) -> dict:
-    category = load_problem(SUITE / f"{name}.py").category or "other"
+def _problem_row(problem: Problem, run: Path | None, design: dict | None) -> dict:
+    name, category = problem.name, problem.category or "other"
     row: dict = {"problem": name, "category": category, "group": GROUPS.get(category, "single operators")}
     if run is None and design is not None and not design["supported"]:
         return row | {"candidates": 0, "note": f"not run: {design['reason']}"}
@@ -119,9 +119,9 @@ def main() -> None:
     parser.add_argument("--designs", type=Path, default=None, help="list_supported.py's --json output")
     args = parser.parse_args()
     designs = json.loads(args.designs.read_text()) if args.designs else {}
-    names = sorted(p.stem for p in SUITE.glob("*.py") if p.stem != "__init__")
+    problems = sorted(load_problem_dir(SUITE_DIR), key=lambda problem: problem.name)
     runs = {p.parent.name: p for p in (args.extracted / "runs").glob("*/*") if (p / "evaluations").is_dir()}
-    rows = [_problem_row(name, runs.get(name), designs.get(name)) for name in names]
+    rows = [_problem_row(problem, runs.get(problem.name), designs.get(problem.name)) for problem in problems]
     group_names = ["single operators", "fusions", "blocks", "recommendation operators"]
     groups = [_group_row(g, [r for r in rows if r["group"] == g]) for g in group_names]
     groups.append(_group_row("whole suite", rows))

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kevolve.eval_harness.problem import load_problem
+from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.tools.offline.engine import OfflineEngine
-
-SUITE = Path(__file__).resolve().parents[2] / "eval_harness" / "problems"
 
 
 def _design(problem: str, policy: str):
-    return OfflineEngine().design(load_problem(SUITE / f"{problem}.py").source, policy)
+    return OfflineEngine().design(load_problem(SUITE_DIR / f"{problem}.py").source, policy)
 
 
 def test_a_linear_stays_with_cublas_under_hybrid_and_becomes_a_triton_gemm_under_strict() -> None:
