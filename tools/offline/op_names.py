@@ -18,33 +18,29 @@ ALIASES = {
 }
 
 # nn module type -> (canonical op, argument spec). In the spec, "input" is the module's input,
-# "P:name" a tensor of the module, "A:name" a setting of the module, "C:value" a constant.
+# "P:name" a tensor of the module, "A:name" a setting of the module.
+_CONV = ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:dilation", "A:groups")
+_CONV_TRANSPOSE = ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:output_padding", "A:groups",
+                   "A:dilation")
+_STATISTICS = ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias")
+_MAX_POOL = ("input", "A:kernel_size", "A:stride", "A:padding", "A:dilation", "A:ceil_mode", "A:return_indices")
+_AVG_POOL = ("input", "A:kernel_size", "A:stride", "A:padding", "A:ceil_mode", "A:count_include_pad",
+             "A:divisor_override")
+# The 1-, 2- and 3-d variants of a layer differ only in their name.
+_BY_DIMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Conv{n}d": ("conv{n}d", _CONV),
+    "ConvTranspose{n}d": ("conv_transpose{n}d", _CONV_TRANSPOSE),
+    "BatchNorm{n}d": ("batch_norm", (*_STATISTICS, "A:training", "A:momentum", "A:eps")),
+    "InstanceNorm{n}d": ("instance_norm", (*_STATISTICS, "A:track_running_stats", "A:momentum", "A:eps")),
+    "MaxPool{n}d": ("max_pool{n}d", _MAX_POOL),
+    "AvgPool{n}d": ("avg_pool{n}d", _AVG_POOL),
+}
 MODULE_CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{layer.format(n=n): (op.format(n=n), spec) for layer, (op, spec) in _BY_DIMS.items() for n in (1, 2, 3)},
     "Linear": ("linear", ("input", "P:weight", "P:bias")),
-    "Conv1d": ("conv1d", ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:dilation", "A:groups")),
-    "Conv2d": ("conv2d", ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:dilation", "A:groups")),
-    "Conv3d": ("conv3d", ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:dilation", "A:groups")),
-    "ConvTranspose1d": ("conv_transpose1d", ("input", "P:weight", "P:bias", "A:stride", "A:padding",
-                                             "A:output_padding", "A:groups", "A:dilation")),
-    "ConvTranspose2d": ("conv_transpose2d", ("input", "P:weight", "P:bias", "A:stride", "A:padding",
-                                             "A:output_padding", "A:groups", "A:dilation")),
-    "ConvTranspose3d": ("conv_transpose3d", ("input", "P:weight", "P:bias", "A:stride", "A:padding",
-                                             "A:output_padding", "A:groups", "A:dilation")),
     "LayerNorm": ("layer_norm", ("input", "A:normalized_shape", "P:weight", "P:bias", "A:eps")),
     "RMSNorm": ("rms_norm", ("input", "A:normalized_shape", "P:weight", "A:eps")),
     "GroupNorm": ("group_norm", ("input", "A:num_groups", "P:weight", "P:bias", "A:eps")),
-    "BatchNorm1d": ("batch_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
-                                   "A:training", "A:momentum", "A:eps")),
-    "BatchNorm2d": ("batch_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
-                                   "A:training", "A:momentum", "A:eps")),
-    "BatchNorm3d": ("batch_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
-                                   "A:training", "A:momentum", "A:eps")),
-    "InstanceNorm1d": ("instance_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
-                                         "A:track_running_stats", "A:momentum", "A:eps")),
-    "InstanceNorm2d": ("instance_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
-                                         "A:track_running_stats", "A:momentum", "A:eps")),
-    "InstanceNorm3d": ("instance_norm", ("input", "P:running_mean", "P:running_var", "P:weight", "P:bias",
-                                         "A:track_running_stats", "A:momentum", "A:eps")),
     "ReLU": ("relu", ("input",)),
     "ReLU6": ("relu6", ("input",)),
     "GELU": ("gelu", ("input", "A:approximate")),
@@ -65,18 +61,6 @@ MODULE_CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Identity": ("identity", ("input",)),
     "Dropout": ("dropout", ("input", "A:p")),
     "Flatten": ("flatten", ("input", "A:start_dim", "A:end_dim")),
-    "MaxPool1d": ("max_pool1d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:dilation", "A:ceil_mode",
-                                     "A:return_indices")),
-    "MaxPool2d": ("max_pool2d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:dilation", "A:ceil_mode",
-                                     "A:return_indices")),
-    "MaxPool3d": ("max_pool3d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:dilation", "A:ceil_mode",
-                                     "A:return_indices")),
-    "AvgPool1d": ("avg_pool1d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:ceil_mode",
-                                     "A:count_include_pad", "A:divisor_override")),
-    "AvgPool2d": ("avg_pool2d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:ceil_mode",
-                                     "A:count_include_pad", "A:divisor_override")),
-    "AvgPool3d": ("avg_pool3d", ("input", "A:kernel_size", "A:stride", "A:padding", "A:ceil_mode",
-                                     "A:count_include_pad", "A:divisor_override")),
     "AdaptiveAvgPool2d": ("adaptive_avg_pool2d", ("input", "A:output_size")),
 }
 
