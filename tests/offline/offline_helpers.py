@@ -11,7 +11,7 @@ from types import ModuleType
 import torch
 
 from kevolve.tools.offline.configs import GroupConfig, default_config
-from kevolve.tools.offline.fusion import FusedProgram, FusionGroup, fuse
+from kevolve.tools.offline.fusion import FusedProgram, fuse
 from kevolve.tools.offline.lowering import lower
 from kevolve.tools.offline.module_source import module_source
 from kevolve.tools.offline.tracing import trace_reference
@@ -27,12 +27,8 @@ def fused_program(reference: str, *, strict: bool = False) -> FusedProgram:
     return fuse(program)
 
 
-def groups(fused: FusedProgram) -> list[FusionGroup]:
-    return [stage for stage in fused.stages if isinstance(stage, FusionGroup)]
-
-
 def candidate_source(reference: str, fused: FusedProgram, *, looping: bool) -> str:
-    configs = {g.name: LOOPING if looping else default_config(g) for g in groups(fused)}
+    configs = {g.name: LOOPING if looping else default_config(g) for g in fused.groups}
     return module_source(reference, fused, configs, "test")
 
 

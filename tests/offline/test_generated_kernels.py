@@ -12,7 +12,7 @@ import textwrap
 import pytest
 import torch
 
-from offline_helpers import assert_same, candidate_source, fused_program, groups, load
+from offline_helpers import assert_same, candidate_source, fused_program, load
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
 
@@ -194,7 +194,7 @@ SHAPES = [(1, 3), (5, 37), (11, 93)]
 def test_generated_module_matches_pytorch(case: str, looping: bool, tmp_path) -> None:
     reference_source, make_inputs, init = CASES[case]
     fused = fused_program(reference_source)
-    assert groups(fused), "the reference should give at least one fused kernel"
+    assert fused.groups, "the reference should give at least one fused kernel"
     reference = load(reference_source, tmp_path, f"ref_{case}")
     candidate = load(candidate_source(reference_source, fused, looping=looping), tmp_path, f"gen_{case}_{looping}")
     for seed, (rows, cols) in enumerate(SHAPES):
@@ -204,7 +204,7 @@ def test_generated_module_matches_pytorch(case: str, looping: bool, tmp_path) ->
 
 def test_a_softmax_is_one_kernel() -> None:
     fused = fused_program(CASES["softmax"][0])
-    kernels = groups(fused)
+    kernels = fused.groups
     assert len(kernels) == 2  # one per softmax: max, exp, sum and division share a kernel
     assert all(g.kind == "reduction" and len(g.outputs) == 1 for g in kernels)
 
@@ -212,7 +212,7 @@ def test_a_softmax_is_one_kernel() -> None:
 def test_a_linear_keeps_cublas_and_fuses_its_epilogue() -> None:
     fused = fused_program(CASES["linear_epilogue"][0])
     assert fused.program.vendor_calls == ["torch.nn.functional.linear"]
-    [epilogue] = groups(fused)
+    [epilogue] = fused.groups
     assert [m.fn for m in epilogue.members] == ["gelu", "mul", "mul", "add"]
 
 
@@ -231,7 +231,7 @@ STRICT_GEMM = _module("""
 def test_under_strict_a_gemm_is_a_triton_kernel_with_its_epilogue(tmp_path) -> None:
     fused = fused_program(STRICT_GEMM, strict=True)
     assert not fused.program.vendor_calls
-    assert [[m.fn for m in g.members] for g in groups(fused)] == [["linear", "add", "hardtanh", "mul", "add"],
+    assert [[m.fn for m in g.members] for g in fused.groups] == [["linear", "add", "hardtanh", "mul", "add"],
                                                                    ["matmul"]]
     reference = load(STRICT_GEMM, tmp_path, "ref_strict_gemm")
     candidate = load(candidate_source(STRICT_GEMM, fused, looping=False), tmp_path, "gen_strict_gemm")

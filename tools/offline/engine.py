@@ -98,10 +98,9 @@ class OfflineEngine:
             missing = ", ".join(sorted(set(program.unsupported)))
             return Design(supported=False, reason=f"no generator for {missing}"), None
         fused = fuse(program)
-        groups = [s for s in fused.stages if isinstance(s, FusionGroup)]
-        if not groups:
+        if not fused.groups:
             return Design(supported=False, reason="nothing to fuse: the forward is vendor calls and views"), None
-        return Design(supported=True, groups=[_summary(g) for g in groups], vendor_calls=program.vendor_calls,
+        return Design(supported=True, groups=[_summary(g) for g in fused.groups], vendor_calls=program.vendor_calls,
                       baked=program.baked), fused
 
     def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str]) -> Proposal | None:
@@ -109,8 +108,7 @@ class OfflineEngine:
         design, fused = self._designed(reference, policy)
         if fused is None:
             return None
-        groups = [s for s in fused.stages if isinstance(s, FusionGroup)]
-        for configs, why in self._configurations(groups, parents):
+        for configs, why in self._configurations(fused.groups, parents):
             source = module_source(reference, fused, configs, design.describe())
             digest = sha256_text(source)
             with self._lock:
@@ -130,8 +128,7 @@ class OfflineEngine:
             for g in groups:
                 if first[g.name] != second[g.name]:
                     yield {**first, g.name: second[g.name]}, f"{g.name} configured as in the second parent"
-        bases = parent_configs[:1] or [defaults]
-        base = bases[0]
+        base = parent_configs[0] if parent_configs else defaults
         if not parent_configs:
             yield base, "default configuration for each fused kernel"
         for g in groups:

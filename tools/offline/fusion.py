@@ -88,6 +88,11 @@ class FusedProgram:
     program: Program
     stages: list[PyStep | FusionGroup]
 
+    @property
+    def groups(self) -> list[FusionGroup]:
+        """The kernels, in launch order."""
+        return [stage for stage in self.stages if isinstance(stage, FusionGroup)]
+
 
 def _names_in(code: str) -> set[str]:
     return set(_IDENTIFIER.findall(code))

@@ -11,7 +11,7 @@ import ast
 import json
 
 from .configs import GroupConfig
-from .fusion import FusedProgram, FusionGroup
+from .fusion import FusedProgram
 from .gemm_source import gemm_kernel, gemm_launcher
 from .launcher_source import REDUCED_OPERAND_SOURCE, WINDOW_SOURCE, launcher, launcher_arguments, launcher_name
 from .program import PyStep
@@ -106,7 +106,7 @@ def _forward(fused: FusedProgram) -> str:
 
 
 def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupConfig], summary: str) -> str:
-    groups = [stage for stage in fused.stages if isinstance(stage, FusionGroup)]
+    groups = fused.groups
     dtypes = {name: shape.dtype for name, shape in fused.program.tensors.items()}
     kept, model_class = _reference_parts(reference)
     header = [
