@@ -5,8 +5,11 @@
 # kills its campaign with SIGKILL at 530 s, so each resume is the kill -9 path: at most the candidates in
 # flight are lost. The whole state comes back as $OUT/campaign-state.tgz (see README.md for the next call).
 set -uo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-  || exit 1
+# A warm machine keeps /tmp/site from the previous call: install only what this call carried.
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    || exit 1
+fi
 export PYTHONPATH=/tmp/site:${PYTHONPATH:-} TRITON_INTERPRET=0 PYTHONUNBUFFERED=1 COLUMNS=160
 state=$PWD/.campaign-state
 mkdir -p "$state"
