@@ -23,7 +23,7 @@ from kevolve.graph.database import database_url
 from kevolve.graph.run_directory import new_run_id
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 
-from .campaign_view import render_snapshot
+from .campaign_view import ProgressLines, render_snapshot
 from .console import console
 from .executor_options import add_executor_options, executor_settings
 from .optimize_command import EXIT_WAITING
@@ -96,23 +96,40 @@ def _drive(place: CampaignPlace, args: argparse.Namespace) -> int:
     services = open_campaign_services(place.record.spec, llm=llm_settings(args), knowledge=knowledge,
                                       record=log.record, executor=executor_settings(args), cache_dir=args.cache_dir,
                                       use_baseline_cache=not args.no_cache, folder=place.folder)
-    latest: dict[str, str] = {}
     try:
         campaign = Campaign(place, services, log, runs_root=args.runs_dir, library=args.library,
                             postgres_checkpoints=url is not None)
-        with Live(console=console, refresh_per_second=2) as live:
-            def show(snapshot: CampaignSnapshot) -> None:
-                live.update(render_snapshot(snapshot, last_events=latest))
-
-            def note(problem: str, event: dict[str, str]) -> None:
-                latest[problem] = f"{event['agent']}: {event['message']}"[:80]
-
-            final = campaign.run(on_update=show, on_event=note)
-            live.update(render_snapshot(final))
+        final = _watch_live(campaign) if console.is_terminal else _watch_in_lines(campaign)
     finally:
         services.close()
         place.store.close()
     return _outcome(final)
+
+
+def _watch_live(campaign: Campaign) -> CampaignSnapshot:
+    latest: dict[str, str] = {}
+    with Live(console=console, refresh_per_second=2) as live:
+        def show(snapshot: CampaignSnapshot) -> None:
+            live.update(render_snapshot(snapshot, last_events=latest))
+
+        def note(problem: str, event: dict[str, str]) -> None:
+            latest[problem] = f"{event['agent']}: {event['message']}"[:80]
+
+        final = campaign.run(on_update=show, on_event=note)
+        live.update(render_snapshot(final))
+    return final
+
+
+def _watch_in_lines(campaign: Campaign) -> CampaignSnapshot:
+    progress = ProgressLines()
+
+    def show(snapshot: CampaignSnapshot) -> None:
+        for line in progress.changes(snapshot):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+    final = campaign.run(on_update=show)
+    console.print(render_snapshot(final))
+    return final
 
 
 def _outcome(final: CampaignSnapshot) -> int:

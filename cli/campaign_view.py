@@ -1,7 +1,10 @@
 """A campaign on the terminal: per problem and device the best speedup, rounds and cost; the budget spent and
-left; the estimated finish. One table, drawn live while the campaign runs and once by `campaign status`."""
+left; the estimated finish. One table, drawn live while the campaign runs and once by `campaign status`; lines
+of progress instead where the output is not a terminal."""
 
 from __future__ import annotations
+
+import time
 
 from rich.console import Group
 from rich.table import Table
@@ -80,3 +83,28 @@ def _device_cells(row: ProblemRow) -> list[list[str]]:
         return [["", "0", "n/a", "n/a", "n/a"]]
     return [[d.device, str(d.rounds), format_ratio(d.speedup_eager), format_ratio(d.speedup_compiled),
              format_percent(d.percent_of_light)] for d in row.devices]
+
+
+class ProgressLines:
+    """The campaign for a log file, where a live table cannot redraw (an overnight run sent to a file): a line
+    per problem whenever its state or round count changes, so the log shows how far it got before a kill."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, int]] = {}
+
+    def changes(self, snapshot: CampaignSnapshot) -> list[str]:
+        lines = []
+        in_flight = set(snapshot.in_flight)
+        for row in snapshot.problems:
+            state = "running" if row.name in in_flight else row.state.value
+            if self._seen.get(row.name) == (state, row.rounds):
+                continue
+            self._seen[row.name] = (state, row.rounds)
+            best = "; ".join(f"{d.device} {format_ratio(d.speedup_eager)} over eager, "
+                             f"{format_ratio(d.speedup_compiled)} over torch.compile" for d in row.devices if d.rounds)
+            note = "" if row.name in in_flight else _note(row)
+            lines.append(f"{row.name}: {state}, round {row.rounds}" + (f", best {best}" if best else "")
+                         + (f" ({note})" if note else ""))
+        if lines:
+            lines.insert(0, f"{time.strftime('%H:%M:%S')} {_header(snapshot)}")
+        return lines

@@ -14,8 +14,9 @@ Writes ray-scaling.json and ray-scaling.md (device, driver, torch, Triton and Ra
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import platform
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -90,14 +91,21 @@ def measure(gpus: int, pairs: list[tuple[Problem, str]], *, evaluations: int, ca
         }
 
 
-def markdown(runs: list[dict], ratio: float | None) -> str:
+def pair_ratios(runs: list[dict]) -> list[float]:
+    """Throughput of each run on more GPUs over the run just before it on fewer: with `--gpus 1 2 1 2`,
+    each ratio compares two measurements taken back to back, so slow drift cancels."""
+    return [later["candidates_per_s"] / earlier["candidates_per_s"]
+            for earlier, later in itertools.pairwise(runs) if later["gpus"] > earlier["gpus"]]
+
+
+def markdown(runs: list[dict], ray_version: str) -> str:
     env = runs[0]["environment"]
     lines = [
         "# Ray executor scaling: the same load on 1 and on 2 GPUs",
         "",
         f"Device {env['device_name']} ({env['hardware_spec']}), driver {env['driver_version']}, "
-        f"torch {env['torch_version']}, Triton {env['triton_version']}, Ray {ray.__version__}, "
-        f"Python {platform.python_version()}. Results cache off; warm actors (baselines and compilation done).",
+        f"torch {env['torch_version']}, Triton {env['triton_version']}, Ray {ray_version}, "
+        f"Python {env['python_version']}. Results cache off; warm actors (baselines and compilation done).",
         "",
         "| GPUs | evaluations | wall (s) | candidates/s | per GPU | statuses |",
         "|---|---|---|---|---|---|",
@@ -105,21 +113,31 @@ def markdown(runs: list[dict], ratio: float | None) -> str:
     for run in runs:
         lines.append(f"| {run['gpus']} | {run['evaluations']} | {run['wall_s']:.1f} | {run['candidates_per_s']:.2f} "
                      f"| {run['per_gpu']} | {run['statuses']} |")
-    if ratio is not None:
-        lines += ["", f"Throughput on {runs[-1]['gpus']} GPUs over {runs[0]['gpus']}: **{ratio:.2f}x**."]
+    ratios = pair_ratios(runs)
+    if ratios:
+        lines += ["", f"Throughput ratio, each run over the one before it on fewer GPUs ({len(ratios)} pairs): "
+                      f"median **{statistics.median(ratios):.2f}x**, range {min(ratios):.2f}x to {max(ratios):.2f}x."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2], help="GPU counts to measure, in order")
+    parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2],
+                        help="GPU counts to measure, in order (repeat them, e.g. 1 2 1 2, for a spread)")
     parser.add_argument("--evaluations", type=int, default=48, help="timed evaluations per GPU count")
     parser.add_argument("--only", nargs="*", default=None, help="problems (candidate file stems) to use")
     parser.add_argument("--cache-dir", type=Path, default=None, help="the harness's baseline cache")
     parser.add_argument("--out", type=Path, required=True, help="writes OUT.json and OUT.md")
     parser.add_argument("--cpu", action="store_true",
                         help="a dry run on CPU actors (Triton's interpreter): checks the script, measures nothing")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None,
+                        help="measure nothing: join the runs of these earlier OUT.json files (in order) into OUT")
     args = parser.parse_args()
+    if args.merge:
+        reports = [json.loads(path.read_text()) for path in args.merge]
+        write(args.out, [run for report in reports for run in report["runs"]], reports[0]["ray_version"],
+              reports[0]["problems"])
+        return
     pairs = workload(args.only)
     ray.init(include_dashboard=False, log_to_driver=False, **({"num_cpus": max(args.gpus)} if args.cpu else {}))
     try:
@@ -127,12 +145,16 @@ def main() -> None:
                 for gpus in args.gpus]
     finally:
         ray.shutdown()
-    ratio = runs[-1]["candidates_per_s"] / runs[0]["candidates_per_s"] if len(runs) > 1 else None
-    report = {"ray_version": ray.__version__, "problems": [p.name for p, _ in pairs], "runs": runs,
-              "throughput_ratio": ratio}
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
-    args.out.with_suffix(".md").write_text(markdown(runs, ratio))
-    print(markdown(runs, ratio))
+    write(args.out, runs, ray.__version__, [p.name for p, _ in pairs])
+
+
+def write(out: Path, runs: list[dict], ray_version: str, problems: list[str]) -> None:
+    ratios = pair_ratios(runs)
+    report = {"ray_version": ray_version, "problems": problems, "runs": runs, "pair_ratios": ratios,
+              "median_ratio": statistics.median(ratios) if ratios else None}
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    out.with_suffix(".md").write_text(markdown(runs, ray_version))
+    print(markdown(runs, ray_version))
 
 
 if __name__ == "__main__":

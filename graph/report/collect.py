@@ -57,7 +57,8 @@ def campaign_report(record: CampaignRecord, entries: list[ProblemEntry], interva
     return Report(
         kind="campaign", id=record.id, title=f"Campaign {record.id}", generated_at=_now(), wall_s=record.elapsed_s,
         auto_approve=record.auto_approve, gpu_usd_per_hour=price, problems=problems,
-        fast_p=_fast_p(bests, devices=record.spec.devices), device_use=_device_use(intervals, record.elapsed_s),
+        fast_p=_fast_p(bests, devices=record.spec.devices),
+        device_use=_device_use(intervals, record.elapsed_s, problems),
     )
 
 
@@ -116,12 +117,15 @@ def _fast_p(bests: list[dict[str, EvalResult]], *, devices: list[str] | None = N
     return {device: score_suite([best.get(device) for best in bests]) for device in devices}
 
 
-def _device_use(intervals: list[EvaluationInterval], wall_s: float) -> list[DeviceUse]:
+def _device_use(intervals: list[EvaluationInterval], wall_s: float, problems: list[ProblemResult]) -> list[DeviceUse]:
     busy = busy_by_device(intervals)
+    names = {result.device: result.device_name for problem in problems for result in problem.devices
+             if result.device_name}
     candidates = Counter(i.device for i in intervals if i.name != BASELINES_EVALUATION)
     hours = max(wall_s, 1e-9) / HOUR_S
-    return [DeviceUse(device=device, busy_fraction=min(seconds / max(wall_s, 1e-9), 1.0),
-                      candidates=candidates[device], candidates_per_gpu_hour=candidates[device] / hours)
+    return [DeviceUse(device=device, device_name=names.get(device),
+                      busy_fraction=min(seconds / max(wall_s, 1e-9), 1.0), candidates=candidates[device],
+                      candidates_per_gpu_hour=candidates[device] / hours)
             for device, seconds in sorted(busy.items())]
 
 

@@ -88,9 +88,14 @@ class DeviceUse(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     device: str
+    device_name: str | None = Field(default=None, description="the GPU model its evaluations reported")
     busy_fraction: float = Field(description="of the campaign's wall time, an evaluation ran on it")
     candidates: int
     candidates_per_gpu_hour: float = Field(description="candidates judged per hour of the device held")
+
+    @property
+    def label(self) -> str:
+        return f"{self.device} ({self.device_name})" if self.device_name else self.device
 
 
 class Report(BaseModel):

@@ -59,7 +59,7 @@ def render_markdown(report: Report) -> str:
         + ("; approved automatically (--auto-approve)" if report.auto_approve else ""),
     ]
     for use in report.device_use:
-        lines.append(f"- {use.device}: busy {use.busy_fraction:.0%} of the wall time, {use.candidates} candidates, "
+        lines.append(f"- {use.label}: busy {use.busy_fraction:.0%} of the wall time, {use.candidates} candidates, "
                      f"{use.candidates_per_gpu_hour:.0f} per GPU-hour")
     lines += ["", "| problem | device | vs eager (95% CI) | vs torch.compile (95% CI) | % of light | rounds | tokens "
               "| $ | GPU-h | approval |", "|---|---|---|---|---|---|---|---|---|---|"]

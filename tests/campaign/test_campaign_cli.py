@@ -75,6 +75,9 @@ def test_cost_aware_stopping_leaves_the_best_kernel_for_review(tmp_path):
     code, out, err = kevolve_here(*campaign_args("run", spec, home=tmp_path))
     assert code == 3, out + err
     assert "wait for approval" in out
+    # Not a terminal: the progress is in lines a log file keeps, the round that ended and why it stopped.
+    assert "elementwise_gelu_tanh: running, round 0" in out
+    assert "elementwise_gelu_tanh: waiting, round 1, best cpu" in out and "(kernel waits: kevolve review)" in out
     [run] = (tmp_path / "runs").iterdir()
     assert len(list((run / "evaluations").glob("*.json"))) == 1
     with OptimizationRun(RunDirectory(run)) as optimization:
@@ -95,7 +98,11 @@ def test_cost_aware_stopping_leaves_the_best_kernel_for_review(tmp_path):
     assert problem["devices"][0]["over_eager"] is None  # CPU timings are not meaningful: no speedup invented
     [use] = report["device_use"]
     assert use["device"] == "cpu" and use["candidates"] == 1 and 0 < use["busy_fraction"] <= 1
-    assert f"waiting: kevolve review ({request.review_id})" in (tmp_path / "report" / "report.md").read_text()
+    # The summary names the model the evaluations ran on, not only the device's label.
+    assert use["device_name"] and use["device_name"] == problem["devices"][0]["device_name"]
+    summary = (tmp_path / "report" / "report.md").read_text()
+    assert f"waiting: kevolve review ({request.review_id})" in summary
+    assert f"- cpu ({use['device_name']}): busy" in summary
     code, _, err = kevolve_here("report", run, "--runs-dir", tmp_path / "runs", "--out", tmp_path / "run-report")
     run_report = json.loads((tmp_path / "run-report" / "report.json").read_text())
     assert code == 0 and run_report["kind"] == "run" and run_report["problems"][0]["state"] == "waiting"
