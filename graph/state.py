@@ -12,6 +12,7 @@ from typing import Annotated, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kevolve.eval_harness.problem import Problem, load_problem, problem_from_source
 from kevolve.eval_harness.settings import EvalSettings
 from kevolve.tools.candidates import SearchNode
 from kevolve.tools.llm.base import TokenUsage
@@ -39,12 +40,20 @@ class TaskSpec(BaseModel):
     run_id: str
     problem_path: str = Field(description="absolute path of the reference's file")
     problem_name: str
+    problem_source: str | None = Field(
+        default=None, description="the reference as the run started with it: a resume, on any host and after any "
+        "edit of the file, judges against this; None in runs made before it was kept (the file is read then)")
     devices: list[str] = Field(min_length=1)
     policy: str
     dtype: str
     search: SearchSettings = SearchSettings()
     evaluation: EvalSettings = Field(description="how the harness judges candidates; kept so a resume judges alike")
     sources: RunSources = RunSources()
+
+    def problem(self) -> Problem:
+        if self.problem_source is None:
+            return load_problem(self.problem_path)
+        return problem_from_source(self.problem_source, name=self.problem_name, path=self.problem_path)
 
 
 def add_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:

@@ -56,7 +56,10 @@ def test_offline_search_with_auto_approval(tmp_path, seeds):
 
 
 def test_a_run_killed_mid_search_resumes_where_it_stopped(tmp_path, seeds):
-    command = kevolve_command("optimize", GELU_PROBLEM, *FAST, "--seeds", seeds, "--auto-approve",
+    reference = tmp_path / "problems" / Path(GELU_PROBLEM).name
+    reference.parent.mkdir()
+    reference.write_text(Path(GELU_PROBLEM).read_text())
+    command = kevolve_command("optimize", reference, *FAST, "--seeds", seeds, "--auto-approve",
                               "--patience", "9", home=tmp_path)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 300
@@ -70,6 +73,9 @@ def test_a_run_killed_mid_search_resumes_where_it_stopped(tmp_path, seeds):
     process.wait()
     run = _only_run(tmp_path)
     killed_with = {path.name for path in (run / "evaluations").glob("*.json")}
+    # The run keeps the reference it started with: it resumes where the file is gone (another host, a moved
+    # checkout) and is never judged against an edited one.
+    reference.unlink()
 
     resumed = kevolve("optimize", "--resume", run.name, home=tmp_path)
     assert resumed.returncode == 0, resumed.stderr

@@ -11,6 +11,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer, PythonLexer
 
+from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.graph.approval import ApprovalRequest
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.summary import format_percent, format_ratio
@@ -44,14 +45,16 @@ def reference_diff(run: RunDirectory, request: ApprovalRequest) -> tuple[str | N
     """The kernel against the reference, when the request's own diff is against an earlier best.
 
     Returns (diff, note): no diff when the request's diff already is against the reference, or when
-    the reference file is not on this machine (the run may have been made elsewhere).
+    the reference is neither kept in the run nor on this machine (an older run made elsewhere).
     """
     if request.previous_best is None:
         return None, "the diff above is against the reference: no earlier kernel was accepted"
-    reference = Path(run.task().problem_path)
-    if not reference.is_file():
-        return None, f"the reference is not on this machine ({reference})"
-    lines = difflib.unified_diff(reference.read_text().splitlines(keepends=True),
+    task = run.task()
+    try:
+        reference = task.problem().source
+    except ProblemLoadError:
+        return None, f"the reference is not on this machine ({task.problem_path})"
+    lines = difflib.unified_diff(reference.splitlines(keepends=True),
                                  request.source.splitlines(keepends=True), fromfile="reference",
                                  tofile=request.node_id)
     return "".join(lines), ""

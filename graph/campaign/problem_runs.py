@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kevolve.eval_harness.problem import load_problem
+
 from ..configuration import Budget
 from ..run_directory import TASK_FILE, RunDirectory
 from ..runner import OptimizationRun
@@ -35,7 +37,8 @@ def problem_task(record: CampaignRecord, entry: ProblemEntry, run_id: str) -> Ta
     evaluation = spec.evaluation_settings()
     search = spec.search.model_copy(update={"budget": run_budget(spec), "auto_approve": record.auto_approve})
     return TaskSpec(
-        run_id=run_id, problem_path=entry.path, problem_name=entry.name, devices=list(spec.devices),
+        run_id=run_id, problem_path=entry.path, problem_name=entry.name, problem_source=load_problem(entry.path).source,
+        devices=list(spec.devices),
         policy=evaluation.policy.value, dtype=evaluation.dtype.value, search=search, evaluation=evaluation,
         sources=RunSources(seeds=str(spec.path(spec.seeds)) if spec.seeds else None, knowledge=spec.knowledge),
     )

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from langgraph.config import get_stream_writer
 
-from kevolve.eval_harness.problem import Problem, load_problem
+from kevolve.eval_harness.problem import Problem
 from kevolve.eval_harness.results import SpeedOfLight
 from kevolve.tools.candidates import Role, TaskView
 from kevolve.tools.knowledge.base import KnowledgeBaseUnavailable
@@ -30,7 +30,7 @@ KNOWLEDGE_PASSAGES = 4
 
 
 def problem_of(state: OptimizeState) -> Problem:
-    return load_problem(state["task"].problem_path)
+    return state["task"].problem()
 
 
 def task_view(state: OptimizeState, context: RunContext, device: str) -> TaskView:
