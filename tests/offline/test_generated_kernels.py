@@ -237,3 +237,31 @@ def test_under_strict_a_gemm_is_a_triton_kernel_with_its_epilogue(tmp_path) -> N
     candidate = load(candidate_source(STRICT_GEMM, fused, looping=False), tmp_path, "gen_strict_gemm")
     for rows, inner in ((3, 70), (65, 19)):  # smaller than a tile, and one row past a 64-row tile
         assert_same(reference, candidate, [37, 23], [torch.randn(rows, 37), torch.randn(37, inner)])
+
+
+# One family each: strided broadcast loads, windowed reads, a reduction over middle dims, a carried scan.
+WIDE_CASES = ["pointwise_broadcast", "pooling", "column_and_middle_reductions", "scans"]
+
+
+@pytest.mark.parametrize("looping", [False, True], ids=["default", "looping"])
+@pytest.mark.parametrize("case", WIDE_CASES)
+def test_the_int64_index_form_computes_the_same(case: str, looping: bool, tmp_path) -> None:
+    # Tensors past int32 offsets do not fit a CPU test: the launcher's choice is forced instead.
+    reference_source, make_inputs, init = CASES[case]
+    reference = load(reference_source, tmp_path, f"ref_wide_{case}")
+    candidate = load(candidate_source(reference_source, fused_program(reference_source), looping=looping), tmp_path,
+                     f"gen_wide_{case}_{looping}")
+    candidate._needs_int64 = lambda shape, *tensors: True
+    torch.manual_seed(0)
+    assert_same(reference, candidate, init, make_inputs(*SHAPES[-1]))
+
+
+def test_int64_indexing_only_where_an_index_or_offset_could_pass_int32(tmp_path) -> None:
+    reference_source = CASES["softmax"][0]
+    candidate = load(candidate_source(reference_source, fused_program(reference_source), looping=False), tmp_path,
+                     "gen_width")
+    wide = candidate._needs_int64
+    assert not wide((64, 128, 256), torch.empty(64, 128, 256, device="meta"))
+    assert wide((2**31,))  # the index itself
+    assert wide((2,), torch.empty(2, 2**30, device="meta"))  # an operand's last element, not the index
+    assert not wide((2**30,), torch.empty(1, device="meta").expand(2**30))  # broadcast: offsets stay at 0

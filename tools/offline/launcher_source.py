@@ -65,6 +65,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
         lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={_out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
     pointers = ", ".join(full + reduced + windowed + outputs)
+    lines.append(f"wide = _needs_int64(shape, {pointers})")
     strides = [f"*{a}.stride()" for a in full] + [f"*[{b}.stride(d) for d in {names.kept!r}]" for b in reduced]
     strides += ["*o0.stride()"] if names.outputs_full else []
     strides += [f"*{w}.stride()" for w in windowed]
@@ -74,11 +75,11 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
         lines += ["n = math.prod(shape)",
                   f"grid = (triton.cdiv(n, {config.block}),)",
                   f"_{group.name}[grid]({common}, n, {', '.join(scalars) + ', ' if scalars else ''}"
-                  f"BLOCK={config.block}, FLAT=flat, num_warps={config.warps})"]
+                  f"BLOCK={config.block}, FLAT=flat, WIDE=wide, num_warps={config.warps})"]
     else:
         scalar_args = ", ".join(scalars) + ", " if scalars else ""
         launch = (f"[grid]({common}, kept, extent, {scalar_args}BLOCK_K={config.rows}, BLOCK_R={{}}, "
-                  f"num_warps={config.warps})")
+                  f"WIDE=wide, num_warps={config.warps})")
         lines += [f"kept = math.prod(size for d, size in enumerate(shape) if d not in {reduced_dims!r})",
                   f"extent = math.prod(shape[d] for d in {reduced_dims!r})",
                   f"grid = (triton.cdiv(kept, {config.rows}),)",
@@ -117,4 +118,12 @@ REDUCED_OPERAND_SOURCE = '''def _reduced_operand(t, shape, reduced, dropped):
         for d in reduced:
             t = t.unsqueeze(d)
     return t.broadcast_to([1 if d in reduced else size for d, size in enumerate(shape)])
+'''
+
+
+INDEX_WIDTH_SOURCE = '''def _needs_int64(shape, *tensors):
+    """Whether an index over `shape`, or an offset into one of `tensors`, could pass int32 (with room for
+    the lanes of a last block past the end): the kernel then does its index arithmetic in int64."""
+    spans = [1 + sum((n - 1) * abs(s) for n, s in zip(t.shape, t.stride())) for t in tensors if t.numel()]
+    return max([math.prod(shape), *spans]) >= 2**31 - 2**20
 '''

@@ -13,7 +13,14 @@ import json
 from .configs import GroupConfig
 from .fusion import FusedProgram
 from .gemm_source import gemm_kernel, gemm_launcher
-from .launcher_source import REDUCED_OPERAND_SOURCE, WINDOW_SOURCE, launcher, launcher_arguments, launcher_name
+from .launcher_source import (
+    INDEX_WIDTH_SOURCE,
+    REDUCED_OPERAND_SOURCE,
+    WINDOW_SOURCE,
+    launcher,
+    launcher_arguments,
+    launcher_name,
+)
 from .program import PyStep
 from .reduction_source import reduction_kernels
 from .triton_source import LOGADDEXP_SOURCE, pointwise_kernel, uses_logaddexp
@@ -122,6 +129,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(REDUCED_OPERAND_SOURCE)
     if any(group.window_members() for group in groups):
         parts.append(WINDOW_SOURCE)
+    if any(group.kind != "gemm" for group in groups):
+        parts.append(INDEX_WIDTH_SOURCE)
     for group in groups:
         if group.kind == "gemm":
             launch = gemm_launcher(group, configs[group.name], dtypes, launcher_name(group))

@@ -12,6 +12,7 @@ from .fusion import FusionGroup
 from .program import PrimStep
 from .triton_source import (
     NEUTRAL,
+    PROGRAM_ID,
     SCAN_NEUTRAL,
     KernelNames,
     decompose,
@@ -33,7 +34,7 @@ class ReductionBody:
 
     def prologue(self) -> list[str]:
         n = self.names
-        lines = ["pid = tl.program_id(0).to(tl.int64)", "k = pid * BLOCK_K + tl.arange(0, BLOCK_K)", "k_mask = k < K"]
+        lines = [*PROGRAM_ID, "k = pid * BLOCK_K + tl.arange(0, BLOCK_K)", "k_mask = k < K"]
         lines += decompose("k", n.kept, "j") if n.kept else []
         for i in range(len(n.full)):
             lines.append(f"a{i}_k = {offset_of(f'a{i}_st', n.kept, 'j', 'k')}")
@@ -205,6 +206,7 @@ def reduction_kernels(group: FusionGroup, dtypes: dict[str, str]) -> str:
     parts = []
     for looped, suffix in ((False, "single"), (True, "loop")):
         body = ReductionBody(group, dtypes, looped).lines()
-        header = f"def _{group.name}_{suffix}({signature}, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr):"
+        header = (f"def _{group.name}_{suffix}({signature}, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr, "
+                  "WIDE: tl.constexpr):")
         parts.append(render(group, header, body))
     return "\n\n".join(parts)

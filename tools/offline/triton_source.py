@@ -70,11 +70,16 @@ def expression_of(names: KernelNames, member: PrimStep) -> str:
     return POINTWISE[member.fn](*operands)
 
 
+# Index arithmetic is 32-bit unless the launcher finds an index or offset that could pass int32 (WIDE):
+# 64-bit division and remainder, which strided and broadcast indexing do per element, cost several times more.
+PROGRAM_ID = ["pid = tl.program_id(0)", "if WIDE:", "    pid = pid.to(tl.int64)"]
+
+
 def decompose(index: str, dims: list[int], prefix: str) -> list[str]:
     """Per-dim indices of a linear index over `dims` (the last dim varies fastest).
 
-    The remainder is named after the index: kept (int64) and reduced (int32) indices must not share
-    a variable, or Triton sees a loop-carried variable change type.
+    The remainder is named after the index: kept (int64 when WIDE) and reduced (int32) indices must not
+    share a variable, or Triton sees a loop-carried variable change type.
     """
     if not dims:
         return []
@@ -103,15 +108,15 @@ def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
         raise ValueError(f"{group.name}: an index along a dim is only generated inside a reduction")
     names = KernelNames(group)
     dims = list(range(names.rank))
-    body = ["pid = tl.program_id(0).to(tl.int64)", "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N",
-            "if FLAT:"]
+    body = [*PROGRAM_ID, "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N", "if FLAT:"]
     body += [f"    a{i}_off = offs" for i in range(len(names.full))]
     body += ["else:", *[f"    {line}" for line in decompose("offs", dims, "i") or ["pass"]]]
     body += [f"    a{i}_off = {offset_of(f'a{i}_st', dims, 'i', 'offs')}" for i in range(len(names.full))]
     body += [f"x{i} = {load_of(f'a{i}_ptr', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
     body += [f"v_{m.name} = {expression_of(names, m)}" for m in group.members]
     body += [f"tl.store(o{i}_ptr + offs, v_{o}, mask=mask)" for i, o in enumerate(names.outputs_full)]
-    header = f"def _{group.name}({names.signature(['N'])}, BLOCK: tl.constexpr, FLAT: tl.constexpr):"
+    header = (f"def _{group.name}({names.signature(['N'])}, BLOCK: tl.constexpr, FLAT: tl.constexpr, "
+              "WIDE: tl.constexpr):")
     return render(group, header, body)
 
 
