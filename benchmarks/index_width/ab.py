@@ -1,8 +1,9 @@
 """32-bit against 64-bit index arithmetic in the offline engine's kernels, side by side on one GPU.
 
 `prepare` (here, no GPU): for each problem of a campaign's report, the campaign's best engine-written
-candidate is regenerated with its own configurations, twice: as the engine writes it now (int32 indexing
-unless an index or offset could pass int32) and with int64 forced (what the engine wrote before).
+candidate is regenerated with its own configurations, as the engine writes it now (int32 indexing unless
+an index or offset could pass int32). `measure` judges it as it is and with int64 forced (what the engine
+wrote before: the file plus FORCE_INT64).
 
     python benchmarks/index_width/ab.py prepare --report benchmarks/campaign/results/report.json \
         --runs .campaign-state/runs --out benchmarks/index_width/candidates
@@ -44,8 +45,7 @@ def prepare(report: Path, runs: Path, out: Path) -> None:
             continue
         reference = (SUITE_DIR / f"{problem['name']}.py").read_text()
         source = module_source(reference, fuse(lower(trace_reference(reference))), configs, "index-width A/B")
-        (out / f"{problem['name']}.int32.py").write_text(source)
-        (out / f"{problem['name']}.int64.py").write_text(source + FORCE_INT64)
+        (out / f"{problem['name']}.py").write_text(source)
         print(f"{problem['name']}: {best[0]}")
 
 
@@ -54,16 +54,17 @@ def measure(candidates: Path, out: Path, only: list[str] | None, repeats: int) -
     # hybrid, as the campaign that wrote the candidates: its fusions keep cuBLAS/cuDNN for the GEMM or convolution.
     settings = EvalSettings(policy=Policy.HYBRID, measure_compile_baseline=False)
     with Evaluator("cuda:0", settings=settings) as evaluator:
-        for file in sorted(candidates.glob("*.int32.py")):
-            name = file.name.removesuffix(".int32.py")
+        for file in sorted(candidates.glob("*.py")):
+            name = file.stem
             if only and name not in only:
                 continue
             problem = load_problem(SUITE_DIR / f"{name}.py")
             baselines = evaluator.baselines(problem).baselines
             medians: dict[str, list[float]] = {"int32": [], "int64": []}
             statuses, failures = set(), []
+            forms = {"int32": file.read_text(), "int64": file.read_text() + FORCE_INT64}
             for form in ORDER * repeats:
-                source = (candidates / f"{name}.{form}.py").read_text()
+                source = forms[form]
                 result = evaluator.evaluate(problem, source, name=f"{name}-{form}", baselines=baselines)
                 statuses.add(result.status.value)
                 if result.timing is not None:
