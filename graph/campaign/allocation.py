@@ -27,7 +27,7 @@ def next_step(row: ProblemRow, position: int, spec: CampaignSpec, *, spent_out: 
     """For a problem with a run (a problem without one is worth an infinite first round)."""
     if row.devices and not any(device.active for device in row.devices):
         return Step(row.name, position, math.inf)  # stopped on its own, on its way to approval: let it get there
-    if spent_out or Spend(gpu_s=row.gpu_s).exceeds(Limits(gpu_hours=spec.per_problem.gpu_hours)):
+    if spent_out or _next_round_passes_share(row, spec.per_problem):
         return Step(row.name, position, 0.0, StopReason.CAMPAIGN_BUDGET)
     stopping = spec.stopping
     cost = cost_per_round_usd(gpu_seconds=row.gpu_s, llm_usd=row.llm_usd, rounds=row.rounds, stopping=stopping)
@@ -37,6 +37,13 @@ def next_step(row: ProblemRow, position: int, spec: CampaignSpec, *, spent_out: 
                     stopping.min_gain_per_usd)
         return Step(row.name, position, value, StopReason.LOW_EXPECTED_GAIN)
     return Step(row.name, position, value)
+
+
+def _next_round_passes_share(row: ProblemRow, share: Limits) -> bool:
+    """Whether the problem's GPU share is spent, or would be by a round as long as its mean round so far: a
+    share is a limit, not a target, so a round expected to overrun it is not started."""
+    mean_round_s = row.gpu_s / row.rounds if row.rounds else 0.0
+    return Spend(gpu_s=row.gpu_s + mean_round_s).exceeds(Limits(gpu_hours=share.gpu_hours)) is not None
 
 
 def take(steps: list[Step], free: int) -> list[Step]:

@@ -47,3 +47,13 @@ def test_a_spent_budget_stops_a_problem_but_lets_a_stopped_one_reach_its_approva
     assert campaign_spent.stop is StopReason.CAMPAIGN_BUDGET
     finishing = next_step(problem("done", [1.5, 1.5], active=False), 0, SPEC, spent_out="GPU-hours")
     assert finishing.stop is None and finishing.value == math.inf
+
+
+def test_a_round_expected_to_overrun_the_problems_share_is_not_started():
+    # Share 0.1 GPU-hours = 360 s; a low bar on gain, so only the share can stop it. Two rounds so far:
+    # 200 s (mean 100) leaves room for a third, 250 s (mean 125) does not, although 250 s is not past the share.
+    spec = SPEC.model_copy(update={"stopping": SPEC.stopping.model_copy(update={"min_gain_per_usd": 0.01})})
+    room = next_step(problem("room", [1.1, 1.3], gpu_s=200.0), 0, spec, spent_out=None)
+    overrun = next_step(problem("overrun", [1.1, 1.3], gpu_s=250.0), 0, spec, spent_out=None)
+    assert room.stop is None
+    assert overrun.stop is StopReason.CAMPAIGN_BUDGET
