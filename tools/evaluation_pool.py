@@ -48,6 +48,10 @@ class EvaluationPool:
         """The reference's verdict and timings on `device`; raises WorkerUnavailable for a device that cannot serve."""
         return self.executor.baselines(problem, device)
 
+    def known_baselines(self, problem: Problem, device: str) -> EvalResult | None:
+        """Baselines already measured on `device`, answered without waiting for it; None before."""
+        return self.executor.known_baselines(problem, device)
+
     def evaluate(self, problem: Problem, device: str, source: str, *, name: str = "candidate") -> EvalResult:
         """The verdict on `source` against the problem's shared baselines; raises WorkerUnavailable as `baselines`."""
         return self.executor.evaluate(problem, device, source, name=name)

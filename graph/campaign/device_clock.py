@@ -6,9 +6,9 @@ run id. The view admits as many evaluations of a target at once as the executor 
 a recorded interval is the time one device was held by that evaluation, never the time spent queuing
 behind another problem's. An interval's device is the target, with `#lane` when several devices serve it.
 
-The reference's verdict is kept here once measured: the planner, coder and analyst ask for it before
-every call, and the pool answers only under its device lock, so without this an LLM call of one problem
-would wait for another problem's evaluation to end instead of overlapping it.
+The planner, coder and analyst ask for the reference's verdict before every call: once measured, the
+pool answers from memory, and no lane is taken or interval recorded, so an LLM call of one problem
+overlaps another problem's evaluation instead of waiting for it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from kevolve.eval_harness.problem import Problem
-from kevolve.eval_harness.results import Environment, EvalResult, EvalStatus
+from kevolve.eval_harness.results import Environment, EvalResult
 from kevolve.tools.evaluation_pool import EvaluationPool
 
 from .store import EvaluationInterval
@@ -38,7 +38,6 @@ class DeviceClock:
         self._record = record
         self._lanes: dict[str, tuple[queue.SimpleQueue[int], int]] = {}
         self._guard = threading.Lock()
-        self._references: dict[tuple[str, str, str], EvalResult] = {}
 
     def _lanes_of(self, target: str) -> tuple[queue.SimpleQueue[int], int]:
         """The free lanes of `target` and how many there are in all."""
@@ -64,17 +63,11 @@ class DeviceClock:
             lanes.put(lane)
 
     def reference(self, problem: Problem, device: str, *, run_id: str) -> EvalResult:
-        key = (problem.name, problem.sha256, device)
-        with self._guard:
-            known = self._references.get(key)
+        known = self.pool.known_baselines(problem, device)
         if known is not None:
             return known
-        result = self.timed(run_id=run_id, device=device, name=BASELINES_EVALUATION,
-                            work=lambda: self.pool.baselines(problem, device))
-        if result.status is EvalStatus.CORRECT:  # as the pool: a failed reference may pass on the next try
-            with self._guard:
-                self._references[key] = result
-        return result
+        return self.timed(run_id=run_id, device=device, name=BASELINES_EVALUATION,
+                          work=lambda: self.pool.baselines(problem, device))
 
     def for_run(self, run_id: str) -> TimedPool:
         return TimedPool(self, run_id)

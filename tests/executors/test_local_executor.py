@@ -113,3 +113,15 @@ def test_a_ray_address_without_the_ray_executor_is_a_usage_error():
 
     with pytest.raises(UsageError, match="only used with the ray executor"):
         executor_settings(build_parser().parse_args(["optimize", "p.py", "--ray-address", "x:1"]), environ={})
+
+
+def test_baselines_measured_once_are_answered_while_the_device_is_busy(results_file, baselines, gelu_problem):
+    with executor_on(results_file, baselines) as executor:
+        first = executor.baselines(gelu_problem, "cpu")
+        assert first.status is EvalStatus.CORRECT
+        answers = []
+        with executor.router.acquire("cpu"):  # a candidate's timing holds the only device
+            asker = threading.Thread(target=lambda: answers.append(executor.baselines(gelu_problem, "cpu")))
+            asker.start()
+            asker.join(timeout=30)
+            assert answers == [first], "a planner's question waited for the busy device"
