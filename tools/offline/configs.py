@@ -2,7 +2,7 @@
 
 One `GroupConfig` per fusion group. A reduction holds its whole reduced extent in registers when
 it is at most `single_max` long (one read of the input), else it loops over `chunk`-wide slices,
-reading its input once per reduction it computes. The harness's verdicts, not these defaults,
+reading its input once per reduction it computes. A pool loops over its window one tap at a time. The harness's verdicts, not these defaults,
 decide which configuration wins.
 """
 
@@ -21,6 +21,7 @@ _CHUNKS = (64, 128, 256, 512, 1024, 2048, 4096)
 _SINGLE = (0, 1024, 4096, 8192, 16384, 32768)
 _TILES = (16, 32, 64, 128, 256)
 _STAGES = (1, 2, 3, 4, 5)
+_TAP_ROWS = (128, 256, 512, 1024, 2048)
 
 
 class GroupConfig(BaseModel):
@@ -52,6 +53,10 @@ def default_config(group: FusionGroup) -> GroupConfig:
         return GroupConfig(block=1024, warps=4)
     if group.kind == "gemm":
         return GroupConfig(tile_m=64, tile_n=64, tile_k=32, stages=3, warps=4, group_m=8)
+    if group.window_members():
+        # A pool: one tap per step over many outputs. A window's few taps padded to a power of two would
+        # waste lanes, and each tap is one vector load; neighbouring windows' shared inputs come from cache.
+        return GroupConfig(rows=512, single_max=0, chunk=1, warps=4)
     extent = 1
     for d in group.reduced_dims:
         extent *= group.shape[d]
@@ -77,6 +82,9 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
         moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]
         moves += [{"stages": s} for s in step(_STAGES, config.stages)]
         moves += [{"warps": w} for w in step(_WARPS, config.warps)]
+    elif group.window_members():
+        moves = [{"rows": r} for r in step(_TAP_ROWS, config.rows)] + [{"warps": w} for w in step(_WARPS, config.warps)]
+        moves += [{"rows": r, "warps": w} for r, w in product(step(_TAP_ROWS, config.rows), step(_WARPS, config.warps))]
     elif group.kind == "pointwise":
         moves = [{"block": b} for b in step(_BLOCKS, config.block)] + [{"warps": w} for w in step(_WARPS, config.warps)]
     else:
