@@ -3,10 +3,14 @@
 For each problem with a pool whose best campaign candidate is in `--before` (as `benchmarks/index_width`
 regenerated them: int32 indexing, the campaign's configurations), writes the same module with every
 windowed group stepping through its taps one at a time over `--rows` outputs per program, the other
-groups unchanged; one folder per rows value. Then, on the GPU:
+groups unchanged; one folder per rows value (git-ignored: they are rebuilt exactly from the committed
+campaign candidates; carry `benchmarks/pool_taps/candidates` to the GPU). Here, then on the GPU:
 
+    python benchmarks/pool_taps/prepare.py --before benchmarks/index_width/candidates --rows 256 512 1024 \
+        --out benchmarks/pool_taps/candidates
     python benchmarks/side_by_side.py --form campaign=benchmarks/index_width/candidates \
-        --form taps512=benchmarks/pool_taps/candidates/taps512 ... --only <the pooling problems>
+        --form taps256=benchmarks/pool_taps/candidates/taps256 --form taps512=... --form taps1024=... \
+        --repeats 2 --out $OUT/pool-taps
 """
 
 from __future__ import annotations
