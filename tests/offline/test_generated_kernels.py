@@ -12,6 +12,7 @@ import textwrap
 import pytest
 import torch
 
+from kevolve.tools.offline.configs import default_config, neighbours
 from offline_helpers import assert_same, candidate_source, fused_program, load
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
@@ -265,3 +266,14 @@ def test_int64_indexing_only_where_an_index_or_offset_could_pass_int32(tmp_path)
     assert wide((2**31,))  # the index itself
     assert wide((2,), torch.empty(2, 2**30, device="meta"))  # an operand's last element, not the index
     assert not wide((2**30,), torch.empty(1, device="meta").expand(2**30))  # broadcast: offsets stay at 0
+
+
+def test_a_pool_steps_through_its_taps_and_its_search_keeps_it_so() -> None:
+    pools = [group for group in fused_program(CASES["pooling"][0]).groups if group.window_members()]
+    assert len(pools) == 5
+    for group in pools:
+        start = default_config(group)
+        assert (start.chunk, start.single_max) == (1, 0)  # one tap per step, never the padded on-chip window
+        steps = neighbours(group, start)
+        assert all((step.chunk, step.single_max) == (1, 0) for step in steps)
+        assert {step.rows for step in steps} == {256, 512, 1024}
