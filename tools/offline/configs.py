@@ -2,8 +2,8 @@
 
 One `GroupConfig` per fusion group. A reduction holds its whole reduced extent in registers when
 it is at most `single_max` long (one read of the input), else it loops over `chunk`-wide slices,
-reading its input once per reduction it computes. A pool loops over its window one tap at a time. The harness's verdicts, not these defaults,
-decide which configuration wins.
+reading its input once per reduction it computes; a pool loops over its window one tap at a time. The
+harness's verdicts, not these defaults, decide which configuration wins.
 """
 
 from __future__ import annotations
@@ -82,15 +82,15 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
         moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]
         moves += [{"stages": s} for s in step(_STAGES, config.stages)]
         moves += [{"warps": w} for w in step(_WARPS, config.warps)]
-    elif group.window_members():
-        moves = [{"rows": r} for r in step(_TAP_ROWS, config.rows)] + [{"warps": w} for w in step(_WARPS, config.warps)]
-        moves += [{"rows": r, "warps": w} for r, w in product(step(_TAP_ROWS, config.rows), step(_WARPS, config.warps))]
     elif group.kind == "pointwise":
         moves = [{"block": b} for b in step(_BLOCKS, config.block)] + [{"warps": w} for w in step(_WARPS, config.warps)]
     else:
-        moves = [{"rows": r} for r in step(_ROWS, config.rows)]
-        moves += [{"warps": w} for w in step(_WARPS, config.warps)]
-        moves += [{"chunk": c} for c in step(_CHUNKS, config.chunk)]
-        moves += [{"single_max": s} for s in step(_SINGLE, config.single_max)]
-        moves += [{"rows": r, "warps": w} for r, w in product(step(_ROWS, config.rows), step(_WARPS, config.warps))]
+        # A pool keeps its tap loop (one tap per step): only how many outputs a program takes, and its warps, move.
+        pool = bool(group.window_members())
+        rows = step(_TAP_ROWS if pool else _ROWS, config.rows)
+        moves = [{"rows": r} for r in rows] + [{"warps": w} for w in step(_WARPS, config.warps)]
+        if not pool:
+            moves += [{"chunk": c} for c in step(_CHUNKS, config.chunk)]
+            moves += [{"single_max": s} for s in step(_SINGLE, config.single_max)]
+        moves += [{"rows": r, "warps": w} for r, w in product(rows, step(_WARPS, config.warps))]
     return [config.model_copy(update=move) for move in moves]
