@@ -61,7 +61,7 @@ def _problems(snapshot: CampaignSnapshot, last_events: dict[str, str]) -> Table:
     table.add_column("latest", overflow="ellipsis", no_wrap=True, max_width=60)
     in_flight = set(snapshot.in_flight)
     for row in snapshot.problems:
-        state = "running" if row.name in in_flight else row.state.value
+        state = _shown_state(row, in_flight)
         style = "bold cyan" if row.name in in_flight else _STATE_STYLES.get(row.state.value, "white")
         latest = last_events.get(row.name, "") if row.name in in_flight else _note(row)
         for index, cells in enumerate(_device_cells(row)):
@@ -70,6 +70,11 @@ def _problems(snapshot: CampaignSnapshot, last_events: dict[str, str]) -> Table:
                     else ["", "", "", ""])
             table.add_row(*head, *cells, *tail)
     return table
+
+
+def _shown_state(row: ProblemRow, in_flight: set[str]) -> str:
+    """`running` while a round of the problem is in flight, else its stored state."""
+    return "running" if row.name in in_flight else row.state.value
 
 
 def _note(row: ProblemRow) -> str:
@@ -96,7 +101,7 @@ class ProgressLines:
         lines = []
         in_flight = set(snapshot.in_flight)
         for row in snapshot.problems:
-            state = "running" if row.name in in_flight else row.state.value
+            state = _shown_state(row, in_flight)
             if self._seen.get(row.name) == (state, row.rounds):
                 continue
             self._seen[row.name] = (state, row.rounds)
