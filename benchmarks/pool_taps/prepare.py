@@ -40,8 +40,8 @@ def main() -> None:
             continue
         best = read_configs(candidate.read_text())
         for rows in args.rows:
-            configs = {name: default_config(group).model_copy(update={"rows": rows}) if name in windowed
-                       else best[name] for name, group in ((g.name, g) for g in fused.groups)}
+            configs = {group.name: default_config(group).model_copy(update={"rows": rows}) if group.name in windowed
+                       else best[group.name] for group in fused.groups}
             folder = args.out / f"taps{rows}"
             folder.mkdir(parents=True, exist_ok=True)
             (folder / candidate.name).write_text(module_source(reference, fused, configs, "pool taps"))
