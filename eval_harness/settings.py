@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .precision import DType
 from .results import Stage, Tolerance
 
 
@@ -14,12 +15,6 @@ class Policy(StrEnum):
 
     STRICT = "strict"  # every computation of the reference runs in the candidate's own kernels
     HYBRID = "hybrid"  # vendor GEMM/convolution calls may stay; at least one custom kernel must run
-
-
-class DType(StrEnum):
-    FLOAT32 = "float32"
-    BFLOAT16 = "bfloat16"
-    FLOAT16 = "float16"
 
 
 # fp32 follows KernelBench's current 1e-4; half types carry ~3 significant digits, so 1e-2.

@@ -136,7 +136,7 @@ def _postgres_saver(run_id: str) -> BaseCheckpointSaver:
 def _serializer() -> JsonPlusSerializer:
     # LangGraph reconstructs pydantic values by importing the class a checkpoint names; an allow-list
     # means a tampered database cannot make a resume import anything but these.
-    from kevolve.eval_harness import settings
+    from kevolve.eval_harness import precision, settings
     from kevolve.eval_harness.results import EvalStatus, Tolerance
     from kevolve.tools import candidates
     from kevolve.tools.llm.base import TokenUsage
@@ -145,9 +145,11 @@ def _serializer() -> JsonPlusSerializer:
 
     allowed = [
         (module.__name__, name)
-        for module in (candidates, configuration, search_tree, state, settings)
+        for module in (candidates, configuration, search_tree, state, settings, precision)
         for name, value in vars(module).items()
         if isinstance(value, type) and value.__module__ == module.__name__
     ]
     allowed += [(cls.__module__, cls.__name__) for cls in (EvalStatus, Tolerance, TokenUsage)]
+    # Runs checkpointed before DType moved to the precision module name it by its old home.
+    allowed.append((settings.__name__, "DType"))
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
