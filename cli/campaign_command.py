@@ -20,6 +20,7 @@ from kevolve.graph.campaign.snapshot import CampaignSnapshot, read_snapshot
 from kevolve.graph.campaign.spec import load_spec
 from kevolve.graph.campaign.store import CampaignRecord, IntervalLog, ProblemEntry, ProblemState
 from kevolve.graph.database import database_url
+from kevolve.graph.folders import LIBRARY_DEFAULT, RUNS_DEFAULT, default_library_dir, default_runs_dir
 from kevolve.graph.run_directory import new_run_id
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 
@@ -62,10 +63,10 @@ def _add_places(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--campaigns-dir", type=Path,
                         default=Path(os.environ.get("KEVOLVE_CAMPAIGNS_DIR", "kevolve-campaigns")),
                         help="where campaigns are kept (default ./kevolve-campaigns, or KEVOLVE_CAMPAIGNS_DIR)")
-    parser.add_argument("--runs-dir", type=Path, default=Path(os.environ.get("KEVOLVE_RUNS_DIR", "kevolve-runs")),
-                        help="where the campaign's runs are kept, beside any other (default ./kevolve-runs)")
-    parser.add_argument("--library", type=Path, default=Path(os.environ.get("KEVOLVE_LIBRARY_DIR", "kevolve-library")),
-                        help="where approved kernels are written (default ./kevolve-library)")
+    parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(),
+                        help=f"where the campaign's runs are kept, beside any other (default ./{RUNS_DEFAULT})")
+    parser.add_argument("--library", type=Path, default=default_library_dir(),
+                        help=f"where approved kernels are written (default ./{LIBRARY_DEFAULT})")
 
 
 def _start(args: argparse.Namespace) -> int:

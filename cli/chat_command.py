@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kevolve.graph.folders import run_library
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.services import close_services
 from kevolve.tools.candidates import Role
@@ -34,7 +35,8 @@ def run_factory(args: argparse.Namespace) -> RunFactory:
         task = new_task(args, problem, devices=devices)
         services = open_run_services(task, args)
         try:
-            return OptimizationRun.start(args.runs_dir, task, services, library=args.library)
+            library = run_library(task.sources.library, args.library)
+            return OptimizationRun.start(args.runs_dir, task, services, library=library)
         except BaseException:
             close_services(services)
             raise

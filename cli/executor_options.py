@@ -31,11 +31,12 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
                              "KEVOLVE_RESULTS_DB; KEVOLVE_DATABASE_URL puts it in PostgreSQL instead)")
 
 
-def executor_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> ExecutorSettings:
-    """From the command line, then the environment. --no-cache evaluates everything again; a
-    --cache-dir keeps the results cache beside the baselines it holds."""
+def executor_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ, *,
+                      saved_results_db: Path | None = None) -> ExecutorSettings:
+    """From the command line, then the one a resumed run started with, then the environment. --no-cache
+    evaluates everything again; a --cache-dir keeps the results cache beside the baselines it holds."""
     from_environment = Path(environ["KEVOLVE_RESULTS_DB"]) if environ.get("KEVOLVE_RESULTS_DB") else None
-    sqlite_path = (args.results_db or from_environment
+    sqlite_path = (args.results_db or saved_results_db or from_environment
                    or (args.cache_dir / RESULTS_FILE if args.cache_dir else default_results_path()))
     try:
         return ExecutorSettings(

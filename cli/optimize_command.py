@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kevolve.graph.folders import run_library
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.services import close_services
@@ -41,12 +42,12 @@ def _new_task(args: argparse.Namespace) -> TaskSpec:
 def run(args: argparse.Namespace) -> int:
     task = RunDirectory.open(args.runs_dir, args.resume).task() if args.resume else _new_task(args)
     services = open_run_services(task, args)
+    library = run_library(task.sources.library, args.library)
     try:
         if args.resume:
-            optimization = OptimizationRun(RunDirectory.open(args.runs_dir, args.resume), services,
-                                           library=args.library)
+            optimization = OptimizationRun(RunDirectory.open(args.runs_dir, args.resume), services, library=library)
         else:
-            optimization = OptimizationRun.start(args.runs_dir, task, services, library=args.library)
+            optimization = OptimizationRun.start(args.runs_dir, task, services, library=library)
         with optimization:
             console.print(f"run [bold]{optimization.run.run_id}[/] in {optimization.run.path}", highlight=False)
             optimization.go(print_event)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from kevolve.graph import review_queue
 from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
+from kevolve.graph.folders import run_library
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.summary import format_percent, format_ratio
 
@@ -84,9 +85,11 @@ def _decide(args: argparse.Namespace, approved: bool) -> int:
     run, request = review_queue.find(args.runs_dir, args.id)
     decision = ApprovalDecision(approved=approved, reviewer=args.reviewer or getpass.getuser(), comment=args.comment)
     with review_queue.claim(run, request.review_id) as claimed:
-        console.print(f"{'approved' if approved else 'rejected'} {request.review_id}; the run goes on")
+        library = run_library(run.task().sources.library, args.library)
+        console.print(f"{'approved' if approved else 'rejected'} {request.review_id}; the run goes on "
+                      f"(approved kernels go to {library})", highlight=False)
         review_queue.decide(claimed, decision, open_services=lambda task: open_run_services(task, args),
-                            library=args.library, on_event=print_event)
+                            library=library, on_event=print_event)
     with OptimizationRun(run) as optimization:
         return report_stop(optimization)
 

@@ -8,8 +8,17 @@ import os
 from pathlib import Path
 
 from kevolve.graph.context import RunServices
+from kevolve.graph.folders import (
+    LIBRARY_DEFAULT,
+    LIBRARY_VARIABLE,
+    RUNS_DEFAULT,
+    RUNS_VARIABLE,
+    default_library_dir,
+    default_runs_dir,
+)
 from kevolve.graph.services import open_services
 from kevolve.graph.state import RunSources, TaskSpec
+from kevolve.tools.executors import ExecutorSettings
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 from kevolve.tools.llm.settings import LLMSettings
 
@@ -19,11 +28,11 @@ DEFAULT_LLM_CONFIG = Path("kevolve.yaml")
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs-dir", type=Path, default=Path(os.environ.get("KEVOLVE_RUNS_DIR", "kevolve-runs")),
-                        help="where runs are kept (default ./kevolve-runs, or KEVOLVE_RUNS_DIR)")
-    parser.add_argument("--library", type=Path,
-                        default=Path(os.environ.get("KEVOLVE_LIBRARY_DIR", "kevolve-library")),
-                        help="where approved kernels are written (default ./kevolve-library, or KEVOLVE_LIBRARY_DIR)")
+    parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(),
+                        help=f"where runs are kept (default ./{RUNS_DEFAULT}, or {RUNS_VARIABLE})")
+    parser.add_argument("--library", type=Path, default=None,
+                        help="where approved kernels are written (default: the folder the run started with; for a "
+                             f"new run ./{LIBRARY_DEFAULT}, or {LIBRARY_VARIABLE})")
     parser.add_argument("--llm-config", type=Path, default=None,
                         help=f"LLM settings file (YAML; default ./{DEFAULT_LLM_CONFIG} when present); "
                              "KEVOLVE_LLM_* variables override it")
@@ -48,6 +57,8 @@ def run_sources(args: argparse.Namespace) -> RunSources:
         transcript=str(args.transcript.resolve()) if args.transcript else None,
         knowledge=not args.no_knowledge,
         engine=not args.no_engine,
+        library=str((args.library or default_library_dir()).resolve()),
+        results_db=str(args.results_db.resolve()) if args.results_db else None,
     )
 
 
@@ -64,5 +75,11 @@ def open_run_services(task: TaskSpec, args: argparse.Namespace) -> RunServices:
         cache_dir=args.cache_dir,
         use_baseline_cache=not args.no_cache,
         run_dir=args.runs_dir / task.run_id,
-        executor=executor_settings(args),
+        executor=run_executor_settings(task, args),
     )
+
+
+def run_executor_settings(task: TaskSpec, args: argparse.Namespace) -> ExecutorSettings:
+    """Where `task`'s candidates are judged; its results cache is the one it started with unless named again."""
+    saved = task.sources.results_db
+    return executor_settings(args, saved_results_db=Path(saved) if saved else None)

@@ -9,12 +9,12 @@ The input is an `OptimizeState` with its `task`; the server's own checkpointer k
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from kevolve.graph.context import RunContext
+from kevolve.graph.folders import default_runs_dir, run_library
 from kevolve.graph.graph import builder
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.services import open_services
@@ -27,15 +27,15 @@ _contexts: dict[str, RunContext] = {}  # one per run, reused while the server pr
 
 def _context_for(task: TaskSpec) -> RunContext:
     if task.run_id not in _contexts:
-        runs_root = Path(os.environ.get("KEVOLVE_RUNS_DIR", "kevolve-runs"))
+        runs_root = default_runs_dir()
         try:
             run = RunDirectory.open(runs_root, task.run_id)
         except LookupError:
             run = RunDirectory.create(runs_root, task)
         services = open_services(task, llm=LLMSettings.load(None, os.environ),
                                  knowledge=KnowledgeSettings.from_environment())
-        library = Path(os.environ.get("KEVOLVE_LIBRARY_DIR", "kevolve-library"))
-        _contexts[task.run_id] = RunContext(run=run, services=services, library=library)
+        _contexts[task.run_id] = RunContext(run=run, services=services,
+                                            library=run_library(task.sources.library, None))
     return _contexts[task.run_id]
 
 

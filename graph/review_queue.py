@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .approval import ApprovalDecision, ApprovalRequest
 from .context import RunServices
+from .folders import run_library
 from .run_directory import RunDirectory, list_runs
 from .runner import NothingToDecide, OnEvent, OptimizationRun
 from .services import close_services
@@ -145,14 +146,16 @@ def claim(run: RunDirectory, review_id: str) -> Claim:
     return Claim(run, request, lock)
 
 
-def decide(claimed: Claim, decision: ApprovalDecision, *, open_services: OpenServices, library: Path,
+def decide(claimed: Claim, decision: ApprovalDecision, *, open_services: OpenServices, library: Path | None,
            on_event: OnEvent | None = None) -> None:
-    """Records the decision, then resumes the run until it ends or waits again; the caller releases the claim."""
+    """Records the decision, then resumes the run until it ends or waits again; the caller releases the claim.
+    Approved kernels go to `library`, or, when None, to the library the run started with."""
     run = claimed.run
     record(claimed, decision)
-    services = open_services(run.task())
+    task = run.task()
+    services = open_services(task)
     try:
-        with OptimizationRun(run, services, library=library) as optimization:
+        with OptimizationRun(run, services, library=run_library(task.sources.library, library)) as optimization:
             optimization.decide(claimed.request.review_id, decision, on_event)
     finally:
         close_services(services)

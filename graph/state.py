@@ -30,6 +30,10 @@ class RunSources(BaseModel):
     transcript: str | None = Field(default=None, description="replayed model replies")
     knowledge: bool = True
     engine: bool = Field(default=True, description="the offline engine writes candidates from the traced reference")
+    library: str | None = Field(default=None, description="absolute path of the folder approved kernels go to; "
+                                "None in runs made before it was kept (the default folder then)")
+    results_db: str | None = Field(default=None, description="absolute path of the SQLite results cache named "
+                                   "at the start, so a resume finds the verdicts already reached")
 
 
 class TaskSpec(BaseModel):

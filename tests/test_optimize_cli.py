@@ -121,3 +121,20 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, args, message):
     assert run.returncode == 2, run.stdout + run.stderr
     assert "Traceback" not in run.stderr + run.stdout
     assert message in run.stderr
+
+
+def test_a_run_remembers_its_library_for_the_approval(tmp_path, seeds):
+    kept = tmp_path / "kept-library"
+    waiting = subprocess.run(
+        [sys.executable, "-m", "kevolve", "optimize", "--runs-dir", str(tmp_path / "runs"), "--library", str(kept),
+         GELU_PROBLEM, *FAST, "--seeds", str(seeds), "--patience", "1"],
+        capture_output=True, text=True, timeout=600)
+    assert waiting.returncode == 3, waiting.stderr
+    review_id = f"{_only_run(tmp_path).name}:cpu-r01-0"
+    approved = subprocess.run(
+        [sys.executable, "-m", "kevolve", "review", "--runs-dir", str(tmp_path / "runs"), "--no-knowledge",
+         "approve", review_id], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert approved.returncode == 0, approved.stderr
+    assert str(kept) in approved.stdout.replace("\n", "")  # the command says where the kernel went
+    assert list(kept.glob("*/*/*.json"))
+    assert not (tmp_path / "kevolve-library").exists()

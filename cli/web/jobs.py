@@ -39,7 +39,7 @@ class ResumeJob:
 class ResumeJobs:
     """One job per decided kernel, by review id; each thread holds its run's claim until the run stops."""
 
-    def __init__(self, *, library: Path, open_services: review_queue.OpenServices) -> None:
+    def __init__(self, *, library: Path | None, open_services: review_queue.OpenServices) -> None:
         self._library = library
         self._open_services = open_services
         self._jobs: dict[str, ResumeJob] = {}

@@ -13,7 +13,7 @@ from kevolve.graph import review_queue
 @dataclass(frozen=True)
 class ServeSettings:
     runs_dir: Path
-    library: Path
+    library: Path | None  # None: each run's own library
     open_services: review_queue.OpenServices  # as `kevolve review` opens them, from the same run options
     token: str | None = None  # required for every change when set
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # signs the form tokens

@@ -32,7 +32,7 @@ def run_budget(spec: CampaignSpec) -> Budget:
     })
 
 
-def problem_task(record: CampaignRecord, entry: ProblemEntry, run_id: str) -> TaskSpec:
+def problem_task(record: CampaignRecord, entry: ProblemEntry, run_id: str, *, library: Path) -> TaskSpec:
     spec = record.spec
     evaluation = spec.evaluation_settings()
     search = spec.search.model_copy(update={"budget": run_budget(spec), "auto_approve": record.auto_approve})
@@ -40,7 +40,8 @@ def problem_task(record: CampaignRecord, entry: ProblemEntry, run_id: str) -> Ta
         run_id=run_id, problem_path=entry.path, problem_name=entry.name, problem_source=load_problem(entry.path).source,
         devices=list(spec.devices),
         policy=evaluation.policy.value, dtype=evaluation.dtype.value, search=search, evaluation=evaluation,
-        sources=RunSources(seeds=str(spec.path(spec.seeds)) if spec.seeds else None, knowledge=spec.knowledge),
+        sources=RunSources(seeds=str(spec.path(spec.seeds)) if spec.seeds else None, knowledge=spec.knowledge,
+                           library=str(library.resolve())),
     )
 
 
@@ -54,7 +55,7 @@ def open_problem_run(
     if not (folder / TASK_FILE).is_file():
         if folder.exists():
             raise RunFolderDamaged(f"{folder} has no {TASK_FILE}: move it away and resume the campaign")
-        RunDirectory.create(runs_root, problem_task(record, entry, entry.run_id),
+        RunDirectory.create(runs_root, problem_task(record, entry, entry.run_id, library=library),
                             postgres_checkpoints=postgres_checkpoints)
     return OptimizationRun(RunDirectory(folder), services.for_run(entry.run_id), library=library)
 

@@ -1,0 +1,28 @@
+"""Where runs and approved kernels are kept unless a command says otherwise: one place for the defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+RUNS_VARIABLE = "KEVOLVE_RUNS_DIR"
+LIBRARY_VARIABLE = "KEVOLVE_LIBRARY_DIR"
+RUNS_DEFAULT = Path("kevolve-runs")
+LIBRARY_DEFAULT = Path("kevolve-library")
+
+
+def default_runs_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get(RUNS_VARIABLE) or RUNS_DEFAULT)
+
+
+def default_library_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get(LIBRARY_VARIABLE) or LIBRARY_DEFAULT)
+
+
+def run_library(saved: str | None, explicit: Path | None) -> Path:
+    """The library a run's approved kernels go to: the one named now, else the one the run started with,
+    else the default (runs made before the library was kept)."""
+    if explicit is not None:
+        return explicit
+    return Path(saved) if saved else default_library_dir()
