@@ -11,6 +11,7 @@ import ast
 import logging
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from kevolve.eval_harness.problem import Problem
 from kevolve.tools.candidates import Diagnosis, SearchNode, TaskView
@@ -101,13 +102,15 @@ def _before(parent: SearchNode | None) -> str:
 
 
 def _is_win(node: SearchNode, parent: SearchNode | None) -> bool:
-    """Accepted, and either the first accepted kernel of its line or measurably fitter than its parent."""
-    if not node.accepted:
+    """Accepted with a measured timing, and either the first accepted kernel of its line or measurably
+    fitter than its parent. A kernel accepted where timings mean nothing (the CPU interpreter) taught
+    nothing about speed: written as a win, a later search on a GPU would retrieve it as advice."""
+    if not node.accepted or node.outcome.fitness is None:
         return False
     if parent is None or not parent.accepted:
         return True
-    fitness, parent_fitness = node.outcome.fitness, parent.outcome.fitness
-    return fitness is not None and parent_fitness is not None and fitness > parent_fitness
+    parent_fitness = parent.outcome.fitness
+    return parent_fitness is not None and node.outcome.fitness > parent_fitness
 
 
 def learned_entry(
@@ -118,7 +121,7 @@ def learned_entry(
     signature: OperatorSignature,
     spec_vendor: str,
     spec_architecture: str,
-    kernel_pointer: str,
+    kernel_file: Path,
 ) -> LearnedEntry | None:
     """What `node` teaches, or None: not evaluated, refused by the reviewer, or accepted without a gain."""
     outcome = node.outcome
@@ -144,7 +147,8 @@ def learned_entry(
         failure_category=outcome.error_kind if failed else None,
         diagnosis_before=_before(parent),
         diagnosis_after=after,
-        kernel_pointer=kernel_pointer,
+        # Absolute: the knowledge base is shared by runs started from any folder.
+        kernel_pointer=str(kernel_file.resolve()),
     )
 
 

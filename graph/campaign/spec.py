@@ -29,6 +29,7 @@ from kevolve.eval_harness.settings import DType, EvalSettings, Policy
 from kevolve.tools.yaml_file import read_yaml
 
 from ..configuration import SearchSettings
+from .spec_keys import unknown_keys
 
 
 class CampaignSpecError(ValueError):
@@ -121,6 +122,9 @@ def load_spec(path: Path) -> CampaignSpec:
     if not isinstance(document, dict):
         raise CampaignSpecError(f"{path}: expected a mapping with name, problems and devices")
     document.setdefault("base_dir", str(path.resolve().parent))
+    typos = unknown_keys(CampaignSpec, document)
+    if typos:
+        raise CampaignSpecError(f"{path}: {'; '.join(typos)}")
     try:
         return CampaignSpec.model_validate(document)
     except ValidationError as error:

@@ -68,7 +68,7 @@ def _learn(state: OptimizeState, context: RunContext, search: DeviceSearch, roun
             node, task=view, parent=parent, signature=signature,
             spec_vendor=spec.vendor.value if spec else "unknown",
             spec_architecture=spec.architecture if spec else "unknown",
-            kernel_pointer=f"{context.run.path}/{node.source_file}",
+            kernel_file=context.run.path / node.source_file,
         )
         if entry is not None:
             entries.append(entry)

@@ -171,9 +171,10 @@ def test_a_run_with_the_knowledge_base_cites_passages_and_writes_back_what_it_le
         # the shipped hardware documents were retrieved into the planner's and the coder's prompts
         assert "Knowledge base (cite as [n])" in scripted.prompts[Role.PLANNER][0]
         assert "Knowledge base (cite as [n])" in scripted.prompts[Role.CODER][0]
-        # round 1's wrong draft was written back as a learned failure, round 2's repair as a win
+        # round 1's wrong draft was written back as a learned failure; round 2's repair is no win on the CPU,
+        # where timings mean nothing (a later GPU search would read it as advice)
         learned = knowledge.stats().passages_by_kind
-        assert learned.get(EntryKind.LEARNED_FAILURE, 0) >= 1 and learned.get(EntryKind.LEARNED_WIN, 0) >= 1
+        assert learned.get(EntryKind.LEARNED_FAILURE, 0) >= 1 and learned.get(EntryKind.LEARNED_WIN, 0) == 0
 
 
 def test_the_langgraph_server_entry_point_compiles_the_same_graph():
