@@ -1,7 +1,7 @@
 """The reviewer: refuses a candidate before any device time is spent on it.
 
 The deterministic review always runs first: the source parses, defines `ModelNew`, and passes the
-harness's static checks for the task's policy. Only then, with an LLM, a reading for what rules
+harness's static checks for the task's policy and precision regime. Only then, with an LLM, a reading for what rules
 cannot see (a fallback on some path, timer games, unreadable code).
 """
 
@@ -13,7 +13,7 @@ import logging
 from pydantic import BaseModel, ConfigDict
 
 from kevolve.eval_harness.results import CheckFinding, ErrorKind, Severity
-from kevolve.eval_harness.settings import DType, Policy
+from kevolve.eval_harness.settings import Policy
 from kevolve.eval_harness.static_checks import SYNTAX_RULE, check_source
 from kevolve.tools.candidates import Plan, ReviewVerdict, TaskView
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
@@ -47,7 +47,7 @@ def _defines_model_new(source: str) -> bool:
 
 def static_review(task: TaskView, source: str) -> tuple[list[str], list[str]]:
     """(reasons to refuse, warnings for a reader) from the source alone."""
-    findings = check_source(source, policy=Policy(task.policy), dtype=DType(task.dtype))
+    findings = check_source(source, policy=Policy(task.policy), math=task.math)
     errors = [_describe(f) for f in findings if f.severity is Severity.ERROR]
     warnings = [_describe(f) for f in findings if f.severity is Severity.WARNING]
     parses = not any(f.rule == SYNTAX_RULE for f in findings)

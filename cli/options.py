@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kevolve.eval_harness.settings import DType, EvalSettings, Policy, TimingSettings
+from kevolve.eval_harness.precision import USER_DEFAULT, Precision, resolve
+from kevolve.eval_harness.settings import EvalSettings, Policy, TimingSettings
 
 AUTO_DEVICE = "auto"
 
@@ -19,7 +20,14 @@ def add_evaluation_options(parser: argparse.ArgumentParser) -> None:
         "--device", default=AUTO_DEVICE,
         help="cuda:N or cpu (Triton's interpreter: correctness only); auto picks cuda:0 when there is one",
     )
-    parser.add_argument("--dtype", choices=[d.value for d in DType], default=DType.FLOAT32.value)
+    parser.add_argument(
+        "--precision", choices=[p.value for p in Precision], default=USER_DEFAULT.value,
+        help="the regime reference, baselines and candidate run in: exact (fp32, TF32 off), default (your PyTorch's "
+             "TF32 flags as they are now), tf32, bf16 or fp16 (inputs and parameters in that dtype); "
+             f"default: {USER_DEFAULT.value}",
+    )
+    # Superseded by --precision; kept only to tell the user so (settings_from).
+    parser.add_argument("--dtype", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--policy", choices=[p.value for p in Policy], default=Policy.STRICT.value,
         help="strict: every computation in custom kernels; hybrid: vendor GEMM/convolution may stay",
@@ -47,8 +55,12 @@ def resolve_device(device: str) -> str:
 def settings_from(args: argparse.Namespace) -> EvalSettings:
     if args.trials < 1 or args.timing_trials < 5:
         raise UsageError("--trials must be at least 1 and --timing-trials at least 5")
+    if args.dtype is not None:
+        raise UsageError("--dtype is replaced by --precision: bf16 or fp16 for half-precision inputs and parameters, "
+                         "exact for float32 with TF32 off")
     return EvalSettings(
-        dtype=DType(args.dtype),
+        # `default` is read here, from the user's own PyTorch flags, never again in a worker or on resume.
+        math=resolve(Precision(args.precision)),
         policy=Policy(args.policy),
         correctness_trials=args.trials,
         seed=args.seed,

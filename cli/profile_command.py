@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.ncu import profile_with_ncu
+from kevolve.eval_harness.precision import MathMode
 from kevolve.eval_harness.problem import load_problem
 from kevolve.eval_harness.profile_summary import render_profile_summary
 from kevolve.eval_harness.results import Environment, NcuReport
@@ -26,7 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _hardware_counters(args: argparse.Namespace, environment: Environment | None) -> NcuReport:
+def _hardware_counters(args: argparse.Namespace, environment: Environment | None, math: MathMode) -> NcuReport:
     if args.no_ncu:
         return NcuReport(available=False, reason="skipped (--no-ncu)")
     if environment is None or not environment.device.startswith("cuda"):
@@ -35,7 +36,7 @@ def _hardware_counters(args: argparse.Namespace, environment: Environment | None
         args.problem,
         args.candidate,
         config="default",
-        dtype=args.dtype,
+        math=math,
         device_index=int(environment.device.partition(":")[2] or 0),
         out_dir=args.out / "ncu",
     )
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             result = evaluator.baselines(problem)
         else:
             result = evaluator.evaluate(problem, args.candidate.read_text(), name=args.candidate.stem)
-    result = result.model_copy(update={"ncu": _hardware_counters(args, result.environment)})
+    result = result.model_copy(update={"ncu": _hardware_counters(args, result.environment, result.math)})
     label = args.candidate.stem if args.candidate else "reference"
     result_file = args.out / f"{problem.name}-{label}.json"
     result_file.write_text(result.model_dump_json(indent=1))

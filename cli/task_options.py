@@ -52,6 +52,6 @@ def new_task(args: argparse.Namespace, problem_path: Path, *, devices: list[str]
         run_id=new_run_id(problem.name), problem_path=str(Path(problem_path).resolve()), problem_name=problem.name,
         problem_source=problem.source,
         devices=[resolve_device(device) for device in devices],
-        policy=evaluation.policy.value, dtype=evaluation.dtype.value, search=search, evaluation=evaluation,
+        policy=evaluation.policy.value, search=search, evaluation=evaluation,
         sources=run_sources(args),
     )

@@ -8,6 +8,8 @@
   candidate that computes GELU through aten::tanh instead of the reference's aten::gelu is still
   computing in PyTorch.
 - After timing, the timed instance recomputes fresh inputs correctly: results are not reused.
+- The regime's PyTorch flags (TF32, float32 matmul precision) are as the harness set them: a
+  candidate that switched them computed, and let the reference compute, in another regime.
 - The problem itself is not degenerate: its output is not within tolerance of a constant, and
   depends on its inputs and (where it has any) its weights.
 """
@@ -24,6 +26,7 @@ from torch.profiler import ProfilerActivity, profile
 from . import kernel_launches
 from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model, run_into_poisoned_memory
+from .precision import MathMode, flags_differ
 from .results import ErrorKind, EvalStatus, ProblemSanity, Stage, Tolerance
 from .settings import Policy
 from .tensors import as_output_list, clone_all, compare_outputs, scrub
@@ -160,6 +163,13 @@ def check_fresh_inputs(
             ErrorKind.STALE_RESULT,
             f"after timing, wrong on fresh inputs ({check.message}): results are reused across calls",
         )
+
+
+def check_math_mode(mode: MathMode) -> None:
+    """After the candidate ran: the flags still say `mode` (the static checks refuse writing them; this catches
+    a write they could not see)."""
+    if differs := flags_differ(mode):
+        raise _failure(ErrorKind.POLICY_VIOLATION, f"the candidate changed the regime's math flags: {differs}")
 
 
 def _constant_like(template: torch.Tensor, value_from: torch.Tensor) -> torch.Tensor:

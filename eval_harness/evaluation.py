@@ -21,14 +21,16 @@ from .extensions import use_content_build_folder
 from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model, load_candidate_class
 from .kernel_profile import profile_kernels
+from .precision import apply
 from .protocol import EvaluateRequest
-from .results import BaselineTimings, ErrorKind, EvalError, EvalResult, EvalStatus, Stage, TimingStats
+from .results import BaselineTimings, ErrorKind, EvalError, EvalResult, EvalStatus, Stage, TimingStats, Tolerance
 from .review import review_reasons
 from .roofline import percent_of_light, speed_of_light
 from .session import WorkerSession
 from .settings import EvalSettings
 from .tensors import tensor_bytes
 from .timing import time_call
+from .tolerances import tf32_applies
 
 # Host-clock time this far above the event time means work ran outside the timed stream.
 _OFF_STREAM_RATIO = 1.5
@@ -118,6 +120,8 @@ def _trace_file(request: EvaluateRequest, label: str) -> Path | None:
 def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callable[[Stage], None]) -> EvalResult:
     settings = request.settings
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31 - 1)
+    # Before anything runs: the reference, both baselines and the candidate all compute in the request's regime.
+    apply(settings.math)
     clock = _Clock(on_stage)
     started = time.perf_counter()
     partial: dict[str, Any] = {}
@@ -150,10 +154,20 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
     )
 
 
-def _problem_facts(session, request, instance, seed: int, clock, out) -> BaselineTimings | None:
+def _tolerance(session: WorkerSession, request: EvaluateRequest, instance: ProblemInstance, seed: int) -> Tolerance:
+    """The request's tolerance: its regime's, looser where the reference itself computes in TF32."""
+    settings = request.settings
+
+    def reference_ops() -> frozenset[str]:
+        return dynamic_checks.aten_ops(instance.reference(seed), instance.inputs(seed))
+
+    return session.fact("tolerance", request.problem, settings, instance.config, lambda: settings.resolved_tolerance(
+        tf32=tf32_applies(settings.math, reference_ops, on_cuda=session.device.type == "cuda")))
+
+
+def _problem_facts(session, request, instance, seed: int, clock, out, tolerance: Tolerance) -> BaselineTimings | None:
     """Baselines, speed of light and sanity of the reference: computed once per problem and config."""
     settings, problem, config = request.settings, request.problem, instance.config
-    tolerance = settings.resolved_tolerance()
     with clock.stage(Stage.DYNAMIC_CHECK):
         out["problem_sanity"] = session.fact(
             "sanity", problem, settings, config, lambda: dynamic_checks.problem_sanity(instance, seed, tolerance)
@@ -175,12 +189,13 @@ def _problem_facts(session, request, instance, seed: int, clock, out) -> Baselin
 
 def _run_stages(session: WorkerSession, request: EvaluateRequest, seeds: _Seeds, clock: _Clock, out: dict) -> None:
     settings, problem = request.settings, request.problem
-    tolerance = settings.resolved_tolerance()
     with clock.stage(Stage.LOAD_PROBLEM):
         loaded = session.loaded(problem, settings)
         primary = problem.primary_config(on_cpu=session.on_cpu)
         instance = loaded.instance(primary)
-    baselines = _problem_facts(session, request, instance, seeds.facts, clock, out)
+    with clock.stage(Stage.DYNAMIC_CHECK):
+        tolerance = _tolerance(session, request, instance, seeds.facts)
+    baselines = _problem_facts(session, request, instance, seeds.facts, clock, out, tolerance)
     if request.candidate_source is None:
         if settings.profile:
             with clock.stage(Stage.PROFILE):
@@ -213,6 +228,7 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seeds: _Seeds,
     out["flags"] = _flags(timing)
     with clock.stage(Stage.DYNAMIC_CHECK):
         dynamic_checks.check_fresh_inputs(instance, model, seeds.timing, seeds.fresh, tolerance)
+        dynamic_checks.check_math_mode(settings.math)
     if settings.profile:
         with clock.stage(Stage.PROFILE):
             try:

@@ -1,8 +1,8 @@
 """The harness's public entry point: evaluate candidates against problems on one device.
 
 Baselines are measured in a request of their own before the candidate's, then cached on disk per
-problem, configuration, dtype, device and software versions, so a candidate that kills its worker
-never costs the baselines, and a second run of the same suite does not re-measure them.
+problem, configuration, precision regime (its MathMode), device and software versions, so a candidate
+that kills its worker never costs the baselines, and a second run of the same suite does not re-measure them.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class Evaluator:
             [
                 problem.sha256,
                 problem.primary_config(on_cpu=environment.device == "cpu"),
-                self.settings.dtype.value,
+                self.settings.math.key,
                 environment.device_name,
                 environment.torch_version,
                 environment.triton_version,
@@ -157,7 +157,7 @@ class Evaluator:
     def _static_findings(self, source: str) -> list[CheckFinding]:
         if not self.settings.static_checks:
             return []
-        return check_source(source, policy=self.settings.policy, dtype=self.settings.dtype)
+        return check_source(source, policy=self.settings.policy, math=self.settings.math)
 
 
 def _refusal(request: EvaluateRequest, findings: list[CheckFinding]) -> EvalResult | None:

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .precision import MathMode, Precision, resolve
 from .results import NcuKernel, NcuReport
 from .worker_client import run_in_session, worker_environment
 
@@ -239,7 +240,7 @@ def profile_with_ncu(
     candidate_path: str | Path | None,
     *,
     config: str = "default",
-    dtype: str = "float32",
+    math: MathMode | None = None,
     device_index: int = 0,
     timeout_s: float = 300.0,
     out_dir: str | Path,
@@ -267,7 +268,8 @@ def profile_with_ncu(
     report_path = out / f"{name}.ncu-rep"
     device = f"cuda:{device_index}"
     target = [sys.executable, "-m", "kevolve.eval_harness.ncu_target", "--problem", str(Path(problem_path).resolve()),
-              "--config", config, "--dtype", dtype, "--seed", str(seed), "--warmup", str(warmup), "--device", device]
+              "--config", config, "--math", (math or resolve(Precision.EXACT)).model_dump_json(), "--seed", str(seed),
+              "--warmup", str(warmup), "--device", device]
     target += ["--reference"] if candidate_path is None else ["--candidate", str(Path(candidate_path).resolve())]
     env = worker_environment(device)
 

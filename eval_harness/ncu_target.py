@@ -1,7 +1,7 @@
 """The program Nsight Compute profiles: one problem configuration, one model, one marked forward.
 
     python -m kevolve.eval_harness.ncu_target --problem FILE (--candidate FILE | --reference)
-        [--config NAME] [--dtype float32] [--seed N] [--warmup K] [--device cuda:N|cpu]
+        [--config NAME] [--math MATHMODE_JSON] [--seed N] [--warmup K] [--device cuda:N|cpu]
 
 The model (the candidate's `ModelNew` or the problem's `Model`) and its inputs are built exactly as
 the worker builds them (`LoadedProblem`, seeded construction), `warmup` forwards run first (so
@@ -27,8 +27,8 @@ import torch
 from .failures import StageFailure
 from .instances import LoadedProblem, call_model, load_candidate_class
 from .ncu import EXIT_NO_GPU, NVTX_RANGE
+from .precision import MathMode, Precision, apply, resolve
 from .problem import DEFAULT_CONFIG, ProblemLoadError, load_problem
-from .settings import DType
 
 EXIT_FAILED = 1
 
@@ -58,12 +58,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_NO_GPU
     if device.type == "cuda":
         torch.cuda.set_device(device)
-        # Matrix products in true fp32, as the worker runs them.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+    mode = MathMode.model_validate_json(args.math)
+    apply(mode)  # the regime the evaluation ran in, as the worker applies it
     problem = load_problem(args.problem)
     with tempfile.TemporaryDirectory(prefix="kevolve-ncu-") as workdir:
-        loaded = LoadedProblem(problem, device, getattr(torch, args.dtype), Path(workdir))
+        loaded = LoadedProblem(problem, device, getattr(torch, mode.dtype.value), Path(workdir))
         instance = loaded.instance(args.config)
         if args.reference:
             model = instance.reference(args.seed)
@@ -91,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--candidate", help="candidate file defining ModelNew")
     which.add_argument("--reference", action="store_true", help="profile the problem's own Model")
     parser.add_argument("--config", default=DEFAULT_CONFIG)
-    parser.add_argument("--dtype", default=DType.FLOAT32.value, choices=[d.value for d in DType])
+    parser.add_argument("--math", default=resolve(Precision.EXACT).model_dump_json(),
+                        help="the precision regime as a MathMode's JSON (default: exact)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=3, help="forwards before the profiled one")
     parser.add_argument("--device", default="auto", help="cuda:N, cpu, or auto (cuda:0 when there is one)")
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--warmup must be 0 or more")
     try:
         return run(args)
-    except (ProblemLoadError, KeyError, OSError) as exc:
+    except (ProblemLoadError, KeyError, OSError, ValueError) as exc:
         print(f"kevolve ncu_target: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except StageFailure as failure:

@@ -31,6 +31,12 @@ class Precision(StrEnum):
     FP16 = "fp16"  # inputs and parameters in float16
 
 
+# What `optimize`, campaigns, `eval`, `bench` and the chat judge in unless told: the numerics a user gets by
+# running the reference unchanged. A kernel faster only with TF32 off is faster in a regime nobody deploys;
+# bf16 and fp16 change the program's dtype, which is the user's decision, not a default's (docs/precision.md).
+USER_DEFAULT = Precision.DEFAULT
+
+
 class MathMode(BaseModel):
     """The concrete numerics of one regime on one machine; equal modes mean interchangeable results."""
 
@@ -48,13 +54,17 @@ class MathMode(BaseModel):
     @property
     def label(self) -> str:
         """How every figure names its regime, e.g. `default (float32, cuDNN TF32 on, matmul highest)`."""
-        cudnn = "on" if self.cudnn_tf32 else "off"
-        return f"{self.precision.value} ({self.dtype.value}, cuDNN TF32 {cudnn}, matmul {self.matmul_precision})"
+        return (f"{self.precision.value} ({self.dtype.value}, cuDNN TF32 {_on_off(self.cudnn_tf32)}, "
+                f"matmul {self.matmul_precision})")
 
     @property
     def key(self) -> str:
         """A short stable string for cache keys and file names."""
         return f"{self.precision.value}-{self.dtype.value}-c{int(self.cudnn_tf32)}-m{self.matmul_precision}"
+
+
+def _on_off(flag: bool) -> str:
+    return "on" if flag else "off"
 
 
 def resolve(precision: Precision) -> MathMode:
@@ -74,6 +84,34 @@ def resolve(precision: Precision) -> MathMode:
     }
     dtype, cudnn_tf32, matmul = fixed[precision]
     return MathMode(precision=precision, dtype=dtype, cudnn_tf32=cudnn_tf32, matmul_precision=matmul)
+
+
+# What `--dtype` meant before regimes existed, for task and campaign files written then.
+_LEGACY_PRECISION: dict[DType, Precision] = {
+    DType.FLOAT32: Precision.EXACT, DType.BFLOAT16: Precision.BF16, DType.FLOAT16: Precision.FP16,
+}
+
+
+def legacy_mode(dtype: DType) -> MathMode:
+    """The mode an evaluation of `dtype` ran in before regimes existed: the worker switched TF32 off everywhere.
+
+    A run or record from then keeps those numerics (a resume judges alike, a cached figure stays true),
+    under the regime its dtype meant: float32 is `exact`, bfloat16 `bf16`, float16 `fp16`.
+    """
+    return MathMode(precision=_LEGACY_PRECISION[dtype], dtype=dtype, cudnn_tf32=False, matmul_precision="highest")
+
+
+def flags_differ(mode: MathMode) -> str | None:
+    """None when this process's PyTorch flags are `mode`'s; otherwise what differs, for a message."""
+    import torch
+
+    cudnn, matmul = bool(torch.backends.cudnn.allow_tf32), torch.get_float32_matmul_precision()
+    differences = []
+    if cudnn != mode.cudnn_tf32:
+        differences.append(f"cuDNN TF32 {_on_off(cudnn)} (the regime has it {_on_off(mode.cudnn_tf32)})")
+    if matmul != mode.matmul_precision:
+        differences.append(f"float32 matmul precision {matmul!r} (the regime has {mode.matmul_precision!r})")
+    return "; ".join(differences) or None
 
 
 def apply(mode: MathMode) -> None:

@@ -31,12 +31,13 @@ class EvaluateRequest(_Message):
     artifacts_dir: str | None = Field(default=None, description="where full profiles go (traces)")
 
     def result(self, *, status: EvalStatus, **fields: Any) -> EvalResult:
-        """The verdict on this request: its identity (problem, candidate, dtype) plus `fields`."""
+        """The verdict on this request: its identity (problem, candidate, regime) plus `fields`."""
         return EvalResult(
             problem=self.problem.name,
             problem_sha256=self.problem.sha256,
             candidate_sha256=sha256_text(self.candidate_source) if self.candidate_source is not None else None,
             dtype=self.settings.dtype.value,
+            math=self.settings.math,
             status=status,
             **fields,
         )

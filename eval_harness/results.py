@@ -7,8 +7,11 @@ never by matching message text, so a search can route "repair" work without pars
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .precision import DType, MathMode, legacy_mode
 
 
 class _Frozen(BaseModel):
@@ -286,6 +289,7 @@ class EvalResult(_Frozen):
     problem_sha256: str
     candidate_sha256: str | None
     dtype: str
+    math: MathMode = Field(description="the regime every figure here holds for: reference, baselines and candidate")
     status: EvalStatus
     error: EvalError | None = None
     environment: Environment | None = None
@@ -308,6 +312,14 @@ class EvalResult(_Frozen):
     from_cache: bool = Field(
         default=False, description="read from the results cache: this verdict was reached by an earlier evaluation"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _regime_of_older_results(cls, data: Any) -> Any:
+        """Results stored before regimes (caches, run folders) ran with TF32 off in their dtype."""
+        if isinstance(data, dict) and "math" not in data and "dtype" in data:
+            data = {**data, "math": legacy_mode(DType(data["dtype"]))}
+        return data
 
     @property
     def correct(self) -> bool:

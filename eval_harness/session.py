@@ -28,7 +28,8 @@ class WorkerSession:
     integrity: IntegritySnapshot
     problems: dict[tuple[str, str], LoadedProblem] = field(default_factory=dict)
     # Facts about a problem that do not depend on the candidate (baselines, sanity, operators,
-    # speed of light), computed once per (fact, problem, dtype, config) and reused.
+    # speed of light), computed once per (fact, problem, regime, config) and reused: one worker
+    # serves requests of different regimes, and a baseline timed with TF32 on says nothing of one without.
     facts: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)
 
     def loaded(self, problem: Problem, settings: EvalSettings) -> LoadedProblem:
@@ -40,7 +41,7 @@ class WorkerSession:
         return self.problems[key]
 
     def fact(self, name: str, problem: Problem, settings: EvalSettings, config: str, compute: Callable[[], Any]):
-        key = (name, problem.sha256, settings.dtype.value, config)
+        key = (name, problem.sha256, settings.math.key, config)
         if key not in self.facts:
             self.facts[key] = compute()
         return self.facts[key]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .precision import DType
+from .precision import DType, MathMode, Precision, legacy_mode, resolve
 from .results import Stage, Tolerance
+from .tolerances import regime_tolerance
 
 
 class Policy(StrEnum):
@@ -15,14 +17,6 @@ class Policy(StrEnum):
 
     STRICT = "strict"  # every computation of the reference runs in the candidate's own kernels
     HYBRID = "hybrid"  # vendor GEMM/convolution calls may stay; at least one custom kernel must run
-
-
-# fp32 follows KernelBench's current 1e-4; half types carry ~3 significant digits, so 1e-2.
-DEFAULT_TOLERANCES: dict[DType, Tolerance] = {
-    DType.FLOAT32: Tolerance(atol=1e-4, rtol=1e-4),
-    DType.BFLOAT16: Tolerance(atol=1e-2, rtol=1e-2),
-    DType.FLOAT16: Tolerance(atol=1e-2, rtol=1e-2),
-}
 
 
 class StageTimeouts(BaseModel):
@@ -63,11 +57,14 @@ class TimingSettings(BaseModel):
 class EvalSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    dtype: DType = DType.FLOAT32
+    math: MathMode = Field(
+        default_factory=lambda: resolve(Precision.EXACT),
+        description="the regime made concrete by the caller; the worker applies it, never re-resolves it",
+    )
     policy: Policy = Policy.STRICT
     correctness_trials: int = Field(default=5, ge=1)
     extra_config_trials: int = Field(default=1, ge=1)
-    tolerance: Tolerance | None = Field(default=None, description="None: the dtype's default")
+    tolerance: Tolerance | None = Field(default=None, description="None: the regime's (eval_harness/tolerances.py)")
     check_extra_configs: bool = True
     timing: TimingSettings = TimingSettings()
     timeouts: StageTimeouts = StageTimeouts()
@@ -82,5 +79,21 @@ class EvalSettings(BaseModel):
         description="read the source for forbidden constructs first; off only to test the worker's own defences",
     )
 
-    def resolved_tolerance(self) -> Tolerance:
-        return self.tolerance or DEFAULT_TOLERANCES[self.dtype]
+    @model_validator(mode="before")
+    @classmethod
+    def _regime_from_dtype(cls, data: Any) -> Any:
+        """Settings written before regimes (task.json, checkpoints, campaign state) name a dtype instead."""
+        if isinstance(data, dict) and "dtype" in data:
+            data = dict(data)
+            dtype = DType(data.pop("dtype"))
+            data.setdefault("math", legacy_mode(dtype))
+        return data
+
+    @property
+    def dtype(self) -> DType:
+        """The dtype floating inputs and parameters take: the regime's."""
+        return self.math.dtype
+
+    def resolved_tolerance(self, *, tf32: bool = False) -> Tolerance:
+        """The given tolerance, else the regime's; `tf32`: the reference computes in TF32 (tolerances.tf32_applies)."""
+        return self.tolerance or regime_tolerance(self.math, tf32=tf32)

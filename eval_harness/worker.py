@@ -49,9 +49,7 @@ def _start_session(device_text: str, workdir: Path) -> WorkerSession:
     device = parse_device(device_text)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-        # Matrix products in true fp32, as the reference defines them, unless a problem opts in.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+    # TF32 and matmul precision are not set here: each request carries its regime, applied per evaluation.
     spec = hardware_spec_for(device)
     # Both before the integrity snapshot: the launch hook is the harness's own wrapper.
     kernel_launches.install()

@@ -12,6 +12,7 @@ from typing import Annotated, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kevolve.eval_harness.precision import MathMode
 from kevolve.eval_harness.problem import Problem, load_problem, problem_from_source
 from kevolve.eval_harness.settings import EvalSettings
 from kevolve.tools.candidates import SearchNode
@@ -49,10 +50,19 @@ class TaskSpec(BaseModel):
         "edit of the file, judges against this; None in runs made before it was kept (the file is read then)")
     devices: list[str] = Field(min_length=1)
     policy: str
-    dtype: str
     search: SearchSettings = SearchSettings()
-    evaluation: EvalSettings = Field(description="how the harness judges candidates; kept so a resume judges alike")
+    evaluation: EvalSettings = Field(description="how the harness judges candidates, in which precision regime; "
+                                     "kept so a resume judges alike (task files from before regimes name a dtype: "
+                                     "EvalSettings maps it)")
     sources: RunSources = RunSources()
+
+    @property
+    def math(self) -> MathMode:
+        return self.evaluation.math
+
+    @property
+    def dtype(self) -> str:
+        return self.evaluation.dtype.value
 
     def problem(self) -> Problem:
         if self.problem_source is None:

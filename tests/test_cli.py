@@ -39,6 +39,8 @@ def _assert_clear_failure(run, message):
         (["eval", GELU, "--candidate", CANDIDATES / "correct_triton.py", "--device", "tpu"], "not a device"),
         (["bench", FIXTURES / "absent_dir"], "no such problem file"),
         (["bench", SUITE_DIR, "--only", "no_such_problem"], "no such problems"),
+        (["eval", GELU, "--candidate", CANDIDATES / "correct_triton.py", "--dtype", "bfloat16"],
+         "--dtype is replaced by --precision"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(args, message):
@@ -46,10 +48,12 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, message):
 
 
 def test_eval_json_verdict_for_a_correct_candidate():
-    run = kevolve("eval", GELU, "--candidate", CANDIDATES / "correct_triton.py", "--json", *FAST)
+    run = kevolve("eval", GELU, "--candidate", CANDIDATES / "correct_triton.py", "--json", "--precision", "tf32", *FAST)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["status"] == "correct"
+    # The regime travelled from the command line through the worker into the verdict.
+    assert result["math"] == {"precision": "tf32", "dtype": "float32", "cudnn_tf32": True, "matmul_precision": "high"}
     assert result["environment"]["timing_meaningful"] is False
 
 

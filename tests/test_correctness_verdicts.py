@@ -59,13 +59,15 @@ def test_the_reference_is_not_rerun_for_every_candidate(cpu_evaluator, gelu_prob
 
 def test_half_precision_evaluations_cast_inputs_and_weights_and_loosen_tolerance(gelu_problem, tmp_path):
     from harness_helpers import WORKER_ONLY_SETTINGS
-    from kevolve.eval_harness import DType, Evaluator
+    from kevolve.eval_harness import Evaluator
+    from kevolve.eval_harness.precision import Precision, resolve
 
-    settings = WORKER_ONLY_SETTINGS.model_copy(update={"dtype": DType.BFLOAT16})
+    settings = WORKER_ONLY_SETTINGS.model_copy(update={"math": resolve(Precision.BF16)})
     with Evaluator("cpu", settings=settings, cache_dir=tmp_path) as evaluator:
         right = evaluator.evaluate(gelu_problem, candidate_source("correct_triton"))
         wrong = evaluator.evaluate(gelu_problem, candidate_source("wrong_dtype"))
     assert right.status is EvalStatus.CORRECT, right.error
     assert right.dtype == "bfloat16"
-    assert right.correctness.tolerance.atol == 1e-2
+    assert right.math.precision is Precision.BF16
+    assert right.correctness.tolerance.atol == 5e-2
     assert wrong.error.kind is ErrorKind.OUTPUT_STRUCTURE, "float64 output for a bfloat16 problem"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kevolve.eval_harness.settings import DType, Policy
+from kevolve.eval_harness.settings import Policy
 from kevolve.eval_harness.static_checks import PRESETS, RULES, SYNTAX_RULE, check_source
 from static_check_helpers import E, W, compose, errors, marked_lines, of_rule
 
@@ -167,23 +167,11 @@ def test_strict_refuses_vendor_gemm_too():
     assert len(vendor) == 4
 
 
-def test_precision_rules_do_not_apply_to_half_precision_evaluations():
-    source = compose("""
-        class ModelNew(nn.Module):
-            def forward(self, x):
-                return launch(x.half())
-    """)
-    assert of_rule(check_source(source, policy=Policy.STRICT), "precision_downcast")
-    for dtype in (DType.FLOAT16, DType.BFLOAT16):
-        assert check_source(source, policy=Policy.STRICT, dtype=dtype) == []
-
-
 def test_presets_cover_exactly_the_registered_rules():
     for policy in Policy:
         assert set(PRESETS[policy].severities) == set(RULES)
     assert not PRESETS[Policy.STRICT].allow_vendor_heavy
     assert PRESETS[Policy.HYBRID].allow_vendor_heavy
-    assert {name for name, r in RULES.items() if r.float32_only} == {"precision_downcast", "implicit_tf32"}
     for r in RULES.values():
         assert r.description and r.severity in (E, W)
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kevolve.eval_harness.precision import MathMode, Precision, resolve
 from kevolve.eval_harness.results import EvalResult, EvalStatus
 
 # An error message is shown to the planner and the coder; a traceback longer than this says nothing more.
@@ -58,6 +59,8 @@ class TaskView(BaseModel):
     hardware_spec: str | None = Field(default=None, description="hardware spec name, e.g. h100_sxm")
     policy: str = Field(description="strict or hybrid")
     dtype: str
+    math: MathMode = Field(default_factory=lambda: resolve(Precision.EXACT),
+                           description="the precision regime candidates are judged in; none may compute below it")
     speed_of_light: str | None = Field(default=None, description="the roofline figures, as text")
 
 

@@ -1,6 +1,6 @@
 """Static anti-reward-hacking checks: a candidate's source, read before any worker runs it.
 
-`check_source(source, policy=..., dtype=...)` returns `CheckFinding`s (origin "static"); error-level
+`check_source(source, policy=..., math=...)` returns `CheckFinding`s (origin "static"); error-level
 ones refuse the candidate. `RULES` is the registry of named checks, each with the exploit it stops;
 `PRESETS` says which run under each policy and at which severity. The dynamic checks (worker side)
 judge what static reading cannot: which kernels actually ran, whether results are reused.

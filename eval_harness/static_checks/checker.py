@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ast
 
+from ..precision import MathMode, Precision, resolve
 from ..results import CheckFinding, Severity
-from ..settings import DType, Policy
+from ..settings import Policy
 from .analysis import analyse
 from .presets import PRESETS
 from .registry import RULES, CheckContext
@@ -13,8 +14,9 @@ from .registry import RULES, CheckContext
 SYNTAX_RULE = "syntax"
 
 
-def check_source(source: str, *, policy: Policy, dtype: DType = DType.FLOAT32) -> list[CheckFinding]:
-    """Every finding of the policy's rules, ordered by line; a source that does not parse gives one."""
+def check_source(source: str, *, policy: Policy, math: MathMode | None = None) -> list[CheckFinding]:
+    """Every finding of the policy's rules in the regime `math` (None: `exact`), ordered by line; a source that
+    does not parse gives one."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -26,13 +28,10 @@ def check_source(source: str, *, policy: Policy, dtype: DType = DType.FLOAT32) -
     except RecursionError:
         return [_syntax_finding("the source is nested too deeply to analyse", None)]
     preset = PRESETS[policy]
-    context = CheckContext(dtype=dtype, allow_vendor_heavy=preset.allow_vendor_heavy)
+    context = CheckContext(math=math or resolve(Precision.EXACT), allow_vendor_heavy=preset.allow_vendor_heavy)
     findings: dict[tuple[str, int, str], CheckFinding] = {}
     for name, severity in preset.severities.items():
-        rule = RULES[name]
-        if rule.float32_only and dtype is not DType.FLOAT32:
-            continue
-        for hit in rule.check(facts, context):
+        for hit in RULES[name].check(facts, context):
             key = (name, hit.line, hit.reason)
             findings.setdefault(key, CheckFinding(rule=name, severity=severity, reason=hit.reason, line=hit.line))
     return sorted(findings.values(), key=lambda f: (f.line or 0, f.rule))

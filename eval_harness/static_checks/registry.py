@@ -10,8 +10,8 @@ import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..precision import MathMode
 from ..results import Severity
-from ..settings import DType
 from .facts import Facts
 
 
@@ -23,7 +23,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class CheckContext:
-    dtype: DType
+    math: MathMode  # the regime: a candidate may not compute below it
     allow_vendor_heavy: bool  # hybrid: GEMM / convolution may stay with cuBLAS / cuDNN
 
 
@@ -36,17 +36,16 @@ class Rule:
     severity: Severity  # default; a preset may choose another
     description: str  # the exploit it stops
     check: Check
-    float32_only: bool = False  # meaningless when the evaluation itself runs in a half type
 
 
 RULES: dict[str, Rule] = {}
 
 
-def rule(name: str, severity: Severity, *, float32_only: bool = False) -> Callable[[Check], Check]:
+def rule(name: str, severity: Severity) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         if name in RULES:
             raise ValueError(f"rule {name!r} is registered twice")
-        RULES[name] = Rule(name, severity, inspect.cleandoc(check.__doc__ or ""), check, float32_only)
+        RULES[name] = Rule(name, severity, inspect.cleandoc(check.__doc__ or ""), check)
         return check
 
     return register

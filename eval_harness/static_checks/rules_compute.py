@@ -10,6 +10,7 @@ from . import cuda_source
 from . import names as n
 from .classify import Category, classify, classify_method
 from .facts import CallFact, Facts
+from .formats import Format, allowed, format_of, regime_text
 from .registry import CheckContext, Hit, rule
 
 _KERNEL_HINT = "compute it in your own Triton / CUDA kernel (outside kernels, only allocation, views and metadata)"
@@ -132,18 +133,19 @@ def _low_precision(facts: Facts, node: ast.AST) -> str | None:
     return None
 
 
-def _downcast(facts: Facts, call: CallFact) -> str | None:
+def _downcast(facts: Facts, call: CallFact, ctx: CheckContext) -> str | None:
+    """What in `call` computes below the regime, or None."""
     node = call.node
-    if call.method in n.DOWNCAST_METHODS and not call.plain_receiver:
+    if call.method in n.DOWNCAST_METHODS and not call.plain_receiver and not allowed(format_of(call.method), ctx.math):
         return f"`.{call.method}()`"
     # dtype= anywhere; positional dtypes in conversions (x.to(torch.half)) and in kernels (tl.zeros(s, tl.float16))
     values = [k.value for k in node.keywords if k.arg in ("dtype", "out_dtype")]
     if call.method in ("to", "type") or call.where.kernel:
         values += node.args
     for value in values:
-        if low := _low_precision(facts, value):
+        if (low := _low_precision(facts, value)) and not allowed(format_of(low), ctx.math):
             return f"`{low}`"
-    if call.name == n.TRITON_DOT:
+    if call.name == n.TRITON_DOT and not allowed(Format.TF32, ctx.math):
         options = {k.arg: k.value for k in node.keywords}
         tf32 = options.get("allow_tf32")
         precision = options.get("input_precision")
@@ -154,41 +156,50 @@ def _downcast(facts: Facts, call: CallFact) -> str | None:
     if call.name and call.name.endswith(".dot_scaled"):
         return "`tl.dot_scaled` (fp8 / fp4 operands)"
     if call.name == "torch.set_float32_matmul_precision":
+        # Setting the value the regime already has changes nothing; any other value changes the reference's math.
         arg = node.args[0] if node.args else None
-        return None if isinstance(arg, ast.Constant) and arg.value == "highest" else "`set_float32_matmul_precision`"
+        unchanged = isinstance(arg, ast.Constant) and arg.value == ctx.math.matmul_precision
+        return None if unchanged else "`set_float32_matmul_precision`"
     return None
 
 
-@rule("precision_downcast", Severity.ERROR, float32_only=True)
+@rule("precision_downcast", Severity.ERROR)
 def precision_downcast(facts: Facts, ctx: CheckContext) -> Iterator[Hit]:
-    """Computing a float32 problem in half precision, TF32 or fp8 (in Python, in kernels or in CUDA).
+    """Computing below the evaluation's precision regime: a format with fewer mantissa bits than the regime's
+    dtype, fp8, TF32 where the regime keeps fp32 products, or switching the regime's flags (in Python, in
+    kernels or in CUDA).
 
-    Half-precision arithmetic is several times faster, so a downcast buys a speedup that is not an
+    Lower-precision arithmetic is several times faster, so a downcast buys a speedup that is not an
     optimisation; it often still passes a loose tolerance on small inputs.
     """
+    below = f"lowers the precision below {regime_text(ctx.math)}; keep its dtype and accumulate in fp32"
     for call in facts.calls:
-        if what := _downcast(facts, call):
-            yield Hit(call.where.line, f"{what} lowers a float32 computation's precision; keep fp32 data and "
-                                       "accumulate in fp32")
+        if what := _downcast(facts, call, ctx):
+            yield Hit(call.where.line, f"{what} {below}")
     for call in facts.calls:
         switch = call.name and classify(call.name) is Category.PRECISION
         if switch and call.name != "torch.set_float32_matmul_precision":
-            yield Hit(call.where.line, f"`{call.name}` enables mixed precision; leave fp32 as fp32")
+            yield Hit(call.where.line, f"`{call.name}` enables mixed precision; the regime sets the precision")
     for ref in facts.refs:  # writing a TF32 switch, or passing autocast on; reading a switch is harmless
         written = ref.ctx != "load" or not ref.name.startswith("torch.backends")
         if written and classify(ref.name) is Category.PRECISION:
-            yield Hit(ref.where.line, f"`{ref.name}` switches TF32 / reduced-precision math; leave it untouched")
+            yield Hit(ref.where.line, f"`{ref.name}` switches TF32 / reduced-precision math; the harness sets "
+                                      "them for the regime: leave them untouched")
     for ext in facts.extensions:
         for match in cuda_source.downcasts(cuda_source.sources(ext.sources)):
-            yield Hit(match.line, f"the CUDA source converts fp32 down with `{match.text}`; keep fp32 arithmetic")
+            if not allowed(format_of(match.text), ctx.math):
+                yield Hit(match.line, f"the CUDA source converts with `{match.text}`, which {below}")
 
 
-@rule("implicit_tf32", Severity.WARNING, float32_only=True)
+@rule("implicit_tf32", Severity.WARNING)
 def implicit_tf32(facts: Facts, ctx: CheckContext) -> Iterator[Hit]:
-    """A Triton matmul whose precision is left to Triton's default, TF32 for fp32 operands on tensor cores.
+    """A Triton matmul whose precision is left to Triton's default, TF32 for fp32 operands on tensor cores,
+    in a regime that keeps fp32 products.
 
     TF32 keeps 10 mantissa bits; on long reductions it misses the float32 tolerance or passes by luck.
     """
+    if allowed(Format.TF32, ctx.math):
+        return
     reason = ("{} on fp32 operands defaults to TF32 on tensor-core GPUs; pass input_precision=\"ieee\" "
               "(or \"tf32x3\") unless the operands are already half precision")
     for call in facts.calls:

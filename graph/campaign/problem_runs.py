@@ -39,7 +39,7 @@ def problem_task(record: CampaignRecord, entry: ProblemEntry, run_id: str, *, li
     return TaskSpec(
         run_id=run_id, problem_path=entry.path, problem_name=entry.name, problem_source=load_problem(entry.path).source,
         devices=list(spec.devices),
-        policy=evaluation.policy.value, dtype=evaluation.dtype.value, search=search, evaluation=evaluation,
+        policy=evaluation.policy.value, search=search, evaluation=evaluation,
         sources=RunSources(seeds=str(spec.path(spec.seeds)) if spec.seeds else None, knowledge=spec.knowledge,
                            library=str(library.resolve())),
     )

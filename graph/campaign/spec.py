@@ -4,13 +4,18 @@
     problems: [../../eval_harness/problems/, some/one_problem.py, "kernels/level1/*_norm*.py"]
     devices: [cuda:0]
     policy: strict
-    dtype: float32
+    precision: default                                                   # exact, default, tf32, bf16, fp16
     search: {selection: greedy, patience: 3, budget: {max_rounds: 10}}   # SearchSettings
     evaluation: {correctness_trials: 5}                                  # EvalSettings, optional
     budget: {wall_hours: 8, gpu_hours: 8, tokens: 2000000, usd: 40}       # the whole campaign
     per_problem: {gpu_hours: 0.5, usd: 2}                                # each problem
     stopping: {min_gain_per_usd: 0.05, gpu_usd_per_hour: 2.5}
     scheduling: {problems_in_flight: 4}
+
+`precision` is resolved when the spec is read (`default`: the PyTorch flags of the process that reads
+it) and kept, as a concrete MathMode, in the campaign's state, so a resumed campaign judges alike.
+A spec written before regimes, with `dtype:`, still loads: float32 is `exact`, bfloat16 `bf16`,
+float16 `fp16`, each with TF32 off as then.
 
 Relative paths are read from the spec file's folder, so a spec works from any working directory.
 A folder gives every problem file directly in it (a KernelBench level folder works as it is), a glob
@@ -21,11 +26,13 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kevolve.eval_harness.precision import USER_DEFAULT, DType, MathMode, Precision, legacy_mode, resolve
 from kevolve.eval_harness.problem import Problem, load_problem, load_problem_dir
-from kevolve.eval_harness.settings import DType, EvalSettings, Policy
+from kevolve.eval_harness.settings import EvalSettings, Policy
 from kevolve.tools.yaml_file import read_yaml
 
 from ..configuration import SearchSettings
@@ -74,9 +81,10 @@ class CampaignSpec(BaseModel):
     problems: list[str] = Field(min_length=1, description="files, folders or globs")
     devices: list[str] = Field(min_length=1)
     policy: Policy = Policy.STRICT
-    dtype: DType = DType.FLOAT32
+    precision: Precision = USER_DEFAULT
     search: SearchSettings = SearchSettings()
-    evaluation: EvalSettings = Field(default_factory=EvalSettings, description="policy and dtype come from above")
+    evaluation: EvalSettings = Field(
+        default_factory=EvalSettings, description="the policy comes from above, the regime (math) from `precision`")
     budget: Limits = Limits()
     per_problem: Limits = Limits()
     stopping: Stopping = Stopping()
@@ -86,8 +94,34 @@ class CampaignSpec(BaseModel):
     offline_engine: bool = Field(default=True, description="candidates generated from the traced reference")
     base_dir: str = Field(default=".", description="where relative paths start: the spec file's folder")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_regime(cls, data: Any) -> Any:
+        """`precision` made concrete in evaluation.math, once: a stored campaign keeps the mode it started with."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        evaluation = data.get("evaluation") or {}
+        if not isinstance(evaluation, dict):
+            return data
+        if "dtype" in data:  # a spec, or campaign state, from before regimes
+            legacy = legacy_mode(DType(data.pop("dtype")))
+            data.setdefault("precision", legacy.precision.value)
+            evaluation = {key: value for key, value in evaluation.items() if key != "dtype"}
+            evaluation.setdefault("math", legacy)
+        elif "dtype" in evaluation:
+            raise ValueError("evaluation.dtype is replaced by precision (exact, default, tf32, bf16 or fp16)")
+        precision = Precision(data.get("precision", USER_DEFAULT))
+        math = evaluation.get("math")
+        if math is None:
+            evaluation = {**evaluation, "math": resolve(precision)}
+        elif MathMode.model_validate(math).precision is not precision:
+            raise ValueError(f"evaluation.math is not the regime precision names ({precision.value}): give precision")
+        data["evaluation"] = evaluation
+        return data
+
     def evaluation_settings(self) -> EvalSettings:
-        return self.evaluation.model_copy(update={"policy": self.policy, "dtype": self.dtype})
+        return self.evaluation.model_copy(update={"policy": self.policy})
 
     def path(self, relative: str) -> Path:
         return (Path(self.base_dir) / relative).resolve()

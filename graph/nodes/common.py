@@ -47,6 +47,7 @@ def task_view(state: OptimizeState, context: RunContext, device: str) -> TaskVie
         hardware_spec=environment.hardware_spec if environment else None,
         policy=task.policy,
         dtype=task.dtype,
+        math=task.math,
         speed_of_light=describe_light(reference.speed_of_light),
     )
 
