@@ -5,10 +5,8 @@ role's priority order takes one deterministic step (drop a whole knowledge passa
 of the history, replace lines in the middle of a source by a marker saying how many went). Every
 step is logged and returned. Nothing is ever cut mid-line, so never mid-token.
 
-Tokens are estimated without the model's tokenizer: 3.5 characters a token. BPE vocabularies of
-current models average about 4 characters a token on English prose and 3.5 to 4 on code, so the
-estimate errs towards too many tokens and a prompt fitted by it fits. A caller with the real
-tokenizer passes `count_tokens`.
+Tokens are estimated without the model's tokenizer (kevolve.tools.llm.tokens says how); a caller
+with the real tokenizer passes `count_tokens`.
 """
 
 from __future__ import annotations
@@ -22,30 +20,20 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from kevolve.tools.llm.base import RoleLLM
+from kevolve.tools.llm.tokens import (  # noqa: F401 (CHARS_PER_TOKEN: the cuts import it from here)
+    CHARS_PER_TOKEN,
+    DEFAULT_OUTPUT_RESERVE,
+    SAFETY_FRACTION,
+    TokenCounter,
+    count_message_tokens,
+    estimate_tokens,
+)
 
 from .prompting import messages
 
 logger = logging.getLogger(__name__)
 
-CHARS_PER_TOKEN = 3.5
-# Chat templates wrap each message in role markers and separators: a few tokens each.
-TOKENS_PER_MESSAGE = 8
-# The reply's room when the model's output limit is not configured: a complete kernel module with
-# two or three kernels is 1,000 to 2,000 tokens; a small window gives a quarter of itself instead.
-DEFAULT_OUTPUT_RESERVE = 2048
-# Room for what the estimate cannot see: a chat template's own preamble, text that tokenizes badly.
-SAFETY_FRACTION = 0.05
-
-TokenCounter = Callable[[str], int]
 Variables = dict[str, Any]
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def count_message_tokens(prompt: Sequence[BaseMessage], count_tokens: TokenCounter = estimate_tokens) -> int:
-    return sum(count_tokens(str(message.content)) + TOKENS_PER_MESSAGE for message in prompt)
 
 
 def budget_for(llm: RoleLLM | None) -> int | None:
@@ -53,6 +41,7 @@ def budget_for(llm: RoleLLM | None) -> int | None:
     window = llm.context_window if llm is not None else None
     if not window:
         return None
+    # A small window gives the reply a quarter of itself rather than the default.
     reserve = llm.max_output_tokens or min(DEFAULT_OUTPUT_RESERVE, window // 4)
     return window - reserve - math.ceil(window * SAFETY_FRACTION)
 

@@ -2,7 +2,9 @@
 
 It streams (as server-sent events) any completion a request asks to stream, answers GET routes
 from a table, counts the requests in flight, and can be served again on the port it had, so a test
-can stop it and bring it back as a restarted server would.
+can stop it and bring it back as a restarted server would. A response can also misbehave as real
+servers were seen to: a body that is not JSON, a plain body to a streaming request, a reply that
+trickles a byte at a time and never ends.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ class Response:
     body: dict
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    raw: bytes | None = None  # sent as the body instead of `body`: e.g. an HTML page with status 200
+    streams: bool = True  # False: a streaming request gets the plain JSON body, not server-sent events
+    trickle_s: float | None = None  # a byte of whitespace every trickle_s seconds for ever, after the headers
 
 
 @dataclass
@@ -82,6 +87,15 @@ def json_reply(body: dict) -> Response:
     return Response(200, body)
 
 
+def raw_reply(data: bytes, *, content_type: str = "text/html") -> Response:
+    return Response(200, {}, {"Content-Type": content_type}, raw=data)
+
+
+def trickling_reply(every_s: float = 0.05) -> Response:
+    """Headers at once, then a byte at a time, never the end: each read succeeds, the reply never completes."""
+    return Response(200, {}, trickle_s=every_s)
+
+
 def _event_stream(body: dict) -> bytes:
     """A completion as the chunks a streaming server sends: one per word, then the finish and [DONE]."""
     choice = body["choices"][0]
@@ -114,31 +128,39 @@ def serve(scripted: ScriptedServer, *, port: int = 0) -> Iterator[ScriptedServer
                 scripted.finished()
 
         def _answer(self, response: Response, stream: bool) -> None:
-            stream = stream and response.status == 200 and "choices" in response.body
-            data = _event_stream(response.body) if stream else json.dumps(response.body).encode()
+            stream = stream and response.streams and response.status == 200 and "choices" in response.body
+            data = _event_stream(response.body) if stream else \
+                response.raw if response.raw is not None else json.dumps(response.body).encode()
             content_type = "text/event-stream" if stream else "application/json"
             try:
                 self.send_response(response.status)
                 for name, value in {"Content-Type": content_type, **response.headers}.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(data) if response.trickle_s is None else 10**9))
                 self.end_headers()
-                self.wfile.write(data)
+                if response.trickle_s is None:
+                    self.wfile.write(data)
+                while response.trickle_s is not None and not stopping.is_set():
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(response.trickle_s)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client timed out and hung up: what the timeout test wants
 
         def log_message(self, *args: object) -> None:
             pass
 
+    stopping = threading.Event()  # ends the replies that would trickle for ever
     http = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     scripted.url = f"http://127.0.0.1:{http.server_address[1]}/v1"
     thread = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
-    yield scripted
-    http.shutdown()
-    http.server_close()
-
-
+    try:
+        yield scripted
+    finally:
+        stopping.set()
+        http.shutdown()
+        http.server_close()
 
 
 def llama_cpp_like(answer: dict) -> Callable[[dict], Response]:

@@ -37,7 +37,9 @@ def test_defaults_configure_no_model():
     settings = LLMSettings.load(None, {})
     assert settings.model is None and not settings.configured
     assert (settings.temperature, settings.timeout_s, settings.max_retries, settings.max_repairs) == (0.2, 120, 4, 2)
-    assert settings.structured_output is StructuredMethod.FUNCTION_CALLING and settings.max_concurrent_requests == 4
+    assert settings.structured_output is StructuredMethod.FUNCTION_CALLING and settings.max_concurrent_requests is None
+    # Unset, the bound depends on the server: OpenAI's API takes several at once, a local server one.
+    assert (settings.concurrency_at(endpoint_given=False), settings.concurrency_at(endpoint_given=True)) == (4, 1)
     assert all(settings.resolved(role) is None for role in Role)
     auto = LLMSettings.load(None, {"KEVOLVE_LLM_STRUCTURED_OUTPUT": "auto", "KEVOLVE_LLM_MAX_CONCURRENT_REQUESTS": "2",
                                    "KEVOLVE_LLM_CONTEXT_WINDOW": "8192"})

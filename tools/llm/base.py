@@ -96,3 +96,6 @@ class LLMProvider(ABC):
 
     @abstractmethod
     def for_role(self, role: Role) -> RoleLLM | None: ...
+
+    def limit_wall_time(self, seconds: float | None) -> None:  # noqa: B027 (a provider that calls no server has no use for it)
+        """Ends every model call `seconds` from now (None: no bound), for a run's wall budget."""

@@ -5,6 +5,10 @@ only when the reply parses *and* carries those values: a server can answer every
 well-formed JSON and still be useless (llama.cpp's JSON mode returns an object with keys of the
 model's choosing). A probe makes one attempt, without repairs: the run's repairs are for a model's
 slips, not for a method that does not work.
+
+A failure that is the server's (no reply in time, busy, an internal error naming no method: see
+faults.py) is marked as such: it says nothing lasting about the method, so such a probe is not kept,
+and one whose plain-text call fails that way raises LLMUnavailable rather than report "unusable".
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from kevolve.tools.candidates import Role
 
 from .base import LLMUnavailable, MalformedReply
+from .deadline import WallBudgetSpent, WallClock
+from .faults import is_server_fault, quoted
 from .openai_client import api_key_of, chat_openai, endpoint_of
 from .server_info import context_length
 from .settings import ResolvedModelSettings, StructuredMethod
@@ -57,6 +63,7 @@ class ProbeResult(BaseModel):
     works: bool
     error: str | None = None
     seconds: float = 0.0
+    server_fault: bool = Field(default=False, description="failed for the server's reason, not the method's")
 
 
 class Capabilities(BaseModel):
@@ -67,6 +74,7 @@ class Capabilities(BaseModel):
     endpoint: str
     model: str
     probed_at: datetime
+    timeout_s: float | None = Field(default=None, description="each probe request's limit")
     text: ProbeResult
     structured: dict[StructuredMethod, ProbeResult]
     streaming: ProbeResult
@@ -79,6 +87,11 @@ class Capabilities(BaseModel):
     def usable(self) -> bool:
         """Whether the agents can work here: free text for the coder, and one way to get typed replies."""
         return self.text.works and bool(working_methods(self))
+
+    @property
+    def conclusive(self) -> bool:
+        """Whether every failure was the method's: only then does the probe say what the endpoint can do."""
+        return not any(r.server_fault for r in (self.text, self.streaming, *self.structured.values()))
 
 
 class NoStructuredMethod(LLMUnavailable):
@@ -100,18 +113,20 @@ def best_method(capabilities: Capabilities) -> StructuredMethod:
                              f"{capabilities.endpoint} ({failures}); `kevolve llm check` shows the table")
 
 
-def probe_capabilities(settings: ResolvedModelSettings) -> Capabilities:
-    """Probes the role's endpoint and model; raises LLMUnavailable only when the server cannot be reached."""
+def probe_capabilities(settings: ResolvedModelSettings, wall: WallClock | None = None) -> Capabilities:
+    """Probes the role's endpoint and model; raises LLMUnavailable when the server cannot be reached or fails
+    (a plain-text call that gets no answer, a 5xx, or a body that is no chat completion), and WallBudgetSpent
+    when `wall` runs out."""
     # Temperature 0: a probe should measure the method, not the sampler's luck. One retry at most:
     # a method the server refuses answers HTTP 4xx/5xx every time, and each retry only waits.
     probing = settings.model_copy(update={"temperature": 0.0, "max_retries": min(settings.max_retries, 1),
                                           "max_output_tokens": _PROBE_MAX_TOKENS})
-    model = chat_openai(probing)
+    model = chat_openai(probing, wall)
     endpoint = endpoint_of(settings)
 
     def llm(method: StructuredMethod) -> ChatModelLLM:
         return ChatModelLLM(model, role=Role.PLANNER, model_name=settings.model, method=method, max_repairs=0,
-                            endpoint=endpoint)
+                            endpoint=endpoint, wall=wall, timeout_s=settings.timeout_s)
 
     # A free-text call ignores the method: any will do.
     text, latency_s, tokens_per_s = _probe_text(llm(StructuredMethod.FENCED_JSON))
@@ -119,7 +134,8 @@ def probe_capabilities(settings: ResolvedModelSettings) -> Capabilities:
     length, source = context_length(endpoint, settings.model, api_key=api_key_of(settings),
                                     timeout_s=settings.timeout_s)
     capabilities = Capabilities(
-        endpoint=endpoint, model=settings.model, probed_at=datetime.now(UTC), text=text, structured=structured,
+        endpoint=endpoint, model=settings.model, probed_at=datetime.now(UTC), timeout_s=settings.timeout_s,
+        text=text, structured=structured,
         streaming=_probe_streaming(model), context_length=length, context_length_source=source,
         latency_s=latency_s, tokens_per_s=tokens_per_s)
     logger.info("probed %s at %s: %s", settings.model, endpoint,
@@ -132,9 +148,9 @@ def _probe_text(llm: ChatModelLLM) -> tuple[ProbeResult, float | None, float | N
     try:
         reply, usage = llm.text(_TIMING_ASK)
     except LLMUnavailable as error:
-        if error.status_code is None:
-            raise  # nothing answered: there is nothing to probe
-        return ProbeResult(works=False, error=error.detail, seconds=time.monotonic() - started), None, None
+        if is_server_fault(error):
+            raise  # nothing usable answered: there is nothing to probe, and nothing to keep
+        return ProbeResult(works=False, error=quoted(error.detail), seconds=time.monotonic() - started), None, None
     seconds = time.monotonic() - started
     if not reply.text.strip():
         return ProbeResult(works=False, error="the reply was empty", seconds=seconds), seconds, None
@@ -156,7 +172,10 @@ def _check_values(reply: ProbeReply) -> str | None:
 
 def _probe_streaming(model: BaseChatModel) -> ProbeResult:
     def stream() -> str | None:
-        chunks = [chunk for chunk in model.stream(_TIMING_ASK) if chunk.text]
+        try:
+            chunks = [chunk for chunk in model.stream(_TIMING_ASK) if chunk.text]
+        except ValueError as error:  # LangChain's "No generation chunks were returned": a body, not events
+            return f"the server answered a streaming request without server-sent events ({quoted(str(error))})"
         return None if chunks else "the stream ended without any text"
 
     return _timed(stream)
@@ -165,12 +184,18 @@ def _probe_streaming(model: BaseChatModel) -> ProbeResult:
 def _timed(probe: Callable[[], str | None]) -> ProbeResult:
     """Runs `probe`, which returns None when it passed or what was wrong, and times it."""
     started = time.monotonic()
+    server_fault = False
     try:
         problem = probe()
     except MalformedReply as error:
         problem = error.problem
+    except WallBudgetSpent:
+        raise
     except LLMUnavailable as error:
-        problem = error.detail
-    except openai.OpenAIError as error:  # from the streaming probe, which calls the client directly
-        problem = getattr(error, "message", None) or str(error)
-    return ProbeResult(works=problem is None, error=problem, seconds=time.monotonic() - started)
+        problem, server_fault = error.detail, is_server_fault(error)
+    except openai.APIStatusError as error:  # from the streaming probe, which calls the client directly
+        problem, server_fault = error.message, error.status_code >= 500 or error.status_code == 429
+    except openai.OpenAIError as error:  # no answer in time, or none at all
+        problem, server_fault = getattr(error, "message", None) or str(error), True
+    return ProbeResult(works=problem is None, error=quoted(problem) if problem is not None else None,
+                       seconds=time.monotonic() - started, server_fault=server_fault)

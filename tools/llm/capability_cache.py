@@ -1,7 +1,9 @@
 """Probe results kept as JSON, one file per endpoint and model, so a run (or `kevolve llm check`) probes once.
 
 A run keeps them in its own folder, so a resumed run uses what it found at the start; `llm check`
-keeps them under ~/.cache/kevolve/llm/.
+keeps them under ~/.cache/kevolve/llm/. Only a probe that found the endpoint usable is reused, and only
+a conclusive one (no failure of the server's: faults.py) is kept: a server that was down, busy or
+failing when it was probed is probed again the next time, not remembered as unusable.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .capabilities import Capabilities, probe_capabilities
+from .deadline import WallClock
 from .openai_client import endpoint_of
 from .settings import ResolvedModelSettings
 
@@ -52,17 +55,21 @@ def save(directory: Path, capabilities: Capabilities) -> Path:
     return path
 
 
-def capabilities_for(settings: ResolvedModelSettings, cache_dir: Path | None, *,
-                     refresh: bool = False) -> tuple[Capabilities, bool]:
-    """The cached probe of the role's endpoint and model, else a fresh one (saved when there is a cache).
+def capabilities_for(settings: ResolvedModelSettings, cache_dir: Path | None, *, refresh: bool = False,
+                     wall: WallClock | None = None) -> tuple[Capabilities, bool]:
+    """The cached probe of the role's endpoint and model when it found them usable, else a fresh one (saved
+    when there is a cache and the probe is conclusive).
 
     Returns the capabilities and whether they came from the cache.
     """
     if cache_dir is not None and not refresh:
         cached = load_cached(cache_dir, endpoint_of(settings), settings.model)
-        if cached is not None:
+        if cached is not None and cached.usable:
             return cached, True
-    capabilities = probe_capabilities(settings)
-    if cache_dir is not None:
+        if cached is not None:
+            logger.info("probing %s again: the probe of %s found it unusable", settings.model,
+                        f"{cached.probed_at:%Y-%m-%d %H:%M:%S} UTC")
+    capabilities = probe_capabilities(settings, wall)
+    if cache_dir is not None and capabilities.conclusive:
         save(cache_dir, capabilities)
     return capabilities, False

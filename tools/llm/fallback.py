@@ -10,7 +10,6 @@ The last working method is never dropped: its failures propagate as they would w
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
@@ -20,19 +19,11 @@ from kevolve.tools.candidates import Role
 
 from .base import LLMUnavailable, MalformedReply, ReplyT, RoleLLM, TextReply, TokenUsage
 from .capabilities import Capabilities, best_method, working_methods
+from .faults import is_capability_error
 from .settings import StructuredMethod
 from .structured_chat import ChatModelLLM
 
 logger = logging.getLogger(__name__)
-
-_CAPABILITY_STATUSES = frozenset({400, 422, 500, 501})
-_CAPABILITY_WORDS = re.compile(r"response_format|json_schema|json_object|schema|tool|function|grammar", re.I)
-
-
-def is_capability_error(error: LLMUnavailable) -> bool:
-    """Whether the server refused the method (rather than being down, overloaded or refusing the key)."""
-    return error.status_code in _CAPABILITY_STATUSES and bool(_CAPABILITY_WORDS.search(error.detail))
-
 
 class MethodSelector:
     """The structured-output method one endpoint and model uses now; thread-safe.

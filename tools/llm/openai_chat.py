@@ -11,8 +11,9 @@ from kevolve.tools.candidates import Role
 from .base import LLMProvider, RoleLLM
 from .capabilities import PREFERENCE, Capabilities
 from .capability_cache import capabilities_for
+from .deadline import WallClock
 from .fallback import AdaptiveLLM, MethodSelector
-from .openai_client import chat_openai, endpoint_of
+from .openai_client import chat_openai, endpoint_of, with_reply_limit
 from .settings import LLMSettings, ResolvedModelSettings, StructuredMethod
 from .structured_chat import ChatModelLLM
 
@@ -25,7 +26,8 @@ class OpenAIProvider(LLMProvider):
     Roles on one endpoint share one bound on requests in flight (`max_concurrent_requests`, from the
     defaults: it describes the server, not a role) and, under `auto`, one probe and one method selector
     per model. `capabilities_dir` keeps the probe's results (the run's folder); None probes once per
-    provider and keeps nothing.
+    provider and keeps nothing. Every call and probe ends when the wall time given to
+    `limit_wall_time` runs out.
     """
 
     def __init__(self, settings: LLMSettings, *, capabilities_dir: Path | None = None) -> None:
@@ -35,6 +37,10 @@ class OpenAIProvider(LLMProvider):
         self._limits: dict[str, threading.Semaphore] = {}
         self._selectors: dict[tuple[str, str], MethodSelector] = {}
         self._lock = threading.Lock()
+        self._wall = WallClock()
+
+    def limit_wall_time(self, seconds: float | None) -> None:
+        self._wall.limit_to(seconds)
 
     def for_role(self, role: Role) -> RoleLLM | None:
         resolved = self._settings.resolved(role)
@@ -47,25 +53,27 @@ class OpenAIProvider(LLMProvider):
 
     def _build(self, settings: ResolvedModelSettings) -> RoleLLM:
         endpoint = endpoint_of(settings)
-        limit = self._limits.setdefault(endpoint, threading.BoundedSemaphore(self._settings.max_concurrent_requests))
-        model = chat_openai(settings)
+        bound = self._settings.concurrency_at(endpoint_given=settings.base_url is not None)
+        limit = self._limits.setdefault(endpoint, threading.BoundedSemaphore(bound))
+        model = chat_openai(settings, self._wall)
 
         def llm(method: StructuredMethod) -> ChatModelLLM:
             return ChatModelLLM(model, role=settings.role, model_name=settings.model, method=method,
                                 max_repairs=settings.max_repairs, price=settings.price, endpoint=endpoint,
                                 limit=limit, context_window=settings.context_window,
-                                max_output_tokens=settings.max_output_tokens)
+                                max_output_tokens=settings.max_output_tokens, sized=partial(with_reply_limit, model),
+                                wall=self._wall, timeout_s=settings.timeout_s)
 
         if settings.structured_output is not StructuredMethod.AUTO:
             return llm(settings.structured_output)
         key = (endpoint, settings.model)
         if key not in self._selectors:
-            discover = partial(_discover, settings, self._capabilities_dir)
+            discover = partial(_discover, settings, self._capabilities_dir, self._wall)
             self._selectors[key] = MethodSelector(discover, label=f"{settings.model} at {endpoint}")
         return AdaptiveLLM({method: llm(method) for method in PREFERENCE}, self._selectors[key],
                            role=settings.role, model_name=settings.model, context_window=settings.context_window,
                            max_output_tokens=settings.max_output_tokens)
 
 
-def _discover(settings: ResolvedModelSettings, cache_dir: Path | None) -> Capabilities:
-    return capabilities_for(settings, cache_dir)[0]
+def _discover(settings: ResolvedModelSettings, cache_dir: Path | None, wall: WallClock) -> Capabilities:
+    return capabilities_for(settings, cache_dir, wall=wall)[0]

@@ -18,6 +18,12 @@ _ENVIRONMENT_FIELDS = ("model", "base_url", "api_key", "temperature", "timeout_s
                        "context_window")
 
 
+# A hosted API serves many requests at once; a server of one's own often one (a second waits in its queue,
+# and its wait counts against the request's timeout).
+HOSTED_API_CONCURRENCY = 4
+OWN_SERVER_CONCURRENCY = 1
+
+
 class LLMSettingsError(ValueError):
     """A configuration value is wrong; the message names the variable or the file it came from."""
 
@@ -72,7 +78,9 @@ class _ModelFields(BaseModel):
     structured_output: StructuredMethod = StructuredMethod.FUNCTION_CALLING
     max_repairs: int = Field(default=2, ge=0, description="re-asks after a reply that does not parse")
     max_output_tokens: int | None = Field(default=None, gt=0)
-    max_concurrent_requests: int = Field(default=4, ge=1, description="in flight at once, per endpoint")
+    max_concurrent_requests: int | None = Field(default=None, ge=1, description=(
+        "in flight at once, per endpoint; None: 4 for OpenAI's API, 1 for a server of your own (llama.cpp and "
+        "Ollama answer one at a time unless started with parallel slots; vLLM and SGLang batch: raise it there)"))
     context_window: int | None = Field(default=None, gt=0, description=(
         "tokens the model takes in one call (prompt and reply); None: what the server tells the probe of "
         "`structured_output: auto` (llama.cpp's llama-server, vLLM, SGLang tell it), else unknown"))
@@ -127,6 +135,12 @@ class LLMSettings(_ModelFields):
         if values["model"] is None:
             return None
         return ResolvedModelSettings(**values, role=role, price=self.prices.get(values["model"]))
+
+    def concurrency_at(self, endpoint_given: bool) -> int:
+        """Requests in flight at once to one endpoint: the configured bound, else the default for its kind."""
+        if self.max_concurrent_requests is not None:
+            return self.max_concurrent_requests
+        return OWN_SERVER_CONCURRENCY if endpoint_given else HOSTED_API_CONCURRENCY
 
 
 def _read_file(path: Path | None) -> dict[str, Any]:
