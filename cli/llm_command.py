@@ -1,7 +1,8 @@
 """`kevolve llm check`: what the configured endpoint and model can do, and whether kevolve can work with them.
 
 Exit codes: 0 usable (plain text works and at least one structured-output method does), 1 reachable
-but unusable, 2 unreachable or not configured.
+but unusable, 2 unreachable, failing (no answer in time, HTTP 5xx, a reply that is no chat completion)
+or not configured.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from pydantic import SecretStr
+from rich.markup import escape
 from rich.table import Table
 
 from kevolve.tools.candidates import Role
@@ -77,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             capabilities, cached = capabilities_for(target, cache_dir, refresh=args.no_cache)
         except LLMUnavailable as exc:
-            error_console.print(f"[bold red]unreachable:[/] {target.model} at {endpoint_of(target)}: {exc.detail}",
-                                highlight=False, soft_wrap=True)
+            what = escape(f"{target.model} at {endpoint_of(target)}: {exc.detail}")  # a server's reply is no markup
+            error_console.print(f"[bold red]unavailable:[/] {what}", highlight=False, soft_wrap=True)
             return EXIT_UNREACHABLE
         reports.append((target, capabilities, cached))
     if args.json:
@@ -107,7 +109,7 @@ def _as_json(settings: ResolvedModelSettings, capabilities: Capabilities, cached
 
 def _row(name: str, result: ProbeResult) -> tuple[str, str, str, str]:
     works = "[green]works[/]" if result.works else "[red]fails[/]"
-    return name, works, f"{result.seconds:.2f}", result.error or ""
+    return name, works, f"{result.seconds:.2f}", escape(result.error or "")
 
 
 def _print_report(settings: ResolvedModelSettings, capabilities: Capabilities, cached_in: Path | None) -> None:
@@ -128,13 +130,22 @@ def _print_report(settings: ResolvedModelSettings, capabilities: Capabilities, c
         use = f"[bold]{method.value}[/] (configured)"
     else:
         use = f"[bold]{method.value}[/] (configured) [red]fails here[/]: set structured_output to auto"
-    length = (f"{capabilities.context_length} tokens ({capabilities.context_length_source})"
-              if capabilities.context_length else "unknown (the server does not say)")
+    told = (f"{capabilities.context_length} tokens ({capabilities.context_length_source})"
+            if capabilities.context_length else None)
+    if settings.context_window is not None:
+        length = f"{settings.context_window} tokens (context_window)" + (f"; the server says {told}" if told else "")
+    else:
+        length = told or "unknown (the server does not say): set context_window"
     speed = f"{capabilities.latency_s:.2f} s for a short reply" if capabilities.latency_s is not None else "unknown"
     if capabilities.tokens_per_s is not None:
         speed += f", {capabilities.tokens_per_s:.0f} output tokens/s"
     verdict = "[green]usable[/]" if capabilities.usable else "[red]unusable[/]"
-    source = f"cached in {cached_in}; --no-cache probes again" if cached_in else "probed now"
+    if cached_in is not None:
+        source = f"cached in {cached_in}; --no-cache probes again"
+    elif capabilities.conclusive:
+        source = "probed now"
+    else:
+        source = "probed now; not kept: the server failed some probes, so the next check probes again"
     for line in (f"kevolve will use: {use}", f"context length: {length}", f"latency: {speed}",
                  f"probed at {capabilities.probed_at:%Y-%m-%d %H:%M:%S} UTC ({source})", f"verdict: {verdict}"):
         console.print(line, highlight=False, soft_wrap=True)

@@ -17,7 +17,16 @@ import pytest
 from kevolve import llm_command
 from kevolve.tools.llm.capabilities import PROBE_NUMBER, PROBE_WORD
 from local_ports import free_port
-from openai_stub import ScriptedServer, error_reply, json_reply, llama_cpp_like, serve, text_reply
+from openai_stub import (
+    ScriptedServer,
+    error_reply,
+    json_reply,
+    llama_cpp_like,
+    raw_reply,
+    serve,
+    text_reply,
+    trickling_reply,
+)
 
 ANSWER = {"word": PROBE_WORD, "number": PROBE_NUMBER}
 MODELS = {"/v1/models": json_reply({"data": [{"id": "test-model", "meta": {"n_ctx_train": 8192}}]})}
@@ -80,7 +89,7 @@ def test_a_reachable_endpoint_without_typed_replies_exits_1(exits):
 def test_an_unreachable_endpoint_exits_2_with_one_clear_line(exits):
     result = exits["unreachable"]
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.startswith("unreachable: test-model at http://127.0.0.1:")
+    assert result.stderr.startswith("unavailable: test-model at http://127.0.0.1:")
     assert "Connection refused" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
@@ -147,3 +156,44 @@ def test_no_model_configured_exits_2(check):
     code, out, err = check()
     assert (code, out) == (2, "")
     assert "no model configured: pass --model (and --base-url), set KEVOLVE_LLM_MODEL" in err
+
+
+def test_a_configured_context_window_is_the_length_printed(check, llama_cpp, monkeypatch):
+    monkeypatch.setenv("KEVOLVE_LLM_CONTEXT_WINDOW", "4096")
+    code, out, _ = check("--base-url", llama_cpp.url, "--model", "test-model")
+    assert code == 0
+    assert "context length: 4096 tokens (context_window); the server says 8192 tokens (GET /v1/models" in out
+
+
+def test_a_200_that_is_not_json_exits_2_quoting_the_body_cut_short(check):
+    with serve(ScriptedServer(then=raw_reply(b"<html>" + b"Bad gateway. " * 20_000 + b"</html>"))) as page:
+        code, out, err = check("--base-url", page.url, "--model", "test-model")
+    assert (code, out) == (2, "")
+    assert err.startswith("unavailable: test-model at") and "body that is not a chat completion" in err
+    assert "<html>Bad gateway." in err and len(err) < 1000 and "Traceback" not in err
+
+
+def test_a_server_failing_with_500_is_not_remembered_once_it_is_healthy(check, llama_cpp):
+    with serve(ScriptedServer(then=error_reply(500, "internal error"))) as failing:
+        url = failing.url
+        code, _, err = check("--base-url", url, "--model", "test-model")
+        assert code == 2 and "HTTP 500: internal error" in err
+    with serve(llama_cpp_server(), port=int(url.rsplit(":", 1)[1].split("/")[0])):
+        code, out, _ = check("--base-url", url, "--model", "test-model")
+    assert code == 0 and "probed now" in out and "verdict: usable" in out
+
+
+def test_a_reply_that_never_ends_is_given_up_at_timeout_s(check, monkeypatch):
+    monkeypatch.setenv("KEVOLVE_LLM_TIMEOUT_S", "0.5")
+    monkeypatch.setenv("KEVOLVE_LLM_MAX_RETRIES", "0")
+    with serve(ScriptedServer(then=trickling_reply())) as trickling:
+        code, _, err = check("--base-url", trickling.url, "--model", "test-model")
+    assert code == 2 and "no complete reply within timeout_s=0.5 s" in err and "larger `timeout_s`" in err
+
+
+def test_a_200_kb_refusal_is_printed_cut_short(check):
+    huge = "unsupported " * 20_000
+    with serve(ScriptedServer(responder=lambda request: error_reply(400, huge) if request.get("tools")
+                              or request.get("response_format") else text_reply("1 2 3"))) as refusing:
+        code, out, _ = check("--base-url", refusing.url, "--model", "test-model")
+    assert code == 1 and "characters in all" in out and len(out) < 10_000
