@@ -11,6 +11,7 @@ from rich.table import Table
 from kevolve.hardware_specs import DOCUMENTS_DIR
 from kevolve.tools.knowledge.base import KnowledgeBase
 from kevolve.tools.knowledge.chunking import chunk_markdown, load_documents
+from kevolve.tools.knowledge.device_filter import with_device
 from kevolve.tools.knowledge.factory import open_knowledge_base
 from kevolve.tools.knowledge.models import EntryKind, Passage, SearchFilters
 from kevolve.tools.knowledge.settings import KnowledgeSettings
@@ -33,8 +34,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     search = verbs.add_parser("search", help="hybrid (keyword + meaning) search")
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=5)
-    for field in ("vendor", "device", "architecture", "dsl", "operator-family"):
-        search.add_argument(f"--{field}", default=None)
+    for field in ("vendor", "architecture", "dsl", "operator-family"):
+        search.add_argument(f"--{field}", default=None, help="exact value; passages that leave it empty match too")
+    search.add_argument("--device", default=None, help="a hardware spec (h100_sxm), a short name (h100: every "
+                        "H100), a CUDA device name, cpu or cuda:N; passages for its architecture or no device match")
     search.add_argument("--kind", action="append", choices=[k.value for k in EntryKind], default=None)
     search.add_argument("--json", action="store_true")
     verbs.add_parser("stats", help="passages per kind, backend and embedding model")
@@ -73,9 +76,11 @@ def _ingest(kb: KnowledgeBase, path: Path) -> None:
 
 def _search(kb: KnowledgeBase, args: argparse.Namespace) -> None:
     filters = SearchFilters(
-        vendor=args.vendor, device=args.device, architecture=args.architecture, dsl=args.dsl,
+        vendor=args.vendor, architecture=args.architecture, dsl=args.dsl,
         operator_family=args.operator_family, kinds=[EntryKind(k) for k in args.kind] if args.kind else None,
     )
+    if args.device:
+        filters = with_device(filters, args.device)
     hits = kb.search(args.query, filters=filters, limit=args.limit)
     if args.json:
         print(json.dumps([hit.model_dump(mode="json") for hit in hits], indent=1))

@@ -79,8 +79,8 @@ def check_queries(queries: list[dict[str, Any]], passages: list[Passage]) -> lis
             if passage is None:
                 problems.append(f"{name}: relevant id {pid!r} is no passage of the documents")
                 continue
-            for field, value in filters.exact_matches().items():
-                if getattr(passage, field) != value:
+            for field, value in filters.field_values().items():
+                if getattr(passage, field) is not None and getattr(passage, field) not in value:
                     problems.append(f"{name}: {pid} has {field}={getattr(passage, field)!r}, "
                                     f"which the query's filter {field}={value!r} excludes")
     return problems

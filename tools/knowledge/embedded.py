@@ -39,7 +39,8 @@ def _sql_literal(value: str) -> str:
 
 def _where_clause(filters: SearchFilters) -> str | None:
     """The filters as a SQL predicate, every value quoted as a literal; None when nothing filters."""
-    clauses = [f"{name} = {_sql_literal(value)}" for name, value in filters.exact_matches().items()]
+    clauses = [f"({name} IN ({', '.join(map(_sql_literal, values))}) OR {name} IS NULL)" if values
+               else f"{name} IS NULL" for name, values in filters.field_values().items()]
     if filters.kinds is not None:
         clauses.append(f"kind IN ({', '.join(_sql_literal(kind) for kind in filters.kinds)})")
     return " AND ".join(clauses) or None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class EntryKind(StrEnum):
@@ -36,18 +36,25 @@ class Passage(BaseModel):
 
 
 class SearchFilters(BaseModel):
-    """Exact-match filters; a None field does not filter. `kinds` matches any of the listed kinds."""
+    """Metadata filters. A field matches a passage holding exactly one of its values (case matters), or a
+    passage that leaves that field empty: a document that names no device applies to every device. A None
+    field does not filter. `kinds` matches any of the listed kinds, and every passage has a kind."""
 
     model_config = ConfigDict(frozen=True)
 
-    vendor: str | None = None
-    device: str | None = None
-    architecture: str | None = None
-    dsl: str | None = None
-    operator_family: str | None = None
+    vendor: list[str] | None = None
+    device: list[str] | None = None
+    architecture: list[str] | None = None
+    dsl: list[str] | None = None
+    operator_family: list[str] | None = None
     kinds: list[EntryKind] | None = None
 
-    def exact_matches(self) -> dict[str, str]:
+    @field_validator("vendor", "device", "architecture", "dsl", "operator_family", mode="before")
+    @classmethod
+    def _one_value_is_a_list_of_one(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    def field_values(self) -> dict[str, list[str]]:
         """The set metadata fields by name (every field but `kinds`), as each backend's query wants them."""
         return {name: value for name, value in self if name != "kinds" and value is not None}
 

@@ -66,8 +66,15 @@ def _schema() -> list[Property]:
             for name in Passage.model_fields]
 
 
+def _field_clause(name: str, values: list[str]) -> FilterReturn:
+    # An empty field is stored as no value (see _properties): is_none finds it, which needs the collection's
+    # null state indexed (made so in _open_collection).
+    by_name = Filter.by_property(name)
+    return functools.reduce(operator.or_, [by_name.equal(value) for value in values], by_name.is_none(True))
+
+
 def _where(filters: SearchFilters) -> FilterReturn | None:
-    clauses = [Filter.by_property(name).equal(value) for name, value in filters.exact_matches().items()]
+    clauses = [_field_clause(name, values) for name, values in filters.field_values().items()]
     if filters.kinds is not None:
         clauses.append(Filter.by_property("kind").contains_any([kind.value for kind in filters.kinds]))
     return functools.reduce(operator.and_, clauses) if clauses else None
@@ -110,6 +117,7 @@ class WeaviateKnowledgeBase(KnowledgeBase):
         if not self._client.collections.exists(name):
             return self._client.collections.create(
                 name, description=description, properties=_schema(),
+                inverted_index_config=Configure.inverted_index(index_null_state=True),
                 vector_config=Configure.Vectors.self_provided(
                     vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)))
         collection = self._client.collections.get(name)
