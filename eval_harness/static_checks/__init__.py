@@ -6,7 +6,7 @@ ones refuse the candidate. `RULES` is the registry of named checks, each with th
 judge what static reading cannot: which kernels actually ran, whether results are reused.
 """
 
-from . import rules_compute, rules_environment, rules_kernels, rules_structure  # noqa: F401  (registration)
+from . import rules_compute, rules_environment, rules_kernels, rules_structure, rules_text  # noqa: F401  (registration)
 from .checker import SYNTAX_RULE, check_source
 from .presets import PRESETS, Preset
 from .registry import RULES, Rule

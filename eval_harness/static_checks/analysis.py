@@ -43,9 +43,10 @@ class _Context:
     tensors: frozenset[str] = frozenset()  # parameters annotated torch.Tensor: operators on them are compute
 
 
-def analyse(tree: ast.Module) -> Facts:
+def analyse(tree: ast.Module, source: str = "") -> Facts:
     visitor = _FactVisitor(collect_symbols(tree), tree)
     visitor.visit(tree)
+    visitor.facts.source = source
     return visitor.facts
 
 

@@ -24,7 +24,7 @@ def check_source(source: str, *, policy: Policy, math: MathMode | None = None) -
     except (ValueError, RecursionError) as exc:  # null bytes; nesting deeper than the parser's stack
         return [_syntax_finding(f"the source cannot be parsed: {exc}", None)]
     try:
-        facts = analyse(tree)
+        facts = analyse(tree, source)
     except RecursionError:
         return [_syntax_finding("the source is nested too deeply to analyse", None)]
     preset = PRESETS[policy]

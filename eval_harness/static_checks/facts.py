@@ -107,6 +107,7 @@ class Facts:
     bare_names: list[tuple[str, Where]] = field(default_factory=list)  # names resolving to no import
     attributes: list[tuple[str, Where]] = field(default_factory=list)  # every `.attr` accessed
     strings: list[tuple[str, Where]] = field(default_factory=list)  # string constants, docstrings aside
+    source: str = ""  # the module's text: comments and characters the syntax tree does not keep
 
     def named_uses(self) -> list[tuple[str, Where, str]]:
         """(canonical name, where, ctx) for every call and other use of an imported name."""

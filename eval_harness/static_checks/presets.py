@@ -34,6 +34,7 @@ _SEVERITIES: Mapping[str, Severity] = MappingProxyType({
     "stateful_forward": _W,  # caches of extensions and configs are legitimate; the fresh-input check decides
     "precision_downcast": _E,
     "implicit_tf32": _W,  # harmless when the operands are already half; the tolerance check decides
+    "hidden_characters": _E,
 })
 
 
