@@ -17,8 +17,7 @@ from .console import console, error_console
 from .options import UsageError, add_evaluation_options, resolve_device, settings_from
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("bench", help="baselines (and candidates) over a suite of problems")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "suite", type=Path, nargs="?", default=SUITE_DIR,
         help="a folder of problems (a KernelBench level folder works as it is); default: kevolve's suite",

@@ -35,8 +35,7 @@ from .run_options import llm_settings
 EXIT_FAILED = 1
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("campaign", help="optimize many problems under one budget, unattended")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     verbs = parser.add_subparsers(dest="verb", required=True)
     start = verbs.add_parser("run", help="start a campaign from its YAML spec")
     start.add_argument("spec", type=Path)

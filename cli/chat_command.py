@@ -20,8 +20,7 @@ from .run_options import add_run_options, llm_settings, open_run_services
 from .task_options import add_search_options, new_task
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("chat", help="ask in your own words: optimize, status, show, stop, approve")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_search_options(parser)
     add_evaluation_options(parser)
     add_run_options(parser)

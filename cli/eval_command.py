@@ -18,8 +18,7 @@ from .options import UsageError, add_evaluation_options, resolve_device, setting
 EXIT_NOT_ACCEPTED = 1
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("eval", help="evaluate one candidate against one problem")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("problem", type=Path, help="a problem file in KernelBench's format")
     parser.add_argument("--candidate", type=Path, required=True, help="a file defining class ModelNew")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -22,8 +22,7 @@ from .options import UsageError
 LEARNED_KINDS = (EntryKind.LEARNED_WIN, EntryKind.LEARNED_FAILURE)
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("kb", help="the knowledge base: ingest, search, stats, export, import")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["embedded", "weaviate"], default=None,
                         help="default: the settings (KEVOLVE_KB_BACKEND), else embedded")
     parser.add_argument("--data-dir", type=Path, default=None, help="the embedded base's folder")

@@ -24,8 +24,7 @@ EXIT_UNCHANGED = 0
 EXIT_CHANGED = 1
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("library", help="list, export or re-validate the approved-kernel library")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     library_help = "the library folder (default ./kevolve-library, or KEVOLVE_LIBRARY_DIR)"
     parser.add_argument("--library", type=Path, default=Path(os.environ.get("KEVOLVE_LIBRARY_DIR", "kevolve-library")),
                         help=library_help)

@@ -30,8 +30,7 @@ EXIT_UNUSABLE = 1
 EXIT_UNREACHABLE = 2
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("llm", help="the language model endpoint: what it can do")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     verbs = parser.add_subparsers(dest="verb", required=True)
     check = verbs.add_parser(
         "check", help="probe the endpoint and model: structured output, streaming, context length, speed",

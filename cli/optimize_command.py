@@ -21,8 +21,7 @@ from .task_options import add_search_options, new_task
 EXIT_WAITING = 3
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("optimize", help="search for a verified, faster kernel for a problem")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("problem", type=Path, nargs="?", help="a problem file in KernelBench's format")
     parser.add_argument("--resume", metavar="RUN", default=None, help="continue a run (its id or folder)")
     parser.add_argument("--devices", nargs="+", default=None, metavar="DEVICE",

@@ -16,8 +16,7 @@ from .console import console
 from .options import UsageError, add_evaluation_options, resolve_device, settings_from
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("profile", help="profile and speed of light of a candidate (or the reference)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("problem", type=Path, help="a problem file in KernelBench's format")
     parser.add_argument("--candidate", type=Path, default=None, help="a file defining class ModelNew")
     parser.add_argument("--out", type=Path, default=Path("kevolve-out/profiles"),

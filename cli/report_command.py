@@ -20,8 +20,7 @@ from .options import UsageError
 REPORT_FOLDER = "report"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("report", help="a run's or a campaign's results as HTML, markdown and JSON")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="RUN_OR_CAMPAIGN", help="a campaign id or folder, or a run id or folder")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write report.html, report.md and report.json (default: <its folder>/report)")

@@ -21,8 +21,7 @@ from .progress import print_event
 from .run_options import add_run_options, open_run_services
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("review", help="list, show, approve or reject kernels waiting for a person")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser)
     add_cache_options(parser)
     verbs = parser.add_subparsers(dest="verb")

@@ -12,8 +12,7 @@ from .run_options import add_run_options, open_run_services
 TOKEN_VARIABLE = "KEVOLVE_SERVE_TOKEN"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("serve", help="review waiting kernels in a browser: evidence, approve, reject")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1); any other address needs a token")
     parser.add_argument("--port", type=int, default=8000)

@@ -10,26 +10,29 @@ from types import ModuleType
 
 import torch
 
+from kevolve.eval_harness.precision import DType, MathMode
 from kevolve.tools.offline.configs import GroupConfig, default_config
 from kevolve.tools.offline.fusion import FusedProgram, fuse
 from kevolve.tools.offline.lowering import lower
 from kevolve.tools.offline.module_source import module_source
+from kevolve.tools.offline.regime import EXACT
 from kevolve.tools.offline.tracing import trace_reference
 
 LOOPING = GroupConfig(block=64, rows=2, single_max=0, chunk=16, warps=2)
 
 
 @functools.cache
-def fused_program(reference: str, *, strict: bool = False) -> FusedProgram:
-    """`strict`: GEMMs become Triton kernels, as the engine writes them under the strict policy."""
-    program = lower(trace_reference(reference), gemm_in_triton=strict)
+def fused_program(reference: str, *, strict: bool = False, dtype: DType = DType.FLOAT32) -> FusedProgram:
+    """`strict`: GEMMs become Triton kernels, as the engine writes them under the strict policy; `dtype`: the
+    regime's dtype the reference is traced in."""
+    program = lower(trace_reference(reference, dtype=dtype), gemm_in_triton=strict)
     assert not program.unsupported, program.unsupported
     return fuse(program)
 
 
-def candidate_source(reference: str, fused: FusedProgram, *, looping: bool) -> str:
+def candidate_source(reference: str, fused: FusedProgram, *, looping: bool, mode: MathMode = EXACT) -> str:
     configs = {g.name: LOOPING if looping else default_config(g) for g in fused.groups}
-    return module_source(reference, fused, configs, "test")
+    return module_source(reference, fused, configs, "test", mode)
 
 
 def load(source: str, folder: Path, name: str) -> ModuleType:
@@ -42,11 +45,14 @@ def load(source: str, folder: Path, name: str) -> ModuleType:
     return module
 
 
-def assert_same(reference: ModuleType, candidate: ModuleType, init: list, inputs: list, *, tol: float = 1e-4) -> None:
+def assert_same(reference: ModuleType, candidate: ModuleType, init: list, inputs: list, *, tol: float = 1e-4,
+                dtype: torch.dtype = torch.float32) -> None:
+    """`dtype`: the regime's, which parameters and floating inputs take, as the harness gives them."""
     torch.manual_seed(0)
-    model = reference.Model(*init)
+    model = reference.Model(*init).to(dtype)
     torch.manual_seed(0)
-    generated = candidate.ModelNew(*init)
+    generated = candidate.ModelNew(*init).to(dtype)
+    inputs = [x.to(dtype) if isinstance(x, torch.Tensor) and x.is_floating_point() else x for x in inputs]
     expected = model(*inputs)
     actual = generated(*inputs)
     expected = expected if isinstance(expected, tuple | list) else [expected]

@@ -12,6 +12,7 @@ import textwrap
 import pytest
 import torch
 
+from kevolve.eval_harness.precision import DType, Precision, resolve
 from kevolve.tools.offline.configs import default_config, neighbours
 from offline_helpers import assert_same, candidate_source, fused_program, load
 
@@ -186,6 +187,8 @@ CASES = {
                         F.triplet_margin_loss(a, b, b - a, reduction="none"))
         """, "[torch.randn(8, 24), torch.randn(8, 24)]"), lambda n, m: [torch.randn(n, m), torch.randn(n, m)], []),
 }
+# Cases whose GEMMs the half regimes also write in Triton (their bf16 / fp16 tensor-core form).
+STRICT_CASES = {"linear_epilogue", "gemm_norms_chain"}
 # (rows, cols): smaller than one block, odd, and longer than the looping form's 16-wide slice.
 SHAPES = [(1, 3), (5, 37), (11, 93)]
 
@@ -201,6 +204,26 @@ def test_generated_module_matches_pytorch(case: str, looping: bool, tmp_path) ->
     for seed, (rows, cols) in enumerate(SHAPES):
         torch.manual_seed(seed)
         assert_same(reference, candidate, init, make_inputs(rows, cols))
+
+
+HALF_REGIMES = {"bf16": (DType.BFLOAT16, 5e-2), "fp16": (DType.FLOAT16, 1e-2)}  # ~ 12 units of roundoff
+
+
+# Each half regime runs one form (bf16 the looping one, fp16 the on-chip one) on the largest shape: every
+# generator in both dtypes and both forms, at a sixth of the cost of the full grid.
+@pytest.mark.parametrize("regime", sorted(HALF_REGIMES))
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_half_regimes_load_halves_compute_in_fp32_and_store_the_references_dtype(case: str, regime: str,
+                                                                                   tmp_path) -> None:
+    reference_source, make_inputs, init = CASES[case]
+    dtype, tol = HALF_REGIMES[regime]
+    mode = resolve(Precision(regime))
+    fused = fused_program(reference_source, strict=case in STRICT_CASES, dtype=dtype)
+    reference = load(reference_source, tmp_path, f"ref_{case}_{regime}")
+    source = candidate_source(reference_source, fused, looping=regime == "bf16", mode=mode)
+    candidate = load(source, tmp_path, f"gen_{case}_{regime}")
+    torch.manual_seed(0)
+    assert_same(reference, candidate, init, make_inputs(*SHAPES[-1]), tol=tol, dtype=getattr(torch, dtype.value))
 
 
 def test_a_softmax_is_one_kernel() -> None:

@@ -1,6 +1,7 @@
 """The offline engine as the coder and planner use it: a design per task, then candidates from it.
 
-A design is traced, lowered and fused once per reference and policy. Candidates differ only in
+A design is traced, lowered and fused once per reference, policy and precision regime (traced at the
+regime's dtype, its GEMMs using tensor cores as the regime allows: regime.py). Candidates differ only in
 their launch configurations: a draft uses the defaults, and a candidate built on an engine-written
 parent walks to that parent's neighbouring configurations (one group at a time); a crossover mixes
 two parents' configurations group by group. Each source is proposed once: known and handed-out
@@ -14,12 +15,14 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kevolve.eval_harness.precision import MathMode
 from kevolve.eval_harness.problem import sha256_text
 
 from .configs import GroupConfig, default_config, neighbours
 from .fusion import FusedProgram, FusionGroup, fuse
 from .lowering import lower
 from .module_source import module_source, read_configs
+from .regime import EXACT
 from .tracing import TraceFailed, trace_reference
 
 
@@ -67,27 +70,27 @@ def _summary(group: FusionGroup) -> GroupSummary:
 
 
 class OfflineEngine:
-    """Designs cached per (reference, policy); safe to call from the coders' threads."""
+    """Designs cached per (reference, policy, regime); safe to call from the coders' threads."""
 
     def __init__(self, *, trace_timeout_s: float = 120.0) -> None:
         self._timeout = trace_timeout_s
-        self._designs: dict[tuple[str, str], tuple[Design, FusedProgram | None]] = {}
+        self._designs: dict[tuple[str, str, str], tuple[Design, FusedProgram | None]] = {}
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
-    def design(self, reference: str, policy: str) -> Design:
-        return self._designed(reference, policy)[0]
+    def design(self, reference: str, policy: str, mode: MathMode = EXACT) -> Design:
+        return self._designed(reference, policy, mode)[0]
 
-    def _designed(self, reference: str, policy: str) -> tuple[Design, FusedProgram | None]:
-        key = (sha256_text(reference), policy)
+    def _designed(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, FusedProgram | None]:
+        key = (sha256_text(reference), policy, mode.key)
         with self._lock:
             if key not in self._designs:
-                self._designs[key] = self._make(reference, policy)
+                self._designs[key] = self._make(reference, policy, mode)
             return self._designs[key]
 
-    def _make(self, reference: str, policy: str) -> tuple[Design, FusedProgram | None]:
+    def _make(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, FusedProgram | None]:
         try:
-            traced = trace_reference(reference, timeout_s=self._timeout)
+            traced = trace_reference(reference, dtype=mode.dtype, timeout_s=self._timeout)
         except TraceFailed as exc:
             return Design(supported=False, reason=f"tracing failed: {exc}"), None
         try:
@@ -103,13 +106,14 @@ class OfflineEngine:
         return Design(supported=True, groups=[_summary(g) for g in fused.groups], vendor_calls=program.vendor_calls,
                       baked=program.baked), fused
 
-    def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str]) -> Proposal | None:
+    def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str],
+                mode: MathMode = EXACT) -> Proposal | None:
         """The next unseen candidate near the parents (engine-written ones), or from the defaults."""
-        design, fused = self._designed(reference, policy)
+        design, fused = self._designed(reference, policy, mode)
         if fused is None:
             return None
         for configs, why in self._configurations(fused.groups, parents):
-            source = module_source(reference, fused, configs, design.describe())
+            source = module_source(reference, fused, configs, design.describe(), mode)
             digest = sha256_text(source)
             with self._lock:
                 if digest in known_sources or digest in self._claimed:

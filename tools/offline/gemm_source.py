@@ -1,21 +1,26 @@
 """A GEMM group -> a tiled Triton matrix product with its elementwise epilogue fused, and its launcher.
 
 Used under `strict`, where the product must be a kernel of ours. Tiles are grouped along M so that
-programs running together share the other operand's tiles in L2. The product accumulates in fp32
-with `input_precision="ieee"`: TF32 would miss the harness's fp32 tolerance. A linear layer's
-weight is read transposed through its strides, with no copy.
+programs running together share the other operand's tiles in L2. The product accumulates in fp32; fp32
+operands go through TF32 tensor cores only in a regime that allows TF32 matmuls (regime.py), half
+operands are multiplied as they are. A linear layer's weight is read transposed through its strides,
+with no copy.
 """
 
 from __future__ import annotations
 
+from kevolve.eval_harness.precision import MathMode
+
 from .configs import GroupConfig
 from .fusion import FusionGroup
+from .launcher_source import out_dtype
+from .regime import dot_call
 from .triton_source import KernelNames, expression_of, load_of, render
 
 _OUT = "rm[:, None] * {s}0 + rn[None, :] * {s}1"
 
 
-def gemm_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
+def gemm_kernel(group: FusionGroup, dtypes: dict[str, str], mode: MathMode) -> str:
     names = KernelNames(group)
     product = group.gemm()
     epilogue = [m for m in group.members if m is not product]
@@ -43,7 +48,7 @@ def gemm_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
         "mask=(rm[:, None] < M) & (rk[None, :] < K), other=0.0)",
         "    b = tl.load(w_ptr + rk[:, None] * w_s0 + rn[None, :] * w_s1, "
         "mask=(rk[:, None] < K) & (rn[None, :] < N), other=0.0)",
-        '    acc += tl.dot(a, b, input_precision="ieee")',
+        f"    acc += {dot_call('a', 'b', mode)}",
         f"v_{product.name} = acc",
         "mask = (rm[:, None] < M) & (rn[None, :] < N)",
     ]
@@ -66,7 +71,8 @@ def gemm_launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str
     outputs = [f"o{i}" for i in range(len(names.outputs_full))]
     lines = [f"M, K, N = x.shape[0], x.shape[1], {n_size}", "shape = (M, N)"]
     lines += [f"{a} = {a}.broadcast_to(shape)" for a in full]
-    lines += [f"o{i} = torch.empty(shape, device=x.device, dtype=torch.float32)" for i in range(len(outputs))]
+    lines += [f"o{i} = torch.empty(shape, device=x.device, dtype={out_dtype(dtypes, o)})"
+              for i, o in enumerate(names.outputs_full)]
     arguments = ["x", "w", *full, *outputs, "*x.stride()", w_strides, *(f"*{a}.stride()" for a in full),
                  "*o0.stride()", "M", "N", "K", *scalars]
     lines += [f"grid = (triton.cdiv(M, {config.tile_m}) * triton.cdiv(N, {config.tile_n}),)",

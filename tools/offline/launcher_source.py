@@ -6,11 +6,14 @@ from .configs import GroupConfig
 from .fusion import FusionGroup
 from .triton_source import KernelNames
 
-_DTYPE_OF = {"torch.int64": "torch.int64", "torch.bool": "torch.bool"}
 
+def out_dtype(dtypes: dict[str, str], name: str) -> str:
+    """A kernel's output is stored in the dtype the reference gives that value, intermediate buffers included.
 
-def _out_dtype(dtypes: dict[str, str], name: str) -> str:
-    return _DTYPE_OF.get(dtypes[name], "torch.float32")
+    In a half regime this halves the bytes between kernels against fp32 buffers, and rounds each buffer once to
+    the regime's unit roundoff, as the reference itself rounds after every operation (the kernels compute in fp32).
+    """
+    return dtypes[name]
 
 
 def _meets_dropped(group: FusionGroup, tensor: str) -> bool:
@@ -55,14 +58,14 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
     device = f"{(full or windowed)[0]}.device"
     outputs = []
     for i, name in enumerate(names.outputs_full):
-        lines.append(f"o{i} = torch.empty(shape, device={device}, dtype={_out_dtype(dtypes, name)})")
+        lines.append(f"o{i} = torch.empty(shape, device={device}, dtype={out_dtype(dtypes, name)})")
         outputs.append(f"o{i}")
     kept_expr = f"[1 if d in {reduced_dims!r} else size for d, size in enumerate(shape)]"
     for i, name in enumerate(names.outputs_reduced):
         member = next(m for m in group.members if m.name == name)
         keep = member.keepdim if member.kind == "reduce" else len(member.shape.dims) == len(group.shape)
         shape = kept_expr if keep else f"[size for d, size in enumerate(shape) if d not in {reduced_dims!r}]"
-        lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={_out_dtype(dtypes, name)})")
+        lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
     pointers = ", ".join(full + reduced + windowed + outputs)
     lines.append(f"wide = _needs_int64(shape, {pointers})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -30,6 +31,7 @@ VIEW_METHODS = {"view", "reshape", "permute", "transpose", "flatten", "unsqueeze
                 "contiguous", "t", "expand_as", "view_as", "reshape_as", "unflatten", "narrow", "select",
                 "movedim", "chunk", "split", "unbind", "size", "dim", "numel"}
 SAME_VALUE = {"float", "to", "type_as", "clone", "detach", "identity", "dropout"}
+_COMPARISONS = ("gt", "lt", "ge", "le", "eq", "ne")
 PYTHON_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "neg": "-"}
 
 
@@ -144,12 +146,31 @@ class LoweringState:
             source = self.shape(args[0])
             dims_out = source if kind == "scan" else tuple(
                 1 if i in dims else size for i, size in enumerate(source) if keepdim or i not in dims)
-        dtype = "torch.int64" if index else "torch.bool" if fn in ("gt", "lt", "ge", "le", "eq", "ne") \
-            else "torch.float32"
-        shape = Shape(dims_out, dtype)
+        shape = Shape(dims_out, self.result_dtype(fn, args, index))
         self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, dims, keepdim, index))
         self.tensors[name] = shape
         return name
+
+    def result_dtype(self, fn: str, args: list[str | Scalar], index: bool) -> str:
+        """The dtype PyTorch gives this step's value in the traced regime: its floating operands' promotion.
+
+        Kernels compute in fp32 whatever the regime; this is the dtype a value is stored in when it leaves a
+        kernel. Python scalars do not promote a half tensor (as in PyTorch), and where only integers or flags
+        are read the value is float32, PyTorch's default.
+        """
+        if index:
+            return "torch.int64"
+        if fn in _COMPARISONS:
+            return "torch.bool"
+        if fn == "float":
+            return "torch.float32"
+        values = args[1:] if fn == "where" else args
+        floating = [getattr(torch, self.tensors[a].dtype.removeprefix("torch.")) for a in values
+                    if isinstance(a, str) and "float" in self.tensors[a].dtype]
+        promoted = floating[0] if floating else torch.float32
+        for dtype in floating[1:]:
+            promoted = torch.promote_types(promoted, dtype)
+        return str(promoted)
 
     def reduce(self, fn: str, x: str, dims: tuple[int, ...], keepdim: bool, name: str | None = None,
                index: bool = False) -> str:
@@ -174,6 +195,20 @@ class LoweringState:
         if "tl." in expression:
             self.unsupported.append(f"{fn} of scalars")
         return Scalar(expression, literal=all(arg.literal for arg in args))
+
+    def take_traced_dtype(self, node: TracedNode) -> None:
+        """A value the reference names is stored in the dtype the trace saw it in.
+
+        Promotion gets most steps right; a composite's last step may not (cross-entropy's mean divides by a
+        float32 count, while PyTorch's loss keeps its logits' dtype).
+        """
+        shape = self.tensors.get(node.name)
+        if node.meta is None or shape is None or shape.dtype == node.meta.dtype:
+            return
+        for i, step in enumerate(self.steps):
+            if isinstance(step, PrimStep) and step.name == node.name:
+                self.tensors[node.name] = Shape(shape.dims, node.meta.dtype)
+                self.steps[i] = replace(step, shape=self.tensors[node.name])
 
     # --- binding ------------------------------------------------------------------------------
 
@@ -211,6 +246,7 @@ def lower(traced: TracedProgram, *, gemm_in_triton: bool = False) -> Program:
             state.emit_py(node.name, f"None  # unsupported: {node.op}", shape_of(node.meta))
             continue
         handler(state, node)
+        state.take_traced_dtype(node)
     output = state.py(traced.output)
     return Program(list(traced.inputs), state.steps, output, state.tensors, state.unsupported,
                    list(traced.derived_constants))

@@ -74,13 +74,13 @@ def _channel_view(state: LoweringState, x: str, groups: str | None, group_count:
     else:
         shape = (dims[0], group_count, dims[1] // group_count, spatial)
         code = f"{x}.reshape({x}.shape[0], {groups}, {channels} // {groups}, -1)"
-    return state.emit_py(state.fresh("view"), code, Shape(shape)), channels
+    return state.emit_py(state.fresh("view"), code, Shape(shape, state.tensors[x].dtype)), channels
 
 
 def _param_view(state: LoweringState, tensor: str | Scalar, code_shape: str, dims: tuple[int, ...]) -> str | Scalar:
     if not isinstance(tensor, str):
         return tensor
-    return state.emit_py(state.fresh("view"), f"{tensor}.view({code_shape})", Shape(dims))
+    return state.emit_py(state.fresh("view"), f"{tensor}.view({code_shape})", Shape(dims, state.tensors[tensor].dtype))
 
 
 def _group_norm(state: LoweringState, node: TracedNode) -> None:

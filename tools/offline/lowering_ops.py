@@ -47,6 +47,9 @@ def _same_value(state: LoweringState, node: TracedNode) -> None:
         if state.value(bound.get("p")) not in (0, 0.0) and state.value(bound.get("training")) is not False:
             state.unsupported.append("dropout with p > 0 in training mode")
     source = state.operand(node.args[0])
+    if isinstance(source, str) and node.meta is not None and node.meta.dtype != state.tensors[source].dtype:
+        state.pw("identity", source, name=node.name)  # `.float()` of a half tensor: a conversion, stored as traced
+        return
     state.emit_py(node.name, source if isinstance(source, str) else source.expr, shape_of(node.meta))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import json
 
+from kevolve.eval_harness.precision import MathMode
+
 from .configs import GroupConfig
 from .fusion import FusedProgram
 from .gemm_source import gemm_kernel, gemm_launcher
@@ -23,6 +25,7 @@ from .launcher_source import (
 )
 from .program import PyStep
 from .reduction_source import reduction_kernels
+from .regime import EXACT
 from .triton_source import LOGADDEXP_SOURCE, pointwise_kernel, uses_logaddexp
 
 CONFIG_MARKER = "# kevolve-offline: "
@@ -112,7 +115,9 @@ def _forward(fused: FusedProgram) -> str:
     return f"    def forward({parameters}):\n" + "\n".join(f"        {line}" for line in lines) + "\n"
 
 
-def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupConfig], summary: str) -> str:
+def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupConfig], summary: str,
+                  mode: MathMode = EXACT) -> str:
+    """`mode`: the regime the program was traced in, which decides how its GEMMs use tensor cores."""
     groups = fused.groups
     dtypes = {name: shape.dtype for name, shape in fused.program.tensors.items()}
     kept, model_class = _reference_parts(reference)
@@ -134,7 +139,7 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
     for group in groups:
         if group.kind == "gemm":
             launch = gemm_launcher(group, configs[group.name], dtypes, launcher_name(group))
-            parts += [gemm_kernel(group, dtypes), launch]
+            parts += [gemm_kernel(group, dtypes, mode), launch]
             continue
         kernel = pointwise_kernel(group, dtypes) if group.kind == "pointwise" else reduction_kernels(group, dtypes)
         parts += [kernel, launcher(group, configs[group.name], dtypes)]

@@ -1,9 +1,11 @@
 """Traces a reference with torch.fx in its own process and prints the program as JSON.
 
-    python -m kevolve.tools.offline.trace_program PROBLEM.py [--config NAME]
+    python -m kevolve.tools.offline.trace_program PROBLEM.py [--config NAME] [--dtype float32|bfloat16|float16]
 
 It runs the problem's code (as the harness's workers do, never the caller): the model and its
-inputs are built on the `meta` device, so even multi-GB problems trace in milliseconds. torch.fx's
+inputs are built on the `meta` device, so even multi-GB problems trace in milliseconds. Floating
+parameters and inputs take `--dtype` as the harness gives them in a regime, so every traced value
+carries the dtype the reference computes it in. torch.fx's
 symbolic tracing keeps `x.shape` symbolic, which the generated module needs to serve every
 configuration; shapes are then propagated once, for choices only.
 
@@ -28,7 +30,9 @@ from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from kevolve.eval_harness.module_loader import module_from_source
+from kevolve.eval_harness.precision import DType
 from kevolve.eval_harness.problem import load_problem
+from kevolve.eval_harness.tensors import place
 
 from .op_names import MODULE_CALLS, canonical
 
@@ -173,12 +177,14 @@ def _provenance(model: nn.Module, base: dict[tuple[str, int], Any]
     return attributes, derived
 
 
-def trace(source: str, overrides: dict[str, Any], workdir: Path) -> dict[str, Any]:
+def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dtype = torch.float32
+          ) -> dict[str, Any]:
     module = module_from_source(source, stem="traced_problem", workdir=workdir, overrides=overrides)
-    with torch.device("meta"):
+    meta = torch.device("meta")
+    with meta:
         torch.manual_seed(0)
-        model = module.Model(*module.get_init_inputs())
-        inputs = list(module.get_inputs())
+        model = module.Model(*module.get_init_inputs()).to(dtype=dtype)
+        inputs = list(place(list(module.get_inputs()), meta, dtype))
     graph_module = torch.fx.symbolic_trace(model)
     attributes, derived = _provenance(model, _constants(graph_module.graph))
     ShapeProp(graph_module).propagate(*inputs)
@@ -223,11 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("problem")
     parser.add_argument("--config", default="default")
+    parser.add_argument("--dtype", default=DType.FLOAT32.value, choices=[d.value for d in DType])
     args = parser.parse_args(argv)
     problem = load_problem(args.problem)
     with tempfile.TemporaryDirectory(prefix="kevolve-trace-") as workdir:
         try:
-            program = trace(problem.source, problem.overrides(args.config), Path(workdir))
+            program = trace(problem.source, problem.overrides(args.config), Path(workdir), getattr(torch, args.dtype))
         except Exception as exc:
             print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
             return 1

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kevolve.eval_harness.precision import DType
+
 from .traced import TracedProgram
 
 
@@ -15,14 +17,17 @@ class TraceFailed(RuntimeError):
     """The reference could not be traced (data-dependent control flow, an error, a timeout)."""
 
 
-def trace_reference(source: str, *, config: str = "default", timeout_s: float = 120.0) -> TracedProgram:
-    """The reference's traced program; it runs in a child process, never in the caller."""
+def trace_reference(source: str, *, config: str = "default", dtype: DType = DType.FLOAT32,
+                    timeout_s: float = 120.0) -> TracedProgram:
+    """The reference's traced program, its floating tensors in `dtype`; it runs in a child process, never in the
+    caller."""
     with tempfile.TemporaryDirectory(prefix="kevolve-trace-") as folder:
         problem = Path(folder) / "reference.py"
         problem.write_text(source, encoding="utf-8")
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "kevolve.tools.offline.trace_program", str(problem), "--config", config],
+                [sys.executable, "-m", "kevolve.tools.offline.trace_program", str(problem), "--config", config,
+                 "--dtype", dtype.value],
                 capture_output=True, text=True, timeout=timeout_s, cwd=folder,
             )
         except subprocess.TimeoutExpired as exc:
