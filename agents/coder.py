@@ -160,7 +160,7 @@ def _generated(request: CodingRequest, engine: OfflineEngine | None) -> CoderDra
     if engine is None:
         return None
     proposal = engine.propose(request.task.reference_source, request.task.policy, request.parent_sources,
-                              request.known_sources)
+                              request.known_sources, request.task.math)
     return CoderDraft(source=proposal.source, notes=proposal.notes) if proposal is not None else None
 
 

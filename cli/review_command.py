@@ -82,8 +82,11 @@ def _show(request: ApprovalRequest) -> None:
 
 def _decide(args: argparse.Namespace, approved: bool) -> int:
     run, request = review_queue.find(args.runs_dir, args.id)
-    decision = ApprovalDecision(approved=approved, reviewer=args.reviewer or getpass.getuser(), comment=args.comment)
+    # The decision names the request loaded here: if what waits changes before the claim, it is refused.
+    decision = ApprovalDecision.on(request, approved=approved, reviewer=args.reviewer or getpass.getuser(),
+                                   comment=args.comment)
     with review_queue.claim(run, request.review_id) as claimed:
+        review_queue.check(claimed, decision)
         library = run_library(run.task().sources.library, args.library)
         console.print(f"{'approved' if approved else 'rejected'} {request.review_id}; the run goes on "
                       f"(approved kernels go to {library})", highlight=False)

@@ -21,9 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from pydantic import BaseModel, ConfigDict
 
-from .approval import ApprovalDecision, ApprovalRequest
+from .approval import ApprovalDecision, ApprovalRequest, DecisionRecord, approved_kernel, check_decision
 from .context import RunServices
 from .folders import run_library
 from .run_directory import RunDirectory, list_runs
@@ -50,13 +49,6 @@ class RunStatus(StrEnum):
     WAITING = "waiting"  # a kernel waits for a person
     FINISHED = "finished"
     STOPPED = "stopped"  # neither: killed or failed mid-search; `kevolve optimize --resume` goes on
-
-
-class DecisionRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    request: ApprovalRequest
-    decision: ApprovalDecision
 
 
 def waiting(runs_root: Path) -> list[Waiting]:
@@ -161,8 +153,19 @@ def decide(claimed: Claim, decision: ApprovalDecision, *, open_services: OpenSer
         close_services(services)
 
 
+def check(claimed: Claim, decision: ApprovalDecision) -> None:
+    """Raises EvidenceMismatch, before anything is recorded or resumed, unless `decision` names the kernel that
+    waits and (for an approval) the run's search and the harness's verified hash agree on its source."""
+    check_decision(claimed.request, decision)
+    if decision.approved:
+        with OptimizationRun(claimed.run) as optimization:
+            search = optimization.state()["searches"].get(claimed.request.device)
+        approved_kernel(claimed.run, search, DecisionRecord(request=claimed.request, decision=decision))
+
+
 def record(claimed: Claim, decision: ApprovalDecision) -> None:
-    """Appends who decided what, and on which evidence, to the run's decisions file."""
+    """Appends who decided what, and on which evidence, to the run's decisions file, once `check` passes."""
+    check(claimed, decision)
     with (claimed.run.path / DECISIONS_FILE).open("a") as log:
         log.write(DecisionRecord(request=claimed.request, decision=decision).model_dump_json() + "\n")
 
