@@ -17,7 +17,7 @@ from kevolve.agents.chat import ChatAction, ChatIntent, understand, understand_o
 from kevolve.eval_harness.environment import UnknownDeviceError
 from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
-from kevolve.graph.approval import ApprovalDecision
+from kevolve.graph.approval import ApprovalDecision, EvidenceMismatch
 from kevolve.graph.context import RunServices
 from kevolve.graph.review_queue import claim, record
 from kevolve.graph.runner import NothingToDecide, OnEvent, OptimizationRun
@@ -193,8 +193,13 @@ class ChatSession:
             return
         # A rejection asks for more search: an earlier "stop" must not end it after one round.
         self._services().stop_requested.clear()
-        decision = ApprovalDecision(approved=approved, reviewer=self._reviewer, comment=intent.comment)
-        record(claimed, decision)
+        decision = ApprovalDecision.on(request, approved=approved, reviewer=self._reviewer, comment=intent.comment)
+        try:
+            record(claimed, decision)
+        except EvidenceMismatch as exc:
+            claimed.release()
+            self._say(str(exc))
+            return
         self._say(f"approved {request.review_id}; it goes to the library" if approved
                   else f"rejected {request.review_id}; searching again with your reason")
 

@@ -7,7 +7,8 @@ import argparse
 import os
 from pathlib import Path
 
-from kevolve.graph.context import RunServices
+from typing import TYPE_CHECKING
+
 from kevolve.graph.folders import (
     LIBRARY_DEFAULT,
     LIBRARY_VARIABLE,
@@ -16,13 +17,15 @@ from kevolve.graph.folders import (
     default_library_dir,
     default_runs_dir,
 )
-from kevolve.graph.services import open_services
-from kevolve.graph.state import RunSources, TaskSpec
-from kevolve.tools.executors import ExecutorSettings
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 from kevolve.tools.llm.settings import LLMSettings
 
 from .executor_options import add_executor_options, executor_settings
+
+if TYPE_CHECKING:  # the graph loads LangGraph and PyTorch: imported where used, so --help answers at once
+    from kevolve.graph.context import RunServices
+    from kevolve.graph.state import RunSources, TaskSpec
+    from kevolve.tools.executors import ExecutorSettings
 
 DEFAULT_LLM_CONFIG = Path("kevolve.yaml")
 
@@ -52,6 +55,8 @@ def llm_settings(args: argparse.Namespace) -> LLMSettings:
 
 
 def run_sources(args: argparse.Namespace) -> RunSources:
+    from kevolve.graph.state import RunSources
+
     return RunSources(
         seeds=str(args.seeds.resolve()) if args.seeds else None,
         transcript=str(args.transcript.resolve()) if args.transcript else None,
@@ -64,6 +69,8 @@ def run_sources(args: argparse.Namespace) -> RunSources:
 
 def open_run_services(task: TaskSpec, args: argparse.Namespace) -> RunServices:
     """Services for `task`; the run's own sources unless this command line names others."""
+    from kevolve.graph.services import open_services
+
     saved = task.sources
     return open_services(
         task,

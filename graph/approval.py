@@ -3,18 +3,27 @@
 The request carries the evidence, not a pointer to it: `kevolve review show` (and later the web
 page) render it without re-running anything, and it is the same payload the graph's `interrupt`
 stored in the checkpoint.
+
+A decision names the evidence it was made on: the review id, the node and the sha256 of the source
+shown. An approval writes that source, the checkpoint's copy, never a file read again: the run
+resumes with the request it read from the checkpoint beside the decision (a DecisionRecord), and
+`approved_kernel` refuses, before anything is written, when the decision, the request, the search
+tree and the harness's verified candidate hash do not all name the same kernel.
 """
 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kevolve.eval_harness.problem import sha256_text
 from kevolve.eval_harness.profile_summary import render_profile_summary
 from kevolve.eval_harness.results import EvalResult, TimingStats, TrialOutcome
 from kevolve.tools.candidates import Diagnosis, SearchNode
+from kevolve.tools.kernel_library.records import kernel_file
 
 from .run_directory import RunDirectory
 from .search_tree import DeviceSearch
@@ -54,6 +63,10 @@ class ApprovalRequest(BaseModel):
     diagnosis: Diagnosis | None
     flags: list[str]
     findings: list[str] = Field(description="every static and dynamic check that said something")
+    @property
+    def source_sha256(self) -> str:
+        """The hash of the source shown: what a decision names, and what the library file will hash to."""
+        return sha256_text(self.source)
 
 
 class ApprovalDecision(BaseModel):
@@ -64,6 +77,73 @@ class ApprovalDecision(BaseModel):
     comment: str | None = None
     decided_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     automatic: bool = Field(default=False, description="--auto-approve: recorded, nobody looked")
+    # The evidence: None only in decisions recorded before decisions named it (decisions.jsonl keeps
+    # them); such a decision cannot be carried out now.
+    review_id: str | None = Field(default=None, description="the request decided on")
+    node_id: str | None = Field(default=None, description="the node decided on")
+    source_sha256: str | None = Field(default=None, description="sha256 of the source the reviewer was shown")
+
+    @classmethod
+    def on(cls, request: ApprovalRequest, *, approved: bool, reviewer: str, comment: str | None = None
+           ) -> ApprovalDecision:
+        """A person's decision on `request`, naming it as its evidence."""
+        return cls(approved=approved, reviewer=reviewer, comment=comment, review_id=request.review_id,
+                   node_id=request.node_id, source_sha256=request.source_sha256)
+
+
+class DecisionRecord(BaseModel):
+    """A decision with the request it was made on: a line of a run's decisions file, and what a run resumes with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: ApprovalRequest
+    decision: ApprovalDecision
+
+
+class EvidenceMismatch(ValueError):
+    """A decision, or the kernel it would write, that is not exactly what the reviewer was shown; nothing was
+    written."""
+
+
+@dataclass(frozen=True)
+class ApprovedKernel:
+    """What an approval writes to the library: a node, its verified evaluation, and the source that hashes to it."""
+
+    node: SearchNode
+    result: EvalResult
+    source: str
+
+
+def check_decision(request: ApprovalRequest, decision: ApprovalDecision) -> None:
+    """Raises EvidenceMismatch unless `decision` names exactly `request` (its id, node and source hash)."""
+    named = {"review id": (decision.review_id, request.review_id), "node": (decision.node_id, request.node_id),
+             "source sha256": (decision.source_sha256, request.source_sha256)}
+    differences = [f"{what} {given!r} where {waiting!r} waits" for what, (given, waiting) in named.items()
+                   if given != waiting]
+    if differences:
+        raise EvidenceMismatch(f"the decision is not on the kernel that waits ({'; '.join(differences)}): "
+                               "look at it again and decide again; nothing was written")
+
+
+def approved_kernel(run: RunDirectory, search: DeviceSearch | None, record: DecisionRecord) -> ApprovedKernel:
+    """The kernel an approval writes: the node the request names, with the request's source, once the
+    decision, the search tree and the harness's verified hash agree on it and its names are safe; raises
+    EvidenceMismatch or UnsafeName."""
+    request = record.request
+    check_decision(request, record.decision)
+    node = search.nodes.get(request.node_id) if search is not None and search.device == request.device else None
+    if request.run_id != run.run_id or node is None:
+        raise EvidenceMismatch(f"{request.review_id} is not a kernel of run {run.run_id}'s search on "
+                               f"{request.device!r}; nothing was written")
+    if not node.accepted or node.evaluation_file is None:
+        raise EvidenceMismatch(f"{request.review_id} was not accepted by the harness; nothing was written")
+    result = run.read_evaluation(node.evaluation_file)
+    kernel_file(result, node.id)  # raises UnsafeName for a name that could not name a library file
+    if result.candidate_sha256 != request.source_sha256:
+        raise EvidenceMismatch(
+            f"the source shown for {request.review_id} (sha256 {request.source_sha256}) is not the one the harness "
+            f"verified ({node.evaluation_file} says {result.candidate_sha256}); nothing was written")
+    return ApprovedKernel(node=node, result=result, source=request.source)
 
 
 def previous_best(search: DeviceSearch, node: SearchNode) -> SearchNode | None:

@@ -21,7 +21,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-
 from .approval import ApprovalDecision, ApprovalRequest, DecisionRecord, approved_kernel, check_decision
 from .context import RunServices
 from .folders import run_library

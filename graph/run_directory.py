@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from kevolve.eval_harness.results import EvalResult
+from kevolve.tools.safe_names import checked_name, slug
 
 from .database import DATABASE_URL_VARIABLE, DatabaseUnavailable, connect_postgres, database_url
 from .state import TaskSpec
@@ -37,7 +38,7 @@ class RunNotFound(LookupError):
 
 def new_run_id(problem_name: str, *, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', problem_name)}"
+    return checked_name("run id", f"{stamp}-{slug(problem_name)[:150]}".rstrip("-"))
 
 
 def device_slug(device: str) -> str:
@@ -51,7 +52,9 @@ class RunDirectory:
 
     @classmethod
     def create(cls, runs_root: Path, task: TaskSpec, *, postgres_checkpoints: bool = False) -> RunDirectory:
-        run = cls(runs_root / task.run_id)
+        # Checked at the start, not at approval: the problem's name names its folder in the library.
+        checked_name("problem name", task.problem_name)
+        run = cls(runs_root / checked_name("run id", task.run_id))
         (run.path / "candidates").mkdir(parents=True, exist_ok=False)
         (run.path / "evaluations").mkdir()
         if postgres_checkpoints:
@@ -72,23 +75,30 @@ class RunDirectory:
         return self.path.name
 
     def task(self) -> TaskSpec:
-        return TaskSpec.model_validate_json((self.path / TASK_FILE).read_text())
+        """The task as its file says; raises UnsafeName for a problem name that could not name a file."""
+        task = TaskSpec.model_validate_json((self.path / TASK_FILE).read_text())
+        checked_name("problem name", task.problem_name)
+        return task
 
     def thread_config(self) -> dict:
         return {"configurable": {"thread_id": self.run_id}}
 
     def write_source(self, node_id: str, source: str) -> str:
-        relative = f"candidates/{node_id}.py"
+        relative = f"candidates/{checked_name('node id', node_id)}.py"
         (self.path / relative).write_text(source)
         return relative
 
     def write_evaluation(self, node_id: str, result: EvalResult) -> str:
-        relative = f"evaluations/{node_id}.json"
+        relative = f"evaluations/{checked_name('node id', node_id)}.json"
         (self.path / relative).write_text(result.model_dump_json(indent=1))
         return relative
 
     def read_text(self, relative: str) -> str:
-        return (self.path / relative).read_text()
+        """A file of the run named by a path its checkpoints hold: each part must be a safe name (no `..`)."""
+        parts = PurePosixPath(relative).parts
+        for part in parts or ("",):
+            checked_name("run file", part)
+        return self.path.joinpath(*parts).read_text()
 
     def read_evaluation(self, relative: str) -> EvalResult:
         return EvalResult.model_validate_json(self.read_text(relative))

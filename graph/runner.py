@@ -8,7 +8,7 @@ from typing import Any
 
 from langgraph.types import Command
 
-from .approval import ApprovalDecision, ApprovalRequest
+from .approval import ApprovalDecision, ApprovalRequest, DecisionRecord, check_decision
 from .context import RunContext, RunServices
 from .graph import builder
 from .run_directory import RunDirectory
@@ -68,10 +68,17 @@ class OptimizationRun:
         self._stream(payload, on_event)
 
     def decide(self, review_id: str, decision: ApprovalDecision, on_event: OnEvent | None = None) -> None:
-        """Answers the waiting approval `review_id`, then lets the run go on (a rejection searches again)."""
-        if review_id not in {request.review_id for request in self.pending()}:
+        """Answers the waiting approval `review_id`, then lets the run go on (a rejection searches again).
+
+        Raises EvidenceMismatch when `decision` does not name the kernel that waits. The run resumes with
+        the request as its checkpoint holds it: the approve node writes that request's source.
+        """
+        request = next((item for item in self.pending() if item.review_id == review_id), None)
+        if request is None:
             raise NothingToDecide(f"{review_id} is not waiting for a decision in run {self.run.run_id}")
-        self._stream(Command(resume=decision.model_dump(mode="json")), on_event)
+        check_decision(request, decision)
+        answer = DecisionRecord(request=request, decision=decision)
+        self._stream(Command(resume=answer.model_dump(mode="json")), on_event)
 
     def _stream(self, payload: Any, on_event: OnEvent | None) -> None:
         if self.context is None:

@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
 from kevolve.graph import review_queue
-from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
+from kevolve.graph.approval import ApprovalDecision, ApprovalRequest, EvidenceMismatch
 from kevolve.graph.review_queue import RunStatus
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import NothingToDecide
+from kevolve.tools.safe_names import UnsafeName
 
 from .jobs import ResumeJob, ResumeJobs
 from .render import reference_diff
@@ -25,6 +26,7 @@ from .settings import ServeSettings
 router = APIRouter()
 
 MAX_REVIEWER, MAX_COMMENT = 100, 4000
+MAX_NAME = 500  # a review id: run id, ':', node id (each a safe name, at most 200 characters)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,10 @@ def decide(
     review_id: str,
     action: Annotated[Literal["approve", "reject"], Form()],
     reviewer: Annotated[str, Form(max_length=MAX_REVIEWER)],
+    # The evidence the page was rendered with (hidden fields): the decision names exactly that kernel.
+    shown_review_id: Annotated[str, Form(alias="review_id", max_length=MAX_NAME)],
+    node_id: Annotated[str, Form(max_length=MAX_NAME)],
+    source_sha256: Annotated[str, Form(max_length=64)],
     comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
     form_token: Annotated[str, Form()] = "",
     token: Annotated[str, Form()] = "",
@@ -107,7 +113,13 @@ def decide(
         record = review_queue.decisions(view.run).get(review_id)
         raise HTTPException(409, _decided(record.decision) if record else f"{exc}; nothing was changed") from None
     decision = ApprovalDecision(approved=action == "approve", reviewer=reviewer.strip(),
-                                comment=comment.strip() or None)
+                                comment=comment.strip() or None, review_id=shown_review_id, node_id=node_id,
+                                source_sha256=source_sha256)
+    try:
+        review_queue.check(claimed, decision)
+    except (EvidenceMismatch, UnsafeName) as exc:
+        claimed.release()
+        raise HTTPException(409, str(exc)) from None
     jobs.start(claimed, decision)
     return RedirectResponse(f"/kernels/{quote(review_id)}", status_code=303)
 

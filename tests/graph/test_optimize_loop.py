@@ -97,7 +97,7 @@ def test_scripted_models_drive_repair_improvement_plateau_rejection_and_approval
         assert not library.exists()
 
         planner_calls = len(scripted.prompts[Role.PLANNER])
-        run.decide(waiting.review_id, ApprovalDecision(approved=False, reviewer="ada", comment=REJECTION))
+        run.decide(waiting.review_id, ApprovalDecision.on(waiting, approved=False, reviewer="ada", comment=REJECTION))
         # the rejection's comment reached the very next plan, and the search went on
         assert REJECTION in scripted.prompts[Role.PLANNER][planner_calls]
         search = run.state()["searches"]["cpu"]
@@ -106,8 +106,8 @@ def test_scripted_models_drive_repair_improvement_plateau_rejection_and_approval
         [waiting] = run.pending()
         assert waiting.node_id != "cpu-r02-0"
         with pytest.raises(NothingToDecide):
-            run.decide("no-such-run:node", ApprovalDecision(approved=True, reviewer="ada"))
-        run.decide(waiting.review_id, ApprovalDecision(approved=True, reviewer="grace"))
+            run.decide("no-such-run:node", ApprovalDecision.on(waiting, approved=True, reviewer="ada"))
+        run.decide(waiting.review_id, ApprovalDecision.on(waiting, approved=True, reviewer="grace"))
         assert run.finished()
         assert run.state()["searches"]["cpu"].approval is ApprovalState.APPROVED
 

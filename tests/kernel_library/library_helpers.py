@@ -30,9 +30,10 @@ def approve_into(library: Path, evaluator: Evaluator, problem_file: Path, source
     problem = load_problem(problem_file)
     result = evaluator.evaluate(problem, source)
     assert result.accepted, result.error
-    return write_kernel(library, source=source, result=result, problem=problem,
-                        decision=ApprovalDecision(approved=True, reviewer="ada"), policy=FAST_SETTINGS.policy.value,
-                        run_id="test-run", node_id=node_id)
+    decision = ApprovalDecision(approved=True, reviewer="ada", review_id=f"test-run:{node_id}", node_id=node_id,
+                                source_sha256=result.candidate_sha256)
+    return write_kernel(library, source=source, result=result, problem=problem, decision=decision,
+                        policy=FAST_SETTINGS.policy.value, run_id="test-run", node_id=node_id)
 
 
 def build_library(library: Path, cache_dir: Path) -> dict[str, Path]:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from kevolve.eval_harness.problem import sha256_text
 from kevolve.eval_harness.results import Environment, EvalResult, EvalStatus, SpeedComparison
 from kevolve.main import main
 from kevolve.tools.kernel_library.records import read_library
@@ -24,6 +25,14 @@ def _gelu(library):
     return entry
 
 
+def _as_if_approved(entry, source: str) -> None:
+    """`source` in the library with a record that hashes to it: a kernel that software changes since made wrong
+    (a kernel edited without its record is refused; see the next test)."""
+    entry.source_path.write_text(source)
+    record = entry.record.model_copy(update={"source_sha256": sha256_text(source)})
+    entry.record_path.write_text(record.model_dump_json(indent=2))
+
+
 @pytest.mark.slow
 def test_a_kernel_that_became_wrong_is_disabled_then_re_enabled_when_it_passes_again(library, tmp_path, capsys):
     shutil.rmtree(library / "layernorm_affine")  # one kernel is enough here, and each evaluation takes seconds
@@ -34,7 +43,7 @@ def test_a_kernel_that_became_wrong_is_disabled_then_re_enabled_when_it_passes_a
     assert _gelu(library).enabled and _gelu(library).status.timing_checked is False
 
     # as if an upgrade changed what the kernel computes: the GELU's 0.5 factor is gone
-    source.write_text(good.replace("0.5 * x", "1.0 * x"))
+    _as_if_approved(_gelu(library), good.replace("0.5 * x", "1.0 * x"))
     assert _revalidate(library, tmp_path) == 1
     out = capsys.readouterr().out
     assert "disabled" in out and "output_mismatch" in out
@@ -42,10 +51,20 @@ def test_a_kernel_that_became_wrong_is_disabled_then_re_enabled_when_it_passes_a
     assert not gelu.enabled and "output_mismatch" in gelu.status.reason
     assert gelu.record.verified_signatures  # the approval record itself is never rewritten
 
-    source.write_text(good)
+    _as_if_approved(gelu, good)
     assert _revalidate(library, tmp_path) == 1
     assert "re-enabled" in capsys.readouterr().out
     assert _gelu(library).enabled
+
+
+def test_a_kernel_edited_after_approval_is_refused_naming_its_file(library, tmp_path, capsys):
+    source = _gelu(library).source_path
+    source.write_text(source.read_text() + "\nprint('added after approval')\n")
+    for command in (["list"], ["revalidate", *ARGS], ["export", "--to", str(tmp_path / "out")]):
+        assert main(["library", "--library", str(library), *command]) == 2
+        err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+        assert source.name in err and "does not hash to its record" in err, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_missing_library_is_bad_input(tmp_path, capsys):

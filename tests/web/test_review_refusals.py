@@ -29,9 +29,9 @@ def test_a_decision_made_elsewhere_first_is_a_409_and_changes_nothing(make_clien
     client = make_client()
     page = client.get(f"/kernels/{review_id}").text  # loaded before the command line decides
     args = serve_args(home, baseline_cache)
-    [(run, _)] = review_queue.waiting(home / "runs")
+    [(run, request)] = review_queue.waiting(home / "runs")
     with review_queue.claim(run, review_id) as claimed:
-        review_queue.decide(claimed, ApprovalDecision(approved=True, reviewer="grace"),
+        review_queue.decide(claimed, ApprovalDecision.on(request, approved=True, reviewer="grace"),
                             open_services=lambda task: open_run_services(task, args), library=home / "library")
     stale = client.post(f"/kernels/{review_id}/decision", data=form_of(page, action="reject", comment="no"))
     assert stale.status_code == 409 and "already approved by grace" in stale.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import re
 from pathlib import Path
 
@@ -25,10 +26,12 @@ def serve_args(home: Path, cache_dir: Path, *extra: str) -> argparse.Namespace:
 
 
 def form_of(page: str, **fields: str) -> dict[str, str]:
-    """The decision form as the page renders it (its form token included), with `fields` filled in."""
-    token = re.search(r'name="form_token" value="([0-9a-f]+)"', page)
-    assert token, "the page has no decision form"
-    return {"form_token": token.group(1), "reviewer": REVIEWER, **fields}
+    """The decision form as the page renders it (its hidden fields: form token and evidence), with `fields`
+    filled in."""
+    hidden = {name: html.unescape(value)
+              for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page)}
+    assert "form_token" in hidden, "the page has no decision form"
+    return {**hidden, "reviewer": REVIEWER, **fields}
 
 
 def the_run(home: Path) -> OptimizationRun:

@@ -5,8 +5,12 @@
     <to>/<package>/manifest.json        what was exported, and what was skipped and why
     <to>/<package>/<problem>/__init__.py      Model: the reference module whose forward calls the operator
     <to>/<package>/<problem>/reference.py     the problem's source, as the kernels were verified against
-    <to>/<package>/<problem>/routes.json      (device, signature) -> kernel
+    <to>/<package>/<problem>/routes.json      (device, signature) -> kernel; each file's sha256
     <to>/<package>/<problem>/kernels/*.py     the approved sources, unchanged
+
+Every source is written from bytes checked against the library's record, and the runtime checks them
+again against routes.json before it imports one. Names reach the generated Python only as escaped
+literals (repr) or as identifiers made from them (routes.identifier), never spliced into its text.
 """
 
 from __future__ import annotations
@@ -57,6 +61,11 @@ def _render(name: str, target: Path, **values: object) -> None:
     target.write_text(_template(name).substitute(values))
 
 
+def _literal(value: object) -> str:
+    """`value` as a Python literal: the only form in which data from the library reaches generated code."""
+    return repr(value)
+
+
 def _current(entries: list[LibraryEntry]) -> tuple[list[LibraryEntry], list[Skipped]]:
     """A problem's kernels verified against its newest kept source; kernels of older sources are skipped."""
     newest = max(entries, key=lambda e: e.record.approved_at)
@@ -82,17 +91,22 @@ def _write_problem(folder: Path, name: str, op: str, entries: list[LibraryEntry]
     namespace, short = op.split("::")
     folder.mkdir()
     (folder / "kernels").mkdir()
-    shutil.copyfile(entries[0].problem_path, folder / "reference.py")
+    reference = entries[0].problem_source()  # the current entries share one problem source (see _current)
+    (folder / "reference.py").write_bytes(reference.encode())
     used = {route.kernel for route in routes}
+    hashes = {}
     for entry in entries:
-        if kernel_module_name(entry) in used:
-            shutil.copyfile(entry.source_path, folder / "kernels" / f"{kernel_module_name(entry)}.py")
+        module = kernel_module_name(entry)
+        if module in used:
+            (folder / "kernels" / f"{module}.py").write_bytes(entry.source().encode())
+            hashes[module] = entry.record.source_sha256
     manifest = {"problem": name, "op": op, "returns_tensor": _returns_tensor(entries),
+                "reference_sha256": entries[0].record.problem_sha256, "kernel_sha256": hashes,
                 "routes": [route.model_dump(mode="json") for route in routes]}
     (folder / "routes.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    _render("kernels_init.py.tmpl", folder / "kernels" / "__init__.py", problem=name)
-    _render("problem_init.py.tmpl", folder / "__init__.py", problem=name, op_namespace=namespace, op_short=short,
-            kernel_count=len(used), route_count=len(routes))
+    _render("kernels_init.py.tmpl", folder / "kernels" / "__init__.py", problem=_literal(name))
+    _render("problem_init.py.tmpl", folder / "__init__.py", problem=_literal(name), op_namespace=namespace,
+            op_short=short, kernel_count=len(used), route_count=len(routes))
 
 
 def _prepare_target(target: Path) -> None:
@@ -144,9 +158,9 @@ def export_library(library: Path, to: Path, *, package: str = "kevolve_kernels",
                               problems=exported, skipped=skipped)
     shutil.copyfile(runtime.__file__, target / "_runtime.py")
     modules = [p.module for p in exported]
-    _render("package_init.py.tmpl", target / "__init__.py", library=manifest.library,
-            exported_at=manifest.exported_at.isoformat(timespec="seconds"), package=package,
+    _render("package_init.py.tmpl", target / "__init__.py", library=_literal(manifest.library),
+            exported_at=_literal(manifest.exported_at.isoformat(timespec="seconds")), package=package,
             problem_list=", ".join(modules) or "none", example=modules[0] if modules else "<problem>",
-            problems=repr(modules))
+            problems=_literal(modules))
     (target / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n")
     return manifest

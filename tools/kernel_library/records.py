@@ -7,10 +7,15 @@
 
 The approval record never changes; re-validation writes its verdict beside it, so export and
 dispatch can skip a kernel that became wrong or slow without losing why it was approved.
+
+A library is read as untrusted input: a record's names must be safe names that match where it lies,
+and its kernel (and problem) source must hash to the record; anything else is refused, naming the file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,8 +24,10 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kevolve.eval_harness.results import EvalResult, InputSignature
+from kevolve.tools.safe_names import UnsafeName, checked_name, slug
 
 STATUS_SUFFIX = ".status.json"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
@@ -108,6 +115,16 @@ class LibraryEntry:
     def enabled(self) -> bool:
         return self.status is None or self.status.enabled
 
+    def source(self) -> str:
+        """The kernel's source, once it hashes to its record; raises LibraryError naming the file."""
+        return _verified_text(self.source_path, self.record.source_sha256, self.record_path)
+
+    def problem_source(self) -> str:
+        """The problem's source kept beside the kernels, once it hashes to the record; raises LibraryError."""
+        if self.problem_path is None:
+            raise LibraryError(f"{self.record_path}: the library does not keep its problem source")
+        return _verified_text(self.problem_path, self.record.problem_sha256, self.record_path)
+
     @property
     def signatures(self) -> list[InputSignature]:
         """Signatures from approval and from the latest re-validation, without repeats."""
@@ -131,6 +148,52 @@ def problem_file_name(problem_sha256: str) -> str:
     return f"reference-{problem_sha256[:16]}.py"
 
 
+def placement_name(hardware_spec: str | None, device_name: str | None) -> str:
+    """The folder a kernel's device gets: its hardware spec's name, else its model name made a safe name."""
+    if hardware_spec:
+        return checked_name("hardware spec", hardware_spec)
+    return checked_name("device name", slug(device_name or "") or "unknown-device")
+
+
+def kernel_file(result: EvalResult, node_id: str) -> Path:
+    """Where the kernel `result` verified lies, relative to the library: <problem>/<placement>/<node id>.py.
+    Raises UnsafeName for a name (from a run folder) that could not be one path component."""
+    environment = result.environment
+    placement = placement_name(environment.hardware_spec, environment.device_name) if environment else "unknown-device"
+    return Path(checked_name("problem name", result.problem), placement, f"{checked_name('node id', node_id)}.py")
+
+
+def _verified_text(path: Path, expected_sha256: str, record_path: Path) -> str:
+    # The file's bytes, as approval wrote them: their sha256 is the harness's sha256 of the source text.
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LibraryError(f"{path}: cannot be read ({exc})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected_sha256:
+        raise LibraryError(f"{path} does not hash to its record {record_path.name} (sha256 {digest}, recorded "
+                           f"{expected_sha256 or 'none'}): it was changed after approval; refusing it")
+    return data.decode()
+
+
+def _check_names(record_path: Path, record: KernelRecord) -> None:
+    """A record's names are safe and say where it lies: nothing in it can point a read or an import elsewhere."""
+    try:
+        checked_name("problem name", record.problem)
+        checked_name("node id", record.node_id)
+        checked_name("placement", record_path.parent.name)
+    except UnsafeName as exc:
+        raise LibraryError(f"{record_path}: {exc}") from None
+    if record_path.stem != record.node_id or record_path.parent.parent.name != record.problem:
+        raise LibraryError(f"{record_path}: records kernel {record.node_id} of {record.problem}, which is not "
+                           "where it lies")
+    if not (_SHA256.fullmatch(record.source_sha256) and _SHA256.fullmatch(record.problem_sha256)):
+        raise LibraryError(f"{record_path}: its source_sha256 and problem_sha256 are not both sha256 digests")
+    kept_at = f"{record.problem}/{problem_file_name(record.problem_sha256)}"
+    if record.problem_file is not None and record.problem_file != kept_at:
+        raise LibraryError(f"{record_path}: its problem file {record.problem_file!r} is not where the library keeps it")
+
+
 def _read_model(path: Path, model: type[_Model]) -> _Model:
     try:
         return model.model_validate_json(path.read_text())
@@ -139,7 +202,8 @@ def _read_model(path: Path, model: type[_Model]) -> _Model:
 
 
 def read_library(library: Path) -> list[LibraryEntry]:
-    """Every kernel in `library`, sorted by problem, placement and node; raises LibraryError."""
+    """Every kernel in `library`, sorted by problem, placement and node, each source checked against its
+    record; raises LibraryError naming the first file that is missing, unreadable, misplaced or changed."""
     if not library.is_dir():
         raise LibraryError(f"{library}: no such library folder")
     entries = []
@@ -147,8 +211,10 @@ def read_library(library: Path) -> list[LibraryEntry]:
         if record_path.name.endswith(STATUS_SUFFIX):
             continue
         entry = LibraryEntry(library, record_path, _read_model(record_path, KernelRecord), None)
+        _check_names(record_path, entry.record)
         if not entry.source_path.is_file():
             raise LibraryError(f"{record_path}: its kernel source {entry.source_path.name} is missing")
+        entry.source()
         status = _read_model(entry.status_path, KernelStatus) if entry.status_path.is_file() else None
         entries.append(LibraryEntry(library, record_path, entry.record, status))
     return entries

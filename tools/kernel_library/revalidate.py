@@ -128,7 +128,8 @@ def revalidate_entry(entry: LibraryEntry, evaluator: Evaluator, settings: EvalSe
     # One worker serves every kernel; only the request's settings change with the record's policy and dtype.
     evaluator.settings = settings.model_copy(update={"policy": Policy(entry.record.policy),
                                                      "dtype": DType(entry.record.dtype)})
-    result = evaluator.evaluate(problem, entry.source_path.read_text(), name=entry.record.node_id)
+    # The source as checked against its record (read_library refused a changed file; this reads it once more).
+    result = evaluator.evaluate(problem, entry.source(), name=entry.record.node_id)
     trusted, reason = judge(entry, result)
     status = write_status(entry, _status(result, trusted, reason, result.environment or environment)).status
     return KernelCheck(entry, _outcome(entry.enabled, trusted), reason, timing_checked=status.timing_checked)

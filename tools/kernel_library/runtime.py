@@ -10,9 +10,14 @@ and dtype) equals a signature that kernel passed the harness's correctness trial
 call runs the reference PyTorch code, is counted, and is logged once per signature. The operator's
 fake implementation runs the reference on fake tensors, so torch.compile and torch.export see the
 true output shapes without running a kernel.
+
+No file is imported before it hashes to what routes.json records: a reference that was changed
+refuses the problem's import, a kernel that was changed is refused (logged, naming the file) and its
+calls run the reference.
 """
 
 import functools
+import hashlib
 import importlib
 import json
 import logging
@@ -114,15 +119,29 @@ def _single_storage_outputs(outputs, inputs) -> list[torch.Tensor]:
     return result
 
 
+def changed_since_export(file: Path, sha256: str | None) -> str | None:
+    """Why `file` must not be imported (it is missing or does not hash to `sha256`), or None when it may."""
+    try:
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError as exc:
+        return f"{file} cannot be read ({exc})"
+    if digest != sha256:
+        return f"{file} does not hash to routes.json's sha256 (it was changed after export): refusing to import it"
+    return None
+
+
 class ExportedProblem:
     """One problem's reference, kernels and routes, and its custom operator."""
 
     def __init__(self, package: str) -> None:
         self.package = package
-        folder = Path(importlib.import_module(package).__file__).parent
-        self.manifest = json.loads((folder / "routes.json").read_text())
+        self.folder = Path(importlib.import_module(package).__file__).parent
+        self.manifest = json.loads((self.folder / "routes.json").read_text())
         self.name = self.manifest["problem"]
         self.returns_tensor = self.manifest["returns_tensor"]
+        refused = changed_since_export(self.folder / "reference.py", self.manifest.get("reference_sha256"))
+        if refused:
+            raise ImportError(refused)
         self.reference = importlib.import_module(f"{package}.reference")
         self.routes = {
             (r["device_type"], r["device_name"], r["init"], _spec_key(r["inputs"]), _spec_key(r["state"])): r["kernel"]
@@ -200,6 +219,11 @@ class ExportedProblem:
             return self._kernels[key]
 
     def _build_kernel(self, name: str, init: str, device: torch.device, state: list[torch.Tensor]):
+        refused = changed_since_export(self.folder / "kernels" / f"{name}.py",
+                                       self.manifest.get("kernel_sha256", {}).get(name))
+        if refused:
+            logger.error("%s: kernel %s refused: %s", self.name, name, refused)
+            return None
         try:
             module = importlib.import_module(f"{self.package}.kernels.{name}")
             args, kwargs = json.loads(init)
