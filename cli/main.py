@@ -35,7 +35,7 @@ from . import (
     review_command,
     serve_command,
 )
-from .console import error_console
+from .console import error_console, print_error
 from .options import UsageError
 
 EXIT_USAGE = 2
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, KnowledgeBaseUnavailable, UsageError,
             RunNotFound, NothingToDecide, LLMSettingsError, TranscriptError, PromptTooLarge, OSError,
             CampaignSpecError, CampaignNotFound, DatabaseUnavailable) as exc:
-        error_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error("error", str(exc))
         return EXIT_USAGE
     except LLMUnavailable as exc:
         # Checkpoints hold everything up to the failed call: the run continues with --resume.

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.text import Text
+
 from kevolve.graph.folders import run_library
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.services import close_services
 from kevolve.graph.state import TaskSpec
 
-from .console import console
+from .console import console, shown
 from .options import UsageError, add_evaluation_options
 from .progress import print_event
 from .run_options import add_run_options, open_run_services
@@ -60,8 +62,8 @@ def report_stop(optimization: OptimizationRun) -> int:
     pending = optimization.pending()
     if pending:
         for request in pending:
-            console.print(f"[bold]{request.review_id}[/] waits for approval: "
-                          f"kevolve review show {request.review_id}", highlight=False)
+            console.print(Text.assemble(shown(request.review_id, "bold"), " waits for approval: ",
+                                        shown(f"kevolve review show {request.review_id}")), highlight=False)
         return EXIT_WAITING
     console.print(optimization.state().get("summary", ""), markup=False, highlight=False, soft_wrap=True)
     return 0

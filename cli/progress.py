@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
-from kevolve.graph.runner import ProgressEvent
+from rich.text import Text
 
-from .console import console
+if TYPE_CHECKING:
+    from kevolve.graph.runner import ProgressEvent
+
+from .console import console, shown
 
 _AGENT_STYLES = {
     "planner": "cyan", "coder": "magenta", "reviewer": "yellow", "evaluator": "blue",
@@ -17,6 +20,7 @@ _AGENT_STYLES = {
 def print_event(event: ProgressEvent) -> None:
     style = _AGENT_STYLES.get(event["agent"], "white")
     console.print(
-        f"[dim]{escape(event['device'])}[/] [{style}]{event['agent']:>9}[/] {escape(event['message'])}",
+        Text.assemble(shown(event["device"], "dim"), " ", shown(f"{event['agent']:>9}", style), " ",
+                      shown(event["message"])),
         highlight=False,
     )

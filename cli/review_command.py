@@ -7,14 +7,16 @@ import getpass
 
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
+from kevolve.eval_harness.static_checks.hidden_characters import reveal, summary
 from kevolve.graph import review_queue
 from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
 from kevolve.graph.folders import run_library
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.summary import format_percent, format_ratio
 
-from .console import console
+from .console import console, error_console, print_error, shown
 from .optimize_command import report_stop
 from .options import add_cache_options
 from .progress import print_event
@@ -39,45 +41,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    waiting = review_queue.waiting(args.runs_dir)
-    if not waiting:
-        console.print(f"nothing waits for approval in {args.runs_dir}")
-        return 0
-    table = Table("problem", "device", "vs eager", "vs compile", "% of light", "flags")
-    # The id is never wrapped: it is what a person copies into `review show`.
-    table.add_column("review id", no_wrap=True)
-    for _, request in waiting:
-        table.add_row(request.problem, request.device, format_ratio(request.speedup_eager),
-                      format_ratio(request.speedup_compiled),
-                      format_percent(request.percent_of_light),
-                      str(len(request.flags) + len(request.findings)), request.review_id)
-    console.print(table)
+    found = review_queue.queue(args.runs_dir)
+    if not found.waiting:
+        console.print(shown(f"nothing waits for approval in {args.runs_dir}"))
+    # One block a kernel, not a table: the id is what a person copies into `review show`, and beside six
+    # figures it left them a few ellipses at 80 columns.
+    for _, request in found.waiting:
+        figures = (f"{format_ratio(request.speedup_eager)} vs eager, {format_ratio(request.speedup_compiled)} vs "
+                   f"torch.compile, {format_percent(request.percent_of_light)} of light, "
+                   f"{len(request.flags) + len(request.findings)} flag(s)")
+        console.print(shown(request.review_id, "bold"), soft_wrap=True)
+        console.print(Text.assemble("  ", shown(f"{request.problem} on {request.device}: "), figures))
+    for broken in found.broken:
+        error_console.print(Text.assemble(("cannot read run ", "bold red"), shown(broken.run.run_id, "bold red"),
+                                          ": ", shown(broken.reason)), soft_wrap=True)
     return 0
 
 
 def _show(request: ApprovalRequest) -> None:
-    console.rule(f"{request.review_id}: {request.problem} on {request.device} (stopped: {request.stop_reason})")
-    console.print(Syntax(request.source, "python", line_numbers=True, word_wrap=True))
-    console.rule(f"diff against {request.previous_best or 'the reference'}")
-    console.print(Syntax(request.diff_against_previous_best or "(no change)", "diff", word_wrap=True))
+    console.rule(shown(f"{request.review_id}: {request.problem} on {request.device} (stopped: {request.stop_reason})"))
+    hidden = summary(request.source)
+    if hidden is not None:
+        print_error("warning", f"the source holds {hidden}, shown below as <U+...> markers: an editor or a "
+                               "terminal would show another program than the one that runs")
+    console.print(Syntax(reveal(request.source), "python", line_numbers=True, word_wrap=True))
+    console.rule(shown(f"diff against {request.previous_best or 'the reference'}"))
+    console.print(Syntax(reveal(request.diff_against_previous_best or "(no change)"), "diff", word_wrap=True))
     trials = Table("config", "seed", "passed", "max abs error", "max rel error", title="correctness")
     for trial in request.correctness_trials:
-        trials.add_row(trial.config, str(trial.seed), str(trial.passed), str(trial.max_abs_error),
+        trials.add_row(shown(trial.config), str(trial.seed), str(trial.passed), str(trial.max_abs_error),
                        str(trial.max_rel_error))
     console.print(trials)
     timings = Table("timed", "median ms", "q1 ms", "q3 ms", "trials", title="timings")
     for timing in request.timings:
-        timings.add_row(timing.name, f"{timing.median_ms:.4g}", f"{timing.q1_ms:.4g}", f"{timing.q3_ms:.4g}",
+        timings.add_row(shown(timing.name), f"{timing.median_ms:.4g}", f"{timing.q1_ms:.4g}", f"{timing.q3_ms:.4g}",
                         str(timing.trials))
     console.print(timings)
     verdict = {True: "yes", False: "NO", None: "not measured on this device"}[request.beats_baselines]
     console.print(f"faster than every baseline: {verdict} (vs eager {format_ratio(request.speedup_eager)}, "
                   f"vs torch.compile {format_ratio(request.speedup_compiled)})", highlight=False)
-    console.print(request.profile_summary, markup=False, highlight=False)
+    console.print(shown(request.profile_summary), highlight=False)
     if request.diagnosis is not None:
-        console.print(f"diagnosis: {request.diagnosis.bottleneck}; {request.diagnosis.headroom}", highlight=False)
+        console.print(shown(f"diagnosis: {request.diagnosis.bottleneck}; {request.diagnosis.headroom}"),
+                      highlight=False)
     for line in [*request.flags, *request.findings]:
-        console.print(f"check: {line}", markup=False, highlight=False)
+        console.print(shown(f"check: {line}"), highlight=False)
 
 
 def _decide(args: argparse.Namespace, approved: bool) -> int:
@@ -87,9 +95,9 @@ def _decide(args: argparse.Namespace, approved: bool) -> int:
                                    comment=args.comment)
     with review_queue.claim(run, request.review_id) as claimed:
         review_queue.check(claimed, decision)
-        library = run_library(run.task().sources.library, args.library)
-        console.print(f"{'approved' if approved else 'rejected'} {request.review_id}; the run goes on "
-                      f"(approved kernels go to {library})", highlight=False)
+        library = run_library(review_queue.read_task(run).sources.library, args.library)
+        console.print(shown(f"{'approved' if approved else 'rejected'} {request.review_id}; the run goes on "
+                            f"(approved kernels go to {library})"), highlight=False)
         review_queue.decide(claimed, decision, open_services=lambda task: open_run_services(task, args),
                             library=library, on_event=print_event)
     with OptimizationRun(run) as optimization:

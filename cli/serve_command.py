@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 
-from .console import console
+from rich.text import Text
+
+from .console import console, shown
 from .options import UsageError, add_cache_options
 from .run_options import add_run_options, open_run_services
 
@@ -26,10 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: the web stack is needed by this command alone, and every other command starts faster.
-    import uvicorn
-
     from .web.app import create_app
     from .web.security import LOOPBACK_HOSTS, is_loopback
+    from .web.server import server
     from .web.settings import ServeSettings
 
     token = args.token or os.environ.get(TOKEN_VARIABLE) or None
@@ -44,11 +46,13 @@ def run(args: argparse.Namespace) -> int:
     )
     app = create_app(settings)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    console.print(f"reviewing the runs in {args.runs_dir} at [bold]http://{host}:{args.port}/[/] "
-                  f"({'decisions need the token' if token else 'no token: loopback only'}); Ctrl-C stops",
-                  highlight=False)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
+    console.print(Text.assemble(shown(f"reviewing the runs in {args.runs_dir} at "),
+                                shown(f"http://{host}:{args.port}/", "bold"),
+                                f" ({'decisions need the token' if token else 'no token: loopback only'}); "
+                                "Ctrl-C stops"), highlight=False)
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C is how a person stops it
+        server(app, settings, host=args.host, port=args.port, log_level="info" if args.verbose else "warning").run()
     for run_id in app.state.still_running:
-        console.print(f"run {run_id} was still going: `kevolve optimize --resume {run_id}` continues it",
+        console.print(shown(f"run {run_id} was still going: `kevolve optimize --resume {run_id}` continues it"),
                       highlight=False)
     return 0

@@ -13,13 +13,17 @@ belong to this module:
 from __future__ import annotations
 
 import fcntl
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+
+from pydantic import ValidationError
 
 from .approval import ApprovalDecision, ApprovalRequest, DecisionRecord, approved_kernel, check_decision
 from .context import RunServices
@@ -43,6 +47,27 @@ class DecisionBusy(NothingToDecide):
     """Another process or thread is carrying out a decision on this run right now."""
 
 
+class RunUnreadable(NothingToDecide):
+    """A run folder whose task, checkpoints or decisions cannot be read (a damaged copy, or one made to be
+    hostile): nothing in it can be decided, and it is listed as broken, with `reason`."""
+
+    def __init__(self, run: RunDirectory, reason: str) -> None:
+        super().__init__(f"run {run.run_id} cannot be read: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class BrokenRun:
+    run: RunDirectory
+    reason: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    waiting: list[Waiting]
+    broken: list[BrokenRun]  # runs that could not be read: listed, so that nothing hides silently
+
+
 class RunStatus(StrEnum):
     RUNNING = "running"  # a decision resumed it and it has not stopped since
     WAITING = "waiting"  # a kernel waits for a person
@@ -50,26 +75,40 @@ class RunStatus(StrEnum):
     STOPPED = "stopped"  # neither: killed or failed mid-search; `kevolve optimize --resume` goes on
 
 
-def waiting(runs_root: Path) -> list[Waiting]:
-    """Every kernel waiting for a decision; a run whose decision is being carried out has none."""
-    found = []
+def queue(runs_root: Path) -> Queue:
+    """Every kernel waiting for a decision, and every run that cannot be read; a run whose decision is being
+    carried out has none waiting. One broken run hides nothing but itself."""
+    found, broken = [], []
     for run in list_runs(runs_root):
-        if _locked(run):
-            continue
-        with OptimizationRun(run) as optimization:
-            found += [(run, request) for request in optimization.pending()]
-    return found
+        try:
+            if not _locked(run):
+                found += [(run, request) for request in _readable_pending(run)]
+        except RunUnreadable as exc:
+            broken.append(BrokenRun(run, exc.reason))
+    return Queue(found, broken)
+
+
+def waiting(runs_root: Path) -> list[Waiting]:
+    """Every kernel waiting for a decision in the runs that can be read."""
+    return queue(runs_root).waiting
 
 
 def find(runs_root: Path, review_id: str) -> Waiting:
-    """The one waiting kernel whose review id is `review_id` or starts with it."""
-    everything = waiting(runs_root)
+    """The one waiting kernel whose review id is `review_id` or starts with it; RunUnreadable when it would be in
+    a run that cannot be read."""
+    found = queue(runs_root)
+    everything = found.waiting
     exact = [(run, request) for run, request in everything if request.review_id == review_id]
     matches = exact or [(run, request) for run, request in everything if request.review_id.startswith(review_id)]
     if len(matches) != 1:
+        run_id = review_id.partition(":")[0]
+        broken = next((item for item in found.broken if item.run.run_id == run_id), None)
+        if broken is not None and not matches:
+            raise RunUnreadable(broken.run, broken.reason)
         known = ", ".join(request.review_id for _, request in everything) or "none"
         problem = "matches several kernels" if matches else "is not waiting for a decision"
-        raise NothingToDecide(f"{review_id!r} {problem} (waiting: {known})")
+        unread = f"; {len(found.broken)} run(s) cannot be read" if found.broken else ""
+        raise NothingToDecide(f"{review_id!r} {problem} (waiting: {known}{unread})")
     return matches[0]
 
 
@@ -79,8 +118,11 @@ def run_named(runs_root: Path, run_id: str) -> RunDirectory | None:
 
 
 def run_status(run: RunDirectory) -> tuple[RunStatus, list[ApprovalRequest]]:
-    """What the run is doing, with what its checkpoints say waits (while RUNNING: the kernel being decided)."""
-    with OptimizationRun(run) as optimization:
+    """What the run is doing, with what its checkpoints say waits (while RUNNING: the kernel being decided);
+    RunUnreadable for a run that cannot be read (its task and decisions included, as `queue` judges it)."""
+    read_task(run)
+    decisions(run)
+    with _reading(run, "checkpoints"), OptimizationRun(run) as optimization:
         pending = optimization.pending()
         if _locked(run):
             return RunStatus.RUNNING, pending
@@ -89,12 +131,20 @@ def run_status(run: RunDirectory) -> tuple[RunStatus, list[ApprovalRequest]]:
         return (RunStatus.FINISHED if optimization.finished() else RunStatus.STOPPED), []
 
 
+def read_task(run: RunDirectory) -> TaskSpec:
+    """The run's task; RunUnreadable when its file is missing or not a TaskSpec."""
+    with _reading(run, "task.json"):
+        return run.task()
+
+
 def decisions(run: RunDirectory) -> dict[str, DecisionRecord]:
-    """The recorded decisions by review id; a kernel decided twice (its first resume failed) shows the last."""
+    """The recorded decisions by review id; a kernel decided twice (its first resume failed) shows the last.
+    RunUnreadable when the file holds anything but records."""
     path = run.path / DECISIONS_FILE
-    if not path.is_file():
-        return {}
-    records = [DecisionRecord.model_validate_json(line) for line in path.read_text().splitlines() if line]
+    with _reading(run, DECISIONS_FILE):
+        if not path.exists():
+            return {}
+        records = [DecisionRecord.model_validate_json(line) for line in path.read_text().splitlines() if line]
     return {record.request.review_id: record for record in records}
 
 
@@ -119,7 +169,7 @@ class Claim:
 
 def claim(run: RunDirectory, review_id: str) -> Claim:
     """Takes the run's lock and checks `review_id` still waits: raises DecisionBusy or NothingToDecide."""
-    lock = (run.path / LOCK_FILE).open("a")
+    lock = _open_lock(run)
     deadline = time.monotonic() + CLAIM_WAIT_S
     while not _try_lock(lock):
         if time.monotonic() > deadline:
@@ -127,7 +177,7 @@ def claim(run: RunDirectory, review_id: str) -> Claim:
             raise DecisionBusy(f"a decision on run {run.run_id} is being carried out elsewhere")
         time.sleep(0.05)
     try:
-        with OptimizationRun(run) as optimization:
+        with _reading(run, "checkpoints"), OptimizationRun(run) as optimization:
             request = next((item for item in optimization.pending() if item.review_id == review_id), None)
         if request is None:
             raise NothingToDecide(f"{review_id} is not waiting for a decision (already decided?)")
@@ -169,12 +219,52 @@ def record(claimed: Claim, decision: ApprovalDecision) -> None:
         log.write(DecisionRecord(request=claimed.request, decision=decision).model_dump_json() + "\n")
 
 
+def _readable_pending(run: RunDirectory) -> list[ApprovalRequest]:
+    """What waits in `run`, once its task, checkpoints and decisions have all been read."""
+    read_task(run)
+    decisions(run)
+    with _reading(run, "checkpoints"), OptimizationRun(run) as optimization:
+        return optimization.pending()
+
+
+@contextmanager
+def _reading(run: RunDirectory, what: str) -> Iterator[None]:
+    """Turns any failure to read `what` into RunUnreadable naming it.
+
+    Deliberately every exception: a crafted checkpoint fails inside LangGraph's decoder and our models in
+    any type (sqlite3.DatabaseError, ValueError, AttributeError, NotImplementedError were all seen), and
+    the reason keeps the type and message, so nothing is hidden.
+    """
+    try:
+        yield
+    except RunUnreadable:
+        raise
+    except Exception as exc:
+        raise RunUnreadable(run, f"its {what}: {type(exc).__name__}: {_describe(exc)}") from None
+
+
+def _describe(exc: Exception) -> str:
+    """The error on one bounded line; a validation error by its fields, without pydantic's links."""
+    if isinstance(exc, ValidationError):
+        message = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'value'}: {error['msg']}"
+                            for error in exc.errors(include_url=False))
+    else:
+        message = str(exc)
+    return " ".join(message.split())[:300]
+
+
 def _locked(run: RunDirectory) -> bool:
-    lock_path = run.path / LOCK_FILE
-    if not lock_path.is_file():
+    if not (run.path / LOCK_FILE).is_file():
         return False
-    with lock_path.open("a") as lock:
+    with _open_lock(run) as lock:
         return not _try_lock(lock)
+
+
+def _open_lock(run: RunDirectory) -> IO[str]:
+    # O_NOFOLLOW: a lock file that a crafted folder links elsewhere must not make us create or open that file.
+    with _reading(run, LOCK_FILE):
+        descriptor = os.open(run.path / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+    return os.fdopen(descriptor, "a")
 
 
 def _try_lock(lock: IO[str]) -> bool:

@@ -12,7 +12,9 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer, PythonLexer
 
 from kevolve.eval_harness.problem import ProblemLoadError
+from kevolve.eval_harness.static_checks.hidden_characters import reveal, summary
 from kevolve.graph.approval import ApprovalRequest
+from kevolve.graph.review_queue import read_task
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.summary import format_percent, format_ratio
 
@@ -26,19 +28,33 @@ HIGHLIGHT_CSS = _SOURCE.get_style_defs(".hl")
 
 def templates() -> Environment:
     # StrictUndefined: a misspelt field fails the page in tests instead of rendering as nothing.
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+    # finalize: every value a template prints shows its hidden characters (a bidi override in a problem name
+    # would reorder the text around it); markup we made ourselves has had them marked already.
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                              finalize=_visible)
     environment.filters.update(ratio=format_ratio, percent=format_percent, verdict=verdict, number=number)
     environment.globals.update(highlight_css=Markup(HIGHLIGHT_CSS), timing_plot=plots.timing_plot,
-                               light_gauge=plots.light_gauge, python=python, diff=diff)
+                               light_gauge=plots.light_gauge, python=python, diff=diff, hidden_in=summary)
     return environment
 
 
 def python(source: str) -> Markup:
-    return Markup(highlight(source, PythonLexer(), _SOURCE))
+    return _marked(highlight(source, PythonLexer(), _SOURCE))
 
 
 def diff(text: str) -> Markup:
-    return Markup(highlight(text or "(no change)\n", DiffLexer(), _DIFF))
+    return _marked(highlight(text or "(no change)\n", DiffLexer(), _DIFF))
+
+
+def _marked(html: str) -> Markup:
+    """Highlighted code with each hidden character replaced by a visible marker. Done on the HTML: the
+    highlighter escapes `<` and `&` but passes these characters through, and none of them is markup."""
+    return Markup(reveal(html, lambda hidden: f'<mark class="hidden-char" title="{hidden.kind}">'
+                                              f'&lt;{hidden.code}&gt;</mark>'))
+
+
+def _visible(value: object) -> object:
+    return reveal(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def reference_diff(run: RunDirectory, request: ApprovalRequest) -> tuple[str | None, str]:
@@ -49,7 +65,7 @@ def reference_diff(run: RunDirectory, request: ApprovalRequest) -> tuple[str | N
     """
     if request.previous_best is None:
         return None, "the diff above is against the reference: no earlier kernel was accepted"
-    task = run.task()
+    task = read_task(run)
     try:
         reference = task.problem().source
     except ProblemLoadError:

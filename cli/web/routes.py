@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
 from kevolve.graph import review_queue
 from kevolve.graph.approval import ApprovalDecision, ApprovalRequest, EvidenceMismatch
-from kevolve.graph.review_queue import RunStatus
+from kevolve.graph.review_queue import RunStatus, RunUnreadable
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import NothingToDecide
 from kevolve.tools.safe_names import UnsafeName
@@ -20,10 +20,23 @@ from kevolve.tools.safe_names import UnsafeName
 from .jobs import ResumeJob, ResumeJobs
 from .render import reference_diff
 from .responses import page
-from .security import access_token_ok, form_token, form_token_ok
+from .security import access_token_ok, form_token, form_token_ok, same_origin
+from .sessions import page_session, session_of
 from .settings import ServeSettings
 
-router = APIRouter()
+
+def refuse_cross_origin(request: Request) -> None:
+    """Every request that could change anything must come from one of our pages: its Origin says where."""
+    if request.method in ("GET", "HEAD"):
+        return
+    host, origin, referer = (request.headers.get(name) for name in ("host", "origin", "referer"))
+    if not same_origin(host, origin, referer):
+        sender = f"Origin {origin}" if origin is not None else f"Referer {referer}"
+        raise HTTPException(403, f"the form was posted from another site ({sender}), not from this server's page; "
+                                 "nothing was changed")
+
+
+router = APIRouter(dependencies=[Depends(refuse_cross_origin)])
 
 MAX_REVIEWER, MAX_COMMENT = 100, 4000
 MAX_NAME = 500  # a review id: run id, ':', node id (each a safe name, at most 200 characters)
@@ -62,9 +75,20 @@ def kernel_view(settings: ServeSettings, jobs: ResumeJobs, review_id: str) -> Ke
 def queue(request: Request) -> HTMLResponse:
     settings: ServeSettings = request.app.state.settings
     jobs: ResumeJobs = request.app.state.jobs
-    waiting = [item for _, item in review_queue.waiting(settings.runs_dir)]
-    decided = [(job, kernel_view(settings, jobs, job.claim.request.review_id).status) for job in jobs.recent()]
-    return page(request, "queue.html", waiting=waiting, decided=decided)
+    found = review_queue.queue(settings.runs_dir)
+    decided = [(job, *_status_after(settings, jobs, job)) for job in jobs.recent()]
+    return page(request, "queue.html", waiting=[item for _, item in found.waiting], broken=found.broken,
+                decided=decided)
+
+
+def _status_after(settings: ServeSettings, jobs: ResumeJobs, job: ResumeJob) -> tuple[RunStatus | None, str]:
+    """The status of a run decided here, or None and why it can no longer be read (its folder changed since)."""
+    try:
+        return kernel_view(settings, jobs, job.claim.request.review_id).status, ""
+    except RunUnreadable as exc:
+        return None, exc.reason
+    except HTTPException as exc:  # its folder is gone
+        return None, str(exc.detail)
 
 
 @router.get("/kernels/{review_id}", response_class=HTMLResponse)
@@ -73,7 +97,7 @@ def kernel(request: Request, review_id: str) -> HTMLResponse:
     view = kernel_view(settings, request.app.state.jobs, review_id)
     second_diff, diff_note = reference_diff(view.run, view.request)
     return page(request, "kernel.html", view=view, item=view.request, second_diff=second_diff,
-                diff_note=diff_note, form_token=form_token(settings.secret, review_id),
+                diff_note=diff_note, form_token=form_token(settings.secret, page_session(request), review_id),
                 reviewer=settings.default_reviewer)
 
 
@@ -98,9 +122,10 @@ def decide(
     if not access_token_ok(settings.token, presented):
         raise HTTPException(401, "this server needs its access token for decisions (the token field, or an "
                                  "Authorization: Bearer header); nothing was changed", {"WWW-Authenticate": "Bearer"})
-    if not form_token_ok(settings.secret, review_id, form_token):
-        raise HTTPException(403, "the form did not come from this server's page (or the server was restarted "
-                                 "since it was loaded): reload the kernel's page; nothing was changed")
+    if not form_token_ok(settings.secret, session_of(request), review_id, form_token):
+        raise HTTPException(403, "the form did not come from this server's page in this browser session (or the "
+                                 "server was restarted since it was loaded): reload the kernel's page; nothing was "
+                                 "changed")
     if not reviewer.strip():
         raise HTTPException(422, "say who decides: the name field is empty; nothing was changed")
     if action == "reject" and not comment.strip():

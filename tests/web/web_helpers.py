@@ -20,8 +20,8 @@ REVIEWER = "ada"
 def serve_args(home: Path, cache_dir: Path, *extra: str) -> argparse.Namespace:
     """`kevolve serve`'s own parser, so the app opens services exactly as the command does."""
     parser = argparse.ArgumentParser()
-    serve_command.add_parser(parser.add_subparsers())
-    return parser.parse_args(["serve", "--runs-dir", str(home / "runs"), "--library", str(home / "library"),
+    serve_command.add_arguments(parser)
+    return parser.parse_args(["--runs-dir", str(home / "runs"), "--library", str(home / "library"),
                               "--no-knowledge", "--cache-dir", str(cache_dir), *extra])
 
 
