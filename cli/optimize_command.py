@@ -12,15 +12,20 @@ from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.services import close_services
 from kevolve.graph.state import TaskSpec
+from kevolve.tools.llm.base import LLMUnavailable
+from kevolve.tools.llm.deadline import WallBudgetSpent
 
-from .console import console, shown
+from .console import console, print_error, shown
 from .options import UsageError, add_evaluation_options
 from .progress import print_event
+from .run_budget import bound_model_time, resumed_with_budget, stop_for_wall_time
 from .run_options import add_run_options, open_run_services
 from .task_options import add_search_options, new_task
 
 # The run stopped for a person's approval: not a failure, but not finished either.
 EXIT_WAITING = 3
+# The model stopped answering: the run is saved for --resume (the code main gives any command's).
+EXIT_MODEL_UNAVAILABLE = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,10 +56,29 @@ def run(args: argparse.Namespace) -> int:
             optimization = OptimizationRun.start(args.runs_dir, task, services, library=library)
         with optimization:
             console.print(f"run [bold]{optimization.run.run_id}[/] in {optimization.run.path}", highlight=False)
-            optimization.go(print_event)
-            return report_stop(optimization)
+            if args.resume and args.budget:
+                budget = resumed_with_budget(optimization, args.budget)
+                console.print(f"budget from now on: {budget.model_dump(exclude_none=True)}", highlight=False)
+            bound_model_time(optimization, services.llm)
+            return _search(optimization)
     finally:
         close_services(services)
+
+
+def _search(optimization: OptimizationRun) -> int:
+    try:
+        optimization.go(print_event)
+    except WallBudgetSpent as exc:
+        console.print(f"{exc}: every device stops (wall_time)", markup=False, highlight=False)
+        stop_for_wall_time(optimization)
+        optimization.go(print_event)
+    except LLMUnavailable as exc:
+        # Checkpoints hold everything up to the failed call.
+        run_id = optimization.run.run_id
+        print_error("model unavailable", f"{exc}\nthe run is saved; continue it with "
+                                         f"`kevolve optimize --resume {run_id}` once the model answers")
+        return EXIT_MODEL_UNAVAILABLE
+    return report_stop(optimization)
 
 
 def report_stop(optimization: OptimizationRun) -> int:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from kevolve.eval_harness.problem import load_problem
 from kevolve.graph.configuration import Budget, SearchSettings, Selection, Targets
-from kevolve.graph.run_directory import new_run_id
-from kevolve.graph.state import TaskSpec
 
 from .budget_option import parse_budget
 from .options import UsageError, resolve_device, settings_from
 from .run_options import run_sources
+
+if TYPE_CHECKING:
+    from kevolve.graph.state import TaskSpec
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +47,10 @@ def search_settings(args: argparse.Namespace) -> SearchSettings:
 
 def new_task(args: argparse.Namespace, problem_path: Path, *, devices: list[str]) -> TaskSpec:
     """A new run's task: `problem_path` on `devices` ("auto" allowed), judged and searched as `args` say."""
+    # Imported here: the graph loads LangGraph, and the parser that imports this module must start fast.
+    from kevolve.graph.run_directory import new_run_id
+    from kevolve.graph.state import TaskSpec
+
     problem = load_problem(problem_path)
     search = search_settings(args)
     evaluation = settings_from(args)

@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from kevolve.tools.llm.capabilities import PROBE_NUMBER, PROBE_WORD
+from loop_helpers import gelu_kernel
+
 
 @dataclass
 class Response:
@@ -180,5 +183,31 @@ def llama_cpp_like(answer: dict) -> Callable[[dict], Response]:
         if "```json" in request["messages"][-1]["content"]:
             return text_reply(f"Here it is:\n```json\n{json.dumps(answer)}\n```")
         return text_reply(" ".join(str(n) for n in range(1, 31)), usage=(20, 30))
+
+    return respond
+
+
+DIAGNOSIS = {"bottleneck": "not measured on this device", "headroom": "unknown on the CPU",
+             "guidance": "try larger blocks", "knowledge_query": "triton elementwise block size"}
+
+
+def role_aware(blocks: Iterator[int]) -> Callable[[dict], Response]:
+    """Answers each request of a GELU run as its role would: by the tool it forces, or with code when there is
+    none (a planner asks for blocks from `blocks`); the probe's forced tool call is answered right."""
+
+    def respond(request: dict) -> Response:
+        tools = [tool["function"]["name"] for tool in request.get("tools", [])]
+        if "PlannerReply" in tools:
+            first = "cpu-r01-0" not in json.dumps(request["messages"])
+            plan = {"operator": "draft" if first else "improve", "parent_ids": [] if first else ["cpu-r01-0"],
+                    "strategy": f"blocks of {next(blocks)}", "description": "one program per block"}
+            return tool_reply(json.dumps({"plans": [plan]}), name="PlannerReply")
+        if "ProbeReply" in tools:  # `structured_output: auto` probing: the forced tool call works
+            return tool_reply(json.dumps({"word": PROBE_WORD, "number": PROBE_NUMBER}), name="ProbeReply")
+        if "ReviewVerdict" in tools:
+            return tool_reply(json.dumps({"approved": True, "reasons": []}), name="ReviewVerdict")
+        if "Diagnosis" in tools:
+            return tool_reply(json.dumps(DIAGNOSIS), name="Diagnosis")
+        return text_reply(gelu_kernel(block=256 << (len(request["messages"]) % 3)))
 
     return respond

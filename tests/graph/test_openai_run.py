@@ -10,34 +10,8 @@ from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.search_tree import ApprovalState, StopReason
 from kevolve.tools.llm.openai_chat import OpenAIProvider
 from kevolve.tools.llm.settings import LLMSettings
-from loop_helpers import cpu_services, gelu_kernel, gelu_task
-from openai_stub import Response, ScriptedServer, error_reply, serve, text_reply, tool_reply
-
-DIAGNOSIS = {"bottleneck": "not measured on this device", "headroom": "unknown on the CPU",
-             "guidance": "try larger blocks", "knowledge_query": "triton elementwise block size"}
-
-
-def role_aware(blocks: itertools.count) -> callable:
-    """Answers each request as its role would: by the tool it forces, or with code when there is none."""
-
-    def respond(request: dict) -> Response:
-        tools = [tool["function"]["name"] for tool in request.get("tools", [])]
-        if "PlannerReply" in tools:
-            plan = {"operator": "draft" if request_is_first(request) else "improve",
-                    "parent_ids": [] if request_is_first(request) else ["cpu-r01-0"],
-                    "strategy": f"blocks of {next(blocks)}", "description": "one program per block"}
-            return tool_reply(json.dumps({"plans": [plan]}), name="PlannerReply")
-        if "ReviewVerdict" in tools:
-            return tool_reply(json.dumps({"approved": True, "reasons": []}), name="ReviewVerdict")
-        if "Diagnosis" in tools:
-            return tool_reply(json.dumps(DIAGNOSIS), name="Diagnosis")
-        return text_reply(gelu_kernel(block=256 << (len(request["messages"]) % 3)))
-
-    return respond
-
-
-def request_is_first(request: dict) -> bool:
-    return "cpu-r01-0" not in json.dumps(request["messages"])
+from loop_helpers import cpu_services, gelu_task
+from openai_stub import ScriptedServer, error_reply, role_aware, serve, tool_reply
 
 
 def test_a_run_recovers_from_a_rate_limit_and_a_malformed_reply_and_finishes(tmp_path):
