@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from kevolve.graph.folders import run_library
-from kevolve.graph.run_directory import RunDirectory
-from kevolve.graph.runner import OptimizationRun
-from kevolve.graph.services import close_services
-from kevolve.graph.state import TaskSpec
-from kevolve.tools.llm.base import LLMUnavailable
-from kevolve.tools.llm.deadline import WallBudgetSpent
 
 from .console import console, print_error, shown
+from .exit_codes import ExitCode
 from .options import UsageError, add_evaluation_options
 from .progress import print_event
-from .run_budget import bound_model_time, resumed_with_budget, stop_for_wall_time
 from .run_options import add_run_options, open_run_services
 from .task_options import add_search_options, new_task
 
-# The run stopped for a person's approval: not a failure, but not finished either.
-EXIT_WAITING = 3
-# The model stopped answering: the run is saved for --resume (the code main gives any command's).
-EXIT_MODEL_UNAVAILABLE = 2
+if TYPE_CHECKING:  # the graph loads LangGraph and PyTorch: imported in run, so the parser answers at once
+    from kevolve.graph.runner import OptimizationRun
+    from kevolve.graph.state import OptimizeState, TaskSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +40,12 @@ def _new_task(args: argparse.Namespace) -> TaskSpec:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kevolve.graph.run_directory import RunDirectory
+    from kevolve.graph.runner import OptimizationRun
+    from kevolve.graph.services import close_services
+
+    from .run_budget import bound_model_time, resumed_with_budget
+
     task = RunDirectory.open(args.runs_dir, args.resume).task() if args.resume else _new_task(args)
     services = open_run_services(task, args)
     library = run_library(task.sources.library, args.library)
@@ -66,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _search(optimization: OptimizationRun) -> int:
+    from kevolve.tools.llm.base import LLMUnavailable
+    from kevolve.tools.llm.deadline import WallBudgetSpent
+
+    from .run_budget import stop_for_wall_time
+
     try:
         optimization.go(print_event)
     except WallBudgetSpent as exc:
@@ -77,17 +82,26 @@ def _search(optimization: OptimizationRun) -> int:
         run_id = optimization.run.run_id
         print_error("model unavailable", f"{exc}\nthe run is saved; continue it with "
                                          f"`kevolve optimize --resume {run_id}` once the model answers")
-        return EXIT_MODEL_UNAVAILABLE
+        return ExitCode.USAGE_OR_UNAVAILABLE
     return report_stop(optimization)
 
 
 def report_stop(optimization: OptimizationRun) -> int:
-    """What the terminal says when a run stops: its summary, or what waits for a person."""
+    """What the terminal says when a run stops, its summary or what waits for a person, and the exit code
+    that tells a script which: a kernel went to the library, one waits, or the search found none."""
     pending = optimization.pending()
     if pending:
         for request in pending:
             console.print(Text.assemble(shown(request.review_id, "bold"), " waits for approval: ",
                                         shown(f"kevolve review show {request.review_id}")), highlight=False)
-        return EXIT_WAITING
-    console.print(optimization.state().get("summary", ""), markup=False, highlight=False, soft_wrap=True)
-    return 0
+        return ExitCode.WAITING_FOR_APPROVAL
+    state = optimization.state()
+    console.print(state.get("summary", ""), markup=False, highlight=False, soft_wrap=True)
+    return ExitCode.DONE if _library_got_a_kernel(state) else ExitCode.NO_KERNEL_FOUND
+
+
+def _library_got_a_kernel(state: OptimizeState) -> bool:
+    from kevolve.graph.search_tree import ApprovalState
+
+    placed = (ApprovalState.APPROVED, ApprovalState.AUTO_APPROVED)
+    return any(search.approval in placed for search in state.get("searches", {}).values())
