@@ -9,30 +9,29 @@ import shutil
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.live import Live
 from rich.table import Table
 
 from kevolve.graph.campaign.location import SPEC_COPY, CampaignPlace, campaign_ids, find_campaign, open_store
-from kevolve.graph.campaign.scheduler import Campaign
-from kevolve.graph.campaign.services import open_campaign_services
-from kevolve.graph.campaign.snapshot import CampaignSnapshot, read_snapshot
 from kevolve.graph.campaign.spec import load_spec
 from kevolve.graph.campaign.store import CampaignRecord, IntervalLog, ProblemEntry, ProblemState
 from kevolve.graph.database import database_url
 from kevolve.graph.folders import LIBRARY_DEFAULT, RUNS_DEFAULT, default_library_dir, default_runs_dir
-from kevolve.graph.run_directory import new_run_id
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 
-from .campaign_view import ProgressLines, render_snapshot
 from .console import console
 from .executor_options import add_executor_options, executor_settings
-from .optimize_command import EXIT_WAITING
+from .exit_codes import ExitCode
 from .options import add_cache_options, resolve_device
 from .run_options import llm_settings
 
-# Some problem's run stopped with an error; `kevolve campaign resume` tries it again.
-EXIT_FAILED = 1
+# The scheduler, its snapshots and views load the graph (LangGraph, PyTorch): imported where used, so that
+# the parser answers at once.
+if TYPE_CHECKING:
+    from kevolve.graph.campaign.scheduler import Campaign
+    from kevolve.graph.campaign.snapshot import CampaignSnapshot
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +71,8 @@ def _start(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     spec = spec.model_copy(update={"devices": [resolve_device(device) for device in spec.devices]})
     problems = spec.resolve_problems()
+    from kevolve.graph.run_directory import new_run_id
+
     campaign_id = new_run_id(spec.name)
     folder = args.campaigns_dir / campaign_id
     folder.mkdir(parents=True)
@@ -90,6 +91,9 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _drive(place: CampaignPlace, args: argparse.Namespace) -> int:
+    from kevolve.graph.campaign.scheduler import Campaign
+    from kevolve.graph.campaign.services import open_campaign_services
+
     url = database_url()
     log = IntervalLog(place.store, place.record.id)
     knowledge = None if args.no_knowledge else KnowledgeSettings.from_environment()
@@ -107,6 +111,8 @@ def _drive(place: CampaignPlace, args: argparse.Namespace) -> int:
 
 
 def _watch_live(campaign: Campaign) -> CampaignSnapshot:
+    from .campaign_view import render_snapshot
+
     latest: dict[str, str] = {}
     with Live(console=console, refresh_per_second=2) as live:
         def show(snapshot: CampaignSnapshot) -> None:
@@ -121,6 +127,8 @@ def _watch_live(campaign: Campaign) -> CampaignSnapshot:
 
 
 def _watch_in_lines(campaign: Campaign) -> CampaignSnapshot:
+    from .campaign_view import ProgressLines, render_snapshot
+
     progress = ProgressLines()
 
     def show(snapshot: CampaignSnapshot) -> None:
@@ -139,14 +147,16 @@ def _outcome(final: CampaignSnapshot) -> int:
             if row.state is ProblemState.FAILED:
                 console.print(f"[bold red]{row.name}[/] failed: {row.detail}", highlight=False)
         console.print(f"continue with: kevolve campaign resume {final.id}", highlight=False)
-        return EXIT_FAILED
+        return ExitCode.ANSWER_IS_NO
     if states[ProblemState.WAITING]:
         console.print(f"{states[ProblemState.WAITING]} kernels wait for approval: kevolve review", highlight=False)
-        return EXIT_WAITING
-    return 0
+        return ExitCode.WAITING_FOR_APPROVAL
+    return ExitCode.DONE
 
 
 def _status(args: argparse.Namespace) -> int:
+    from .campaign_view import render_snapshot
+
     url = database_url()
     if args.campaign is not None:
         place = find_campaign(args.campaigns_dir, args.campaign, database_url=url)
@@ -170,5 +180,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _read(place: CampaignPlace, runs_root: Path) -> CampaignSnapshot:
+    from kevolve.graph.campaign.snapshot import read_snapshot
+
     return read_snapshot(place.record, place.store.problems(place.record.id),
                          place.store.evaluations(place.record.id), runs_root=runs_root)
