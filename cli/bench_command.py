@@ -60,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     markdown = args.out.with_suffix(".md")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    settings = settings_from(args)
+    console.print(f"precision regime: {settings.math.label}", highlight=False)
     with (
-        Evaluator(resolve_device(args.device), settings=settings_from(args), cache_dir=args.cache_dir,
+        Evaluator(resolve_device(args.device), settings=settings, cache_dir=args.cache_dir,
                   use_baseline_cache=not args.no_cache) as evaluator,
         Progress(*columns, console=error_console) as progress,
     ):

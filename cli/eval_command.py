@@ -43,6 +43,7 @@ def render_result(result: EvalResult) -> None:
             console.print("  worker output (tail):", style="dim")
             console.print(result.error.output_tail, markup=False, highlight=False, style="dim")
     table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row("precision", f"{result.math.label}: reference, baselines and candidate alike")
     env = result.environment
     if env is not None:
         table.add_row("device", f"{env.device_name} ({env.device}), spec {env.hardware_spec}")

@@ -65,11 +65,12 @@ def _list(args: argparse.Namespace) -> int:
     if not entries:
         console.print(f"no kernels in {args.library}")
         return 0
-    table = Table("problem", "placement", "node", "dtype", "policy", "vs eager", "vs compile", "signatures", "status")
+    table = Table("problem", "placement", "node", "precision regime", "policy", "vs eager", "vs compile", "signatures",
+                  "status")
     for entry in entries:
         record = entry.record
         status = "enabled" if entry.enabled else f"[red]disabled[/]: {entry.status.reason}"
-        table.add_row(record.problem, entry.placement, record.node_id, record.dtype, record.policy,
+        table.add_row(record.problem, entry.placement, record.node_id, record.math.label, record.policy,
                       format_ratio(record.speedup_eager), format_ratio(record.speedup_compiled),
                       str(len(entry.signatures)), status)
     console.print(table)

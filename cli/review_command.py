@@ -80,6 +80,7 @@ def _show(request: ApprovalRequest) -> None:
     verdict = {True: "yes", False: "NO", None: "not measured on this device"}[request.beats_baselines]
     console.print(f"faster than every baseline: {verdict} (vs eager {format_ratio(request.speedup_eager)}, "
                   f"vs torch.compile {format_ratio(request.speedup_compiled)})", highlight=False)
+    console.print(f"precision regime (reference, baselines and kernel alike): {request.regime}", highlight=False)
     console.print(shown(request.profile_summary), highlight=False)
     if request.diagnosis is not None:
         console.print(shown(f"diagnosis: {request.diagnosis.bottleneck}; {request.diagnosis.headroom}"),

@@ -30,7 +30,7 @@ from .session import WorkerSession
 from .settings import EvalSettings
 from .tensors import tensor_bytes
 from .timing import time_call
-from .tolerances import tf32_applies
+from .tolerances import governing_switches, tf32_applies
 
 # Host-clock time this far above the event time means work ran outside the timed stream.
 _OFF_STREAM_RATIO = 1.5
@@ -154,15 +154,16 @@ def evaluate(session: WorkerSession, request: EvaluateRequest, on_stage: Callabl
     )
 
 
-def _tolerance(session: WorkerSession, request: EvaluateRequest, instance: ProblemInstance, seed: int) -> Tolerance:
+def _reference_switches(session: WorkerSession, request: EvaluateRequest, instance: ProblemInstance,
+                        seed: int) -> list[str]:
+    """The regime's switches that govern the reference's operators (one profiled forward, once per problem)."""
+    return session.fact("switches", request.problem, request.settings, instance.config, lambda: governing_switches(
+        dynamic_checks.aten_ops(instance.reference(seed), instance.inputs(seed))))
+
+
+def _tolerance(session: WorkerSession, settings: EvalSettings, switches: list[str]) -> Tolerance:
     """The request's tolerance: its regime's, looser where the reference itself computes in TF32."""
-    settings = request.settings
-
-    def reference_ops() -> frozenset[str]:
-        return dynamic_checks.aten_ops(instance.reference(seed), instance.inputs(seed))
-
-    return session.fact("tolerance", request.problem, settings, instance.config, lambda: settings.resolved_tolerance(
-        tf32=tf32_applies(settings.math, reference_ops, on_cuda=session.device.type == "cuda")))
+    return settings.resolved_tolerance(tf32=tf32_applies(settings.math, switches, on_cuda=not session.on_cpu))
 
 
 def _problem_facts(session, request, instance, seed: int, clock, out, tolerance: Tolerance) -> BaselineTimings | None:
@@ -194,7 +195,8 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seeds: _Seeds,
         primary = problem.primary_config(on_cpu=session.on_cpu)
         instance = loaded.instance(primary)
     with clock.stage(Stage.DYNAMIC_CHECK):
-        tolerance = _tolerance(session, request, instance, seeds.facts)
+        out["reference_switches"] = _reference_switches(session, request, instance, seeds.facts)
+    tolerance = _tolerance(session, settings, out["reference_switches"])
     baselines = _problem_facts(session, request, instance, seeds.facts, clock, out, tolerance)
     if request.candidate_source is None:
         if settings.profile:

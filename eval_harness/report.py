@@ -82,7 +82,8 @@ def render_markdown(report: BenchReport) -> str:
         ]
     timing = report.settings.timing
     lines += [
-        f"- dtype {report.settings.dtype.value}; {report.settings.correctness_trials} correctness trials; "
+        f"- precision regime {report.settings.math.label} (reference, baselines and candidates alike); "
+        f"{report.settings.correctness_trials} correctness trials; "
         f"timing: {timing.trials} trials (at least {timing.min_trials_when_slow} past {timing.max_seconds:g} s), "
         f"L2 flushed between trials (GPU only): {timing.flush_l2}, "
         f"up to {timing.input_sets} rotating input sets, CUDA graphs: no",

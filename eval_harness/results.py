@@ -290,6 +290,10 @@ class EvalResult(_Frozen):
     candidate_sha256: str | None
     dtype: str
     math: MathMode = Field(description="the regime every figure here holds for: reference, baselines and candidate")
+    reference_switches: list[str] | None = Field(
+        default=None, description="the regime's switches that govern the reference's operators (cudnn_tf32 for "
+        "convolutions, matmul_precision for matrix products): the only flags its numerics depend on; None where "
+        "not measured (the reference did not get that far, or results from before regimes)")
     status: EvalStatus
     error: EvalError | None = None
     environment: Environment | None = None

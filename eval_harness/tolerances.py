@@ -6,8 +6,6 @@ in that regime (the reference's, op by op, and the candidate's, fused), not a di
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .precision import DType, MathMode
 from .results import Tolerance
 
@@ -31,14 +29,22 @@ MATMUL_TF32_OPS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::badd
                              "aten::linear", "aten::_addmm_activation"})
 
 
-def tf32_applies(mode: MathMode, reference_ops: Callable[[], frozenset[str]], *, on_cuda: bool) -> bool:
-    """Whether the reference computes anything in TF32 in `mode`: a float32 regime on a GPU, whose reference
-    runs an operator that a switch the mode turns on governs. `reference_ops` profiles a forward: asked only
-    when a switch is on."""
-    if not on_cuda or mode.dtype is not DType.FLOAT32 or not (mode.cudnn_tf32 or mode.matmul_tf32):
+# The MathMode fields that are switches, as `governing_switches` names them.
+CUDNN_SWITCH, MATMUL_SWITCH = "cudnn_tf32", "matmul_precision"
+
+
+def governing_switches(reference_ops: frozenset[str]) -> list[str]:
+    """The regime's switches that decide the reference's numerics: those governing an operator it runs."""
+    return [switch for switch, ops in ((CUDNN_SWITCH, CUDNN_TF32_OPS), (MATMUL_SWITCH, MATMUL_TF32_OPS))
+            if reference_ops & ops]
+
+
+def tf32_applies(mode: MathMode, switches: list[str], *, on_cuda: bool) -> bool:
+    """Whether the reference computes anything in TF32 in `mode`: a float32 regime on a GPU that turns on a
+    switch governing one of the reference's operators (`switches`, from governing_switches)."""
+    if not on_cuda or mode.dtype is not DType.FLOAT32:
         return False
-    ops = reference_ops()
-    return bool((mode.cudnn_tf32 and ops & CUDNN_TF32_OPS) or (mode.matmul_tf32 and ops & MATMUL_TF32_OPS))
+    return (mode.cudnn_tf32 and CUDNN_SWITCH in switches) or (mode.matmul_tf32 and MATMUL_SWITCH in switches)
 
 
 def regime_tolerance(mode: MathMode, *, tf32: bool) -> Tolerance:

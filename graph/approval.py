@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kevolve.eval_harness.precision import MathMode
 from kevolve.eval_harness.problem import sha256_text
 from kevolve.eval_harness.profile_summary import render_profile_summary
 from kevolve.eval_harness.results import EvalResult, TimingStats, TrialOutcome
@@ -63,6 +64,14 @@ class ApprovalRequest(BaseModel):
     diagnosis: Diagnosis | None
     flags: list[str]
     findings: list[str] = Field(description="every static and dynamic check that said something")
+    math: MathMode | None = Field(default=None, description="the precision regime every figure here holds for; "
+                                  "None in requests made before regimes")
+
+    @property
+    def regime(self) -> str:
+        """The regime as every page and terminal names it."""
+        return self.math.label if self.math is not None else "not recorded (requested before precision regimes)"
+
     @property
     def source_sha256(self) -> str:
         """The hash of the source shown: what a decision names, and what the library file will hash to."""
@@ -199,4 +208,5 @@ def build_request(
         diagnosis=node.diagnosis,
         flags=result.flags,
         findings=[f"{f.severity.value} {f.rule} ({f.origin}): {f.reason}" for f in result.findings],
+        math=result.math,
     )

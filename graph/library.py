@@ -54,6 +54,8 @@ def write_kernel(
         hardware_spec=environment.hardware_spec if environment else None,
         policy=policy,
         dtype=result.dtype,
+        math=result.math,
+        reference_switches=result.reference_switches,
         speedup_eager=result.speedup_over("eager"),
         speedup_compiled=result.speedup_over("compiled"),
         percent_of_light=result.percent_of_light,

@@ -45,7 +45,7 @@ def render_summary(state: OptimizeState) -> str:
     lines = [
         f"# Run {task.run_id}: {task.problem_name}",
         "",
-        f"policy {task.policy}, dtype {task.dtype}, selection {task.search.selection.value}; "
+        f"policy {task.policy}, precision {task.math.label}, selection {task.search.selection.value}; "
         f"{state['elapsed_s']:.0f} s in rounds; {usage.calls} LLM calls, {usage.total_tokens} tokens"
         + (f", ${usage.cost_usd:.4f}" if usage.cost_usd else ""),
         *_defects_line(state),

@@ -19,7 +19,7 @@ from kevolve.eval_harness.protocol import EvaluateRequest
 from kevolve.eval_harness.results import ErrorKind, EvalResult, EvalStatus
 from kevolve.eval_harness.session import WorkerSession
 from kevolve.eval_harness.settings import EvalSettings
-from kevolve.eval_harness.tolerances import regime_tolerance, tf32_applies
+from kevolve.eval_harness.tolerances import governing_switches, regime_tolerance, tf32_applies
 from kevolve.eval_harness.worker import preload_compiler
 from kevolve.graph.campaign.spec import CampaignSpec
 from kevolve.graph.state import TaskSpec
@@ -73,7 +73,7 @@ def test_the_worker_applies_each_requests_regime_before_anything_runs(gelu_probl
         request = EvaluateRequest(problem=gelu_problem, candidate_source=None, settings=settings)
         result = evaluate(session, request, lambda stage: None)
         assert result.status is EvalStatus.CORRECT, result.error
-        assert result.math == mode
+        assert result.math == mode and result.reference_switches == []  # GELU: no convolution, no product
         assert torch.backends.cudnn.allow_tf32 is mode.cudnn_tf32
         assert torch.get_float32_matmul_precision() == mode.matmul_precision
     # One worker, three regimes: three baselines, none answered for another regime.
@@ -106,15 +106,18 @@ def test_tolerances_per_regime():
     assert regime_tolerance(TF32, tf32=True).atol == 1e-2
     assert regime_tolerance(FP16, tf32=False).atol == 1e-2
     assert regime_tolerance(BF16, tf32=False).atol == 5e-2
-    # TF32 loosens a float32 regime only where the reference runs an operator it governs, on a GPU.
-    convolution, linear = frozenset({"aten::convolution"}), frozenset({"aten::linear", "aten::mm"})
+    # TF32 loosens a float32 regime only where it governs an operator the reference runs, on a GPU.
+    convolution = governing_switches(frozenset({"aten::convolution", "aten::relu"}))
+    linear = governing_switches(frozenset({"aten::linear", "aten::addmm"}))
+    assert (convolution, linear, governing_switches(frozenset({"aten::softmax"}))) == (
+        ["cudnn_tf32"], ["matmul_precision"], [])
     stock_default = MathMode(precision=Precision.DEFAULT, dtype=DType.FLOAT32, cudnn_tf32=True,
                              matmul_precision="highest")
-    assert tf32_applies(stock_default, lambda: convolution, on_cuda=True)
-    assert not tf32_applies(stock_default, lambda: linear, on_cuda=True)
-    assert tf32_applies(TF32, lambda: linear, on_cuda=True)
-    assert not tf32_applies(TF32, lambda: linear, on_cuda=False)
-    assert not tf32_applies(EXACT, lambda: pytest.fail("no profile needed when no switch is on"), on_cuda=True)
+    assert tf32_applies(stock_default, convolution, on_cuda=True)
+    assert not tf32_applies(stock_default, linear, on_cuda=True)
+    assert tf32_applies(TF32, linear, on_cuda=True)
+    assert not tf32_applies(TF32, linear, on_cuda=False)
+    assert not tf32_applies(BF16, convolution, on_cuda=True)
 
 
 def test_settings_and_results_from_before_regimes_keep_the_numerics_they_ran_in():

@@ -31,8 +31,8 @@ def run_report(run: RunDirectory) -> Report:
     problem, bests = _problem(run, task.problem_name, status.value, state, gpu_hours=gpu_hours, price=price)
     return Report(
         kind="run", id=run.run_id, title=f"Run {run.run_id}: {task.problem_name}", generated_at=_now(),
-        wall_s=state["elapsed_s"] if state else 0.0, auto_approve=task.search.auto_approve, gpu_usd_per_hour=price,
-        problems=[problem], fast_p=_fast_p([bests]),
+        wall_s=state["elapsed_s"] if state else 0.0, auto_approve=task.search.auto_approve, regime=task.math.label,
+        gpu_usd_per_hour=price, problems=[problem], fast_p=_fast_p([bests]),
     )
 
 
@@ -56,7 +56,8 @@ def campaign_report(record: CampaignRecord, entries: list[ProblemEntry], interva
         bests.append(best)
     return Report(
         kind="campaign", id=record.id, title=f"Campaign {record.id}", generated_at=_now(), wall_s=record.elapsed_s,
-        auto_approve=record.auto_approve, gpu_usd_per_hour=price, problems=problems,
+        auto_approve=record.auto_approve, regime=record.spec.evaluation_settings().math.label,
+        gpu_usd_per_hour=price, problems=problems,
         fast_p=_fast_p(bests, devices=record.spec.devices),
         device_use=_device_use(intervals, record.elapsed_s, problems),
     )

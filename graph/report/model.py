@@ -107,6 +107,8 @@ class Report(BaseModel):
     generated_at: str
     wall_s: float
     auto_approve: bool
+    regime: str | None = Field(default=None, description="the precision regime every figure holds for "
+                               "(MathMode.label); None in reports from before regimes")
     gpu_usd_per_hour: float
     problems: list[ProblemResult]
     fast_p: dict[str, SuiteScore] = Field(description="per device, over every problem of the campaign")

@@ -57,6 +57,7 @@ def render_markdown(report: Report) -> str:
         f"generated {report.generated_at}; {format_duration(report.wall_s)} of wall time; {len(report.problems)} "
         f"problems; {totals['gpu_hours']:.3g} GPU-hours; {totals['tokens']:.0f} tokens; ${totals['cost_usd']:.2f}"
         + ("; approved automatically (--auto-approve)" if report.auto_approve else ""),
+        *([f"- precision regime of every figure: {report.regime}"] if report.regime else []),
     ]
     for use in report.device_use:
         lines.append(f"- {use.label}: busy {use.busy_fraction:.0%} of the wall time, {use.candidates} candidates, "

@@ -55,6 +55,8 @@ def test_a_campaign_killed_mid_run_resumes_losing_at_most_the_candidates_in_flig
     assert_every_seed_judged_once(tmp_path, killed_with)
     [record] = [path for path in (tmp_path / "library").glob("elementwise_gelu_tanh/*/*.json")]
     assert json.loads(record.read_text())["approved_by"] == "nobody (--auto-approve)"
+    # The spec names no precision: the default regime, resolved when the campaign started, kept through the kill.
+    assert json.loads(record.read_text())["math"]["precision"] == "default"
     with CampaignStore.sqlite(tmp_path / "campaigns" / only_campaign(tmp_path) / "campaign.sqlite") as store:
         [campaign_id] = store.campaign_ids()
         assert store.campaign(campaign_id).auto_approve  # recorded with the campaign, not only in the runs
@@ -83,6 +85,7 @@ def test_cost_aware_stopping_leaves_the_best_kernel_for_review(tmp_path):
     with OptimizationRun(RunDirectory(run)) as optimization:
         [request] = optimization.pending()
     assert request.stop_reason == StopReason.LOW_EXPECTED_GAIN.value
+    assert request.regime.startswith("default (float32")
     code, out, _ = kevolve_here("review", "--runs-dir", tmp_path / "runs")
     assert code == 0 and request.review_id in out
     code, out, _ = kevolve_here(*campaign_args("status", only_campaign(tmp_path), home=tmp_path))
@@ -103,9 +106,12 @@ def test_cost_aware_stopping_leaves_the_best_kernel_for_review(tmp_path):
     summary = (tmp_path / "report" / "report.md").read_text()
     assert f"waiting: kevolve review ({request.review_id})" in summary
     assert f"- cpu ({use['device_name']}): busy" in summary
+    assert report["regime"].startswith("default (float32")
+    assert f"precision regime of every figure: {report['regime']}" in summary
     code, _, err = kevolve_here("report", run, "--runs-dir", tmp_path / "runs", "--out", tmp_path / "run-report")
     run_report = json.loads((tmp_path / "run-report" / "report.json").read_text())
     assert code == 0 and run_report["kind"] == "run" and run_report["problems"][0]["state"] == "waiting"
+    assert run_report["regime"] == report["regime"]
 
 
 def test_report_of_nothing_known_is_one_clear_line(tmp_path):

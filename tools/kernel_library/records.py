@@ -19,10 +19,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kevolve.eval_harness.precision import DType, MathMode, legacy_mode
 from kevolve.eval_harness.results import EvalResult, InputSignature
 from kevolve.tools.safe_names import UnsafeName, checked_name, slug
 
@@ -46,6 +47,10 @@ class KernelRecord(BaseModel):
     hardware_spec: str | None
     policy: str
     dtype: str
+    math: MathMode = Field(description="the precision regime it was verified in; dispatch serves only callers in it")
+    reference_switches: list[str] | None = Field(
+        default=None, description="the regime's switches its reference's numerics depend on (EvalResult's); "
+        "None where unknown: then every switch must match")
     speedup_eager: float | None
     speedup_compiled: float | None
     percent_of_light: float | None
@@ -65,6 +70,14 @@ class KernelRecord(BaseModel):
     problem_file: str | None = Field(
         default=None, description="the problem's source in the library, relative to the library folder"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _regime_of_older_records(cls, data: Any) -> Any:
+        """Records written before regimes were verified with TF32 off: `exact` for float32 kernels."""
+        if isinstance(data, dict) and "math" not in data and "dtype" in data:
+            data = {**data, "math": legacy_mode(DType(data["dtype"]))}
+        return data
 
 
 class KernelStatus(BaseModel):

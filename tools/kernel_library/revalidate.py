@@ -16,7 +16,7 @@ from kevolve.eval_harness import Evaluator
 from kevolve.eval_harness.compare import Verdict
 from kevolve.eval_harness.problem import ProblemLoadError, problem_from_source
 from kevolve.eval_harness.results import Environment, EvalResult, Severity
-from kevolve.eval_harness.settings import DType, EvalSettings, Policy
+from kevolve.eval_harness.settings import EvalSettings, Policy
 
 from .declared_shapes import DeclaredShapes
 from .records import KernelStatus, LibraryEntry, verified_signatures, write_status
@@ -125,12 +125,14 @@ def revalidate_entry(entry: LibraryEntry, evaluator: Evaluator, settings: EvalSe
             problem = declared.apply(problem, on_cpu=not environment.device.startswith("cuda"))
         except ProblemLoadError as exc:
             return KernelCheck(entry, Outcome.SKIPPED, str(exc))
-    # One worker serves every kernel; only the request's settings change with the record's policy and dtype.
+    # One worker serves every kernel; only the request's settings change with the record's policy and precision
+    # regime: a kernel is re-checked (and its baselines re-measured) in the regime it was verified in.
     evaluator.settings = settings.model_copy(update={"policy": Policy(entry.record.policy),
-                                                     "dtype": DType(entry.record.dtype)})
+                                                     "math": entry.record.math})
     # The source as checked against its record (read_library refused a changed file; this reads it once more).
     result = evaluator.evaluate(problem, entry.source(), name=entry.record.node_id)
     trusted, reason = judge(entry, result)
+    reason = f"{reason}; in {entry.record.math.label}"
     status = write_status(entry, _status(result, trusted, reason, result.environment or environment)).status
     return KernelCheck(entry, _outcome(entry.enabled, trusted), reason, timing_checked=status.timing_checked)
 

@@ -1,7 +1,8 @@
 """Which kernel serves which call: one route per (device, exact verified signature), the fastest verified one.
 
 A kernel gets a route only for signatures its correctness trials passed on, on the device kind
-and device name it was verified on. Signatures the exported module could never produce (a
+and device name it was verified on, in the precision regime it was verified in (the TF32 flags
+its caller must have; the dtype is in the signature). Signatures the exported module could never produce (a
 non-tensor input, a constructor argument that is not a plain value) get none.
 """
 
@@ -14,8 +15,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from kevolve.eval_harness.results import ArgumentSpec, InputSignature
+from kevolve.eval_harness.tolerances import CUDNN_SWITCH, MATMUL_SWITCH
 
-from .records import LibraryEntry
+from .records import KernelRecord, LibraryEntry
 from .runtime import init_key
 
 
@@ -36,6 +38,10 @@ class Route(BaseModel):
     init: str = Field(description="the constructor's arguments, as the runtime's init_key writes them")
     inputs: list[TensorRoute]
     state: list[TensorRoute]
+    cudnn_tf32: bool | None = Field(description="torch.backends.cudnn.allow_tf32 of the regime it was verified "
+                                    "in; None where that flag governs none of the reference's operators")
+    matmul_precision: str | None = Field(description="torch.get_float32_matmul_precision() of that regime; None "
+                                         "where it governs none of them")
     kernel: str = Field(description="module name under the problem's kernels/ folder")
     fitness: float | None = Field(description="the slower of the two baseline speedups; None where not timed")
 
@@ -90,9 +96,16 @@ def route_for(entry: LibraryEntry, signature: InputSignature) -> Route | None:
         init=init,
         inputs=inputs,
         state=state,
+        cudnn_tf32=record.math.cudnn_tf32 if _governs(record, CUDNN_SWITCH) else None,
+        matmul_precision=record.math.matmul_precision if _governs(record, MATMUL_SWITCH) else None,
         kernel=kernel_module_name(entry),
         fitness=fitness(entry),
     )
+
+
+def _governs(record: KernelRecord, switch: str) -> bool:
+    """Whether a caller's `switch` must match the record's regime: yes unless the record knows it does not matter."""
+    return record.reference_switches is None or switch in record.reference_switches
 
 
 def _rank(route: Route, approved_at: datetime) -> tuple:

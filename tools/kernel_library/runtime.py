@@ -6,8 +6,10 @@ it imports only torch (and, through the kernels, Triton), so the package can be 
 Each problem is one custom operator, `kevolve_lib::<problem>(Tensor[] inputs, Tensor[] state, str init)`.
 `state` is the module's parameters then buffers, `init` its constructor arguments as JSON. A call is
 served by a kernel only when (device type, device name, init, every input's and state tensor's shape
-and dtype) equals a signature that kernel passed the harness's correctness trials on; any other
-call runs the reference PyTorch code, is counted, and is logged once per signature. The operator's
+and dtype, and the caller's TF32 flags: cuDNN's and the float32 matmul precision) equals a signature
+that kernel passed the harness's correctness trials on, in the precision regime it was verified in;
+any other call runs the reference PyTorch code, is counted with its reason, and is logged once per
+signature. The operator's
 fake implementation runs the reference on fake tensors, so torch.compile and torch.export see the
 true output shapes without running a kernel.
 
@@ -77,7 +79,7 @@ class DispatchCounts:
     def fell_back(self, problem: str, signature: tuple, reason: str) -> None:
         with self._lock:
             self.calls[(problem, REFERENCE)] += 1
-            self.fallbacks[(problem, signature)] += 1
+            self.fallbacks[(problem, signature, reason)] += 1
             first = (problem, signature, reason) not in self._logged
             self._logged.add((problem, signature, reason))
         if first:
@@ -94,9 +96,36 @@ COUNTS = DispatchCounts()
 
 
 def _describe(signature: tuple) -> str:
-    device_type, name, init, inputs, _ = signature
+    device_type, name, init, inputs, _, regime = signature
     shapes = ", ".join(f"{dtype}{list(shape)}" for shape, dtype in inputs)
-    return f"inputs ({shapes}), init {init}, on {device_type} {name!r}"
+    return f"inputs ({shapes}), init {init}, on {device_type} {name!r}, {_describe_regime(regime)}"
+
+
+def _describe_regime(regime: tuple) -> str:
+    cudnn_tf32, matmul_precision = regime
+    cudnn = "any" if cudnn_tf32 is None else ("on" if cudnn_tf32 else "off")
+    return f"cuDNN TF32 {cudnn}, float32 matmul precision {matmul_precision or 'any'}"
+
+
+def _route_regime(route: dict) -> tuple:
+    """The flags a route's caller must have; None: any (it governs none of the reference's operators).
+    Routes exported before regimes were verified with TF32 off everywhere."""
+    return route.get("cudnn_tf32", False), route.get("matmul_precision", "highest")
+
+
+def _regime_matches(route_regime: tuple, caller: tuple) -> bool:
+    return all(wanted is None or wanted == have for wanted, have in zip(route_regime, caller, strict=True))
+
+
+def _no_kernel_reason(regimes: list[tuple]) -> str:
+    if not regimes:
+        return "no kernel was verified on this signature"
+    return "verified only in another precision regime: " + "; ".join(_describe_regime(r) for r in regimes)
+
+
+def caller_regime() -> tuple:
+    """The caller's flags that decide the numerics of float32 convolutions and matrix products."""
+    return bool(torch.backends.cudnn.allow_tf32), torch.get_float32_matmul_precision()
 
 
 def _state(module: nn.Module) -> list[torch.Tensor]:
@@ -143,10 +172,11 @@ class ExportedProblem:
         if refused:
             raise ImportError(refused)
         self.reference = importlib.import_module(f"{package}.reference")
-        self.routes = {
-            (r["device_type"], r["device_name"], r["init"], _spec_key(r["inputs"]), _spec_key(r["state"])): r["kernel"]
-            for r in self.manifest["routes"]
-        }
+        # Per call, the kernels verified on it with the regime each was verified in.
+        self.routes: dict[tuple, list[tuple[tuple, str]]] = {}
+        for r in self.manifest["routes"]:
+            call = (r["device_type"], r["device_name"], r["init"], _spec_key(r["inputs"]), _spec_key(r["state"]))
+            self.routes.setdefault(call, []).append((_route_regime(r), r["kernel"]))
         self._skeletons: dict[str, nn.Module] = {}
         self._kernels: dict[tuple, nn.Module | None] = {}
         self._lock = threading.Lock()
@@ -197,10 +227,12 @@ class ExportedProblem:
 
     def _run(self, inputs: list[torch.Tensor], state: list[torch.Tensor], init: str) -> list[torch.Tensor]:
         device = inputs[0].device
-        signature = (device.type, device_name(device), init, _tensor_key(inputs), _tensor_key(state))
-        kernel_name = self.routes.get(signature)
+        call = (device.type, device_name(device), init, _tensor_key(inputs), _tensor_key(state))
+        signature = (*call, caller_regime())
+        verified = self.routes.get(call, [])
+        kernel_name = next((kernel for regime, kernel in verified if _regime_matches(regime, signature[-1])), None)
         if kernel_name is None:
-            COUNTS.fell_back(self.name, signature, "no kernel was verified on this signature")
+            COUNTS.fell_back(self.name, signature, _no_kernel_reason([regime for regime, _ in verified]))
             return self._run_reference(inputs, state, init)
         kernel = self._kernel(kernel_name, init, device, state)
         if kernel is None:
@@ -251,8 +283,9 @@ def dispatch_counts() -> dict[str, dict[str, int]]:
 
 
 def fallback_signatures() -> dict[str, int]:
-    """Each signature that fell back to the reference, described, with its call count."""
-    return {f"{problem}: {_describe(signature)}": count for (problem, signature), count in COUNTS.fallbacks.items()}
+    """Each signature that fell back to the reference, described with the reason, and its call count."""
+    return {f"{problem}: {_describe(signature)}: {reason}": count
+            for (problem, signature, reason), count in COUNTS.fallbacks.items()}
 
 
 def reset_counts() -> None:

@@ -1,0 +1,67 @@
+"""A library kernel records the precision regime it was verified in, and is served only to callers in it."""
+
+import importlib
+import json
+
+import pytest
+import torch
+
+from kevolve.eval_harness.precision import Precision, resolve
+from kevolve.tools.kernel_library.records import read_library
+from library_helpers import export_and_import
+
+EXACT = resolve(Precision.EXACT)
+GELU = "elementwise_gelu_tanh"
+
+
+@pytest.fixture
+def restore_flags():
+    cudnn, matmul = torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision()
+    yield
+    torch.backends.cudnn.allow_tf32 = cudnn
+    torch.set_float32_matmul_precision(matmul)
+
+
+def _record_file(library, problem):
+    return next(path for path in library.glob(f"{problem}/*/*.json") if not path.name.endswith(".status.json"))
+
+
+def _rewrite_record(library, problem, **fields):
+    path = _record_file(library, problem)
+    record = json.loads(path.read_text())
+    record.update(fields)
+    for key in [key for key, value in fields.items() if value is None]:
+        del record[key]
+    path.write_text(json.dumps(record))
+
+
+def test_a_kernel_records_its_regime_and_the_switches_its_reference_depends_on(approved_library):
+    records = {entry.record.problem: entry.record for entry in read_library(approved_library)}
+    assert records[GELU].math == EXACT
+    assert records[GELU].reference_switches == []  # GELU runs no convolution and no matrix product
+
+
+def test_records_from_before_regimes_are_exact_float32(library):
+    _rewrite_record(library, GELU, math=None, reference_switches=None)
+    record = next(e.record for e in read_library(library) if e.record.problem == GELU)
+    assert record.math == EXACT and record.reference_switches is None
+
+
+@torch.no_grad()
+def test_dispatch_refuses_a_caller_in_another_regime_counted_with_its_reason(library, tmp_path, restore_flags):
+    # As if GELU's reference ran a convolution: the caller's cuDNN TF32 flag must then be the regime's (off).
+    _rewrite_record(library, GELU, reference_switches=["cudnn_tf32"])
+    package, _ = export_and_import(library, tmp_path / "export")
+    gelu = importlib.import_module(f"{package.__name__}.{GELU}").Model()
+    x = torch.randn(64, 256)
+    package.reset_counts()
+    torch.backends.cudnn.allow_tf32 = True
+    torch.set_float32_matmul_precision("high")  # governs nothing this reference runs: no bearing on dispatch
+    torch.testing.assert_close(gelu(x), torch.nn.functional.gelu(x, approximate="tanh"))
+    assert package.dispatch_counts()[GELU] == {"reference": 1}
+    [(described, count)] = package.fallback_signatures().items()
+    assert count == 1 and "verified only in another precision regime: cuDNN TF32 off" in described
+    torch.backends.cudnn.allow_tf32 = False
+    gelu(x)
+    counts = package.dispatch_counts()[GELU]
+    assert counts.pop("reference") == 1 and list(counts.values()) == [1], "the caller in its regime gets the kernel"
