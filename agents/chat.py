@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kevolve.eval_harness.precision import Precision
 from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
 from .prompt_budget import PromptTooLarge, budget_for, fit_messages
@@ -51,6 +52,10 @@ class ChatIntent(BaseModel):
     device: str | None = Field(
         default=None, description="the target device exactly as the person said it, e.g. 'H100' or 'cuda:1'"
     )
+    precision: Precision | None = Field(
+        default=None, description="for optimize: the precision regime the person asked for; null when not named "
+                                  "(the session's default applies)",
+    )
     comment: str | None = Field(
         default=None, description="for reject: the person's reason, in their words, for the next search rounds"
     )
@@ -58,6 +63,10 @@ class ChatIntent(BaseModel):
 
 PATH_PATTERN = re.compile(r"[\w./~-]*[\w-]\.py\b")
 DEVICE_PATTERN = re.compile(r"\b(cuda:\d+|cpu|[hab]\d00|l40s|mi300x?)\b", re.IGNORECASE)
+# Words that name a regime; "default" is left out: in a sentence it rarely means the regime, which is the default.
+PRECISION_WORDS = {"exact": Precision.EXACT, "tf32": Precision.TF32, "bf16": Precision.BF16,
+                   "bfloat16": Precision.BF16, "fp16": Precision.FP16, "float16": Precision.FP16}
+PRECISION_PATTERN = re.compile(r"\b(" + "|".join(PRECISION_WORDS) + r")\b", re.IGNORECASE)
 
 # Each action's cue words; where they occur in the message orders the actions.
 _CUES: dict[ChatAction, re.Pattern[str]] = {
@@ -99,10 +108,12 @@ def understand_offline(message: str) -> ChatIntent:
             found.pop(narrower, None)
     actions = sorted(found, key=found.__getitem__) or [ChatAction.HELP]
     device = DEVICE_PATTERN.search(message)
+    precision = PRECISION_PATTERN.search(message)
     return ChatIntent(
         actions=actions,
         problem=_problem_words(message, path) if ChatAction.OPTIMIZE in actions else None,
         device=device.group(0) if device else None,
+        precision=PRECISION_WORDS[precision.group(0).lower()] if precision else None,
         comment=_comment(message) if ChatAction.REJECT in actions else None,
     )
 
@@ -110,7 +121,7 @@ def understand_offline(message: str) -> ChatIntent:
 def _problem_words(message: str, path: re.Match[str] | None) -> str | None:
     if path is not None:
         return path.group(0)
-    words = re.findall(r"[a-z0-9]+", DEVICE_PATTERN.sub(" ", message.lower()))
+    words = re.findall(r"[a-z0-9]+", PRECISION_PATTERN.sub(" ", DEVICE_PATTERN.sub(" ", message.lower())))
     named = [word for word in words if word not in _FILLER and len(word) > 1]
     return " ".join(named) or None
 
@@ -131,7 +142,7 @@ def understand(message: str, *, context: str, llm: RoleLLM | None) -> tuple[Chat
         return understand_offline(message), TokenUsage()
     try:
         prompt, _ = fit_messages("chat", dict(message=message, context=context), CHAT_CUTS, budget_for(llm))
-        return llm.structured(ChatIntent, prompt)
+        intent, usage = llm.structured(ChatIntent, prompt)
     except PromptTooLarge as exc:
         # A message too long for the model's window is still a message: the rules read any length.
         logger.warning("chat: %s; understood by keywords instead", exc)
@@ -139,3 +150,17 @@ def understand(message: str, *, context: str, llm: RoleLLM | None) -> tuple[Chat
     except MalformedReply as exc:
         logger.warning("chat: unreadable reply, understood by keywords instead: %s", exc)
         return understand_offline(message), exc.usage
+    return _surer(intent, understand_offline(message)), usage
+
+
+def _surer(model: ChatIntent, keywords: ChatIntent) -> ChatIntent:
+    """The model's reading, unless it asks only for help where the keyword rules found a request.
+
+    The rules say "help" whenever they are unsure, so a request they read is one they are sure of; a
+    small model that answers "help" to "make the softmax in softmax_rows.py faster" is not.
+    """
+    if model.actions == [ChatAction.HELP] and keywords.actions != [ChatAction.HELP]:
+        logger.info("chat: the model read help, the keyword rules %s: the rules' reading is used",
+                    [action.value for action in keywords.actions])
+        return keywords
+    return model

@@ -89,6 +89,19 @@ def test_model_intent_is_used_and_told_the_session():
     assert "row softmax" in user.content and "No run has been started" in user.content
 
 
+def test_a_plain_request_a_weak_model_reads_as_help_starts_the_optimization():
+    message = "make the softmax in eval_harness/problems/softmax_rows.py faster"
+    intent, usage = understand(message, context="", llm=ScriptedLLM(ChatIntent(actions=[A.HELP])))
+    assert intent.actions == [A.OPTIMIZE] and intent.problem == "eval_harness/problems/softmax_rows.py"
+    assert usage.calls == 1  # the model was asked and paid for; its vaguer reading lost
+    # A message the rules cannot read either stays the model's.
+    vague, _ = understand("hello there", context="", llm=ScriptedLLM(ChatIntent(actions=[A.HELP])))
+    assert vague.actions == [A.HELP]
+    # A model that read a request keeps its reading, even where the rules read another.
+    status = ChatIntent(actions=[A.STATUS])
+    assert understand("make it faster", context="", llm=ScriptedLLM(status))[0] == status
+
+
 def test_unreadable_model_reply_falls_back_to_the_rules():
     intent, usage = understand("stop and show me the kernel", context="", llm=ScriptedLLM(MalformedReply("junk")))
     assert intent.actions == [A.STOP, A.SHOW_KERNEL] and usage == TokenUsage()
@@ -136,7 +149,7 @@ def test_no_run_starts_for_a_device_this_machine_lacks(monkeypatch):
 
 def test_chat_command_takes_run_search_and_evaluation_options(tmp_path):
     parser = argparse.ArgumentParser()
-    chat_command.add_parser(parser.add_subparsers())
+    chat_command.add_arguments(parser.add_subparsers().add_parser("chat"))
     args = parser.parse_args(["chat", "--auto-approve", "--device", "cpu", "--patience", "1",
                               "--runs-dir", str(tmp_path)])
     assert args.run is chat_command.run
@@ -280,7 +293,7 @@ def test_the_terminal_loop_answers_until_end_of_input(tmp_path, monkeypatch, cap
     monkeypatch.setattr(chat_command.console, "input", next_line)
     monkeypatch.setattr(chat_targets, "local_gpus", list)
     parser = argparse.ArgumentParser()
-    chat_command.add_parser(parser.add_subparsers())
+    chat_command.add_arguments(parser.add_subparsers().add_parser("chat"))
     assert chat_command.run(parser.parse_args(["chat", "--device", "cpu"])) == 0
     out = capsys.readouterr().out
     assert "nothing running" in out and "there is no H100 here; devices here: cpu" in out

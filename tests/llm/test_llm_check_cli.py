@@ -100,7 +100,7 @@ def check(tmp_path, monkeypatch, capsys):
     for name in [name for name in os.environ if name.startswith("KEVOLVE_LLM_")] + ["OPENAI_API_KEY"]:
         monkeypatch.delenv(name, raising=False)
     parser = argparse.ArgumentParser()
-    llm_command.add_parser(parser.add_subparsers(dest="command"))
+    llm_command.add_arguments(parser.add_subparsers(dest="command").add_parser("llm"))
 
     def run(*argv: str) -> tuple[int, str, str]:
         args = parser.parse_args(["llm", "check", "--cache-dir", str(tmp_path / "cache"), *argv])
