@@ -59,7 +59,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(request: ApprovalRequest) -> None:
-    console.rule(shown(f"{request.review_id}: {request.problem} on {request.device} (stopped: {request.stop_reason})"))
+    # Not a rule's title: one longer than the terminal would be cut to an ellipsis, and the id is copied from it.
+    console.rule()
+    console.print(shown(f"{request.review_id}: {request.problem} on {request.device} (stopped: {request.stop_reason})",
+                        "bold"), soft_wrap=True)
     hidden = summary(request.source)
     if hidden is not None:
         print_error("warning", f"the source holds {hidden}, shown below as <U+...> markers: an editor or a "
