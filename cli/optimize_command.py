@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             optimization = OptimizationRun.start(args.runs_dir, task, services, library=library)
         with optimization:
-            console.print(f"run [bold]{optimization.run.run_id}[/] in {optimization.run.path}", highlight=False)
+            console.print(Text.assemble("run ", shown(optimization.run.run_id, "bold"),
+                                        shown(f" in {optimization.run.path}")), highlight=False)
             if args.resume and args.budget:
                 budget = resumed_with_budget(optimization, args.budget)
                 console.print(f"budget from now on: {budget.model_dump(exclude_none=True)}", highlight=False)
