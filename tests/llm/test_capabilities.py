@@ -6,6 +6,7 @@ json_schema refused with HTTP 500, forced tool calls right, JSON mode with keys 
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -126,3 +127,17 @@ def test_a_damaged_cache_file_is_probed_again(llama_cpp, tmp_path):
     capabilities, cached = capabilities_for(settings, tmp_path)
     assert not cached and Capabilities.model_validate_json(
         cache_file(tmp_path, llama_cpp.url, "test-model").read_text()) == capabilities
+
+
+def test_a_run_takes_a_recent_llm_check_instead_of_probing_again(llama_cpp, tmp_path):
+    settings = settings_for(llama_cpp.url)
+    checked, _ = capabilities_for(settings, tmp_path / "check")
+    probes = len(llama_cpp.requests)
+    taken, cached = capabilities_for(settings, tmp_path / "run", checked_in=tmp_path / "check")
+    assert cached and taken == checked and len(llama_cpp.requests) == probes
+    assert load_cached(tmp_path / "run", llama_cpp.url, "test-model") == checked  # the run keeps its own copy
+    # A check from hours ago may describe a server since restarted with other flags: probed again.
+    old = checked.model_copy(update={"probed_at": checked.probed_at - timedelta(hours=2)})
+    cache_file(tmp_path / "check", llama_cpp.url, "test-model").write_text(old.model_dump_json())
+    _, cached = capabilities_for(settings, tmp_path / "other-run", checked_in=tmp_path / "check")
+    assert not cached and len(llama_cpp.requests) == 2 * probes

@@ -1,9 +1,10 @@
 """Probe results kept as JSON, one file per endpoint and model, so a run (or `kevolve llm check`) probes once.
 
 A run keeps them in its own folder, so a resumed run uses what it found at the start; `llm check`
-keeps them under ~/.cache/kevolve/llm/. Only a probe that found the endpoint usable is reused, and only
-a conclusive one (no failure of the server's: faults.py) is kept: a server that was down, busy or
-failing when it was probed is probed again the next time, not remembered as unusable.
+keeps them under ~/.cache/kevolve/llm/, where a new run looks when its folder has none (a check made
+within the hour is not made again; runs only read there). Only a probe that found the endpoint
+usable is reused, and only a conclusive one (no failure of the server's: faults.py) is kept: a
+server that was down, busy or failing when it was probed is probed again, not remembered as unusable.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -21,6 +23,10 @@ from .openai_client import endpoint_of
 from .settings import ResolvedModelSettings
 
 logger = logging.getLogger(__name__)
+
+# How long a probe `llm check` made stands in for a run's own: a server is restarted with other flags
+# more often than that only while someone is watching it.
+CHECK_STANDS_FOR = timedelta(hours=1)
 
 
 def default_cache_dir() -> Path:
@@ -56,11 +62,12 @@ def save(directory: Path, capabilities: Capabilities) -> Path:
 
 
 def capabilities_for(settings: ResolvedModelSettings, cache_dir: Path | None, *, refresh: bool = False,
-                     wall: WallClock | None = None) -> tuple[Capabilities, bool]:
-    """The cached probe of the role's endpoint and model when it found them usable, else a fresh one (saved
-    when there is a cache and the probe is conclusive).
+                     wall: WallClock | None = None, checked_in: Path | None = None) -> tuple[Capabilities, bool]:
+    """The cached probe of the role's endpoint and model when it found them usable, else a recent usable one
+    from `checked_in` (where `llm check` keeps its probes), else a fresh one (saved when there is a cache
+    and the probe is conclusive).
 
-    Returns the capabilities and whether they came from the cache.
+    Returns the capabilities and whether they came from a cache.
     """
     if cache_dir is not None and not refresh:
         cached = load_cached(cache_dir, endpoint_of(settings), settings.model)
@@ -69,6 +76,10 @@ def capabilities_for(settings: ResolvedModelSettings, cache_dir: Path | None, *,
         if cached is not None:
             logger.info("probing %s again: the probe of %s found it unusable", settings.model,
                         f"{cached.probed_at:%Y-%m-%d %H:%M:%S} UTC")
+        checked = load_cached(checked_in, endpoint_of(settings), settings.model) if checked_in else None
+        if checked is not None and checked.usable and datetime.now(UTC) - checked.probed_at < CHECK_STANDS_FOR:
+            save(cache_dir, checked)
+            return checked, True
     capabilities = probe_capabilities(settings, wall)
     if cache_dir is not None and capabilities.conclusive:
         save(cache_dir, capabilities)

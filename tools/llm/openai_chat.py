@@ -10,7 +10,7 @@ from kevolve.tools.candidates import Role
 
 from .base import LLMProvider, RoleLLM
 from .capabilities import PREFERENCE, Capabilities
-from .capability_cache import capabilities_for
+from .capability_cache import capabilities_for, default_cache_dir
 from .deadline import WallClock
 from .fallback import AdaptiveLLM, MethodSelector
 from .openai_client import chat_openai, endpoint_of, with_reply_limit
@@ -25,9 +25,9 @@ class OpenAIProvider(LLMProvider):
 
     Roles on one endpoint share one bound on requests in flight (`max_concurrent_requests`, from the
     defaults: it describes the server, not a role) and, under `auto`, one probe and one method selector
-    per model. `capabilities_dir` keeps the probe's results (the run's folder); None probes once per
-    provider and keeps nothing. Every call and probe ends when the wall time given to
-    `limit_wall_time` runs out.
+    per model. `capabilities_dir` keeps the probe's results (the run's folder), taken from a recent
+    `llm check` when it made one; None probes once per provider and keeps nothing. Every call and
+    probe ends when the wall time given to `limit_wall_time` runs out.
     """
 
     def __init__(self, settings: LLMSettings, *, capabilities_dir: Path | None = None) -> None:
@@ -76,4 +76,4 @@ class OpenAIProvider(LLMProvider):
 
 
 def _discover(settings: ResolvedModelSettings, cache_dir: Path | None, wall: WallClock) -> Capabilities:
-    return capabilities_for(settings, cache_dir, wall=wall)[0]
+    return capabilities_for(settings, cache_dir, wall=wall, checked_in=default_cache_dir())[0]
