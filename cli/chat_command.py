@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kevolve.eval_harness.precision import Precision
 from kevolve.graph.folders import run_library
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.services import close_services
@@ -30,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_factory(args: argparse.Namespace) -> RunFactory:
     """New runs as `kevolve optimize` starts them, on the chat's problem and devices."""
 
-    def start(problem: Path, devices: list[str]) -> OptimizationRun:
-        task = new_task(args, problem, devices=devices)
+    def start(problem: Path, devices: list[str], precision: Precision | None = None) -> OptimizationRun:
+        task = new_task(args, problem, devices=devices, precision=precision)
         services = open_run_services(task, args)
         try:
             library = run_library(task.sources.library, args.library)

@@ -12,9 +12,11 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from kevolve.agents.chat import ChatAction, ChatIntent, understand, understand_offline
 from kevolve.eval_harness.environment import UnknownDeviceError
+from kevolve.eval_harness.precision import Precision
 from kevolve.eval_harness.problem import ProblemLoadError
 from kevolve.eval_harness.worker_client import WorkerUnavailable
 from kevolve.graph.approval import ApprovalDecision, EvidenceMismatch
@@ -34,7 +36,10 @@ from .options import UsageError
 logger = logging.getLogger(__name__)
 
 # Given a problem file and devices, a new run with its services (the CLI's opens them from its options).
-RunFactory = Callable[[Path, list[str]], OptimizationRun]
+class RunFactory(Protocol):
+    """Starts a run of `problem` on `devices`, in `precision` (None: the session's default regime)."""
+
+    def __call__(self, problem: Path, devices: list[str], precision: Precision | None = None) -> OptimizationRun: ...
 Say = Callable[[str], None]
 # Starting fails like this on what was asked or what this machine has: told to the person, not raised.
 START_ERRORS = (ProblemLoadError, UnknownDeviceError, WorkerUnavailable, KnowledgeBaseUnavailable, UsageError,
@@ -129,9 +134,11 @@ class ChatSession:
         self._say(note)
         if device is None:
             return
+        precision = intent.precision or said.precision
+        self._say(f"precision: {precision.value}" if precision else "precision: the default regime")
         self._release()
         try:
-            self.optimization = self._start_run(path, [device])
+            self.optimization = self._start_run(path, [device], precision)
         except START_ERRORS as exc:
             self._say(f"could not start: {exc}")
             return

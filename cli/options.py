@@ -52,7 +52,8 @@ def resolve_device(device: str) -> str:
     return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
-def settings_from(args: argparse.Namespace) -> EvalSettings:
+def settings_from(args: argparse.Namespace, *, precision: Precision | None = None) -> EvalSettings:
+    """The evaluation settings the options ask for; `precision`, when given, in place of --precision."""
     if args.trials < 1 or args.timing_trials < 5:
         raise UsageError("--trials must be at least 1 and --timing-trials at least 5")
     if args.dtype is not None:
@@ -60,7 +61,7 @@ def settings_from(args: argparse.Namespace) -> EvalSettings:
                          "exact for float32 with TF32 off")
     return EvalSettings(
         # `default` is read here, from the user's own PyTorch flags, never again in a worker or on resume.
-        math=resolve(Precision(args.precision)),
+        math=resolve(precision or Precision(args.precision)),
         policy=Policy(args.policy),
         correctness_trials=args.trials,
         seed=args.seed,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from kevolve.eval_harness.precision import Precision
 from kevolve.eval_harness.problem import load_problem
 from kevolve.graph.configuration import Budget, SearchSettings, Selection, Targets
 
@@ -45,15 +46,17 @@ def search_settings(args: argparse.Namespace) -> SearchSettings:
         raise UsageError(f"invalid search settings: {problems}") from None
 
 
-def new_task(args: argparse.Namespace, problem_path: Path, *, devices: list[str]) -> TaskSpec:
-    """A new run's task: `problem_path` on `devices` ("auto" allowed), judged and searched as `args` say."""
+def new_task(args: argparse.Namespace, problem_path: Path, *, devices: list[str],
+             precision: Precision | None = None) -> TaskSpec:
+    """A new run's task: `problem_path` on `devices` ("auto" allowed), judged and searched as `args` say, in
+    `precision` when given (a chat request that names one) instead of --precision."""
     # Imported here: the graph loads LangGraph, and the parser that imports this module must start fast.
     from kevolve.graph.run_directory import new_run_id
     from kevolve.graph.state import TaskSpec
 
     problem = load_problem(problem_path)
     search = search_settings(args)
-    evaluation = settings_from(args)
+    evaluation = settings_from(args, precision=precision)
     return TaskSpec(
         run_id=new_run_id(problem.name), problem_path=str(Path(problem_path).resolve()), problem_name=problem.name,
         problem_source=problem.source,

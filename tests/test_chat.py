@@ -14,6 +14,7 @@ from kevolve import chat_command, chat_targets
 from kevolve.agents.chat import ChatAction, ChatIntent, understand, understand_offline
 from kevolve.agents.coder import SeedCandidates
 from kevolve.chat_session import ChatSession
+from kevolve.eval_harness.precision import Precision
 from kevolve.eval_harness.problem import load_problem
 from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.graph.configuration import Budget, SearchSettings
@@ -189,7 +190,7 @@ class BlockingRun:
 def test_one_run_at_a_time_and_stop_ends_it_after_the_round():
     runs, replies, events = [], [], []
 
-    def start(problem, devices):
+    def start(problem, devices, precision=None):
         runs.append(BlockingRun())
         return runs[-1]
 
@@ -208,6 +209,22 @@ def test_one_run_at_a_time_and_stop_ends_it_after_the_round():
     assert not session.handle("bye") and runs[0].closed
 
 
+def test_a_request_can_name_its_precision_regime():
+    assert understand_offline("make the layernorm faster in bf16").precision is Precision.BF16
+    assert understand_offline("make the layernorm faster in bf16").problem == "layernorm"
+    started, replies = [], []
+
+    def start(problem, devices, precision=None):
+        started.append(precision)
+        return BlockingRun()
+
+    session = ChatSession(start, say=replies.append, on_event=lambda event: None)
+    session.handle("make the row softmax faster in tf32")
+    assert started == [Precision.TF32] and "precision: tf32" in replies
+    session.handle("stop")
+    assert session.wait(timeout=10)
+
+
 @pytest.fixture
 def start_cpu_run(tmp_path):
     """Runs as the CLI starts them, with offline agents, a seed kernel and settings that keep the CPU quick."""
@@ -219,7 +236,7 @@ def start_cpu_run(tmp_path):
     (seeds / "b.py").write_text(kernel.replace("BLOCK=1024", "BLOCK=512").replace("n, 1024", "n, 512"))
     evaluation = FAST_SETTINGS.model_copy(update={"measure_compile_baseline": False})
 
-    def start(problem: Path, devices: list[str]) -> OptimizationRun:
+    def start(problem: Path, devices: list[str], precision: Precision | None = None) -> OptimizationRun:
         name = load_problem(problem).name
         task = TaskSpec(
             run_id=new_run_id(name), problem_path=str(problem.resolve()), problem_name=name, devices=devices,
