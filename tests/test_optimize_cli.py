@@ -138,3 +138,8 @@ def test_a_run_remembers_its_library_for_the_approval(tmp_path, seeds):
     assert str(kept) in approved.stdout.replace("\n", "")  # the command says where the kernel went
     assert list(kept.glob("*/*/*.json"))
     assert not (tmp_path / "kevolve-library").exists()
+
+
+def test_a_search_that_finds_no_kernel_does_not_exit_like_a_success(tmp_path):
+    nothing = kevolve("optimize", GELU_PROBLEM, *FAST, home=tmp_path)  # no seeds, no engine, no model
+    assert nothing.returncode == 4, nothing.stdout + nothing.stderr

@@ -1,0 +1,42 @@
+"""`kevolve --help` and a command's argument errors answer without loading PyTorch or LangGraph, and the help
+documents every exit code."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from kevolve.exit_codes import ExitCode
+
+HEAVY = ("torch", "langgraph", "langchain_core")
+
+
+def _modules_loaded_by(*argv: str) -> tuple[set[str], subprocess.CompletedProcess]:
+    script = ("import sys\nfrom kevolve.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              f"print('LOADED', *sorted(name for name in sys.modules if name.split('.')[0] in {HEAVY!r}))")
+    done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=120)
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("LOADED")]
+    return set(line.split()[1:]), done
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["optimize", "--no-such-option"], ["campaign", "run"],
+                                  ["no-such-command"]])
+def test_help_and_argument_errors_load_neither_torch_nor_langgraph(argv):
+    loaded, _ = _modules_loaded_by(*argv)
+    assert not loaded, f"kevolve {' '.join(argv)} imported {sorted(loaded)[:5]}"
+
+
+def test_the_help_lists_every_command_and_every_exit_code():
+    _, done = _modules_loaded_by("--help")
+    for name in ("optimize", "review", "campaign", "kb", "library"):
+        assert name in done.stdout
+    for code in ExitCode:
+        assert re.search(rf"^ +{int(code)}  \S", done.stdout, re.MULTILINE), code
+
+
+def test_a_command_help_says_what_it_does():
+    _, done = _modules_loaded_by("chat", "--help")
+    assert "in your own words" in done.stdout
