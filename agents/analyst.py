@@ -16,6 +16,7 @@ from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
 from .prompt_budget import budget_for, fit_messages
 from .prompt_cuts import middle_lines, reference_source
+from .prose import debris_fields
 from .strategies import operator_keywords
 
 logger = logging.getLogger(__name__)
@@ -163,11 +164,17 @@ def analyze_candidate(request: AnalysisRequest, llm: RoleLLM | None) -> tuple[Di
         prompt, _ = fit_messages("analyst", variables, ANALYST_CUTS, budget_for(llm))
         try:
             diagnosis, usage = llm.structured(Diagnosis, prompt)
-            return diagnosis.model_copy(update={"expectation_met": met}), usage
         except MalformedReply as exc:
             # The offline reading comes from the same numbers; the next plan still gets a diagnosis.
             logger.warning("analyst: malformed reply, diagnosing offline instead: %s", exc)
             spent = exc.usage
+        else:
+            debris = debris_fields(dict(bottleneck=diagnosis.bottleneck, guidance=diagnosis.guidance))
+            if not debris:
+                return diagnosis.model_copy(update={"expectation_met": met}), usage
+            logger.warning("analyst: the reply's %s is not words (%r), diagnosing offline instead",
+                           " and ".join(debris), getattr(diagnosis, debris[0]))
+            spent = usage
     bottleneck, headroom, guidance = _offline(request, outcome)
     return Diagnosis(bottleneck=bottleneck, headroom=headroom, guidance=guidance,
                      knowledge_query=knowledge_query(bottleneck, request.task), expectation_met=met), spent

@@ -19,6 +19,7 @@ from kevolve.tools.llm.base import MalformedReply, RoleLLM, TokenUsage
 
 from .prompt_budget import Cut, budget_for, fit_messages
 from .prompt_cuts import cut_middle, fewer_items, knowledge_passages, reference_source
+from .prose import debris_fields
 from .strategies import strategies_for
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,11 @@ def _offline_plans(request: PlanningRequest) -> Iterator[Plan]:
 
 
 def _grounded(plan: Plan, known: set[str]) -> Plan | None:
-    """The plan with unknown parents dropped, or None when too few real parents remain for its operator."""
+    """The plan with unknown parents dropped, or None when too few real parents remain for its operator or
+    its strategy is not words."""
+    if debris_fields(dict(strategy=plan.strategy)):
+        logger.info("planner: dropped a plan whose strategy is not words: %r", plan.strategy)
+        return None
     parents = [node_id for node_id in dict.fromkeys(plan.parent_ids) if node_id in known]
     if len(parents) < _PARENTS_NEEDED.get(plan.operator, 0):
         logger.info("planner: dropped a %s plan whose parents %s are not in the tree", plan.operator, plan.parent_ids)
