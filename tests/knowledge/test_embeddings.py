@@ -2,6 +2,8 @@
 
 import json
 import math
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -75,3 +77,12 @@ def test_openai_compatible_learns_its_width_from_one_embedding(embeddings_server
     assert client.name == "m"
     assert _FakeEmbeddingsServer.requests[0]["auth"] is None
     client.close()
+
+
+def test_loading_the_local_model_draws_no_progress_bar():
+    """The bar would land in the middle of a command's output (kb search, optimize)."""
+    script = ("from kevolve.tools.knowledge.embeddings import LocalMiniLM\n"
+              "print(len(LocalMiniLM().embed(['shared memory banks'])[0]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "384", done.stderr
+    assert "Loading weights" not in done.stderr and "it/s" not in done.stderr, done.stderr

