@@ -5,8 +5,10 @@ from rich.text import Text
 
 from kevolve.eval_harness.static_checks.hidden_characters import reveal
 
-console = Console()
-error_console = Console(stderr=True)
+# Lines are never broken at the console's width (80 columns when the output is a file): a message sent to a
+# log keeps its paths and ids whole for grep. A terminal still wraps them on screen; tables keep their layout.
+console = Console(soft_wrap=True)
+error_console = Console(stderr=True, soft_wrap=True)
 
 
 def shown(text: str, style: str = "") -> Text:

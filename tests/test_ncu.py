@@ -11,6 +11,7 @@ import torch
 
 from harness_helpers import FIXTURES
 from kevolve.eval_harness.ncu import ncu_available, ncu_profile_command, parse_ncu_csv, profile_with_ncu
+from kevolve.eval_harness.precision import Precision, resolve
 from kevolve.eval_harness.problems import SUITE_DIR
 from kevolve.eval_harness.results import NcuReport
 
@@ -206,9 +207,14 @@ def _target(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_target_runs_a_triton_candidate_on_the_cpu():
     done = _target("--problem", str(SOFTMAX_PROBLEM), "--candidate", str(SOFTMAX_CANDIDATE), "--config", "small",
-                   "--dtype", "float32", "--seed", "3", "--warmup", "1")
+                   "--math", resolve(Precision.TF32).model_dump_json(), "--seed", "3", "--warmup", "1")
     assert done.returncode == 0, done.stderr
     assert "profiled one forward of the candidate" in done.stdout
+
+
+def test_the_target_refuses_a_regime_that_is_not_a_math_mode():
+    done = _target("--problem", str(SOFTMAX_PROBLEM), "--reference", "--math", '{"precision": "fp8"}')
+    assert done.returncode == 1 and "precision" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_the_target_runs_the_reference_on_the_cpu():
