@@ -3,6 +3,7 @@ documents every exit code."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -40,3 +41,11 @@ def test_the_help_lists_every_command_and_every_exit_code():
 def test_a_command_help_says_what_it_does():
     _, done = _modules_loaded_by("chat", "--help")
     assert "in your own words" in done.stdout
+
+
+def test_an_error_sent_to_a_log_is_one_unbroken_line(tmp_path):
+    missing = tmp_path / ("a-folder-with-a-long-name-" * 4) / "problem.py"
+    done = subprocess.run([sys.executable, "-m", "kevolve", "eval", str(missing), "--candidate", str(missing)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "80"})
+    assert done.returncode == ExitCode.USAGE_OR_UNAVAILABLE
+    assert str(missing) in done.stderr, done.stderr
