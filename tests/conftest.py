@@ -39,3 +39,16 @@ def browser():
     driver = start_browser()
     yield driver
     driver.quit()
+
+
+@pytest.fixture(scope="session")
+def baseline_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("baselines")
+
+
+@pytest.fixture(scope="session")
+def waiting_runs(tmp_path_factory, baseline_cache):
+    """A runs folder whose one run waits for approval (tests/waiting_run.py): made once, copied by each test."""
+    from waiting_run import optimize_until_approval
+
+    return optimize_until_approval(tmp_path_factory.mktemp("template"), baseline_cache)

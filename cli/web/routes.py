@@ -107,11 +107,12 @@ def decide(
     review_id: str,
     action: Annotated[Literal["approve", "reject"], Form()],
     reviewer: Annotated[str, Form(max_length=MAX_REVIEWER)],
-    # The evidence the page was rendered with (hidden fields): the decision names exactly that kernel.
-    shown_review_id: Annotated[str, Form(alias="review_id", max_length=MAX_NAME)],
-    node_id: Annotated[str, Form(max_length=MAX_NAME)],
-    source_sha256: Annotated[str, Form(max_length=64)],
     comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
+    # The evidence the page was rendered with (hidden fields): the decision names exactly that kernel. Missing,
+    # it names none, and is refused with the 409 any other mismatch gets (after the 404 for an unknown id).
+    shown_review_id: Annotated[str, Form(alias="review_id", max_length=MAX_NAME)] = "",
+    node_id: Annotated[str, Form(max_length=MAX_NAME)] = "",
+    source_sha256: Annotated[str, Form(max_length=64)] = "",
     form_token: Annotated[str, Form()] = "",
     token: Annotated[str, Form()] = "",
 ) -> RedirectResponse:

@@ -1,11 +1,9 @@
-"""A real run waiting for approval, made once on the CPU from seed candidates and copied for each test that
-decides it; and the review app over such a copy, with its services opened from `kevolve serve`'s options."""
+"""A copy of the waiting run (tests/conftest.py makes it once) for each test that decides it; and the review
+app over such a copy, with its services opened from `kevolve serve`'s options."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,31 +14,8 @@ from kevolve.graph.review_queue import OpenServices
 from kevolve.run_options import open_run_services
 from kevolve.web.app import create_app
 from kevolve.web.settings import ServeSettings
-from loop_helpers import GELU_PROBLEM, gelu_kernel
-from web_helpers import FAST, FIRST_KERNEL, REVIEWER, serve_args
-
-
-@pytest.fixture(scope="session")
-def baseline_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("baselines")
-
-
-@pytest.fixture(scope="session")
-def waiting_runs(tmp_path_factory: pytest.TempPathFactory, baseline_cache: Path) -> Path:
-    """A runs folder whose one run waits for approval of cpu-r01-0 (`kevolve optimize --patience 1`)."""
-    home = tmp_path_factory.mktemp("template")
-    seeds = home / "seeds" / "elementwise_gelu_tanh"
-    seeds.mkdir(parents=True)
-    for index, block in enumerate((1024, 2048, 512, 256)):
-        (seeds / f"{index}_block{block}.py").write_text(gelu_kernel(block=block, fenced=False))
-    made = subprocess.run(
-        [sys.executable, "-m", "kevolve", "optimize", str(GELU_PROBLEM), *FAST, "--seeds", str(seeds.parent),
-         "--patience", "1", "--runs-dir", str(home / "runs"), "--library", str(home / "library"),
-         "--cache-dir", str(baseline_cache)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert made.returncode == 3, made.stdout + made.stderr  # 3: stopped for a person's approval
-    return home / "runs"
+from waiting_run import FIRST_KERNEL
+from web_helpers import REVIEWER, serve_args
 
 
 @pytest.fixture

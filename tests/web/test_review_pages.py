@@ -8,7 +8,8 @@ import json
 from kevolve.graph import review_queue
 from kevolve.graph.run_directory import list_runs
 from kevolve.graph.search_tree import StopReason
-from web_helpers import FIRST_KERNEL, REVIEWER, form_of, still_waiting, the_run
+from waiting_run import FIRST_KERNEL
+from web_helpers import REVIEWER, form_of, still_waiting, the_run
 
 
 def test_queue_lists_the_waiting_kernel(make_client, review_id):

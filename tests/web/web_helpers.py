@@ -12,8 +12,6 @@ from kevolve.graph import review_queue
 from kevolve.graph.run_directory import list_runs
 from kevolve.graph.runner import OptimizationRun
 
-FAST = ["--device", "cpu", "--trials", "2", "--timing-trials", "5", "--seed", "7", "--no-knowledge", "--no-engine"]
-FIRST_KERNEL = "cpu-r01-0"
 REVIEWER = "ada"
 
 
