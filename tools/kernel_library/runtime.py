@@ -23,6 +23,7 @@ import hashlib
 import importlib
 import json
 import logging
+import os
 import platform
 import threading
 from collections import Counter
@@ -230,6 +231,11 @@ class ExportedProblem:
         call = (device.type, device_name(device), init, _tensor_key(inputs), _tensor_key(state))
         signature = (*call, caller_regime())
         verified = self.routes.get(call, [])
+        if verified and device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
+            # Verified through Triton's interpreter; without it Triton looks for a GPU driver and fails.
+            COUNTS.fell_back(self.name, signature, "its kernels run on the CPU only through Triton's interpreter: "
+                             "set TRITON_INTERPRET=1 before the first call to use them")
+            return self._run_reference(inputs, state, init)
         kernel_name = next((kernel for regime, kernel in verified if _regime_matches(regime, signature[-1])), None)
         if kernel_name is None:
             COUNTS.fell_back(self.name, signature, _no_kernel_reason([regime for regime, _ in verified]))
