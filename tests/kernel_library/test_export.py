@@ -138,6 +138,31 @@ def test_the_package_imports_and_runs_without_kevolve(approved_library, tmp_path
     assert done.stdout.strip() == "None"
 
 
+def test_without_the_interpreter_a_cpu_call_runs_the_reference_and_says_why_once(approved_library, tmp_path):
+    """On a machine without a GPU, kernels verified on the CPU need Triton's interpreter; without it they would
+    fail inside Triton ("0 active drivers")."""
+    export_library(approved_library, tmp_path, package="no_interpreter")
+    script = (
+        "import torch\n"
+        "from no_interpreter import layernorm_affine as ln\n"
+        "import no_interpreter\n"
+        "m = ln.Model(256)\n"
+        "reference = ln.reference.Model(256)\n"
+        "reference.load_state_dict(m.state_dict())\n"
+        "x = torch.randn(64, 256)\n"
+        "with torch.no_grad(): outputs = [m(x) for _ in range(2)]\n"
+        "with torch.no_grad(): assert all(torch.equal(out, reference(x)) for out in outputs)\n"
+        "print(no_interpreter.dispatch_counts())\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TRITON_INTERPRET"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "{'layernorm_affine': {'reference': 2}}"
+    assert done.stderr.count("TRITON_INTERPRET=1") == 1, done.stderr[-2000:]
+
+
 def test_a_disabled_kernel_is_not_exported(library, tmp_path):
     [gelu] = [e for e in read_library(library) if e.record.problem == "elementwise_gelu_tanh"]
     write_status(gelu, KernelStatus(enabled=False, reason="output_mismatch", checked_at=gelu.record.approved_at,
