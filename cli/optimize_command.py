@@ -90,13 +90,22 @@ def _search(optimization: OptimizationRun) -> int:
 def report_stop(optimization: OptimizationRun) -> int:
     """What the terminal says when a run stops, its summary or what waits for a person, and the exit code
     that tells a script which: a kernel went to the library, one waits, or the search found none."""
+    from kevolve.graph.summary import render_summary
+
     pending = optimization.pending()
-    if pending:
-        for request in pending:
-            console.print(Text.assemble(shown(request.review_id, "bold"), " waits for approval: ",
-                                        shown(f"kevolve review show {request.review_id}")), highlight=False)
-        return ExitCode.WAITING_FOR_APPROVAL
     state = optimization.state()
+    if pending:
+        # The summary so far, also in the run's folder: the finish node writes it only after the decision.
+        summary = render_summary(state)
+        optimization.run.write_summary(summary)
+        console.print(summary, markup=False, highlight=False, soft_wrap=True)
+        for request in pending:
+            review = request.review_id
+            console.print(Text.assemble(shown(review, "bold"), " waits for a person's decision: see the evidence "
+                                        "with ", shown(f"kevolve review show {review}"), ", then ",
+                                        shown(f"kevolve review approve {review}"), " or ",
+                                        shown(f"kevolve review reject {review} --comment WHY")), highlight=False)
+        return ExitCode.WAITING_FOR_APPROVAL
     console.print(state.get("summary", ""), markup=False, highlight=False, soft_wrap=True)
     return ExitCode.DONE if _library_got_a_kernel(state) else ExitCode.NO_KERNEL_FOUND
 

@@ -68,6 +68,17 @@ def test_the_readme_configuration_finishes_a_run_one_request_at_a_time(home, cap
     assert server.max_in_flight == 1  # two candidates a round, but the README's server answers one at a time
 
 
+def test_a_run_waiting_for_a_person_has_its_summary_written_and_says_how_to_decide(home, capsys):
+    with serve(ScriptedServer(responder=role_aware(itertools.count(256, 256)))) as server:
+        configure(home, server.url)
+        code = optimize(home, str(GELU_PROBLEM), *[o for o in FAST if o != "--auto-approve"], "--budget", "rounds=1")
+    out, _ = capsys.readouterr()
+    flat = " ".join(out.split())
+    summary = (only_run(home).path / "summary.md").read_text()
+    assert code == 3 and "- cpu-r01-0 [draft] blocks of 256: correct" in summary and summary.strip() in out
+    assert "waits for a person's decision" in flat and "kevolve review approve " in flat
+
+
 def test_a_run_stopped_by_a_failing_server_resumes_once_it_is_healthy_with_a_new_budget(home, capsys):
     with serve(ScriptedServer(then=error_reply(500, "internal error"))) as failing:
         url = failing.url
