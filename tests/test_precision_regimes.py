@@ -152,3 +152,6 @@ def test_a_campaign_spec_resolves_its_precision_once(restore_flags):
     with pytest.raises(ValueError, match="precision"):
         CampaignSpec.model_validate({"name": "c", "problems": ["x.py"], "devices": ["cpu"],
                                      "evaluation": {"dtype": "float16"}})
+    built = CampaignSpec(name="c", problems=["x.py"], devices=["cpu"], precision=Precision.FP16,
+                         evaluation=EvalSettings(correctness_trials=2))
+    assert built.evaluation_settings().math == FP16 and built.evaluation_settings().correctness_trials == 2

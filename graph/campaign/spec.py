@@ -102,6 +102,8 @@ class CampaignSpec(BaseModel):
             return data
         data = dict(data)
         evaluation = data.get("evaluation") or {}
+        if isinstance(evaluation, EvalSettings):  # built in code: the regime is still `precision`'s
+            evaluation = evaluation.model_dump(exclude={"math"})
         if not isinstance(evaluation, dict):
             return data
         if "dtype" in data:  # a spec, or campaign state, from before regimes
