@@ -49,7 +49,7 @@ def _list(args: argparse.Namespace) -> int:
     for _, request in found.waiting:
         figures = (f"{format_ratio(request.speedup_eager)} vs eager, {format_ratio(request.speedup_compiled)} vs "
                    f"torch.compile, {format_percent(request.percent_of_light)} of light, "
-                   f"{len(request.flags) + len(request.findings)} flag(s)")
+                   f"{len(request.flags) + len(request.findings)} flag(s); precision {request.regime}")
         console.print(shown(request.review_id, "bold"), soft_wrap=True)
         console.print(Text.assemble("  ", shown(f"{request.problem} on {request.device}: "), figures))
     for broken in found.broken:
