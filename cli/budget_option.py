@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from kevolve.graph.configuration import Budget
 
 from .options import UsageError
@@ -26,5 +28,8 @@ def parse_budget(text: str | None, *, default: Budget) -> Budget:
         values[field] = int(parsed) if parsed is not None and field in ("max_rounds", "max_tokens") else parsed
     try:
         return Budget.model_validate(default.model_dump() | values)
-    except ValueError as error:
-        raise UsageError(f"--budget: {error}") from None
+    except ValidationError as error:
+        names = {field: key for key, field in _KEYS.items()}
+        problems = "; ".join(f"{names.get(str(e['loc'][0]), e['loc'][0])}={e['input']}: {e['msg'].lower()}"
+                             for e in error.errors())
+        raise UsageError(f"--budget: {problems}") from None

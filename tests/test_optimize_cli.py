@@ -111,6 +111,7 @@ def test_review_lists_shows_and_approves_a_waiting_kernel(tmp_path, seeds):
         (["optimize", "--resume", "no-such-run"], "no run 'no-such-run'"),
         (["optimize", GELU_PROBLEM, "--budget", "rounds=two"], "--budget"),
         (["optimize", GELU_PROBLEM, "--budget", "laps=3"], "--budget"),
+        (["optimize", GELU_PROBLEM, "--budget", "rounds=-1"], "--budget: rounds=-1: input should be greater than"),
         (["optimize", GELU_PROBLEM, "--patience", "0", "--device", "cpu"], "--patience"),
         (["optimize", GELU_PROBLEM, "--device", "cpu", "--transcript", "/nonexistent.yaml"], "nonexistent"),
         (["review", "show", "nothing"], "not waiting"),

@@ -2,8 +2,10 @@
 
 One `GroupConfig` per fusion group. A reduction holds its whole reduced extent in registers when
 it is at most `single_max` long (one read of the input), else it loops over `chunk`-wide slices,
-reading its input once per reduction it computes; a pool loops over its window one tap at a time. The
-harness's verdicts, not these defaults, decide which configuration wins.
+reading its input once per reduction it computes; a pool loops over its window one tap at a time. A GEMM
+whose rows are reduced takes `rows` rows of the product per program, `tile_k` of the inner dim per step, and
+the whole row on chip up to `single_max` columns (beyond, each pass multiplies again). The harness's
+verdicts, not these defaults, decide which configuration wins.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ _SINGLE = (0, 1024, 4096, 8192, 16384, 32768)
 _TILES = (16, 32, 64, 128, 256)
 _STAGES = (1, 2, 3, 4, 5)
 _TAP_ROWS = (128, 256, 512, 1024, 2048)
+# A GEMM with its row reduction: tl.dot needs 16 or more in each dim of a tile.
+_GEMM_ROWS = (16, 32, 64, 128)
+_GEMM_ROW_SINGLE = (0, 256, 512, 1024, 2048)
+_GEMM_ROW_CHUNKS = (32, 64, 128, 256)
 
 
 class GroupConfig(BaseModel):
@@ -53,6 +59,8 @@ def default_config(group: FusionGroup) -> GroupConfig:
         return GroupConfig(block=1024, warps=4)
     if group.kind == "gemm":
         return GroupConfig(tile_m=64, tile_n=64, tile_k=32, stages=3, warps=4, group_m=8)
+    if group.kind == "gemm_reduction":
+        return GroupConfig(rows=32, single_max=1024, chunk=128, tile_k=32, warps=4)
     if group.window_members():
         # A pool: one tap per step over many outputs. A window's few taps padded to a power of two would
         # waste lanes, and each tap is one vector load; neighbouring windows' shared inputs come from cache.
@@ -84,6 +92,12 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
         moves += [{"warps": w} for w in step(_WARPS, config.warps)]
     elif group.kind == "pointwise":
         moves = [{"block": b} for b in step(_BLOCKS, config.block)] + [{"warps": w} for w in step(_WARPS, config.warps)]
+    elif group.kind == "gemm_reduction":
+        moves = [{"rows": r} for r in step(_GEMM_ROWS, config.rows)]
+        moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]
+        moves += [{"single_max": s} for s in step(_GEMM_ROW_SINGLE, config.single_max)]
+        moves += [{"chunk": c} for c in step(_GEMM_ROW_CHUNKS, config.chunk)]
+        moves += [{"warps": w} for w in step(_WARPS, config.warps)]
     else:
         # A pool keeps its tap loop (one tap per step): only how many outputs a program takes, and its warps, move.
         pool = bool(group.window_members())

@@ -1,10 +1,12 @@
 """The offline engine as the coder and planner use it: a design per task, then candidates from it.
 
 A design is traced, lowered and fused once per reference, policy and precision regime (traced at the
-regime's dtype, its GEMMs using tensor cores as the regime allows: regime.py). Candidates differ only in
-their launch configurations: a draft uses the defaults, and a candidate built on an engine-written
-parent walks to that parent's neighbouring configurations (one group at a time); a crossover mixes
-two parents' configurations group by group. Each source is proposed once: known and handed-out
+regime's dtype, its GEMMs using tensor cores as the regime allows: regime.py), once per schedule
+(schedules.py: the plain one, and those that fuse or lay out differently where they change the program).
+Candidates differ in their schedule and launch configurations: a draft uses the plain schedule's defaults,
+each other schedule's defaults come next, and a candidate built on an engine-written parent walks to that
+parent's neighbouring configurations (one group at a time); a crossover mixes two parents' configurations
+group by group. Each source is proposed once: known and handed-out
 sources are skipped, so parallel coders of one round never write the same candidate.
 """
 
@@ -19,10 +21,10 @@ from kevolve.eval_harness.precision import MathMode
 from kevolve.eval_harness.problem import sha256_text
 
 from .configs import GroupConfig, default_config, neighbours
-from .fusion import FusedProgram, FusionGroup, fuse
-from .lowering import lower
+from .fusion import FusedProgram, FusionGroup
 from .module_source import module_source, read_configs
 from .regime import EXACT
+from .schedules import PLAIN, Schedule, alternatives, build, read_schedule
 from .tracing import TraceFailed, trace_reference
 
 
@@ -46,6 +48,7 @@ class Design(BaseModel):
     groups: list[GroupSummary] = Field(default_factory=list)
     vendor_calls: list[str] = Field(default_factory=list)
     baked: list[str] = Field(default_factory=list, description="constants kept at the traced configuration's value")
+    alternatives: list[str] = Field(default_factory=list, description="other schedules the search also tries")
 
     def describe(self) -> str:
         if not self.supported:
@@ -54,7 +57,8 @@ class Design(BaseModel):
                  + f" ({', '.join(g.operations)})" for g in self.groups]
         vendor = f"; left to the vendor library: {', '.join(self.vendor_calls)}" if self.vendor_calls else ""
         baked = f"; constants kept from the traced configuration: {', '.join(self.baked)}" if self.baked else ""
-        return f"{len(self.groups)} fused kernel(s): " + "; ".join(parts) + vendor + baked
+        others = f"; the search also tries {', '.join(self.alternatives)}" if self.alternatives else ""
+        return f"{len(self.groups)} fused kernel(s): " + "; ".join(parts) + vendor + baked + others
 
 
 class Proposal(BaseModel):
@@ -74,46 +78,47 @@ class OfflineEngine:
 
     def __init__(self, *, trace_timeout_s: float = 120.0) -> None:
         self._timeout = trace_timeout_s
-        self._designs: dict[tuple[str, str, str], tuple[Design, FusedProgram | None]] = {}
+        self._designs: dict[tuple[str, str, str], tuple[Design, dict[Schedule, FusedProgram]]] = {}
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
     def design(self, reference: str, policy: str, mode: MathMode = EXACT) -> Design:
         return self._designed(reference, policy, mode)[0]
 
-    def _designed(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, FusedProgram | None]:
+    def _designed(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, dict[Schedule, FusedProgram]]:
         key = (sha256_text(reference), policy, mode.key)
         with self._lock:
             if key not in self._designs:
                 self._designs[key] = self._make(reference, policy, mode)
             return self._designs[key]
 
-    def _make(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, FusedProgram | None]:
+    def _make(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, dict[Schedule, FusedProgram]]:
         try:
             traced = trace_reference(reference, dtype=mode.dtype, timeout_s=self._timeout)
         except TraceFailed as exc:
-            return Design(supported=False, reason=f"tracing failed: {exc}"), None
+            return Design(supported=False, reason=f"tracing failed: {exc}"), {}
         try:
-            program = lower(traced, gemm_in_triton=policy == "strict")
+            fused = build(traced, policy, PLAIN)
+            others = alternatives(traced, policy, fused)
         except (KeyError, ValueError, TypeError, IndexError) as exc:  # a form of a call the lowering does not know
-            return Design(supported=False, reason=f"lowering failed: {type(exc).__name__}: {exc}"), None
+            return Design(supported=False, reason=f"lowering failed: {type(exc).__name__}: {exc}"), {}
+        program = fused.program
         if program.unsupported:
             missing = ", ".join(sorted(set(program.unsupported)))
-            return Design(supported=False, reason=f"no generator for {missing}"), None
-        fused = fuse(program)
+            return Design(supported=False, reason=f"no generator for {missing}"), {}
         if not fused.groups:
-            return Design(supported=False, reason="nothing to fuse: the forward is vendor calls and views"), None
+            return Design(supported=False, reason="nothing to fuse: the forward is vendor calls and views"), {}
         return Design(supported=True, groups=[_summary(g) for g in fused.groups], vendor_calls=program.vendor_calls,
-                      baked=program.baked), fused
+                      baked=program.baked, alternatives=[s.label for s in others]), {PLAIN: fused, **others}
 
     def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str],
                 mode: MathMode = EXACT) -> Proposal | None:
         """The next unseen candidate near the parents (engine-written ones), or from the defaults."""
-        design, fused = self._designed(reference, policy, mode)
-        if fused is None:
+        design, programs = self._designed(reference, policy, mode)
+        if not programs:
             return None
-        for configs, why in self._configurations(fused.groups, parents):
-            source = module_source(reference, fused, configs, design.describe(), mode)
+        for schedule, configs, why in self._configurations(programs, parents):
+            source = module_source(reference, programs[schedule], configs, design.describe(), mode, schedule)
             digest = sha256_text(source)
             with self._lock:
                 if digest in known_sources or digest in self._claimed:
@@ -123,21 +128,25 @@ class OfflineEngine:
         return None
 
     @staticmethod
-    def _configurations(groups: list[FusionGroup], parents: list[str]
-                        ) -> Iterator[tuple[dict[str, GroupConfig], str]]:
-        defaults = {g.name: default_config(g) for g in groups}
-        parent_configs = [c for c in (read_configs(source) for source in parents) if c and c.keys() == defaults.keys()]
-        if len(parent_configs) >= 2:
-            first, second = parent_configs[:2]
-            for g in groups:
+    def _configurations(programs: dict[Schedule, FusedProgram], parents: list[str]
+                        ) -> Iterator[tuple[Schedule, dict[str, GroupConfig], str]]:
+        defaults = {schedule: {g.name: default_config(g) for g in fused.groups} for schedule, fused in programs.items()}
+        plans = [(schedule, configs) for schedule, configs in ((read_schedule(s), read_configs(s)) for s in parents)
+                 if configs and schedule in programs and configs.keys() == defaults[schedule].keys()]
+        if len(plans) >= 2 and plans[0][0] == plans[1][0]:
+            schedule, first, second = plans[0][0], plans[0][1], plans[1][1]
+            for g in programs[schedule].groups:
                 if first[g.name] != second[g.name]:
-                    yield {**first, g.name: second[g.name]}, f"{g.name} configured as in the second parent"
-        base = parent_configs[0] if parent_configs else defaults
-        if not parent_configs:
-            yield base, "default configuration for each fused kernel"
-        for g in groups:
+                    yield schedule, {**first, g.name: second[g.name]}, f"{g.name} configured as in the second parent"
+        schedule, base = plans[0] if plans else (PLAIN, defaults[PLAIN])
+        if not plans:
+            yield schedule, base, "default configuration for each fused kernel"
+        for other in programs:
+            if other != schedule:
+                yield other, defaults[other], f"schedule: {other.label}, default configurations"
+        for g in programs[schedule].groups:
             for option in neighbours(g, base[g.name]):
-                yield {**base, g.name: option}, f"{g.name}: {_difference(base[g.name], option)}"
+                yield schedule, {**base, g.name: option}, f"{g.name}: {_difference(base[g.name], option)}"
 
 
 def _difference(before: GroupConfig, after: GroupConfig) -> str:

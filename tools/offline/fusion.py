@@ -6,6 +6,10 @@ softmax's max, sum and division, a layer norm's two means and affine epilogue, a
 are taken in program order and join the group of their latest producer when the shapes fit and no
 value they read depends on that group through a Python step (which would make a cycle); otherwise
 they start a group. A group's outputs are the members that something outside it reads.
+
+A GEMM's group holds its product and an elementwise epilogue; with `gemm_reductions`, also reductions over
+the product's rows (max, sum, logsumexp, softmax: the reduced dim is the output's last of two), so the whole
+row is reduced in the kernel that computes it instead of being written out and read back.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ class FusionGroup:
         return f"fused_{self.index}"
 
     @property
-    def kind(self) -> Literal["pointwise", "reduction", "gemm"]:
+    def kind(self) -> Literal["pointwise", "reduction", "gemm", "gemm_reduction"]:
         if self.gemm() is not None:
-            return "gemm"
+            return "gemm_reduction" if self.reduced_dims else "gemm"
         return "reduction" if self.reduced_dims else "pointwise"
 
     def gemm(self) -> PrimStep | None:
@@ -98,11 +102,16 @@ def _names_in(code: str) -> set[str]:
     return set(_IDENTIFIER.findall(code))
 
 
-def _join(group: FusionGroup, step: PrimStep) -> Level | None:
+def _reduces_gemm_rows(group: FusionGroup, step: PrimStep) -> bool:
+    return step.kind == "reduce" and len(group.shape) == 2 and step.dims == (1,)
+
+
+def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | None:
     """The level `step` would have in `group`, or None when it does not fit."""
     inside = [arg for arg in step.tensor_args() if arg in group.levels]
-    if step.kind == "gemm" or (group.gemm() is not None and step.kind != "pointwise"):
-        return None  # a GEMM's group holds its product and an elementwise epilogue
+    if step.kind == "gemm" or (group.gemm() is not None and step.kind != "pointwise"
+                               and not (gemm_reductions and _reduces_gemm_rows(group, step))):
+        return None
     if step.kind == "window":
         return "full" if step.shape.dims == group.shape and not group.reduced_dims else None
     if step.kind == "pointwise":
@@ -127,7 +136,7 @@ def _relabels(step: PrimStep, program: Program) -> bool:
     return step.fn == "identity" and bool(step.dims) and step.shape.dims != program.tensors[step.args[0]].dims
 
 
-def fuse(program: Program) -> FusedProgram:
+def fuse(program: Program, *, gemm_reductions: bool = False) -> FusedProgram:
     stages: list[PyStep | FusionGroup] = []
     group_of: dict[str, FusionGroup] = {}
     depends_on: dict[str, int] = {}  # value -> the latest group it needs, -1 for none
@@ -140,7 +149,7 @@ def fuse(program: Program) -> FusedProgram:
         reads = step.tensor_args() + [a.expr for a in step.args if isinstance(a, Scalar) and not a.literal]
         producers = [group_of[arg] for arg in step.tensor_args() if arg in group_of]
         target = max(producers, key=lambda g: g.index, default=None)
-        level = _join(target, step) if target is not None else None
+        level = _join(target, step, gemm_reductions) if target is not None else None
         if target is not None and level is not None:
             outside = [arg for arg in reads if arg not in target.levels]
             if any(depends_on.get(arg, -1) >= target.index for arg in outside):

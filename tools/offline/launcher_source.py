@@ -41,7 +41,14 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
     windowed = [f"w{i}" for i in range(len(names.windowed))]
     scalars = [f"s{i}" for i in range(len(names.scalars))]
     windows = group.window_members()
-    if windows:
+    product = group.gemm()
+    gemm = ["g0", "g1"] if product is not None else []
+    if product is not None:
+        # g0 @ g1 is (M, N): a linear layer's weight is (N, D), read transposed through swapped strides.
+        columns, g1_strides = ("g1.shape[0]", "g1.stride(1), g1.stride(0)") if product.fn == "linear" else \
+            ("g1.shape[1]", "*g1.stride()")
+        lines = [f"shape = torch.Size([g0.shape[0], {columns}])"]
+    elif windows:
         # The iteration shape is the pooled tensor's (N, C), its output sizes, then the window's taps.
         settings = ", ".join(names.operand(a) for a in windows[0].args[1:])
         lines = [f"shape = _window_shape(w0.shape, {settings})"]
@@ -55,7 +62,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
     reduced_dims = tuple(group.reduced_dims)
     lines += [f"{b} = _reduced_operand({b}, shape, {reduced_dims!r}, {_meets_dropped(group, tensor)})"
               for b, tensor in zip(reduced, names.reduced, strict=True)]
-    device = f"{(full or windowed)[0]}.device"
+    device = f"{(gemm or full or windowed)[0]}.device"
     outputs = []
     for i, name in enumerate(names.outputs_full):
         lines.append(f"o{i} = torch.empty(shape, device={device}, dtype={out_dtype(dtypes, name)})")
@@ -67,12 +74,13 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
         shape = kept_expr if keep else f"[size for d, size in enumerate(shape) if d not in {reduced_dims!r}]"
         lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
-    pointers = ", ".join(full + reduced + windowed + outputs)
+    pointers = ", ".join(gemm + full + reduced + windowed + outputs)
     lines.append(f"wide = _needs_int64(shape, {pointers})")
-    strides = [f"*{a}.stride()" for a in full] + [f"*[{b}.stride(d) for d in {names.kept!r}]" for b in reduced]
+    strides = ["*g0.stride()", g1_strides] if product is not None else []
+    strides += [f"*{a}.stride()" for a in full] + [f"*[{b}.stride(d) for d in {names.kept!r}]" for b in reduced]
     strides += ["*o0.stride()"] if names.outputs_full else []
     strides += [f"*{w}.stride()" for w in windowed]
-    sizes = ["*shape", *(f"*{w}.shape[2:]" for w in windowed)]
+    sizes = ["*shape", *(f"*{w}.shape[2:]" for w in windowed), *(["g0.shape[1]"] if product is not None else [])]
     common = ", ".join([pointers, *strides, *sizes])
     if group.kind == "pointwise":
         lines += ["n = math.prod(shape)",
@@ -81,17 +89,21 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
                   f"BLOCK={config.block}, FLAT=flat, WIDE=wide, num_warps={config.warps})"]
     else:
         scalar_args = ", ".join(scalars) + ", " if scalars else ""
+        inner = f"BLOCK_D={config.tile_k}, " if product is not None else ""
         launch = (f"[grid]({common}, kept, extent, {scalar_args}BLOCK_K={config.rows}, BLOCK_R={{}}, "
-                  f"WIDE=wide, num_warps={config.warps})")
+                  f"{inner}WIDE=wide, num_warps={config.warps})")
+        # tl.dot takes blocks of at least 16 in each dim.
+        whole_row = "max(16, triton.next_power_of_2(extent))" if product is not None else \
+            "triton.next_power_of_2(extent)"
         lines += [f"kept = math.prod(size for d, size in enumerate(shape) if d not in {reduced_dims!r})",
                   f"extent = math.prod(shape[d] for d in {reduced_dims!r})",
                   f"grid = (triton.cdiv(kept, {config.rows}),)",
                   f"if extent <= {config.single_max}:  # whole rows on chip: every input read once",
-                  f"    _{group.name}_single" + launch.format("triton.next_power_of_2(extent)"),
+                  f"    _{group.name}_single" + launch.format(whole_row),
                   "else:",
                   f"    _{group.name}_loop" + launch.format(config.chunk)]
     lines.append(f"return {', '.join(outputs)}{',' if len(outputs) == 1 else ''}")
-    signature = ", ".join(full + reduced + windowed + scalars)
+    signature = ", ".join(gemm + full + reduced + windowed + scalars)
     return f"def {launcher_name(group)}({signature}):\n" + "\n".join(f"    {line}" for line in lines) + "\n"
 
 

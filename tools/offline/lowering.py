@@ -47,9 +47,10 @@ def shape_of(meta: TensorMeta | None) -> Shape | None:
 class LoweringState:
     """What the handlers build: the steps so far, every tensor's traced shape, and the tuples of values."""
 
-    def __init__(self, traced: TracedProgram, *, gemm_in_triton: bool = False) -> None:
+    def __init__(self, traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False) -> None:
         self.traced = traced
         self.gemm_in_triton = gemm_in_triton  # `strict`: GEMMs are kernels of ours, not cuBLAS calls
+        self.vendor_fallback = vendor_fallback  # GEMMs with no Triton template stay vendor calls (under `hybrid`)
         self.steps: list[PyStep | PrimStep] = []
         self.tensors: dict[str, Shape] = {name: Shape(tuple(m.shape), m.dtype) for name, m in traced.input_meta.items()}
         self.tuples: dict[str, list[str]] = {}
@@ -236,9 +237,10 @@ class LoweringState:
         return tuple(sorted(int(v) % rank for v in values))
 
 
-def lower(traced: TracedProgram, *, gemm_in_triton: bool = False) -> Program:
-    """`gemm_in_triton`: linear layers and 2-D matmuls become Triton GEMMs (the `strict` policy)."""
-    state = LoweringState(traced, gemm_in_triton=gemm_in_triton)
+def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False) -> Program:
+    """`gemm_in_triton`: linear layers and 2-D matmuls become Triton GEMMs (the `strict` policy, or a `hybrid`
+    schedule that fuses them with their neighbours); `vendor_fallback`: other GEMMs stay vendor calls."""
+    state = LoweringState(traced, gemm_in_triton=gemm_in_triton, vendor_fallback=vendor_fallback)
     for node in traced.nodes:
         handler = _handler_for(node, state)
         if handler is None:

@@ -78,10 +78,11 @@ def _gemm(state: LoweringState, node: TracedNode) -> bool:
 
 
 def _vendor(state: LoweringState, node: TracedNode) -> None:
-    if state.gemm_in_triton:
-        if not _gemm(state, node):
-            state.unsupported.append(f"{node.op} (under strict, only 2-D linear layers and matmuls have a template)")
-            state.emit_py(node.name, f"None  # unsupported: {node.op}")
+    if state.gemm_in_triton and _gemm(state, node):
+        return
+    if state.gemm_in_triton and not state.vendor_fallback:
+        state.unsupported.append(f"{node.op} (under strict, only 2-D linear layers and matmuls have a template)")
+        state.emit_py(node.name, f"None  # unsupported: {node.op}")
         return
     args = [state.py(arg) for arg in node.args]
     args += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]

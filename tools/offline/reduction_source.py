@@ -4,12 +4,19 @@ The on-chip form loads every input once and computes the members in program orde
 form computes each reduction in its own pass over the reduced extent, recomputing the reduction's
 operand from its loads (the members it needs, its "cone"), and a last pass writes the full-level
 outputs, carrying scans across slices.
+
+A group may start with a GEMM whose rows it reduces (kept dim 0 is the product's row, reduced dim 1 its
+column): the product's tile is computed where a load would be, so the on-chip form multiplies once and the
+looping form multiplies again in each pass, which only pays where the search finds it does.
 """
 
 from __future__ import annotations
 
+from kevolve.eval_harness.precision import MathMode
+
 from .fusion import FusionGroup
 from .program import PrimStep
+from .regime import dot_call
 from .triton_source import (
     NEUTRAL,
     PROGRAM_ID,
@@ -26,8 +33,8 @@ from .triton_source import (
 class ReductionBody:
     """Statements of a reduction kernel; `looped` chooses between the two forms."""
 
-    def __init__(self, group: FusionGroup, dtypes: dict[str, str], looped: bool) -> None:
-        self.group, self.dtypes, self.looped = group, dtypes, looped
+    def __init__(self, group: FusionGroup, dtypes: dict[str, str], looped: bool, mode: MathMode) -> None:
+        self.group, self.dtypes, self.looped, self.mode = group, dtypes, looped, mode
         self.names = KernelNames(group)
         self.reduced_dims = list(group.reduced_dims)
         self.members = {m.name: m for m in group.members}
@@ -81,6 +88,8 @@ class ReductionBody:
             member = self.members[name]
             if member.kind == "window":
                 lines += self.window(member)
+            elif member.kind == "gemm":
+                lines += self.product(member)
             elif member.kind == "scan":
                 lines += self.scan(member, carries)
             else:
@@ -113,6 +122,17 @@ class ReductionBody:
         return [*lines, f"valid_{member.name} = {' & '.join(valid)}",
                 f"v_{member.name} = tl.load(w{w}_ptr + {' + '.join(offset)}, mask=valid_{member.name}, "
                 f"other={pad}).to(tl.float32)"]
+
+    def product(self, member: PrimStep) -> list[str]:
+        """The GEMM's tile for rows k and columns r, accumulated in fp32 over D in BLOCK_D slices."""
+        acc = f"acc_{member.name}"
+        return [f"{acc} = tl.zeros([BLOCK_K, BLOCK_R], tl.float32)", "for d0 in range(0, D, BLOCK_D):",
+                "    d = d0 + tl.arange(0, BLOCK_D)",
+                "    g0 = tl.load(g0_ptr + j0[:, None] * g0_st0 + d[None, :] * g0_st1, "
+                "mask=k_mask[:, None] & (d[None, :] < D), other=0.0)",
+                "    g1 = tl.load(g1_ptr + d[:, None] * g1_st0 + i1[None, :] * g1_st1, "
+                "mask=(d[:, None] < D) & r_mask[None, :], other=0.0)",
+                f"    {acc} += {dot_call('g0', 'g1', self.mode)}", f"v_{member.name} = {acc}"]
 
     def scan(self, member: PrimStep, carries: dict[str, str]) -> list[str]:
         operand = self.names.operand(member.args[0])
@@ -180,6 +200,8 @@ class ReductionBody:
                 lines += self.scan(member, {})
             elif not self.looped and member.kind == "window":
                 lines += self.window(member)
+            elif not self.looped and member.kind == "gemm":
+                lines += self.product(member)
             elif not self.looped:
                 lines.append(f"v_{member.name} = {self.expression(member)}")
         lines += self.final_pass()
@@ -200,13 +222,14 @@ class ReductionBody:
         return [*init, "for r0 in range(0, R, BLOCK_R):", *[f"    {b}" for b in body]]
 
 
-def reduction_kernels(group: FusionGroup, dtypes: dict[str, str]) -> str:
+def reduction_kernels(group: FusionGroup, dtypes: dict[str, str], mode: MathMode) -> str:
     names = KernelNames(group)
     signature = names.signature(["K", "R"])
+    product = ", BLOCK_D: tl.constexpr" if group.gemm() is not None else ""
     parts = []
     for looped, suffix in ((False, "single"), (True, "loop")):
-        body = ReductionBody(group, dtypes, looped).lines()
-        header = (f"def _{group.name}_{suffix}({signature}, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr, "
-                  "WIDE: tl.constexpr):")
+        body = ReductionBody(group, dtypes, looped, mode).lines()
+        header = (f"def _{group.name}_{suffix}({signature}, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr"
+                  f"{product}, WIDE: tl.constexpr):")
         parts.append(render(group, header, body))
     return "\n\n".join(parts)

@@ -51,16 +51,21 @@ class KernelNames:
         return f"y{self.reduced.index(arg)}"
 
     def signature(self, extra: list[str]) -> str:
-        ptrs = [f"a{i}_ptr" for i in range(len(self.full))] + [f"b{i}_ptr" for i in range(len(self.reduced))]
+        # A GEMM whose rows the group reduces: its operands (g0 @ g1, (M, D) and (D, N)) come first, D last of sizes.
+        product = self.group.gemm() is not None
+        ptrs = ["g0_ptr", "g1_ptr"] if product else []
+        ptrs += [f"a{i}_ptr" for i in range(len(self.full))] + [f"b{i}_ptr" for i in range(len(self.reduced))]
         ptrs += [f"w{i}_ptr" for i in range(len(self.windowed))]
         ptrs += [f"o{i}_ptr" for i in range(len(self.outputs_full))]
         ptrs += [f"q{i}_ptr" for i in range(len(self.outputs_reduced))]
-        strides = [f"a{i}_st{d}" for i in range(len(self.full)) for d in range(self.rank)]
+        strides = ["g0_st0", "g0_st1", "g1_st0", "g1_st1"] if product else []
+        strides += [f"a{i}_st{d}" for i in range(len(self.full)) for d in range(self.rank)]
         strides += [f"b{i}_st{d}" for i in range(len(self.reduced)) for d in self.kept]
         strides += [f"os{d}" for d in range(self.rank)] if self.outputs_full else []
         strides += [f"w{i}_st{d}" for i in range(len(self.windowed)) for d in range(self.window_rank)]
         sizes = [f"n{d}" for d in range(self.rank)]
         sizes += [f"w{i}_n{d}" for i in range(len(self.windowed)) for d in range(2, self.window_rank)]
+        sizes += ["D"] if product else []
         scalars = [f"s{i}" for i in range(len(self.scalars))]
         return ", ".join(ptrs + strides + sizes + extra + scalars)
 

@@ -1,0 +1,63 @@
+"""Program-wide choices the search makes besides launch configurations, and the program each one gives.
+
+A schedule decides how the traced reference is lowered and fused: whether GEMMs are written in Triton with
+the row reductions that follow them (one kernel for `linear -> logsumexp` instead of cuBLAS, then a kernel
+that reads its output back), and in which memory format vendor convolutions run. The policy's plain
+schedule comes first; the others are offered only where they change the program, and the harness's timings
+decide between them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .fusion import FusedProgram, fuse
+from .lowering import lower
+from .traced import TracedProgram
+
+SCHEDULE_MARKER = "# kevolve-offline-schedule: "
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gemm_reductions: bool = Field(default=False, description="GEMMs in Triton, each with its epilogue and the "
+                                  "reductions over its output rows in one kernel (under hybrid too)")
+
+    @property
+    def label(self) -> str:
+        return "GEMMs with their row reductions in one Triton kernel" if self.gemm_reductions else "plain"
+
+
+PLAIN = Schedule()
+
+
+def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgram:
+    """The fused program of `schedule`; lowering errors propagate (the caller says the reference is unsupported)."""
+    strict = policy == "strict"
+    program = lower(traced, gemm_in_triton=strict or schedule.gemm_reductions,
+                    vendor_fallback=not strict and schedule.gemm_reductions)
+    return fuse(program, gemm_reductions=schedule.gemm_reductions)
+
+
+def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram) -> dict[Schedule, FusedProgram]:
+    """The schedules other than the plain one that change what the kernels do, with their programs."""
+    found: dict[Schedule, FusedProgram] = {}
+    fused_rows = build(traced, policy, Schedule(gemm_reductions=True))
+    if not fused_rows.program.unsupported and any(g.kind == "gemm_reduction" for g in fused_rows.groups):
+        found[Schedule(gemm_reductions=True)] = fused_rows
+    return found
+
+
+def schedule_line(schedule: Schedule) -> str:
+    return SCHEDULE_MARKER + json.dumps(schedule.model_dump(), sort_keys=True)
+
+
+def read_schedule(source: str) -> Schedule:
+    """The schedule a generated module was written with; the plain one for modules written before schedules."""
+    for line in source.splitlines()[:4]:
+        if line.startswith(SCHEDULE_MARKER):
+            return Schedule.model_validate(json.loads(line[len(SCHEDULE_MARKER):]))
+    return Schedule()
