@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from kevolve.eval_harness.precision import Precision
 from kevolve.eval_harness.problem import load_problem
 from kevolve.graph.configuration import Budget, SearchSettings, Selection, Targets
+from kevolve.tools.executors.settings import ExecutorKind
 
 from .budget_option import parse_budget
 from .options import UsageError, resolve_device, settings_from
@@ -57,10 +58,21 @@ def new_task(args: argparse.Namespace, problem_path: Path, *, devices: list[str]
     problem = load_problem(problem_path)
     search = search_settings(args)
     evaluation = settings_from(args, precision=precision)
+    resolved = [resolve_device(device) for device in devices]
+    if args.executor == ExecutorKind.LOCAL.value:
+        _check_here(resolved)
     return TaskSpec(
         run_id=new_run_id(problem.name), problem_path=str(Path(problem_path).resolve()), problem_name=problem.name,
         problem_source=problem.source,
-        devices=[resolve_device(device) for device in devices],
+        devices=resolved,
         policy=evaluation.policy.value, search=search, evaluation=evaluation,
         sources=run_sources(args),
     )
+
+
+def _check_here(devices: list[str]) -> None:
+    """Raises UnknownDeviceError for a device this machine lacks, before a run folder is made for it."""
+    from kevolve.eval_harness.environment import parse_device  # loads PyTorch
+
+    for device in devices:
+        parse_device(device)

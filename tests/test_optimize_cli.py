@@ -3,8 +3,10 @@ approval from the command line, and one clear line (exit 2) for bad input."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -96,10 +98,12 @@ def test_review_lists_shows_and_approves_a_waiting_kernel(tmp_path, seeds):
     review_id = f"{_only_run(tmp_path).name}:cpu-r01-0"
     shown = kevolve("review", "show", review_id, home=tmp_path)
     assert shown.returncode == 0 and "ModelNew" in shown.stdout and "correctness" in shown.stdout
+    shown_sha256 = re.search(r"source sha256 ([0-9a-f]{64})", shown.stdout).group(1)
     approved = kevolve("review", "--no-knowledge", "approve", review_id, "--reviewer", "ada", home=tmp_path)
     assert approved.returncode == 0, approved.stderr
     [record] = (tmp_path / "library").glob("*/*/*.json")
     assert json.loads(record.read_text())["approved_by"] == "ada"
+    assert hashlib.sha256(record.with_suffix(".py").read_bytes()).hexdigest() == shown_sha256
     again = kevolve("review", "approve", review_id, home=tmp_path)
     assert again.returncode == 2 and "not waiting" in again.stderr and "Traceback" not in again.stderr
 
@@ -144,3 +148,9 @@ def test_a_run_remembers_its_library_for_the_approval(tmp_path, seeds):
 def test_a_search_that_finds_no_kernel_does_not_exit_like_a_success(tmp_path):
     nothing = kevolve("optimize", GELU_PROBLEM, *FAST, home=tmp_path)  # no seeds, no engine, no model
     assert nothing.returncode == 4, nothing.stdout + nothing.stderr
+
+
+def test_a_device_this_machine_lacks_is_refused_before_a_run_folder_is_made(tmp_path):
+    refused = kevolve("optimize", GELU_PROBLEM, "--devices", "cpu", "cuda:7", "--no-knowledge", home=tmp_path)
+    assert refused.returncode == 2 and "cuda:7" in refused.stderr, refused.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
