@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kevolve.eval_harness.problem import sha256_text
-from kevolve.tools.candidates import Diagnosis, Operator, Plan, TaskView
+from kevolve.tools.candidates import CandidateOrigin, Diagnosis, Operator, Origin, Plan, TaskView
 from kevolve.tools.code_extraction import extract_python_source
 from kevolve.tools.llm.base import RoleLLM, TextReply, TokenUsage
 from kevolve.tools.offline.engine import OfflineEngine
@@ -58,6 +58,7 @@ class CoderDraft(BaseModel):
 
     source: str
     notes: str | None = None
+    written_by: CandidateOrigin
 
 
 class ReplyDefect(StrEnum):
@@ -115,7 +116,8 @@ class SeedCandidates:
                 digest = sha256_text(source)
                 if digest not in known_sources and digest not in self._claimed:
                     self._claimed.add(digest)
-                    return CoderDraft(source=source, notes=f"hand-written seed {path.relative_to(self.directory)}")
+                    return CoderDraft(source=source, notes=f"hand-written seed {path.relative_to(self.directory)}",
+                                      written_by=CandidateOrigin(origin=Origin.SEED))
         return None
 
 
@@ -161,7 +163,9 @@ def _generated(request: CodingRequest, engine: OfflineEngine | None) -> CoderDra
         return None
     proposal = engine.propose(request.task.reference_source, request.task.policy, request.parent_sources,
                               request.known_sources, request.task.math)
-    return CoderDraft(source=proposal.source, notes=proposal.notes) if proposal is not None else None
+    if proposal is None:
+        return None
+    return CoderDraft(source=proposal.source, notes=proposal.notes, written_by=CandidateOrigin(origin=Origin.ENGINE))
 
 
 def write_candidate(
@@ -198,4 +202,7 @@ def write_candidate(
         logger.warning("coder: no usable module for plan %r: replies %s", request.plan.strategy,
                        ", ".join(defects))
         return CoderResult(defects=defects), usage
-    return CoderResult(draft=CoderDraft(source=source, notes=_notes(reply.text)), defects=defects), usage
+    call = "its first reply" if not defects else f"its reply when asked again after a reply that was {defects[0].value}"
+    written_by = CandidateOrigin(origin=Origin.MODEL, model_call=f"{llm.model_name}, {call}")
+    return CoderResult(draft=CoderDraft(source=source, notes=_notes(reply.text), written_by=written_by),
+                       defects=defects), usage

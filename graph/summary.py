@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kevolve.agents.coder import ReplyDefect
-from kevolve.tools.candidates import SearchNode
+from kevolve.tools.candidates import Origin, SearchNode
 
 from .state import OptimizeState
 
@@ -39,6 +39,22 @@ def _defects_line(state: OptimizeState) -> list[str]:
     return ["", "coder replies without a usable module: " + ", ".join(kinds)] if kinds else []
 
 
+def _model_line(state: OptimizeState) -> list[str]:
+    """What the model's candidates came to, in plain words; nothing when no model took part."""
+    nodes = [node for search in state["searches"].values() for node in search.nodes.values()]
+    by_model = [node for node in nodes if node.written_by is not None and node.written_by.origin is Origin.MODEL]
+    if not by_model and not state["usage"].calls:
+        return []
+    others = sum(node.accepted for node in nodes) - sum(node.accepted for node in by_model)
+    elsewhere = f"; the {others} accepted came from the offline engine or the seeds" if others else ""
+    if not by_model:
+        return ["", f"The model wrote no candidate{elsewhere}."]
+    accepted = sum(node.accepted for node in by_model)
+    if not accepted:
+        return ["", f"No candidate the model wrote was accepted ({len(by_model)} written){elsewhere}."]
+    return ["", f"{accepted} of the {len(by_model)} candidates the model wrote were accepted."]
+
+
 def render_summary(state: OptimizeState) -> str:
     task = state["task"]
     usage = state["usage"]
@@ -60,10 +76,12 @@ def render_summary(state: OptimizeState) -> str:
             search.stop.value if search.stop else "running", *_best_cells(search.best), search.approval.value,
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _model_line(state)
     for device, search in state["searches"].items():
         lines += ["", f"## {device}: candidates", ""]
         for node in sorted(search.nodes.values(), key=lambda n: (n.round, n.id)):
-            lines.append(f"- {node.id} [{node.plan.operator.value}] {node.plan.strategy}: {_verdict(node)}")
+            author = f" (by the {node.written_by.describe()})" if node.written_by is not None else ""
+            lines.append(f"- {node.id} [{node.plan.operator.value}] {node.plan.strategy}{author}: {_verdict(node)}")
         if search.best_history:
             lines.append("")
             lines.append("best fitness by round: " + ", ".join(f"{value:.3g}" for value in search.best_history))

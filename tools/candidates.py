@@ -154,6 +154,27 @@ class Diagnosis(BaseModel):
     )
 
 
+class Origin(StrEnum):
+    """Who wrote a candidate's source."""
+
+    ENGINE = "offline engine"  # generated from the traced reference (tools/offline)
+    SEED = "hand-written seed"  # a file from --seeds
+    MODEL = "model"  # the coder role's model
+
+
+class CandidateOrigin(BaseModel):
+    """Who wrote a candidate, and for a model's, the call whose reply it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    origin: Origin
+    model_call: str | None = Field(default=None, description="for the model: its name and which of the "
+                                   "coder's replies for the plan held the source")
+
+    def describe(self) -> str:
+        return f"{self.origin.value} ({self.model_call})" if self.model_call else self.origin.value
+
+
 class SearchNode(BaseModel):
     """One candidate in a device's search tree. Its source lives in the run directory, by `source_file`."""
 
@@ -166,6 +187,7 @@ class SearchNode(BaseModel):
     source_file: str | None = Field(default=None, description="path relative to the run directory")
     source_sha256: str | None = None
     coder_notes: str | None = None
+    written_by: CandidateOrigin | None = Field(default=None, description="None in runs made before it was kept")
     review: ReviewVerdict | None = None
     outcome: Outcome | None = None
     evaluation_file: str | None = Field(default=None, description="the full EvalResult, relative to the run directory")

@@ -55,6 +55,7 @@ def write_candidates(state: OptimizeState, runtime: Runtime[RunContext]) -> dict
             "source_file": run.write_source(node.id, draft.source),
             "source_sha256": sha256_text(draft.source),
             "coder_notes": draft.notes,
+            "written_by": draft.written_by,
         })
         return written, usage, result.defects
 

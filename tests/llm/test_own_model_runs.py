@@ -65,6 +65,9 @@ def test_the_readme_configuration_finishes_a_run_one_request_at_a_time(home, cap
     # The probes ask for short replies; every other request for the README's limit.
     limits = {request["max_tokens"] for request in server.requests}
     assert limits == {256, readme_settings()["llm"]["max_output_tokens"]}
+    summary = (only_run(home).path / "summary.md").read_text()
+    assert "(by the model (qwen2.5-coder-7b, its first reply))" in summary
+    assert re.search(r"\d of the \d candidates the model wrote were accepted\.", summary)
     assert server.max_in_flight == 1  # two candidates a round, but the README's server answers one at a time
 
 
