@@ -188,6 +188,13 @@ NEGATIVE = [
                 _mm_kernel[(1,)](a, c, BLOCK=16)
                 return c
     """),
+    # The same characters written as escapes, and text that is merely not ASCII: all of it shows as it is.
+    ("hidden_characters", """
+        MARKS = "\\u202e\\u200d"  # µs, ×, größe, →
+        class ModelNew(nn.Module):
+            def forward(self, x):\t# a tab
+                return launch(x)
+    """),
 ]
 
 

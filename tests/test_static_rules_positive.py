@@ -274,6 +274,14 @@ POSITIVE = [
                 _mm_kernel[(1,)](a, b, c, BLOCK=16)
                 return c
     """),
+    # Trojan Source: the override reverses how the rest of the comment displays; a zero-width joiner in a key.
+    ("hidden_characters", E, """
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                # the fast path \u202e only for admins  # <-
+                scales = {"scale": 1.0, "sca\u200dle": 0.0}  # <-
+                return launch(x)
+    """),
 ]
 
 
