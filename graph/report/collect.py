@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from kevolve.eval_harness.results import EvalResult
+from kevolve.eval_harness.results import Environment, EvalResult
 from kevolve.eval_harness.scoring import score_suite
 
 from ..campaign.device_clock import BASELINES_EVALUATION, busy_by_device
@@ -18,6 +18,8 @@ from ..runner import OptimizationRun
 from ..search_tree import DeviceSearch
 from .model import DeviceResult, DeviceUse, ProblemResult, Report, RooflinePoint, Speedup
 
+CPU_DEVICE = "cpu"
+
 
 def run_report(run: RunDirectory) -> Report:
     """One run as a one-problem report; its GPU time is what its evaluations spent in the harness's workers."""
@@ -25,8 +27,10 @@ def run_report(run: RunDirectory) -> Report:
     task = run.task()
     with OptimizationRun(run) as optimization:
         state = optimization.state() if optimization.started else None
-    gpu_hours = sum(run.read_evaluation(f"evaluations/{path.name}").worker_seconds
-                    for path in (run.path / "evaluations").glob("*.json")) / HOUR_S
+    evaluations = [run.read_evaluation(f"evaluations/{path.name}")
+                   for path in (run.path / "evaluations").glob("*.json")]
+    gpu_hours = sum(result.worker_seconds for result in evaluations
+                    if _on_a_gpu(result.environment, task.devices)) / HOUR_S
     status, _ = run_status(run)
     problem, bests = _problem(run, task.problem_name, status.value, state, gpu_hours=gpu_hours, price=price)
     return Report(
@@ -39,7 +43,7 @@ def run_report(run: RunDirectory) -> Report:
 def campaign_report(record: CampaignRecord, entries: list[ProblemEntry], intervals: list[EvaluationInterval], *,
                     runs_root) -> Report:
     price = record.spec.stopping.gpu_usd_per_hour
-    gpu = gpu_seconds_by_run(intervals)
+    gpu = gpu_seconds_by_run(interval for interval in intervals if interval.device != CPU_DEVICE)
     problems, bests = [], []
     for entry in entries:
         folder = runs_root / entry.run_id if entry.run_id else None
@@ -61,6 +65,14 @@ def campaign_report(record: CampaignRecord, entries: list[ProblemEntry], interva
         fast_p=_fast_p(bests, devices=record.spec.devices),
         device_use=_device_use(intervals, record.elapsed_s, problems),
     )
+
+
+def _on_a_gpu(environment: Environment | None, devices: list[str]) -> bool:
+    """Whether an evaluation held a GPU (one that failed before naming its device: whether the run has one).
+    The CPU interpreter's time is no GPU-hour: priced as one, a CPU run's cost was made of nothing."""
+    if environment is None:
+        return any(device != CPU_DEVICE for device in devices)
+    return environment.device != CPU_DEVICE
 
 
 def _problem(run: RunDirectory, name: str, status: str, state: dict | None, *, gpu_hours: float,

@@ -71,7 +71,7 @@ def render_markdown(report: Report) -> str:
             lines.append(
                 f"| {problem.name} | {device.device} | {format_speedup(device.over_eager)} | "
                 f"{format_speedup(device.over_compiled)} | {format_percent(device.percent_of_light)} | "
-                f"{device.rounds} | {problem.tokens} | {problem.llm_usd:.2f} | {problem.gpu_hours:.3g} | "
+                f"{device.rounds} | {problem.tokens} | {problem.cost_usd:.2f} | {problem.gpu_hours:.3g} | "
                 f"{approval_text(problem, device)} |")
     lines += ["", "## fast_p (95% lower bound of the speedup)", "",
               "| device | baseline | " + " | ".join(f"fast_{p}" for p in THRESHOLDS) + " | geomean |",

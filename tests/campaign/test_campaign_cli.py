@@ -112,6 +112,9 @@ def test_cost_aware_stopping_leaves_the_best_kernel_for_review(tmp_path):
     run_report = json.loads((tmp_path / "run-report" / "report.json").read_text())
     assert code == 0 and run_report["kind"] == "run" and run_report["problems"][0]["state"] == "waiting"
     assert run_report["regime"] == report["regime"]
+    # The CPU interpreter's time is no GPU-hour: the header's cost is the rows' (the LLM's, here none).
+    for shown in (report, run_report):
+        assert shown["totals"]["gpu_hours"] == 0 and shown["totals"]["cost_usd"] == shown["totals"]["llm_usd"]
 
 
 def test_report_of_nothing_known_is_one_clear_line(tmp_path):
