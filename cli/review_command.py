@@ -68,6 +68,8 @@ def _show(request: ApprovalRequest) -> None:
         print_error("warning", f"the source holds {hidden}, shown below as <U+...> markers: an editor or a "
                                "terminal would show another program than the one that runs")
     console.print(Syntax(reveal(request.source), "python", line_numbers=True, word_wrap=True))
+    console.print(f"source sha256 {request.source_sha256}: what `approve` writes to the library, or nothing",
+                  highlight=False, soft_wrap=True)
     console.rule(shown(f"diff against {request.previous_best or 'the reference'}"))
     console.print(Syntax(reveal(request.diff_against_previous_best or "(no change)"), "diff", word_wrap=True))
     trials = Table("config", "seed", "passed", "max abs error", "max rel error", title="correctness")
