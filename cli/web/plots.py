@@ -8,6 +8,7 @@ from html import escape
 
 from markupsafe import Markup
 
+from kevolve.eval_harness.static_checks.hidden_characters import reveal
 from kevolve.graph.approval import TimingEvidence
 
 COLORS = {"candidate": "#2563eb", "eager": "#6b7280", "compiled": "#d97706"}
@@ -33,7 +34,7 @@ def timing_plot(timings: list[TimingEvidence]) -> Markup:
         left, right = x(timing.q1_ms), x(timing.q3_ms)
         median = x(timing.median_ms)
         parts += [
-            f'<text x="{LABEL_W - 8}" y="{top + 13}" text-anchor="end">{escape(timing.name)}</text>',
+            f'<text x="{LABEL_W - 8}" y="{top + 13}" text-anchor="end">{escape(reveal(timing.name))}</text>',
             f'<rect x="{left:.1f}" y="{top}" width="{max(right - left, 1.5):.1f}" height="18" '
             f'fill="{color}" fill-opacity="0.3" stroke="{color}"/>',
             f'<line x1="{median:.1f}" x2="{median:.1f}" y1="{top - 2}" y2="{top + 20}" stroke="{color}" '

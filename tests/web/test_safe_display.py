@@ -21,6 +21,7 @@ def disguised(home, review_id) -> str:
     def disguise(request: dict) -> None:
         request["source"] += f"# {RLO} if admin: {ESC}[2J{ESC}[31mgreen\n"
         request["problem"] = f"{MARKUP_NAME} {RLO}x"
+        request["timings"][0]["name"] += RLO  # drawn into the timing plot's SVG
 
     edit_request(run, disguise)
     return review_id
