@@ -26,6 +26,7 @@ from .executor_options import add_executor_options, executor_settings
 from .exit_codes import ExitCode
 from .options import add_cache_options, resolve_device
 from .run_options import llm_settings
+from .verb_options import add_verbs_with_options
 
 # The scheduler, its snapshots and views load the graph (LangGraph, PyTorch): imported where used, so that
 # the parser answers at once.
@@ -35,17 +36,15 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    verbs = parser.add_subparsers(dest="verb", required=True)
-    start = verbs.add_parser("run", help="start a campaign from its YAML spec")
+    add_verb = add_verbs_with_options(parser, _add_places, required=True)
+    start = add_verb("run", help="start a campaign from its YAML spec")
     start.add_argument("spec", type=Path)
     start.add_argument("--auto-approve", action="store_true",
                        help="approve each problem's best measured win without a person (recorded as such)")
-    status = verbs.add_parser("status", help="a campaign's problems, results and spending (all campaigns: none given)")
+    status = add_verb("status", help="a campaign's problems, results and spending (all campaigns: none given)")
     status.add_argument("campaign", nargs="?", default=None, help="a campaign id or folder")
-    resume = verbs.add_parser("resume", help="continue a campaign that was stopped or killed")
+    resume = add_verb("resume", help="continue a campaign that was stopped or killed")
     resume.add_argument("campaign", help="a campaign id or folder")
-    for verb in (start, status, resume):
-        _add_places(verb)
     for verb in (start, resume):
         verb.add_argument("--llm-config", type=Path, default=None,
                           help="LLM settings file (YAML; default ./kevolve.yaml when present)")

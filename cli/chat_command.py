@@ -14,7 +14,7 @@ from kevolve.tools.llm.factory import make_llm_provider
 
 from .chat_replies import HELP
 from .chat_session import ChatSession, RunFactory
-from .console import console
+from .console import console, shown
 from .options import add_evaluation_options, resolve_device
 from .progress import print_event
 from .run_options import add_run_options, llm_settings, open_run_services
@@ -45,8 +45,9 @@ def run_factory(args: argparse.Namespace) -> RunFactory:
 
 
 def _say(text: str) -> None:
-    # soft_wrap: kernel source is printed as it is, not folded at the terminal's width.
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    # soft_wrap: kernel source is printed as it is, not folded at the terminal's width; `shown`: a source's
+    # escape sequences and bidi controls are marked, not acted on by the terminal.
+    console.print(shown(text), highlight=False, soft_wrap=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,19 +18,23 @@ from kevolve.tools.knowledge.settings import KnowledgeSettings
 
 from .console import console
 from .options import UsageError
+from .verb_options import add_verbs_with_options
 
 LEARNED_KINDS = (EntryKind.LEARNED_WIN, EntryKind.LEARNED_FAILURE)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_base_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["embedded", "weaviate"], default=None,
                         help="default: the settings (KEVOLVE_KB_BACKEND), else embedded")
     parser.add_argument("--data-dir", type=Path, default=None, help="the embedded base's folder")
     parser.add_argument("--weaviate-url", default=None, help="a Weaviate server for the team's shared base")
-    verbs = parser.add_subparsers(dest="verb", required=True)
-    ingest = verbs.add_parser("ingest", help="chunk Markdown documents by heading and add them")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_verb = add_verbs_with_options(parser, _add_base_options, required=True)
+    ingest = add_verb("ingest", help="chunk Markdown documents by heading and add them")
     ingest.add_argument("path", type=Path, nargs="?", default=DOCUMENTS_DIR, help="a .md file or a folder of them")
-    search = verbs.add_parser("search", help="hybrid (keyword + meaning) search")
+    search = add_verb("search", help="hybrid (keyword + meaning) search")
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=5)
     for field in ("vendor", "architecture", "dsl", "operator-family"):
@@ -39,11 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "H100), a CUDA device name, cpu or cuda:N; passages for its architecture or no device match")
     search.add_argument("--kind", action="append", choices=[k.value for k in EntryKind], default=None)
     search.add_argument("--json", action="store_true")
-    verbs.add_parser("stats", help="passages per kind, backend and embedding model")
-    export = verbs.add_parser("export", help="write passages as JSON lines (learned entries unless --all)")
+    add_verb("stats", help="passages per kind, backend and embedding model")
+    export = add_verb("export", help="write passages as JSON lines (learned entries unless --all)")
     export.add_argument("file", type=Path)
     export.add_argument("--all", action="store_true", help="documents too")
-    imported = verbs.add_parser("import", help="add passages from a JSON-lines export")
+    imported = add_verb("import", help="add passages from a JSON-lines export")
     imported.add_argument("file", type=Path)
     parser.set_defaults(run=run)
 

@@ -21,19 +21,23 @@ from .optimize_command import report_stop
 from .options import add_cache_options
 from .progress import print_event
 from .run_options import add_run_options, open_run_services
+from .verb_options import add_verbs_with_options
+
+
+def _add_review_options(parser: argparse.ArgumentParser) -> None:
+    add_run_options(parser)
+    add_cache_options(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_run_options(parser)
-    add_cache_options(parser)
-    verbs = parser.add_subparsers(dest="verb")
-    show = verbs.add_parser("show", help="the evidence for one waiting kernel")
+    add_verb = add_verbs_with_options(parser, _add_review_options, required=False)
+    show = add_verb("show", help="the evidence for one waiting kernel")
     show.add_argument("id", help="a review id (<run>:<node>) as `kevolve review` lists it")
-    approve = verbs.add_parser("approve", help="approve: the kernel goes to the library")
+    approve = add_verb("approve", help="approve: the kernel goes to the library")
     approve.add_argument("id")
     approve.add_argument("--comment", default=None)
     approve.add_argument("--reviewer", default=None, help="who decides (default: the login name)")
-    reject = verbs.add_parser("reject", help="reject with a comment: the search resumes with it as guidance")
+    reject = add_verb("reject", help="reject with a comment: the search resumes with it as guidance")
     reject.add_argument("id")
     reject.add_argument("--comment", required=True, help="what is wrong, for the planner")
     reject.add_argument("--reviewer", default=None)
