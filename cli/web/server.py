@@ -22,7 +22,8 @@ def server(app: FastAPI, settings: ServeSettings, *, host: str, port: int, log_l
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, http=_protocol(settings.header_timeout_s),
         timeout_keep_alive=settings.keep_alive_s, limit_concurrency=settings.max_connections,
-        h11_max_incomplete_event_size=16 * 1024,  # the request line and headers: a browser's are far smaller
+        # The request line and headers together (h11's default, stated: the headers are bounded like the body).
+        h11_max_incomplete_event_size=16 * 1024,
     )
     return uvicorn.Server(config)
 
