@@ -34,7 +34,9 @@ def launcher_arguments(group: FusionGroup) -> list[str]:
     return [*operands, *names.full, *names.reduced, *names.windowed, *names.scalars]
 
 
-def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) -> str:
+def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], follow_layout: bool = False) -> str:
+    """`follow_layout`: an elementwise kernel walks its first operand's memory order, and its outputs take that
+    layout (a channels-last convolution's epilogue reads and writes contiguously, with no conversion kernel)."""
     names = KernelNames(group)
     full = [f"a{i}" for i in range(len(names.full))]
     reduced = [f"b{i}" for i in range(len(names.reduced))]
@@ -55,10 +57,17 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
     else:
         lines = [f"shape = torch.broadcast_shapes({', '.join(f'{a}.shape' for a in full)}"
                  f"{',' if len(full) == 1 else ''})"]
-    if group.kind == "pointwise":
+    walks_layout = follow_layout and group.kind == "pointwise"
+    if walks_layout:
+        lines.append("order = _memory_order(a0, shape)")
+        lines += [f"{a} = {a}.broadcast_to(shape).permute(order)" for a in full]
+        lines += ["shape = torch.Size([shape[d] for d in order])",
+                  f"flat = {' and '.join(f'{a}.is_contiguous()' for a in full)}"]
+    elif group.kind == "pointwise":
         dense = " and ".join(f"{a}.shape == shape and {a}.is_contiguous()" for a in full)
         lines.append(f"flat = {dense}")
-    lines += [f"{a} = {a}.broadcast_to(shape)" for a in full]
+    if not walks_layout:
+        lines += [f"{a} = {a}.broadcast_to(shape)" for a in full]
     reduced_dims = tuple(group.reduced_dims)
     lines += [f"{b} = _reduced_operand({b}, shape, {reduced_dims!r}, {_meets_dropped(group, tensor)})"
               for b, tensor in zip(reduced, names.reduced, strict=True)]
@@ -102,6 +111,9 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str]) ->
                   f"    _{group.name}_single" + launch.format(whole_row),
                   "else:",
                   f"    _{group.name}_loop" + launch.format(config.chunk)]
+    if walks_layout:
+        lines.append("back = [order.index(d) for d in range(len(order))]")
+        outputs = [f"{o}.permute(back)" for o in outputs]
     lines.append(f"return {', '.join(outputs)}{',' if len(outputs) == 1 else ''}")
     signature = ", ".join(gemm + full + reduced + windowed + scalars)
     return f"def {launcher_name(group)}({signature}):\n" + "\n".join(f"    {line}" for line in lines) + "\n"
@@ -133,6 +145,15 @@ REDUCED_OPERAND_SOURCE = '''def _reduced_operand(t, shape, reduced, dropped):
         for d in reduced:
             t = t.unsqueeze(d)
     return t.broadcast_to([1 if d in reduced else size for d, size in enumerate(shape)])
+'''
+
+
+MEMORY_ORDER_SOURCE = '''def _memory_order(t, shape):
+    """The dims from the slowest to the fastest in `t`'s memory (ties keep their order), e.g. (0, 2, 3, 1) for a
+    channels-last NCHW tensor; row-major order for an operand that is broadcast."""
+    if t.shape != shape:
+        return list(range(len(shape)))
+    return sorted(range(len(shape)), key=lambda d: -t.stride(d))
 '''
 
 

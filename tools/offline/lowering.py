@@ -27,6 +27,10 @@ VENDOR_CALLS = {
     "conv_transpose2d": "torch.nn.functional.conv_transpose2d",
     "conv_transpose3d": "torch.nn.functional.conv_transpose3d",
 }
+# The memory format a convolution's operands take in a channels-last schedule: cuDNN's tensor-core kernels
+# (TF32, bf16, fp16) work on NHWC natively, and the output comes back channels-last for the epilogue to read.
+CHANNELS_LAST = {"conv2d": "torch.channels_last", "conv_transpose2d": "torch.channels_last",
+                 "conv3d": "torch.channels_last_3d", "conv_transpose3d": "torch.channels_last_3d"}
 VIEW_METHODS = {"view", "reshape", "permute", "transpose", "flatten", "unsqueeze", "squeeze", "expand",
                 "contiguous", "t", "expand_as", "view_as", "reshape_as", "unflatten", "narrow", "select",
                 "movedim", "chunk", "split", "unbind", "size", "dim", "numel"}
@@ -47,8 +51,10 @@ def shape_of(meta: TensorMeta | None) -> Shape | None:
 class LoweringState:
     """What the handlers build: the steps so far, every tensor's traced shape, and the tuples of values."""
 
-    def __init__(self, traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False) -> None:
+    def __init__(self, traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False,
+                 channels_last: bool = False) -> None:
         self.traced = traced
+        self.channels_last = channels_last  # vendor convolutions run on channels-last input and weight
         self.gemm_in_triton = gemm_in_triton  # `strict`: GEMMs are kernels of ours, not cuBLAS calls
         self.vendor_fallback = vendor_fallback  # GEMMs with no Triton template stay vendor calls (under `hybrid`)
         self.steps: list[PyStep | PrimStep] = []
@@ -237,10 +243,13 @@ class LoweringState:
         return tuple(sorted(int(v) % rank for v in values))
 
 
-def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False) -> Program:
+def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False,
+          channels_last: bool = False) -> Program:
     """`gemm_in_triton`: linear layers and 2-D matmuls become Triton GEMMs (the `strict` policy, or a `hybrid`
-    schedule that fuses them with their neighbours); `vendor_fallback`: other GEMMs stay vendor calls."""
-    state = LoweringState(traced, gemm_in_triton=gemm_in_triton, vendor_fallback=vendor_fallback)
+    schedule that fuses them with their neighbours); `vendor_fallback`: other GEMMs stay vendor calls;
+    `channels_last`: 2-D and 3-D convolutions read their input and weight channels-last (CHANNELS_LAST)."""
+    state = LoweringState(traced, gemm_in_triton=gemm_in_triton, vendor_fallback=vendor_fallback,
+                          channels_last=channels_last)
     for node in traced.nodes:
         handler = _handler_for(node, state)
         if handler is None:

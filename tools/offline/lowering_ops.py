@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from .formulas import POINTWISE, SIGNATURES
-from .lowering import PYTHON_ARITHMETIC, SAME_VALUE, VENDOR_CALLS, VIEW_METHODS, Handler, LoweringState, shape_of
+from .lowering import (
+    CHANNELS_LAST,
+    PYTHON_ARITHMETIC,
+    SAME_VALUE,
+    VENDOR_CALLS,
+    VIEW_METHODS,
+    Handler,
+    LoweringState,
+    shape_of,
+)
 from .traced import TracedNode, tag_of
 
 _NOT_OPERANDS = {"inplace", "dtype", "_stacklevel", "rounding_mode"}
@@ -85,6 +94,8 @@ def _vendor(state: LoweringState, node: TracedNode) -> None:
         state.emit_py(node.name, f"None  # unsupported: {node.op}")
         return
     args = [state.py(arg) for arg in node.args]
+    if state.channels_last and node.op in CHANNELS_LAST:
+        args[:2] = [f"{arg}.contiguous(memory_format={CHANNELS_LAST[node.op]})" for arg in args[:2]]
     args += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
     call = VENDOR_CALLS[node.op]
     state.emit_py(node.name, f"{call}({', '.join(args)})", shape_of(node.meta), vendor=call)

@@ -17,6 +17,7 @@ from .fusion import FusedProgram
 from .gemm_source import gemm_kernel, gemm_launcher
 from .launcher_source import (
     INDEX_WIDTH_SOURCE,
+    MEMORY_ORDER_SOURCE,
     REDUCED_OPERAND_SOURCE,
     WINDOW_SOURCE,
     launcher,
@@ -139,6 +140,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(WINDOW_SOURCE)
     if any(group.kind != "gemm" for group in groups):
         parts.append(INDEX_WIDTH_SOURCE)
+    if schedule.channels_last and any(group.kind == "pointwise" for group in groups):
+        parts.append(MEMORY_ORDER_SOURCE)
     for group in groups:
         if group.kind == "gemm":
             launch = gemm_launcher(group, configs[group.name], dtypes, launcher_name(group))
@@ -146,7 +149,7 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
             continue
         kernel = pointwise_kernel(group, dtypes) if group.kind == "pointwise" else \
             reduction_kernels(group, dtypes, mode)
-        parts += [kernel, launcher(group, configs[group.name], dtypes)]
+        parts += [kernel, launcher(group, configs[group.name], dtypes, follow_layout=schedule.channels_last)]
     parts.append(model_class + "\n\n" + _forward(fused))
     return "\n\n".join(parts)
 

@@ -2,7 +2,8 @@
 
 A schedule decides how the traced reference is lowered and fused: whether GEMMs are written in Triton with
 the row reductions that follow them (one kernel for `linear -> logsumexp` instead of cuBLAS, then a kernel
-that reads its output back), and in which memory format vendor convolutions run. The policy's plain
+that reads its output back), and whether vendor convolutions run channels-last (as Inductor runs cuDNN in
+TF32 and half precision), their epilogues reading that layout directly. The policy's plain
 schedule comes first; the others are offered only where they change the program, and the harness's timings
 decide between them.
 """
@@ -14,10 +15,11 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusedProgram, fuse
-from .lowering import lower
+from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
 from .traced import TracedProgram
 
 SCHEDULE_MARKER = "# kevolve-offline-schedule: "
+CHANNELS_LAST_CALLS = {VENDOR_CALLS[op] for op in CHANNELS_LAST}
 
 
 class Schedule(BaseModel):
@@ -25,10 +27,14 @@ class Schedule(BaseModel):
 
     gemm_reductions: bool = Field(default=False, description="GEMMs in Triton, each with its epilogue and the "
                                   "reductions over its output rows in one kernel (under hybrid too)")
+    channels_last: bool = Field(default=False, description="vendor convolutions on channels-last input and weight, "
+                                "their elementwise epilogues walking that layout")
 
     @property
     def label(self) -> str:
-        return "GEMMs with their row reductions in one Triton kernel" if self.gemm_reductions else "plain"
+        parts = ["GEMMs with their row reductions in one Triton kernel"] if self.gemm_reductions else []
+        parts += ["channels-last convolutions"] if self.channels_last else []
+        return " and ".join(parts) or "plain"
 
 
 PLAIN = Schedule()
@@ -38,7 +44,7 @@ def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgra
     """The fused program of `schedule`; lowering errors propagate (the caller says the reference is unsupported)."""
     strict = policy == "strict"
     program = lower(traced, gemm_in_triton=strict or schedule.gemm_reductions,
-                    vendor_fallback=not strict and schedule.gemm_reductions)
+                    vendor_fallback=not strict and schedule.gemm_reductions, channels_last=schedule.channels_last)
     return fuse(program, gemm_reductions=schedule.gemm_reductions)
 
 
@@ -48,6 +54,8 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram) -> dic
     fused_rows = build(traced, policy, Schedule(gemm_reductions=True))
     if not fused_rows.program.unsupported and any(g.kind == "gemm_reduction" for g in fused_rows.groups):
         found[Schedule(gemm_reductions=True)] = fused_rows
+    if any(call in CHANNELS_LAST_CALLS for call in plain.program.vendor_calls):
+        found[Schedule(channels_last=True)] = build(traced, policy, Schedule(channels_last=True))
     return found
 
 
