@@ -108,6 +108,26 @@ def test_the_library_writer_refuses_every_name_that_could_leave_it(home, run, fi
     assert not (home / "library").exists()
 
 
+def test_a_library_folder_linked_elsewhere_is_not_written_through(home, run, tmp_path):
+    [(_, shown)] = review_queue.waiting(home / "runs")
+    result = run.read_evaluation(f"evaluations/{FIRST_KERNEL}.json")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (home / "library").mkdir()
+    (home / "library" / result.problem).symlink_to(elsewhere)
+    with pytest.raises(UnsafeName, match="resolves outside the library"):
+        write_kernel(home / "library", source=shown.source, result=result, problem=load_problem(GELU_PROBLEM),
+                     decision=ApprovalDecision.on(shown, approved=True, reviewer="ada"), policy="strict",
+                     run_id=run.run_id, node_id=FIRST_KERNEL)
+    assert not list(elsewhere.iterdir())
+
+
+@pytest.mark.parametrize("path", ["../task.json", "/etc/hostname", "candidates/../../x.py", ""])
+def test_a_run_file_named_by_a_checkpoint_cannot_leave_the_run(run, path):
+    with pytest.raises(UnsafeName, match="run file"):
+        run.read_text(path)
+
+
 def test_the_node_approved_is_the_node_shown_not_the_recomputed_best(home, run, capsys, baseline_cache):
     [(_, shown)] = review_queue.waiting(home / "runs")
     later = next(node_id for node_id in run_nodes(run) if node_id != FIRST_KERNEL)
