@@ -19,7 +19,8 @@ from .exit_codes import ExitCode, describe_exit_codes
 
 class Command(NamedTuple):
     module: str  # in this package; it defines add_arguments(parser) and run(args)
-    help: str
+    help: str  # one line in `kevolve --help`
+    description: str | None = None  # the top of `kevolve COMMAND --help`, where one line is not enough
 
 
 COMMANDS: dict[str, Command] = {
@@ -29,7 +30,12 @@ COMMANDS: dict[str, Command] = {
     "kb": Command("kb_command", "the knowledge base: ingest, search, stats, export, import"),
     "optimize": Command("optimize_command", "search for a verified, faster kernel for a problem"),
     "review": Command("review_command", "list, show, approve or reject kernels waiting for a person"),
-    "chat": Command("chat_command", "ask in your own words: optimize, status, show, stop, approve"),
+    "chat": Command("chat_command", "ask in your own words: optimize, status, show, stop, approve",
+                    "A conversation that starts and steers kernel searches, in your own words: 'make this layernorm "
+                    "faster on the H100', 'what is the best so far?', 'stop and show me the kernel', 'approve it' or "
+                    "'reject it because ...'. With a model configured (--llm-config, KEVOLVE_LLM_*) it reads free "
+                    "phrasing; without one, phrasings like these. The options below apply to every run the chat "
+                    "starts; 'help' in the chat lists what it understands."),
     "llm": Command("llm_command", "the language model endpoint: what it can do"),
     "serve": Command("serve_command", "review waiting kernels in a browser: evidence, approve, reject"),
     "campaign": Command("campaign_command", "optimize many problems under one budget, unattended"),
@@ -80,7 +86,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     named = _named_command(argv) if argv is not None else None
     for name, command in COMMANDS.items():
-        sub = commands.add_parser(name, help=command.help, description=command.help)
+        sub = commands.add_parser(name, help=command.help, description=command.description or command.help)
         if argv is None or name == named:
             importlib.import_module(f"{__package__}.{command.module}").add_arguments(sub)
     return parser
