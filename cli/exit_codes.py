@@ -20,7 +20,7 @@ class ExitCode(IntEnum):
 
 
 MEANINGS: dict[ExitCode, str] = {
-    ExitCode.DONE: "done (a search: its kernel is in the library)",
+    ExitCode.DONE: "done (optimize, review approve: the search ended with its kernel in the library)",
     ExitCode.ANSWER_IS_NO: "ran, and the answer is no (a candidate not accepted, a kernel that no longer "
                            "passes, a model the search cannot use, a campaign problem that failed)",
     ExitCode.USAGE_OR_UNAVAILABLE: "nothing done: bad input, or the model, knowledge base, database or device "
