@@ -66,6 +66,8 @@ class ApprovalRequest(BaseModel):
     findings: list[str] = Field(description="every static and dynamic check that said something")
     math: MathMode | None = Field(default=None, description="the precision regime every figure here holds for; "
                                   "None in requests made before regimes")
+    written_by: str | None = Field(default=None, description="who wrote the kernel: the offline engine, a seed, or "
+                                   "the model and its call (CandidateOrigin.describe); None where not recorded")
 
     @property
     def regime(self) -> str:
@@ -209,4 +211,5 @@ def build_request(
         flags=result.flags,
         findings=[f"{f.severity.value} {f.rule} ({f.origin}): {f.reason}" for f in result.findings],
         math=result.math,
+        written_by=node.written_by.describe() if node.written_by is not None else None,
     )

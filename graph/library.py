@@ -34,6 +34,7 @@ def write_kernel(
     policy: str,
     run_id: str,
     node_id: str,
+    written_by: str | None = None,
 ) -> Path:
     """Writes the source and its record; returns the source's path. Raises UnsafeName or EvidenceMismatch,
     having written nothing, for a name that could leave the library or a source that is not the one verified."""
@@ -46,6 +47,7 @@ def write_kernel(
     kernel.parent.mkdir(parents=True, exist_ok=True)
     problem_file = _write_problem(library, problem, result)
     record = KernelRecord(
+        written_by=written_by,
         problem=result.problem,
         problem_sha256=result.problem_sha256,
         source_sha256=sha256_text(source),

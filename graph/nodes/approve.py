@@ -66,6 +66,7 @@ def await_approval(state: OptimizeState, runtime: Runtime[RunContext]) -> dict:
     written = write_kernel(
         context.library, source=kernel.source, result=kernel.result, problem=problem_of(state), decision=decision,
         policy=task.policy, run_id=context.run.run_id, node_id=kernel.node.id,
+        written_by=kernel.node.written_by.describe() if kernel.node.written_by is not None else None,
     )
     report("approval", device, f"{kernel.node.id} approved by {decision.reviewer}; library: {written}")
     state_after = ApprovalState.AUTO_APPROVED if decision.automatic else ApprovalState.APPROVED

@@ -60,6 +60,8 @@ class KernelRecord(BaseModel):
     driver_version: str | None
     run_id: str
     node_id: str
+    written_by: str | None = Field(default=None, description="the offline engine, a hand-written seed, or the model "
+                                   "and its call; None in records written before it was kept")
     approved_by: str
     approved_at: datetime
     automatic_approval: bool = Field(description="true when nobody looked (--auto-approve)")
