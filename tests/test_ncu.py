@@ -34,8 +34,8 @@ def _fake_ncu(tmp_path: Path, body: str) -> str:
 
 @pytest.mark.skipif(ncu_available() is not None, reason="this machine has ncu")
 def test_without_ncu_the_report_says_so_and_nothing_raises(tmp_path):
-    report = profile_with_ncu(SOFTMAX_PROBLEM, SOFTMAX_CANDIDATE, config="small", dtype="float32", device_index=0,
-                              timeout_s=30, out_dir=tmp_path, kernel_regex=None)
+    report = profile_with_ncu(SOFTMAX_PROBLEM, SOFTMAX_CANDIDATE, config="small", math=resolve(Precision.EXACT),
+                              device_index=0, timeout_s=30, out_dir=tmp_path, kernel_regex=None)
     assert isinstance(report, NcuReport)
     assert report.available is False
     assert report.reason is not None and "ncu not found" in report.reason
