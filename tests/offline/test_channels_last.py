@@ -28,11 +28,14 @@ REFERENCE = textwrap.dedent("""
             self.conv = nn.Conv2d(inputs, outputs, 3, padding=1, bias=False)
             self.volume = nn.Conv3d(inputs, outputs, 2)
             self.scale = nn.Parameter(torch.randn(outputs, 1, 1))
+            self.register_buffer("mean", 0.2 * torch.randn(outputs))
+            self.register_buffer("var", 0.5 + torch.rand(outputs))
 
         def forward(self, x, z):
             y = self.conv(x)
-            return (torch.relu(y * self.scale + 0.5), torch.softmax(y, dim=1),
-                    F.batch_norm(y, None, None, training=True), F.gelu(self.volume(z)))
+            normed = F.batch_norm(y, self.mean, self.var, self.scale.view(-1), None, training=False, eps=1e-5)
+            return (torch.relu(y * self.scale + 0.5), torch.softmax(y, dim=1), torch.relu(normed),
+                    F.gelu(self.volume(z)))
 
 
     def get_inputs():
@@ -75,3 +78,10 @@ def test_the_search_offers_channels_last_only_under_hybrid_where_a_convolution_i
     assert read_schedule(engine.propose(REFERENCE, "hybrid", [], set()).source) == CHANNELS_LAST
     without = REFERENCE.replace("self.conv(x)", "x * 2.0").replace("F.gelu(self.volume(z))", "z")
     assert engine.design(without, "hybrid").alternatives == []
+
+
+def test_a_batch_norm_with_running_statistics_and_its_relu_are_one_pass_over_the_tensor() -> None:
+    traced = trace_reference(REFERENCE)
+    passes = [[m.fn for m in g.members] for g in build(traced, "hybrid", Schedule()).groups
+              if "relu" in [m.fn for m in g.members] and "sub" in [m.fn for m in g.members]]
+    assert passes == [["sub", "mul", "mul", "relu"]]  # the per-channel rsqrt(var + eps) is its own tiny kernel

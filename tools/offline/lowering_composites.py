@@ -103,20 +103,34 @@ def _batch_norm(state: LoweringState, node: TracedNode) -> None:
     x = state.operand(bound["input"])
     key = "use_input_stats" if node.op == "instance_norm" else "training"
     batch_stats = state.value(bound.get(key)) is not False or isinstance(state.operand(bound["running_mean"]), Scalar)
+    if not batch_stats:
+        _running_batch_norm(state, bound, x, node.name)
+        return
     view, channels = _channel_view(state, x, None)
     channels_count = state.shape(x)[1]
     shape = f"1, {channels}, 1"
     weight = _param_view(state, state.operand(bound["weight"]), shape, (1, channels_count, 1))
     bias = _param_view(state, state.operand(bound["bias"]), shape, (1, channels_count, 1))
-    eps = state.operand(bound["eps"])
-    if batch_stats:
-        y = _normalize(state, view, (2,) if node.op == "instance_norm" else (0, 2), eps)
-    else:
-        mean = _param_view(state, state.operand(bound["running_mean"]), shape, (1, channels_count, 1))
-        var = _param_view(state, state.operand(bound["running_var"]), shape, (1, channels_count, 1))
-        y = state.pw("mul", state.pw("sub", view, mean), state.pw("rsqrt", state.pw("add", var, eps)))
+    y = _normalize(state, view, (2,) if node.op == "instance_norm" else (0, 2), state.operand(bound["eps"]))
     y = _affine(state, y, weight, bias, state.fresh("normed"))
     state.emit_py(node.name, f"{y}.view({x}.shape)", state.tensors[x])
+
+
+def _running_batch_norm(state: LoweringState, bound: dict, x: str, name: str) -> None:
+    """(x - mean) * rsqrt(var + eps) with running statistics, over x's own shape.
+
+    Nothing is reduced, so no channel view is needed: the parameters are viewed as (1, C, 1, ...), the per-channel
+    factor is computed first (its own tiny kernel), and the whole-tensor pass is one kernel that what follows
+    (a ReLU) joins, reading the input in whatever layout the convolution before it wrote.
+    """
+    channels = state.emit_py(state.fresh("channels"), f"{x}.shape[1]")
+    rank = len(state.shape(x))
+    shape = f"1, {channels}" + ", 1" * (rank - 2)
+    dims = (1, state.shape(x)[1], *(1,) * (rank - 2))
+    mean, var, weight, bias = (_param_view(state, state.operand(bound[key]), shape, dims)
+                               for key in ("running_mean", "running_var", "weight", "bias"))
+    factor = state.pw("rsqrt", state.pw("add", var, state.operand(bound["eps"])))
+    _affine(state, state.pw("mul", state.pw("sub", x, mean), factor), weight, bias, name)
 
 
 def _loss(state: LoweringState, node: TracedNode) -> None:
