@@ -22,7 +22,8 @@ from kevolve.eval_harness.settings import EvalSettings
 from kevolve.eval_harness.tolerances import governing_switches, regime_tolerance, tf32_applies
 from kevolve.eval_harness.worker import preload_compiler
 from kevolve.graph.campaign.spec import CampaignSpec
-from kevolve.graph.state import TaskSpec
+from kevolve.graph.state import TaskSpec, initial_state
+from kevolve.graph.summary import render_summary
 from kevolve.options import UsageError, add_evaluation_options, settings_from
 
 EXACT, TF32, BF16, FP16 = (resolve(p) for p in (Precision.EXACT, Precision.TF32, Precision.BF16, Precision.FP16))
@@ -135,6 +136,7 @@ def test_a_task_keeps_its_regime_and_old_task_files_load(tmp_path):
                     evaluation=EvalSettings(math=TF32))
     again = TaskSpec.model_validate_json(task.model_dump_json())
     assert again.math == TF32 and again.dtype == "float32"
+    assert f"precision {TF32.label}" in render_summary(initial_state(again))
     old = {"run_id": "r", "problem_path": "/p.py", "problem_name": "p", "devices": ["cpu"], "policy": "strict",
            "dtype": "float16", "evaluation": {"dtype": "float16"}}
     assert TaskSpec.model_validate(old).math.precision is Precision.FP16
