@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from .approval import ApprovalDecision, ApprovalRequest, DecisionRecord, approved_kernel, check_decision
 from .context import RunServices
 from .folders import run_library
-from .run_directory import RunDirectory, list_runs
+from .run_directory import CHECKPOINTS_FILE, RunDirectory, list_runs
 from .runner import NothingToDecide, OnEvent, OptimizationRun
 from .services import close_services
 from .state import TaskSpec
@@ -122,7 +122,7 @@ def run_status(run: RunDirectory) -> tuple[RunStatus, list[ApprovalRequest]]:
     RunUnreadable for a run that cannot be read (its task and decisions included, as `queue` judges it)."""
     read_task(run)
     decisions(run)
-    with _reading(run, "checkpoints"), OptimizationRun(run) as optimization:
+    with _checkpoints(run) as optimization:
         pending = optimization.pending()
         if _locked(run):
             return RunStatus.RUNNING, pending
@@ -141,9 +141,9 @@ def decisions(run: RunDirectory) -> dict[str, DecisionRecord]:
     """The recorded decisions by review id; a kernel decided twice (its first resume failed) shows the last.
     RunUnreadable when the file holds anything but records."""
     path = run.path / DECISIONS_FILE
+    if not _regular_or_absent(run, DECISIONS_FILE):
+        return {}
     with _reading(run, DECISIONS_FILE):
-        if not path.exists():
-            return {}
         records = [DecisionRecord.model_validate_json(line) for line in path.read_text().splitlines() if line]
     return {record.request.review_id: record for record in records}
 
@@ -177,7 +177,7 @@ def claim(run: RunDirectory, review_id: str) -> Claim:
             raise DecisionBusy(f"a decision on run {run.run_id} is being carried out elsewhere")
         time.sleep(0.05)
     try:
-        with _reading(run, "checkpoints"), OptimizationRun(run) as optimization:
+        with _checkpoints(run) as optimization:
             request = next((item for item in optimization.pending() if item.review_id == review_id), None)
         if request is None:
             raise NothingToDecide(f"{review_id} is not waiting for a decision (already decided?)")
@@ -223,8 +223,28 @@ def _readable_pending(run: RunDirectory) -> list[ApprovalRequest]:
     """What waits in `run`, once its task, checkpoints and decisions have all been read."""
     read_task(run)
     decisions(run)
-    with _reading(run, "checkpoints"), OptimizationRun(run) as optimization:
+    with _checkpoints(run) as optimization:
         return optimization.pending()
+
+
+@contextmanager
+def _checkpoints(run: RunDirectory) -> Iterator[OptimizationRun]:
+    """The run's checkpoints, opened to read; RunUnreadable for any failure to open or read them."""
+    with _reading(run, "checkpoints"):
+        _regular_or_absent(run, CHECKPOINTS_FILE)
+        with OptimizationRun(run) as optimization:
+            yield optimization
+
+
+def _regular_or_absent(run: RunDirectory, name: str) -> bool:
+    """Whether the run holds the file `name`; RunUnreadable when it is there but no regular file: reading a FIFO
+    or a device (a link to /dev/zero) would wait or run for ever, and a folder is no file either."""
+    path = run.path / name
+    if not path.exists():
+        return False
+    if not path.is_file():
+        raise RunUnreadable(run, f"its {name} is not a regular file")
+    return True
 
 
 @contextmanager
@@ -254,16 +274,18 @@ def _describe(exc: Exception) -> str:
 
 
 def _locked(run: RunDirectory) -> bool:
-    if not (run.path / LOCK_FILE).is_file():
+    if not _regular_or_absent(run, LOCK_FILE):
         return False
     with _open_lock(run) as lock:
         return not _try_lock(lock)
 
 
 def _open_lock(run: RunDirectory) -> IO[str]:
-    # O_NOFOLLOW: a lock file that a crafted folder links elsewhere must not make us create or open that file.
+    # O_NOFOLLOW: a lock file that a crafted folder links elsewhere must not make us create or open that file;
+    # O_NONBLOCK: nor may a FIFO in its place hold the open until something reads it.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
     with _reading(run, LOCK_FILE):
-        descriptor = os.open(run.path / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+        descriptor = os.open(run.path / LOCK_FILE, flags, 0o644)
     return os.fdopen(descriptor, "a")
 
 

@@ -28,6 +28,7 @@ from .database import DATABASE_URL_VARIABLE, DatabaseUnavailable, connect_postgr
 from .state import TaskSpec
 
 TASK_FILE = "task.json"
+CHECKPOINTS_FILE = "checkpoints.sqlite"
 POSTGRES_MARKER = "checkpoints.postgres"
 _SETUP_LOCK = 0x6B65766F  # any fixed 64-bit key: "kevo"
 
@@ -113,7 +114,7 @@ class RunDirectory:
         folder, or PostgreSQL for a run created with `postgres_checkpoints`. Both savers have `.conn`."""
         if (self.path / POSTGRES_MARKER).is_file():
             return _postgres_saver(self.run_id)
-        connection = sqlite3.connect(self.path / "checkpoints.sqlite", check_same_thread=False)
+        connection = sqlite3.connect(self.path / CHECKPOINTS_FILE, check_same_thread=False)
         return SqliteSaver(connection, serde=_serializer())
 
 

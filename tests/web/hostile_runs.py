@@ -6,6 +6,7 @@ that run's) and damages one thing in the copy, as a damaged disk or a crafted fo
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -59,6 +60,15 @@ def _folder_for_database(run: Path) -> None:
     (run / CHECKPOINTS).mkdir()
 
 
+def _fifo(name: str) -> Callable[[Path], None]:
+    """A named pipe where a file should be: a read of it would wait for ever for a writer."""
+    def damage(run: Path) -> None:
+        (run / name).unlink(missing_ok=True)
+        os.mkfifo(run / name)
+
+    return damage
+
+
 def _postgres_marker(run: Path) -> None:
     (run / "checkpoints.postgres").write_text("this run's checkpoints are in PostgreSQL\n")
 
@@ -80,7 +90,10 @@ def _garbage_decisions(run: Path) -> None:
 # (case, damage, what the reason names)
 DAMAGES: list[tuple[str, Callable[[Path], None], str]] = [
     ("garbage-database", _garbage_database, "file is not a database"),
-    ("folder-for-database", _folder_for_database, "unable to open database file"),
+    ("folder-for-database", _folder_for_database, "checkpoints.sqlite is not a regular file"),
+    ("fifo-for-database", _fifo(CHECKPOINTS), "checkpoints.sqlite is not a regular file"),
+    ("fifo-for-decisions", _fifo("decisions.jsonl"), "decisions.jsonl is not a regular file"),
+    ("fifo-for-lock", _fifo("decide.lock"), "decide.lock is not a regular file"),
     ("postgres-without-url", _postgres_marker, "KEVOLVE_DATABASE_URL"),
     ("foreign-constructor", _foreign_constructor, "its checkpoints"),
     ("invalid-task", _invalid_task, "its task.json"),
