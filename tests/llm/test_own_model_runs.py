@@ -21,17 +21,9 @@ from kevolve.graph.search_tree import StopReason
 from kevolve.main import main
 from loop_helpers import GELU_PROBLEM
 from openai_stub import ScriptedServer, error_reply, role_aware, serve
+from readme_settings import readme_llm_settings
 
-README = Path(__file__).parents[2] / "README.md"
 FAST = ["--device", "cpu", "--trials", "2", "--timing-trials", "5", "--no-knowledge", "--no-engine", "--auto-approve"]
-
-
-def readme_settings() -> dict:
-    """The `llm:` block of the README's "Using your own model", as written."""
-    section = README.read_text().split("### Using your own model", 1)[1]
-    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
-    assert block is not None, "the README's model section has no YAML block"
-    return yaml.safe_load(block.group(1))
 
 
 @pytest.fixture
@@ -44,9 +36,8 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def configure(home: Path, url: str, **changes: object) -> None:
-    settings = readme_settings()
-    settings["llm"] |= {"base_url": url, **changes}
-    (home / "kevolve.yaml").write_text(yaml.safe_dump(settings))
+    settings = readme_llm_settings() | {"base_url": url, **changes}
+    (home / "kevolve.yaml").write_text(yaml.safe_dump({"llm": settings}))
 
 
 def optimize(home: Path, *args: str) -> int:
@@ -66,7 +57,7 @@ def test_the_readme_configuration_finishes_a_run_one_request_at_a_time(home, cap
     assert code == 0, err
     # The probes ask for short replies; every other request for the README's limit.
     limits = {request["max_tokens"] for request in server.requests}
-    assert limits == {256, readme_settings()["llm"]["max_output_tokens"]}
+    assert limits == {256, readme_llm_settings()["max_output_tokens"]}
     summary = (only_run(home).path / "summary.md").read_text()
     assert "(by the model (qwen2.5-coder-7b, its first reply))" in summary
     assert re.search(r"\d of the \d candidates the model wrote were accepted\.", summary)

@@ -17,6 +17,7 @@ import pytest
 
 from local_ports import free_port
 from model_server import ServerProcess
+from readme_settings import readme_llm_settings
 
 MODEL_ALIAS = "smollm2"
 STARTUP_S = 120
@@ -30,11 +31,10 @@ class RealModel:
     server: ServerProcess
 
     def environment(self) -> dict[str, str]:
-        """What a user sets to point kevolve at this server."""
-        # The server was started with --n_ctx 8192 but does not report it: the window is said here.
-        return {"KEVOLVE_LLM_BASE_URL": self.url, "KEVOLVE_LLM_MODEL": self.model,
-                "KEVOLVE_LLM_STRUCTURED_OUTPUT": "auto", "KEVOLVE_LLM_CONTEXT_WINDOW": "8192",
-                "KEVOLVE_LLM_MAX_OUTPUT_TOKENS": "384", "KEVOLVE_LLM_TIMEOUT_S": "180", "KEVOLVE_LLM_MAX_RETRIES": "1"}
+        """What a user sets to point kevolve at this server: the README's settings, as documented, with this
+        server's address and model (its context_window is the --n_ctx the server was started with)."""
+        settings = readme_llm_settings() | {"base_url": self.url, "model": self.model}
+        return {f"KEVOLVE_LLM_{name.upper()}": str(value) for name, value in settings.items()}
 
 
 def _gguf() -> Path | None:

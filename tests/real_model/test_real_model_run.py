@@ -39,7 +39,8 @@ def test_a_real_model_run_stays_up_approves_nothing_wrong_and_resumes(real_model
     served_before = completions_served(real_model.log)
     done = kevolve("optimize", GELU, *FAST, "--patience", "2", "--budget", "rounds=2", "--auto-approve",
                    home=tmp_path, env=real_model.environment())
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # 0: a kernel went to the library; 4: none did (a 135M model rarely writes a correct one).
+    assert done.returncode in (0, 4), done.stdout[-3000:] + done.stderr[-3000:]
     assert "Traceback" not in done.stdout + done.stderr
     [run_dir] = list((tmp_path / "runs").iterdir())
     with OptimizationRun(RunDirectory(run_dir)) as run:
@@ -65,7 +66,7 @@ def test_a_real_model_run_stays_up_approves_nothing_wrong_and_resumes(real_model
             assert node.outcome.status.value in summary
 
     resumed = kevolve("optimize", "--resume", run_dir.name, home=tmp_path, env=real_model.environment())
-    assert resumed.returncode == 0 and "Traceback" not in resumed.stderr, resumed.stderr[-3000:]
+    assert resumed.returncode == done.returncode and "Traceback" not in resumed.stderr, resumed.stderr[-3000:]
 
 
 def test_the_chat_answers_through_the_real_model(real_model, tmp_path):
