@@ -1,4 +1,5 @@
-"""Where runs and approved kernels are kept unless a command says otherwise: one place for the defaults."""
+"""Where runs, approved kernels and campaigns are kept unless a command says otherwise: one place for the
+defaults."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 RUNS_VARIABLE = "KEVOLVE_RUNS_DIR"
 LIBRARY_VARIABLE = "KEVOLVE_LIBRARY_DIR"
+CAMPAIGNS_VARIABLE = "KEVOLVE_CAMPAIGNS_DIR"
 RUNS_DEFAULT = Path("kevolve-runs")
 LIBRARY_DEFAULT = Path("kevolve-library")
+CAMPAIGNS_DEFAULT = Path("kevolve-campaigns")
 
 
 def default_runs_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -18,6 +21,10 @@ def default_runs_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 def default_library_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(environ.get(LIBRARY_VARIABLE) or LIBRARY_DEFAULT)
+
+
+def default_campaigns_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get(CAMPAIGNS_VARIABLE) or CAMPAIGNS_DEFAULT)
 
 
 def run_library(saved: str | None, explicit: Path | None) -> Path:
