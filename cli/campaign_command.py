@@ -4,7 +4,6 @@ budget, drawn live on the terminal."""
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import time
 from collections import Counter
@@ -18,7 +17,15 @@ from kevolve.graph.campaign.location import SPEC_COPY, CampaignPlace, campaign_i
 from kevolve.graph.campaign.spec import load_spec
 from kevolve.graph.campaign.store import CampaignRecord, IntervalLog, ProblemEntry, ProblemState
 from kevolve.graph.database import database_url
-from kevolve.graph.folders import LIBRARY_DEFAULT, RUNS_DEFAULT, default_library_dir, default_runs_dir
+from kevolve.graph.folders import (
+    CAMPAIGNS_DEFAULT,
+    CAMPAIGNS_VARIABLE,
+    LIBRARY_DEFAULT,
+    RUNS_DEFAULT,
+    default_campaigns_dir,
+    default_library_dir,
+    default_runs_dir,
+)
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 
 from .console import console
@@ -58,8 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_places(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--campaigns-dir", type=Path,
-                        default=Path(os.environ.get("KEVOLVE_CAMPAIGNS_DIR", "kevolve-campaigns")),
-                        help="where campaigns are kept (default ./kevolve-campaigns, or KEVOLVE_CAMPAIGNS_DIR)")
+                        default=default_campaigns_dir(),
+                        help=f"where campaigns are kept (default ./{CAMPAIGNS_DEFAULT}, or {CAMPAIGNS_VARIABLE})")
     parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(),
                         help=f"where the campaign's runs are kept, beside any other (default ./{RUNS_DEFAULT})")
     parser.add_argument("--library", type=Path, default=default_library_dir(),

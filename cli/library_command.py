@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from rich.table import Table
 
 from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.settings import EvalSettings, TimingSettings
+from kevolve.graph.folders import LIBRARY_DEFAULT, LIBRARY_VARIABLE, default_library_dir
 from kevolve.graph.summary import format_ratio
 from kevolve.tools.kernel_library.declared_shapes import DeclaredShapes
 from kevolve.tools.kernel_library.export import export_library
@@ -25,8 +25,8 @@ EXIT_CHANGED = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    library_help = "the library folder (default ./kevolve-library, or KEVOLVE_LIBRARY_DIR)"
-    parser.add_argument("--library", type=Path, default=Path(os.environ.get("KEVOLVE_LIBRARY_DIR", "kevolve-library")),
+    library_help = f"the library folder (default ./{LIBRARY_DEFAULT}, or {LIBRARY_VARIABLE})"
+    parser.add_argument("--library", type=Path, default=default_library_dir(),
                         help=library_help)
     # Also after the verb (`kevolve library revalidate --library DIR`), as every other command takes it.
     after_verb = argparse.ArgumentParser(add_help=False)

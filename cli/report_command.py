@@ -4,12 +4,12 @@ and JSON."""
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from kevolve.graph.campaign.location import find_campaign
 from kevolve.graph.campaign.store import CampaignNotFound
 from kevolve.graph.database import database_url
+from kevolve.graph.folders import default_campaigns_dir, default_runs_dir
 from kevolve.graph.report.collect import campaign_report, run_report
 from kevolve.graph.report.model import Report
 from kevolve.graph.run_directory import RunDirectory, RunNotFound
@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write report.html, report.md and report.json (default: <its folder>/report)")
     parser.add_argument("--campaigns-dir", type=Path,
-                        default=Path(os.environ.get("KEVOLVE_CAMPAIGNS_DIR", "kevolve-campaigns")))
-    parser.add_argument("--runs-dir", type=Path, default=Path(os.environ.get("KEVOLVE_RUNS_DIR", "kevolve-runs")))
+                        default=default_campaigns_dir())
+    parser.add_argument("--runs-dir", type=Path, default=default_runs_dir())
     parser.set_defaults(run=run)
 
 

@@ -2,12 +2,14 @@
 
 import importlib
 import json
+from datetime import UTC, datetime
 
 import pytest
 import torch
 
 from kevolve.eval_harness.precision import Precision, resolve
-from kevolve.tools.kernel_library.records import read_library
+from kevolve.tools.kernel_library.records import KernelStatus, read_library, write_status
+from kevolve.tools.kernel_library.routes import route_for
 from library_helpers import export_and_import
 
 EXACT = resolve(Precision.EXACT)
@@ -41,10 +43,17 @@ def test_a_kernel_records_its_regime_and_the_switches_its_reference_depends_on(a
     assert records[GELU].reference_switches == []  # GELU runs no convolution and no matrix product
 
 
-def test_records_from_before_regimes_are_exact_float32(library):
+def test_records_from_before_regimes_are_exact_float32_until_revalidation_measures_their_switches(library):
     _rewrite_record(library, GELU, math=None, reference_switches=None)
-    record = next(e.record for e in read_library(library) if e.record.problem == GELU)
-    assert record.math == EXACT and record.reference_switches is None
+    entry = next(e for e in read_library(library) if e.record.problem == GELU)
+    assert entry.record.math == EXACT and entry.record.reference_switches is None
+    route = route_for(entry, entry.signatures[0])
+    assert (route.cudnn_tf32, route.matmul_precision) == (False, "highest")  # every switch must match
+    status = KernelStatus(enabled=True, reason="correct", checked_at=datetime.now(UTC), device="cpu", device_name=None,
+                          torch_version=None, triton_version=None, driver_version=None, timing_checked=False,
+                          reference_switches=[])
+    route = route_for(write_status(entry, status), entry.signatures[0])
+    assert (route.cudnn_tf32, route.matmul_precision) == (None, None)  # GELU depends on neither
 
 
 @torch.no_grad()

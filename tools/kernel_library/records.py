@@ -99,6 +99,8 @@ class KernelStatus(BaseModel):
     speedup_eager: float | None = None
     speedup_compiled: float | None = None
     verified_signatures: list[InputSignature] = Field(default_factory=list)
+    reference_switches: list[str] | None = Field(
+        default=None, description="as KernelRecord's, measured again: how a record from before regimes learns them")
 
 
 @dataclass(frozen=True)

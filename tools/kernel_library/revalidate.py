@@ -94,6 +94,7 @@ def _status(result: EvalResult, trusted: bool, reason: str, environment: Environ
         speedup_eager=result.speedup_over("eager"),
         speedup_compiled=result.speedup_over("compiled"),
         verified_signatures=verified_signatures(result),
+        reference_switches=result.reference_switches,
     )
 
 

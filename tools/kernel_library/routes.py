@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kevolve.eval_harness.results import ArgumentSpec, InputSignature
 from kevolve.eval_harness.tolerances import CUDNN_SWITCH, MATMUL_SWITCH
 
-from .records import KernelRecord, LibraryEntry
+from .records import LibraryEntry
 from .runtime import init_key
 
 
@@ -96,16 +96,20 @@ def route_for(entry: LibraryEntry, signature: InputSignature) -> Route | None:
         init=init,
         inputs=inputs,
         state=state,
-        cudnn_tf32=record.math.cudnn_tf32 if _governs(record, CUDNN_SWITCH) else None,
-        matmul_precision=record.math.matmul_precision if _governs(record, MATMUL_SWITCH) else None,
+        cudnn_tf32=record.math.cudnn_tf32 if _governs(entry, CUDNN_SWITCH) else None,
+        matmul_precision=record.math.matmul_precision if _governs(entry, MATMUL_SWITCH) else None,
         kernel=kernel_module_name(entry),
         fitness=fitness(entry),
     )
 
 
-def _governs(record: KernelRecord, switch: str) -> bool:
-    """Whether a caller's `switch` must match the record's regime: yes unless the record knows it does not matter."""
-    return record.reference_switches is None or switch in record.reference_switches
+def _governs(entry: LibraryEntry, switch: str) -> bool:
+    """Whether a caller's `switch` must match the kernel's regime: yes unless its record, or its latest
+    re-validation (for a record from before regimes), knows that the reference does not depend on it."""
+    switches = entry.record.reference_switches
+    if switches is None and entry.status is not None:
+        switches = entry.status.reference_switches
+    return switches is None or switch in switches
 
 
 def _rank(route: Route, approved_at: datetime) -> tuple:
