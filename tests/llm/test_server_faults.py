@@ -20,7 +20,16 @@ from kevolve.tools.llm.deadline import WallBudgetSpent
 from kevolve.tools.llm.openai_chat import OpenAIProvider
 from kevolve.tools.llm.settings import LLMSettings, StructuredMethod
 from kevolve.tools.llm.tokens import DEFAULT_OUTPUT_RESERVE, count_message_tokens
-from openai_stub import ScriptedServer, error_reply, llama_cpp_like, raw_reply, serve, text_reply, trickling_reply
+from openai_stub import (
+    ScriptedServer,
+    error_reply,
+    json_reply,
+    llama_cpp_like,
+    raw_reply,
+    serve,
+    text_reply,
+    trickling_reply,
+)
 
 ASK = [HumanMessage("Write the kernel.")]
 ANSWER = {"word": PROBE_WORD, "number": PROBE_NUMBER}
@@ -51,6 +60,14 @@ def test_a_reply_limit_is_sent_when_none_is_configured(server):
     assert server.requests[-1]["max_tokens"] == 8192 - count_message_tokens(long_ask) - 410
     coder(server.url, max_output_tokens=300, context_window=8192).text(long_ask)
     assert server.requests[-1]["max_tokens"] == 300
+
+
+def test_under_auto_the_reply_limit_comes_from_the_window_the_server_reports(server):
+    server.then, server.responder = None, llama_cpp_like(ANSWER)
+    server.get_routes["/v1/models"] = json_reply({"data": [{"id": "test-model", "max_model_len": 4096}]})
+    long_ask = [HumanMessage("x " * 5_000)]
+    coder(server.url, structured_output="auto").text(long_ask)
+    assert server.requests[-1]["max_tokens"] == 4096 - count_message_tokens(long_ask) - 205
 
 
 def test_a_200_whose_body_is_not_json_is_unavailable_quoting_the_body_cut_short(server):

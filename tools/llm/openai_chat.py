@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+
+from langchain_core.messages import BaseMessage
+from langchain_openai import ChatOpenAI
 
 from kevolve.tools.candidates import Role
 
@@ -16,6 +20,7 @@ from .fallback import AdaptiveLLM, MethodSelector
 from .openai_client import chat_openai, endpoint_of, with_reply_limit
 from .settings import LLMSettings, ResolvedModelSettings, StructuredMethod
 from .structured_chat import ChatModelLLM
+from .tokens import reply_tokens
 
 __all__ = ["ChatModelLLM", "OpenAIProvider"]  # ChatModelLLM lived here first; callers import it from here
 
@@ -56,23 +61,37 @@ class OpenAIProvider(LLMProvider):
         bound = self._settings.concurrency_at(endpoint_given=settings.base_url is not None)
         limit = self._limits.setdefault(endpoint, threading.BoundedSemaphore(bound))
         model = chat_openai(settings, self._wall)
+        selector = self._selector(settings, endpoint) if settings.structured_output is StructuredMethod.AUTO else None
+
+        def window() -> int | None:
+            # Under `auto` the probe tells the window when the settings do not (the probe runs at most once).
+            if settings.context_window is not None or selector is None:
+                return settings.context_window
+            return selector.capabilities().context_length
+
+        def sized(conversation: Sequence[BaseMessage]) -> ChatOpenAI:
+            return with_reply_limit(model, reply_tokens(conversation, window()))
 
         def llm(method: StructuredMethod) -> ChatModelLLM:
             return ChatModelLLM(model, role=settings.role, model_name=settings.model, method=method,
                                 max_repairs=settings.max_repairs, price=settings.price, endpoint=endpoint,
                                 limit=limit, context_window=settings.context_window,
-                                max_output_tokens=settings.max_output_tokens, sized=partial(with_reply_limit, model),
+                                max_output_tokens=settings.max_output_tokens, sized=sized,
                                 wall=self._wall, timeout_s=settings.timeout_s)
 
-        if settings.structured_output is not StructuredMethod.AUTO:
+        if selector is None:
             return llm(settings.structured_output)
+        return AdaptiveLLM({method: llm(method) for method in PREFERENCE}, selector,
+                           role=settings.role, model_name=settings.model, context_window=settings.context_window,
+                           max_output_tokens=settings.max_output_tokens)
+
+
+    def _selector(self, settings: ResolvedModelSettings, endpoint: str) -> MethodSelector:
         key = (endpoint, settings.model)
         if key not in self._selectors:
             discover = partial(_discover, settings, self._capabilities_dir, self._wall)
             self._selectors[key] = MethodSelector(discover, label=f"{settings.model} at {endpoint}")
-        return AdaptiveLLM({method: llm(method) for method in PREFERENCE}, self._selectors[key],
-                           role=settings.role, model_name=settings.model, context_window=settings.context_window,
-                           max_output_tokens=settings.max_output_tokens)
+        return self._selectors[key]
 
 
 def _discover(settings: ResolvedModelSettings, cache_dir: Path | None, wall: WallClock) -> Capabilities:

@@ -25,10 +25,9 @@ from .deadline import WallBudgetSpent, WallClock
 from .faults import quoted
 from .replies import describe, format_instruction, parse_fenced, repair_messages, tool_or_json_problem
 from .settings import ModelPrice, StructuredMethod
-from .tokens import reply_tokens
 
-# The model with a reply limit of so many tokens (for a client whose limit is set per call).
-ReplySizer = Callable[[int], BaseChatModel]
+# The model with the reply limit a conversation leaves it (for a client whose limit is set per call).
+ReplySizer = Callable[[Sequence[BaseMessage]], BaseChatModel]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ class ChatModelLLM(RoleLLM):
     `limit`, when given, is held for each request: the provider shares one per endpoint, so a search
     with many parallel branches cannot send a local server more requests than it can batch.
     `sized`, when given and no output limit is configured, gives each request the limit its prompt
-    leaves in the window (tokens.reply_tokens): a request without one runs to the end of the context.
+    leaves in the window: a request without one runs to the end of the context.
     `wall` is the run's wall budget: no call starts once it is spent, and one it ends says so.
     """
 
@@ -111,7 +110,7 @@ class ChatModelLLM(RoleLLM):
     def _model_for(self, conversation: Sequence[BaseMessage]) -> BaseChatModel:
         if self._sized is None or self.max_output_tokens is not None:
             return self._model
-        return self._sized(reply_tokens(conversation, self.context_window))
+        return self._sized(conversation)
 
     def _invoke(self, runnable: Runnable, conversation: list[BaseMessage]) -> Any:
         # The openai client below has already retried 408/409/429/5xx and connection errors.
