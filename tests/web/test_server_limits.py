@@ -127,6 +127,29 @@ def test_a_client_that_trickles_its_headers_is_cut_off(served):
     assert time.monotonic() - started < SLOW_S + 2.0
 
 
+def test_a_body_the_page_does_not_read_cannot_hold_the_connection(served):
+    with _connect(served) as connection:
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nabc")
+        assert connection.recv(12) == b"HTTP/1.1 200"  # answered; the rest of the body never comes
+        started = time.monotonic()
+        try:
+            for _ in range(40):
+                connection.send(b"x")  # each byte once reset uvicorn's keep-alive timer
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        _answer(connection)
+    assert time.monotonic() - started < SLOW_S + 2.0
+
+
+def test_pipelined_requests_on_one_connection_are_all_answered(served):
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    with _connect(served) as connection:
+        connection.sendall(request + b"\r\n" + request + b"Connection: close\r\n\r\n")
+        answer = _answer(connection)
+    assert answer.count(b"HTTP/1.1 200") == 2
+
+
 def test_a_client_that_never_sends_its_body_gets_408(served):
     with _connect(served) as connection:
         connection.sendall(f"POST {DECISION} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/"
