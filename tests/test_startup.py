@@ -49,3 +49,15 @@ def test_an_error_sent_to_a_log_is_one_unbroken_line(tmp_path):
                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "80"})
     assert done.returncode == ExitCode.USAGE_OR_UNAVAILABLE
     assert str(missing) in done.stderr, done.stderr
+
+
+def test_every_user_error_main_names_is_an_exception_class():
+    """main recognises them by module and name (importing them would load PyTorch): a rename must not go unseen."""
+    import importlib
+
+    from kevolve.main import LLM_UNAVAILABLE, USER_ERRORS
+
+    for module_name, class_names in [*USER_ERRORS.items(), LLM_UNAVAILABLE]:
+        module = importlib.import_module(module_name)
+        for name in class_names:
+            assert issubclass(getattr(module, name), Exception), f"{module_name}.{name}"
