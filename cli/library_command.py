@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.settings import EvalSettings, TimingSettings
@@ -16,7 +17,7 @@ from kevolve.tools.kernel_library.export import export_library
 from kevolve.tools.kernel_library.records import LibraryEntry, LibraryError, read_library
 from kevolve.tools.kernel_library.revalidate import KernelCheck, Outcome, revalidate_library
 
-from .console import console
+from .console import console, shown
 from .options import UsageError, add_cache_options, resolve_device
 
 # revalidate's exit codes: usable as a check in a user's own CI.
@@ -69,7 +70,8 @@ def _list(args: argparse.Namespace) -> int:
                   "status")
     for entry in entries:
         record = entry.record
-        status = "enabled" if entry.enabled else f"[red]disabled[/]: {entry.status.reason}"
+        status = Text("enabled") if entry.enabled else Text.assemble(("disabled", "red"), ": ",
+                                                                      shown(entry.status.reason))
         table.add_row(record.problem, entry.placement, record.node_id, record.math.label, record.policy,
                       format_ratio(record.speedup_eager), format_ratio(record.speedup_compiled),
                       str(len(entry.signatures)), status)
@@ -85,7 +87,8 @@ def _export(args: argparse.Namespace) -> int:
     for problem in manifest.problems:
         console.print(f"{problem.op}: {len(problem.kernels)} kernel(s), {problem.routes} verified signature(s)")
     for skipped in manifest.skipped:
-        console.print(f"[yellow]skipped[/] {skipped.problem} {skipped.node_id or ''}: {skipped.reason}",
+        console.print(Text.assemble(("skipped", "yellow"),
+                                    shown(f" {skipped.problem} {skipped.node_id or ''}: {skipped.reason}")),
                       highlight=False)
     console.print(f"wrote {args.to / args.package} ({len(manifest.problems)} problem(s)); "
                   f"`import {args.package}` with {args.to} on sys.path")
@@ -97,14 +100,14 @@ def _report(checks: list[KernelCheck]) -> None:
     colors = {Outcome.DISABLED: "red", Outcome.RE_ENABLED: "green", Outcome.SKIPPED: "yellow"}
     for check in checks:
         record, color = check.entry.record, colors.get(check.outcome, "default")
-        table.add_row(record.problem, check.entry.placement, record.node_id, f"[{color}]{check.outcome.value}[/]",
-                      check.reason)
+        table.add_row(record.problem, check.entry.placement, record.node_id, Text(check.outcome.value, style=color),
+                      shown(check.reason))
     console.print(table)
     # One unwrapped line per change, for the logs of a CI job that acts on the exit code.
     for check in checks:
         if check.outcome.changed:
-            console.print(f"{check.outcome.value}: {check.entry.record.problem} {check.entry.record.node_id} "
-                          f"({check.entry.placement}): {check.reason}", highlight=False, soft_wrap=True)
+            console.print(shown(f"{check.outcome.value}: {check.entry.record.problem} {check.entry.record.node_id} "
+                                f"({check.entry.placement}): {check.reason}"), highlight=False, soft_wrap=True)
 
 
 def _revalidate(args: argparse.Namespace) -> int:

@@ -11,8 +11,10 @@ import sys
 import pytest
 import torch
 
+from kevolve.console import console
+from kevolve.main import main
 from kevolve.tools.kernel_library.export import export_library
-from kevolve.tools.kernel_library.records import LibraryError, read_library
+from kevolve.tools.kernel_library.records import KernelStatus, LibraryError, read_library, write_status
 from library_helpers import export_and_import
 
 GELU = "elementwise_gelu_tanh"
@@ -68,3 +70,14 @@ def test_an_exported_reference_changed_after_export_refuses_the_import(library, 
             importlib.import_module(f"changed_reference.{GELU}")
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_a_status_reason_is_printed_as_data_not_markup(library, capsys, monkeypatch):
+    monkeypatch.setattr(console, "width", 400)  # the table on one line a kernel, to read the reason back
+    [entry] = [e for e in read_library(library) if e.record.problem == GELU]
+    reason = "[/] [link=https://example.org]click[/link] [bold red]"
+    write_status(entry, KernelStatus(enabled=False, reason=reason, checked_at=entry.record.approved_at, device="cpu",
+                                     device_name=None, torch_version=None, triton_version=None, driver_version=None,
+                                     timing_checked=False))
+    assert main(["library", "--library", str(library), "list"]) == 0
+    assert reason in capsys.readouterr().out
