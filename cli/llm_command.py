@@ -135,6 +135,10 @@ def _print_report(settings: ResolvedModelSettings, capabilities: Capabilities, c
         length = f"{settings.context_window} tokens (context_window)" + (f"; the server says {told}" if told else "")
     else:
         length = told or "unknown (the server does not say): set context_window"
+    at_once = (f"{capabilities.parallel_requests} ({capabilities.parallel_requests_source})"
+               if capabilities.parallel_requests else "not said by the server")
+    if settings.max_concurrent_requests is not None:
+        at_once = f"{settings.max_concurrent_requests} (max_concurrent_requests); the server: {at_once}"
     speed = f"{capabilities.latency_s:.2f} s for a short reply" if capabilities.latency_s is not None else "unknown"
     if capabilities.tokens_per_s is not None:
         speed += f", {capabilities.tokens_per_s:.0f} output tokens/s"
@@ -145,6 +149,7 @@ def _print_report(settings: ResolvedModelSettings, capabilities: Capabilities, c
         source = "probed now"
     else:
         source = "probed now; not kept: the server failed some probes, so the next check probes again"
-    for line in (f"kevolve will use: {use}", f"context length: {length}", f"latency: {speed}",
+    for line in (f"kevolve will use: {use}", f"context length: {length}", f"requests at once: {at_once}",
+                 f"latency: {speed}",
                  f"probed at {capabilities.probed_at:%Y-%m-%d %H:%M:%S} UTC ({source})", f"verdict: {verdict}"):
         console.print(line, highlight=False, soft_wrap=True)

@@ -163,6 +163,7 @@ def test_a_configured_context_window_is_the_length_printed(check, llama_cpp, mon
     code, out, _ = check("--base-url", llama_cpp.url, "--model", "test-model")
     assert code == 0
     assert "context length: 4096 tokens (context_window); the server says 8192 tokens (GET /v1/models" in out
+    assert "requests at once: not said by the server" in out
 
 
 def test_a_200_that_is_not_json_exits_2_quoting_the_body_cut_short(check):

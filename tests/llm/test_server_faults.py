@@ -6,6 +6,7 @@ streaming request; a reply that trickles and never ends; a stall; a 200 KB reply
 carries a reply limit, configured or not.
 """
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -167,3 +168,27 @@ def test_a_method_the_server_refuses_is_still_a_conclusive_failure(server):
     capabilities = probe_capabilities(settings_for(server.url).resolved(Role.PLANNER))
     refused = capabilities.structured[StructuredMethod.JSON_SCHEMA]
     assert not refused.works and not refused.server_fault and capabilities.conclusive
+
+
+@pytest.mark.parametrize(("routes", "bound"), [
+    ({"/props": {"total_slots": 3, "default_generation_settings": {"n_ctx": 8192}}}, 3),  # llama-server --parallel 3
+    ({"/v1/models": {"data": [{"id": "test-model", "max_model_len": 8192}]}}, 4),  # vLLM, SGLang: they batch
+    ({}, 1),  # says nothing: one at a time
+])
+def test_unconfigured_the_requests_in_flight_are_what_the_probe_finds_the_server_serves(server, routes, bound):
+    answer = llama_cpp_like(ANSWER)
+
+    def slowly(request: dict):
+        response = answer(request)
+        response.delay_s = 0.1
+        return response
+
+    server.then, server.responder = None, slowly
+    server.get_routes.update({path: json_reply(body) for path, body in routes.items()})
+    coder_llm = coder(server.url, structured_output="auto")
+    threads = [threading.Thread(target=coder_llm.text, args=(ASK,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert server.max_in_flight == bound

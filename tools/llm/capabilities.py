@@ -29,7 +29,7 @@ from .base import LLMUnavailable, MalformedReply
 from .deadline import WallBudgetSpent, WallClock
 from .faults import is_server_fault, quoted
 from .openai_client import api_key_of, chat_openai, endpoint_of
-from .server_info import context_length
+from .server_info import context_length, parallel_requests
 from .settings import ResolvedModelSettings, StructuredMethod
 from .structured_chat import ChatModelLLM
 
@@ -80,6 +80,8 @@ class Capabilities(BaseModel):
     streaming: ProbeResult
     context_length: int | None = Field(description="tokens, where the server tells it")
     context_length_source: str | None = None
+    parallel_requests: int | None = Field(default=None, description="served at once, where the server tells it")
+    parallel_requests_source: str | None = None
     latency_s: float | None = Field(description="wall time of a short text call, end to end")
     tokens_per_s: float | None = Field(description="that call's output tokens over its wall time")
 
@@ -133,10 +135,12 @@ def probe_capabilities(settings: ResolvedModelSettings, wall: WallClock | None =
     structured = {method: _probe_structured(llm(method)) for method in PREFERENCE}
     length, source = context_length(endpoint, settings.model, api_key=api_key_of(settings),
                                     timeout_s=settings.timeout_s)
+    parallel, parallel_source = parallel_requests(endpoint, api_key=api_key_of(settings), timeout_s=settings.timeout_s)
     capabilities = Capabilities(
         endpoint=endpoint, model=settings.model, probed_at=datetime.now(UTC), timeout_s=settings.timeout_s,
         text=text, structured=structured,
         streaming=_probe_streaming(model), context_length=length, context_length_source=source,
+        parallel_requests=parallel, parallel_requests_source=parallel_source,
         latency_s=latency_s, tokens_per_s=tokens_per_s)
     logger.info("probed %s at %s: %s", settings.model, endpoint,
                 ", ".join(f"{m.value} {'works' if r.works else 'fails'}" for m, r in structured.items()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from .capability_cache import capabilities_for, default_cache_dir
 from .deadline import WallClock
 from .fallback import AdaptiveLLM, MethodSelector
 from .openai_client import chat_openai, endpoint_of, with_reply_limit
+from .request_limit import RequestLimit
 from .settings import LLMSettings, ResolvedModelSettings, StructuredMethod
 from .structured_chat import ChatModelLLM
 from .tokens import reply_tokens
@@ -39,7 +40,7 @@ class OpenAIProvider(LLMProvider):
         self._settings = settings
         self._capabilities_dir = capabilities_dir
         self._models: dict[Role, RoleLLM] = {}
-        self._limits: dict[str, threading.Semaphore] = {}
+        self._limits: dict[str, RequestLimit] = {}
         self._selectors: dict[tuple[str, str], MethodSelector] = {}
         self._lock = threading.Lock()
         self._wall = WallClock()
@@ -59,9 +60,10 @@ class OpenAIProvider(LLMProvider):
     def _build(self, settings: ResolvedModelSettings) -> RoleLLM:
         endpoint = endpoint_of(settings)
         bound = self._settings.concurrency_at(endpoint_given=settings.base_url is not None)
-        limit = self._limits.setdefault(endpoint, threading.BoundedSemaphore(bound))
+        limit = self._limits.setdefault(endpoint, RequestLimit(bound))
         model = chat_openai(settings, self._wall)
-        selector = self._selector(settings, endpoint) if settings.structured_output is StructuredMethod.AUTO else None
+        selector = self._selector(settings, endpoint, limit) if settings.structured_output is StructuredMethod.AUTO \
+            else None
 
         def window() -> int | None:
             # Under `auto` the probe tells the window when the settings do not (the probe runs at most once).
@@ -86,13 +88,19 @@ class OpenAIProvider(LLMProvider):
                            max_output_tokens=settings.max_output_tokens)
 
 
-    def _selector(self, settings: ResolvedModelSettings, endpoint: str) -> MethodSelector:
+    def _selector(self, settings: ResolvedModelSettings, endpoint: str, limit: RequestLimit) -> MethodSelector:
         key = (endpoint, settings.model)
         if key not in self._selectors:
-            discover = partial(_discover, settings, self._capabilities_dir, self._wall)
+            # Unconfigured, the bound on requests in flight becomes what the probe found the server serves.
+            resize = limit.resize if self._settings.max_concurrent_requests is None else None
+            discover = partial(_discover, settings, self._capabilities_dir, self._wall, resize)
             self._selectors[key] = MethodSelector(discover, label=f"{settings.model} at {endpoint}")
         return self._selectors[key]
 
 
-def _discover(settings: ResolvedModelSettings, cache_dir: Path | None, wall: WallClock) -> Capabilities:
-    return capabilities_for(settings, cache_dir, wall=wall, checked_in=default_cache_dir())[0]
+def _discover(settings: ResolvedModelSettings, cache_dir: Path | None, wall: WallClock,
+              resize: Callable[[int], None] | None) -> Capabilities:
+    capabilities = capabilities_for(settings, cache_dir, wall=wall, checked_in=default_cache_dir())[0]
+    if resize is not None and capabilities.parallel_requests is not None:
+        resize(capabilities.parallel_requests)
+    return capabilities

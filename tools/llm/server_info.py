@@ -1,4 +1,5 @@
-"""What an OpenAI-compatible server says about itself outside the chat API: the model's context length.
+"""What an OpenAI-compatible server says about itself outside the chat API: the model's context length,
+and how many requests it serves at once.
 
 Each server says it its own way, and some not at all (OpenAI, Ollama's /v1, llama-cpp-python):
     llama.cpp's llama-server  GET /props   default_generation_settings.n_ctx (the context it serves)
@@ -6,6 +7,9 @@ Each server says it its own way, and some not at all (OpenAI, Ollama's /v1, llam
     vLLM, SGLang              GET /v1/models  data[].max_model_len
     LM Studio, OpenRouter     GET /v1/models  data[].context_length
 The served context comes first: llama-server often serves less than the model was trained on.
+
+Requests served at once: llama-server says its slots (GET /props: total_slots, `--parallel`); vLLM and
+SGLang batch whatever comes (their listing carries max_model_len): several at once suit them.
 """
 
 from __future__ import annotations
@@ -39,6 +43,23 @@ def context_length(base_url: str, model: str, *, api_key: str, timeout_s: float)
         value = _dig(entry, keys)
         if value is not None:
             return value, f"GET /v1/models: {'.'.join(keys)}"
+    return None, None
+
+
+# In flight at once to a server that batches requests (vLLM, SGLang).
+BATCHING_SERVER_CONCURRENCY = 4
+
+
+def parallel_requests(base_url: str, *, api_key: str, timeout_s: float) -> tuple[int | None, str | None]:
+    """Requests the server serves at once and where that was read, or (None, None) when it does not say."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    slots = _dig(_get_json(f"{base_url.rstrip('/').removesuffix('/v1')}/props", headers, timeout_s), ("total_slots",))
+    if slots is not None:
+        return slots, "GET /props: total_slots"
+    listing = _get_json(f"{base_url.rstrip('/')}/models", headers, timeout_s)
+    entries = listing.get("data") if isinstance(listing, dict) else None
+    if isinstance(entries, list) and any(_dig(entry, ("max_model_len",)) for entry in entries):
+        return BATCHING_SERVER_CONCURRENCY, "GET /v1/models: max_model_len (vLLM or SGLang, which batch)"
     return None, None
 
 

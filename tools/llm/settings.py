@@ -79,8 +79,8 @@ class _ModelFields(BaseModel):
     max_repairs: int = Field(default=2, ge=0, description="re-asks after a reply that does not parse")
     max_output_tokens: int | None = Field(default=None, gt=0)
     max_concurrent_requests: int | None = Field(default=None, ge=1, description=(
-        "in flight at once, per endpoint; None: 4 for OpenAI's API, 1 for a server of your own (llama.cpp and "
-        "Ollama answer one at a time unless started with parallel slots; vLLM and SGLang batch: raise it there)"))
+        "in flight at once, per endpoint; None: 4 for OpenAI's API, 1 for a server of your own until the probe of "
+        "`structured_output: auto` finds what it serves (llama-server's slots; 4 for vLLM and SGLang, which batch)"))
     context_window: int | None = Field(default=None, gt=0, description=(
         "tokens the model takes in one call (prompt and reply); None: what the server tells the probe of "
         "`structured_output: auto` (llama.cpp's llama-server, vLLM, SGLang tell it), else unknown"))

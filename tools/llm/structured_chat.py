@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import openai
@@ -45,7 +44,7 @@ class ChatModelLLM(RoleLLM):
     def __init__(self, model: BaseChatModel, *, role: Role, model_name: str,
                  method: StructuredMethod = StructuredMethod.FUNCTION_CALLING, max_repairs: int = 2,
                  price: ModelPrice | None = None, endpoint: str = "in-process",
-                 limit: threading.Semaphore | None = None, context_window: int | None = None,
+                 limit: AbstractContextManager | None = None, context_window: int | None = None,
                  max_output_tokens: int | None = None, sized: ReplySizer | None = None,
                  wall: WallClock | None = None, timeout_s: float | None = None) -> None:
         if method is StructuredMethod.AUTO:
