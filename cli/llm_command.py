@@ -22,6 +22,7 @@ from kevolve.tools.llm.capabilities import PREFERENCE, Capabilities, ProbeResult
 from kevolve.tools.llm.capability_cache import cache_file, capabilities_for, default_cache_dir
 from kevolve.tools.llm.openai_client import endpoint_of
 from kevolve.tools.llm.settings import LLMSettings, ResolvedModelSettings, StructuredMethod
+from kevolve.tools.llm.tokens import DEFAULT_OUTPUT_RESERVE
 
 from .console import console, error_console
 from .run_options import llm_settings
@@ -111,6 +112,17 @@ def _row(name: str, result: ProbeResult) -> tuple[str, str, str, str]:
     return name, works, f"{result.seconds:.2f}", escape(result.error or "")
 
 
+def _full_reply(settings: ResolvedModelSettings, capabilities: Capabilities) -> str:
+    """How long the longest reply a run asks for takes at the measured speed, against timeout_s."""
+    assert capabilities.tokens_per_s is not None
+    tokens = settings.max_output_tokens or DEFAULT_OUTPUT_RESERVE
+    seconds = tokens / capabilities.tokens_per_s
+    limit = f"timeout_s={settings.timeout_s:g}"
+    verdict = f"within {limit}" if seconds <= settings.timeout_s else \
+        f"[red]over {limit}[/]: raise it (or lower max_output_tokens)"
+    return f"a full reply ({tokens} tokens) takes about {seconds:.0f} s, {verdict}"
+
+
 def _print_report(settings: ResolvedModelSettings, capabilities: Capabilities, cached_in: Path | None) -> None:
     table = Table(title=f"{capabilities.model} at {capabilities.endpoint}", title_justify="left")
     for column in ("capability", "result", "seconds", "error"):
@@ -141,7 +153,7 @@ def _print_report(settings: ResolvedModelSettings, capabilities: Capabilities, c
         at_once = f"{settings.max_concurrent_requests} (max_concurrent_requests); the server: {at_once}"
     speed = f"{capabilities.latency_s:.2f} s for a short reply" if capabilities.latency_s is not None else "unknown"
     if capabilities.tokens_per_s is not None:
-        speed += f", {capabilities.tokens_per_s:.0f} output tokens/s"
+        speed += f", {capabilities.tokens_per_s:.0f} output tokens/s; {_full_reply(settings, capabilities)}"
     verdict = "[green]usable[/]" if capabilities.usable else "[red]unusable[/]"
     if cached_in is not None:
         source = f"cached in {cached_in}; --no-cache probes again"

@@ -164,6 +164,8 @@ def test_a_configured_context_window_is_the_length_printed(check, llama_cpp, mon
     assert code == 0
     assert "context length: 4096 tokens (context_window); the server says 8192 tokens (GET /v1/models" in out
     assert "requests at once: not said by the server" in out
+    # The stub answers 30 tokens at once, so a full reply fits any timeout; the line says against which.
+    assert "a full reply (2048 tokens) takes about" in out and "within timeout_s=120" in out
 
 
 def test_a_200_that_is_not_json_exits_2_quoting_the_body_cut_short(check):
@@ -198,3 +200,18 @@ def test_a_200_kb_refusal_is_printed_cut_short(check):
                               or request.get("response_format") else text_reply("1 2 3"))) as refusing:
         code, out, _ = check("--base-url", refusing.url, "--model", "test-model")
     assert code == 1 and "characters in all" in out and len(out) < 10_000
+
+
+def test_a_server_too_slow_for_a_full_reply_within_timeout_s_is_told_to_raise_it(check, monkeypatch):
+    monkeypatch.setenv("KEVOLVE_LLM_TIMEOUT_S", "5")
+    answer = llama_cpp_like(ANSWER)
+
+    def slowly(request: dict):
+        response = answer(request)
+        response.delay_s = 0.2  # 30 tokens in 0.2 s: 150 tokens/s, so 2048 tokens take about 14 s
+        return response
+
+    with serve(ScriptedServer(responder=slowly)) as slow:
+        code, out, _ = check("--base-url", slow.url, "--model", "test-model")
+    assert code == 0 and "a full reply (2048 tokens) takes about" in out
+    assert "over timeout_s=5: raise it (or lower max_output_tokens)" in out
