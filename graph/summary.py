@@ -24,6 +24,13 @@ def _best_cells(best: SearchNode | None) -> list[str]:
             format_percent(outcome.percent_of_light)]
 
 
+def _label(node: SearchNode) -> str:
+    """What the code does, read from it, then what the plan asked when that was something else."""
+    if node.label is None:
+        return node.plan.strategy
+    return f"{node.label} (asked: {node.plan.strategy})"
+
+
 def _verdict(node: SearchNode) -> str:
     outcome = node.outcome
     if outcome is None:
@@ -81,7 +88,7 @@ def render_summary(state: OptimizeState) -> str:
         lines += ["", f"## {device}: candidates", ""]
         for node in sorted(search.nodes.values(), key=lambda n: (n.round, n.id)):
             author = f" (by the {node.written_by.describe()})" if node.written_by is not None else ""
-            lines.append(f"- {node.id} [{node.plan.operator.value}] {node.plan.strategy}{author}: {_verdict(node)}")
+            lines.append(f"- {node.id} [{node.plan.operator.value}] {_label(node)}{author}: {_verdict(node)}")
         if search.best_history:
             lines.append("")
             lines.append("best fitness by round: " + ", ".join(f"{value:.3g}" for value in search.best_history))

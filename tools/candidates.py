@@ -188,6 +188,8 @@ class SearchNode(BaseModel):
     source_sha256: str | None = None
     coder_notes: str | None = None
     written_by: CandidateOrigin | None = Field(default=None, description="None in runs made before it was kept")
+    label: str | None = Field(default=None, description="what the source does, read from it (tools/source_label.py); "
+                              "the plan says what was asked. None in runs made before it was kept")
     review: ReviewVerdict | None = None
     outcome: Outcome | None = None
     evaluation_file: str | None = Field(default=None, description="the full EvalResult, relative to the run directory")

@@ -11,6 +11,7 @@ from kevolve.agents.coder import CodingRequest, ReplyDefect, write_candidate
 from kevolve.eval_harness.problem import sha256_text
 from kevolve.tools.candidates import Role, SearchNode
 from kevolve.tools.llm.base import MalformedReply, TokenUsage
+from kevolve.tools.source_label import describe_source
 
 from ..context import RunContext
 from ..search_tree import StopReason
@@ -56,6 +57,7 @@ def write_candidates(state: OptimizeState, runtime: Runtime[RunContext]) -> dict
             "source_sha256": sha256_text(draft.source),
             "coder_notes": draft.notes,
             "written_by": draft.written_by,
+            "label": describe_source(draft.source),
         })
         return written, usage, result.defects
 

@@ -45,3 +45,11 @@ def test_the_summary_counts_the_model_candidates_accepted_and_says_nothing_witho
     assert "1 of the 1 candidates the model wrote were accepted." in summary_of(by_model)
     offline = summary_of(node("a", outcome=accepted()).model_copy(update={"written_by": ENGINE}), calls=0)
     assert "the model" not in offline
+
+
+def test_the_summary_labels_a_candidate_by_what_its_code_does_then_what_was_asked():
+    labelled = node("a", outcome=accepted()).model_copy(
+        update={"written_by": ENGINE, "label": "triton: 1 kernel, BLOCK=2048, num_warps=2"})
+    line = next(line for line in summary_of(labelled).splitlines() if line.startswith("- a "))
+    assert line.startswith(f"- a [{labelled.plan.operator.value}] triton: 1 kernel, BLOCK=2048, num_warps=2 "
+                           f"(asked: {labelled.plan.strategy}) (by the offline engine)")
