@@ -87,8 +87,8 @@ def _start(args: argparse.Namespace) -> int:
     record = CampaignRecord(id=campaign_id, spec=spec, created_at=time.time(), auto_approve=args.auto_approve)
     store.create(record, [ProblemEntry(name=problem.name, position=index, path=str(problem.path))
                           for index, problem in enumerate(problems)])
-    console.print(f"campaign [bold]{campaign_id}[/]: {len(problems)} problems on {', '.join(spec.devices)}; "
-                  f"state in {store.description}", highlight=False)
+    console.print(f"campaign [bold]{campaign_id}[/]: {len(problems)} problems on {', '.join(spec.devices)}, "
+                  f"precision {spec.evaluation_settings().math.label}; state in {store.description}", highlight=False)
     return _drive(CampaignPlace(folder, store, record), args)
 
 
