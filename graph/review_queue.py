@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from .approval import ApprovalDecision, ApprovalRequest, DecisionRecord, approved_kernel, check_decision
 from .context import RunServices
 from .folders import run_library
-from .run_directory import CHECKPOINTS_FILE, RunDirectory, list_runs
+from .run_directory import CHECKPOINTS_FILE, POSTGRES_MARKER, RunDirectory, list_runs
 from .runner import NothingToDecide, OnEvent, OptimizationRun
 from .services import close_services
 from .state import TaskSpec
@@ -190,13 +190,15 @@ def claim(run: RunDirectory, review_id: str) -> Claim:
 def decide(claimed: Claim, decision: ApprovalDecision, *, open_services: OpenServices, library: Path | None,
            on_event: OnEvent | None = None) -> None:
     """Records the decision, then resumes the run until it ends or waits again; the caller releases the claim.
-    Approved kernels go to `library`, or, when None, to the library the run started with."""
+    Approved kernels go to `library`, or, when None, to the library the run started with (where kevolve made
+    one: `run_library` raises UnsafeName, before anything is recorded, for a folder it did not)."""
     run = claimed.run
-    record(claimed, decision)
     task = run.task()
+    library = run_library(task.sources.library, library)
+    record(claimed, decision)
     services = open_services(task)
     try:
-        with OptimizationRun(run, services, library=run_library(task.sources.library, library)) as optimization:
+        with OptimizationRun(run, services, library=library) as optimization:
             optimization.decide(claimed.request.review_id, decision, on_event)
     finally:
         close_services(services)
@@ -229,9 +231,11 @@ def _readable_pending(run: RunDirectory) -> list[ApprovalRequest]:
 
 @contextmanager
 def _checkpoints(run: RunDirectory) -> Iterator[OptimizationRun]:
-    """The run's checkpoints, opened to read; RunUnreadable for any failure to open or read them."""
+    """The run's checkpoints, opened to read; RunUnreadable for any failure to open or read them, and when there
+    are none: opening a missing SQLite file would create one, and a look at a folder must not write into it."""
     with _reading(run, "checkpoints"):
-        _regular_or_absent(run, CHECKPOINTS_FILE)
+        if not _regular_or_absent(run, CHECKPOINTS_FILE) and not (run.path / POSTGRES_MARKER).is_file():
+            raise RunUnreadable(run, f"it has no {CHECKPOINTS_FILE} (a folder copied without it?)")
         with OptimizationRun(run) as optimization:
             yield optimization
 

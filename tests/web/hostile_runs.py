@@ -90,6 +90,7 @@ def _garbage_decisions(run: Path) -> None:
 # (case, damage, what the reason names)
 DAMAGES: list[tuple[str, Callable[[Path], None], str]] = [
     ("garbage-database", _garbage_database, "file is not a database"),
+    ("no-database", lambda run: (run / CHECKPOINTS).unlink(), "it has no checkpoints.sqlite"),
     ("folder-for-database", _folder_for_database, "checkpoints.sqlite is not a regular file"),
     ("fifo-for-database", _fifo(CHECKPOINTS), "checkpoints.sqlite is not a regular file"),
     ("fifo-for-decisions", _fifo("decisions.jsonl"), "decisions.jsonl is not a regular file"),

@@ -37,7 +37,9 @@ def test_the_queue_page_lists_each_broken_run_with_its_reason_and_serves_the_res
     for run_id in damaged:
         page = client.get(f"/kernels/{run_id}:cpu-r01-0")
         assert page.status_code == 409 and f"run {run_id} cannot be read" in page.text
-    assert not any((home_run / FOREIGN_MARK).exists() for home_run in (client.app.state.settings.runs_dir).iterdir())
+    runs = client.app.state.settings.runs_dir
+    assert not any((run / FOREIGN_MARK).exists() for run in runs.iterdir())
+    assert not (runs / "zz-no-database" / "checkpoints.sqlite").exists()  # looking wrote nothing into the folder
 
 
 def test_review_lists_the_broken_runs_apart_and_exits_0(home, review_id, damaged):
