@@ -192,3 +192,13 @@ def test_unconfigured_the_requests_in_flight_are_what_the_probe_finds_the_server
     for thread in threads:
         thread.join()
     assert server.max_in_flight == bound
+
+
+def test_a_stream_that_trickles_for_ever_fails_the_streaming_probe_at_timeout_s(server):
+    answer = llama_cpp_like(ANSWER)
+    server.then, server.responder = None, lambda request: trickling_reply() if request.get("stream") else \
+        answer(request)
+    started = time.monotonic()
+    capabilities = probe_capabilities(settings_for(server.url, timeout_s=0.5).resolved(Role.PLANNER))
+    assert capabilities.usable and not capabilities.streaming.works and capabilities.streaming.server_fault
+    assert "timed out" in capabilities.streaming.error and time.monotonic() - started < 5
