@@ -103,6 +103,7 @@ def _device(search: DeviceSearch, result: EvalResult | None) -> DeviceResult:
         return DeviceResult(**common)
     return DeviceResult(
         **common, device_name=result.environment.device_name if result.environment else None, best_node=best.id,
+        best_written_by=best.written_by.describe() if best.written_by is not None else None,
         fitness=best.outcome.fitness, over_eager=_speedup(result, "eager"),
         over_compiled=_speedup(result, "compiled"), percent_of_light=result.percent_of_light,
         roofline=_roofline(result),

@@ -53,6 +53,8 @@ class DeviceResult(BaseModel):
     rounds: int
     candidates: int
     best_node: str | None = None
+    best_written_by: str | None = Field(default=None, description="the offline engine, a seed, or the model and "
+                                        "its call; None where the run did not record it")
     fitness: float | None = Field(default=None, description="over the faster baseline")
     over_eager: Speedup | None = None
     over_compiled: Speedup | None = None

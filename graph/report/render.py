@@ -37,9 +37,10 @@ def format_duration(seconds: float) -> str:
 
 
 def approval_text(problem: ProblemResult, device: DeviceResult) -> str:
+    author = f"; best by the {device.best_written_by}" if device.best_written_by else ""
     if problem.state == "waiting" and device.approval == "not_asked" and device.stop is not None:
-        return f"waiting: kevolve review ({problem.run_id}:{device.best_node})"
-    return device.approval.replace("_", " ")
+        return f"waiting: kevolve review ({problem.run_id}:{device.best_node}){author}"
+    return device.approval.replace("_", " ") + author
 
 
 def render_html(report: Report) -> str:

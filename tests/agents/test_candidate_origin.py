@@ -1,10 +1,13 @@
-"""Each candidate records who wrote it (the offline engine, a hand-written seed, or the model and the call),
-and the summary says so per candidate and, in plain words, what the model's candidates came to."""
+"""Each candidate records who wrote it (the offline engine, a hand-written seed, or the model and the call);
+the summary says so per candidate and, in plain words, what the model's candidates came to; the report names
+each best kernel's author."""
 
 from agent_factories import accepted, failed, node, plan, task
 from scripted_llm import ScriptedLLM
 
 from kevolve.agents.coder import CodingRequest, write_candidate
+from kevolve.graph.report.model import DeviceResult, ProblemResult
+from kevolve.graph.report.render import approval_text
 from kevolve.graph.search_tree import DeviceSearch
 from kevolve.graph.state import initial_state
 from kevolve.graph.summary import render_summary
@@ -53,3 +56,12 @@ def test_the_summary_labels_a_candidate_by_what_its_code_does_then_what_was_aske
     line = next(line for line in summary_of(labelled).splitlines() if line.startswith("- a "))
     assert line.startswith(f"- a [{labelled.plan.operator.value}] triton: 1 kernel, BLOCK=2048, num_warps=2 "
                            f"(asked: {labelled.plan.strategy}) (by the offline engine)")
+
+
+def test_the_report_names_who_wrote_each_best_kernel():
+    device = DeviceResult(device="cuda:0", rounds=2, candidates=4, best_node="cuda0-r02-0", approval="auto_approved",
+                          best_written_by="model (qwen, its first reply)")
+    problem = ProblemResult(name="softmax_rows", run_id="run-1", state="finished", devices=[device])
+    assert approval_text(problem, device) == "auto approved; best by the model (qwen, its first reply)"
+    unrecorded = device.model_copy(update={"best_written_by": None})
+    assert approval_text(problem, unrecorded) == "auto approved"
