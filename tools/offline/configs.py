@@ -60,7 +60,8 @@ def default_config(group: FusionGroup) -> GroupConfig:
     if group.kind == "gemm":
         return GroupConfig(tile_m=64, tile_n=64, tile_k=32, stages=3, warps=4, group_m=8)
     if group.kind == "gemm_reduction":
-        return GroupConfig(rows=32, single_max=1024, chunk=128, tile_k=32, warps=4)
+        # A 32-row tile of a 1024-column row is 32K fp32 accumulators: 8 warps keep them in registers.
+        return GroupConfig(rows=32, single_max=1024, chunk=128, tile_k=32, warps=8)
     if group.window_members():
         # A pool: one tap per step over many outputs. A window's few taps padded to a power of two would
         # waste lanes, and each tap is one vector load; neighbouring windows' shared inputs come from cache.
