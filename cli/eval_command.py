@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.problem import load_problem
 from kevolve.eval_harness.results import EvalResult, TimingStats
 
-from .console import console
+from .console import console, shown
 from .options import UsageError, add_evaluation_options, resolve_device, settings_from
 
 # Correct is not enough: a result held for review, or with error-level findings, is not accepted.
@@ -35,7 +36,7 @@ def _timing_cell(stats: TimingStats | None) -> str:
 
 def render_result(result: EvalResult) -> None:
     color = {"correct": "green", "incorrect": "red", "error": "red"}[result.status.value]
-    console.print(f"[bold]{result.problem}[/]: [bold {color}]{result.status.value}[/]")
+    console.print(Text.assemble(shown(result.problem, "bold"), ": ", (result.status.value, f"bold {color}")))
     if result.error is not None:
         console.print(f"  {result.error.kind.value} during {result.error.stage.value}", style="red")
         console.print(result.error.message, markup=False, highlight=False)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from kevolve.hardware_specs import DOCUMENTS_DIR
 from kevolve.tools.knowledge.base import KnowledgeBase
@@ -16,7 +17,7 @@ from kevolve.tools.knowledge.factory import open_knowledge_base
 from kevolve.tools.knowledge.models import EntryKind, Passage, SearchFilters
 from kevolve.tools.knowledge.settings import KnowledgeSettings
 
-from .console import console
+from .console import console, shown
 from .options import UsageError
 from .verb_options import add_verbs_with_options
 
@@ -91,9 +92,10 @@ def _search(kb: KnowledgeBase, args: argparse.Namespace) -> None:
     if not hits:
         console.print("no passages match")
     for rank, hit in enumerate(hits, 1):
-        console.print(f"[bold]{rank}. {hit.passage.title}[/]  ({hit.passage.source}, score {hit.score:.3f})",
-                      highlight=False)
-        console.print(hit.passage.text, markup=False, highlight=False)
+        # A shared knowledge base is written by others: its text is data, never markup or terminal control.
+        console.print(Text.assemble(shown(f"{rank}. {hit.passage.title}", "bold"),
+                                    shown(f"  ({hit.passage.source}, score {hit.score:.3f})")), highlight=False)
+        console.print(shown(hit.passage.text), highlight=False)
         console.print()
 
 

@@ -62,3 +62,22 @@ def test_a_bad_import_file_is_a_clear_error(tmp_path):
     assert run.returncode == 2
     assert "not a kevolve knowledge-base export" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_search_prints_a_shared_bases_text_as_data(tmp_path):
+    """Passages in a shared base are written by others: Rich markup stays literal and terminal escapes are marked."""
+    signature = OperatorSignature(families=["softmax"], shapes="[8, 8]", dtype="float32")
+    hostile = LearnedEntry(
+        problem="[link=https://example.invalid]softmax[/link]", signature=signature,
+        device="h100_sxm", vendor="nvidia", architecture="hopper", dsl="triton",
+        strategy="single pass \x1b[2J[bold red]per row[/]", succeeded=True, speedup=1.1,
+        diagnosis_before="two passes",
+    ).to_passage()
+    exported = tmp_path / "hostile.jsonl"
+    exported.write_text(hostile.model_dump_json() + "\n")
+    base = tmp_path / "base"
+    assert kb(base, "import", exported).returncode == 0
+    found = kb(base, "search", "softmax single pass per row")
+    assert found.returncode == 0, found.stderr
+    assert "[link=https://example.invalid]" in found.stdout
+    assert "\x1b" not in found.stdout and "<U+001B>" in found.stdout
