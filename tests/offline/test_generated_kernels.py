@@ -12,7 +12,7 @@ import textwrap
 import pytest
 import torch
 
-from kevolve.eval_harness.precision import DType, Precision, resolve
+from kevolve.eval_harness.precision import DType, MathMode, Precision, resolve
 from kevolve.tools.offline.configs import default_config, neighbours
 from offline_helpers import assert_same, candidate_source, fused_program, load
 
@@ -261,6 +261,20 @@ def test_under_strict_a_gemm_is_a_triton_kernel_with_its_epilogue(tmp_path) -> N
     candidate = load(candidate_source(STRICT_GEMM, fused, looping=False), tmp_path, "gen_strict_gemm")
     for rows, inner in ((3, 70), (65, 19)):  # smaller than a tile, and one row past a 64-row tile
         assert_same(reference, candidate, [37, 23], [torch.randn(rows, 37), torch.randn(37, inner)])
+
+
+# `default` as PyTorch ships it: cuDNN may use TF32, matmuls may not.
+PYTORCH_DEFAULT = MathMode(precision=Precision.DEFAULT, dtype=DType.FLOAT32, cudnn_tf32=True,
+                           matmul_precision="highest")
+
+
+@pytest.mark.parametrize(("regime", "dot"), [("exact", 'input_precision="ieee"'), ("default", 'input_precision="ieee"'),
+                                             ("tf32", 'input_precision="tf32"'), ("bf16", "tl.dot(a, b)")])
+def test_a_triton_gemm_uses_tf32_only_where_the_regime_lets_matmuls_use_it(regime: str, dot: str) -> None:
+    mode = PYTORCH_DEFAULT if regime == "default" else resolve(Precision(regime))
+    fused = fused_program(STRICT_GEMM, strict=True, dtype=mode.dtype)
+    source = candidate_source(STRICT_GEMM, fused, looping=False, mode=mode)
+    assert source.count(dot) == 2 and ("tf32" in source) == (regime == "tf32")
 
 
 # One family each: strided broadcast loads, windowed reads, a reduction over middle dims, a carried scan.
