@@ -16,7 +16,13 @@ from pathlib import Path
 
 from kevolve.eval_harness.problem import Problem, sha256_text
 from kevolve.eval_harness.results import EvalResult
-from kevolve.tools.kernel_library.records import KernelRecord, kernel_file, problem_file_name, verified_signatures
+from kevolve.tools.kernel_library.records import (
+    KernelRecord,
+    kernel_file,
+    mark_library,
+    problem_file_name,
+    verified_signatures,
+)
 from kevolve.tools.safe_names import UnsafeName, checked_name
 
 from .approval import ApprovalDecision, EvidenceMismatch
@@ -44,6 +50,7 @@ def write_kernel(
     _check_source(source, result, decision, node_id)
     for path in (kernel, kernel.with_suffix(".json"), library / result.problem / problem_file_name(problem.sha256)):
         _check_inside(library, path)
+    mark_library(library)
     kernel.parent.mkdir(parents=True, exist_ok=True)
     problem_file = _write_problem(library, problem, result)
     record = KernelRecord(

@@ -22,6 +22,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from kevolve.eval_harness.results import EvalResult
+from kevolve.tools.kernel_library.records import mark_library
 from kevolve.tools.safe_names import checked_name, slug
 
 from .database import DATABASE_URL_VARIABLE, DatabaseUnavailable, connect_postgres, database_url
@@ -56,6 +57,9 @@ class RunDirectory:
         # Checked at the start, not at approval: the problem's name names its folder in the library.
         checked_name("problem name", task.problem_name)
         run = cls(runs_root / checked_name("run id", task.run_id))
+        if task.sources.library:
+            # Named by the command starting the run, so trusted now; later, only the mark says so (run_library).
+            mark_library(Path(task.sources.library))
         (run.path / "candidates").mkdir(parents=True, exist_ok=False)
         (run.path / "evaluations").mkdir()
         if postgres_checkpoints:

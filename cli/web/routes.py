@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from kevolve.graph import review_queue
 from kevolve.graph.approval import ApprovalDecision, ApprovalRequest, EvidenceMismatch
+from kevolve.graph.folders import run_library
 from kevolve.graph.review_queue import RunStatus, RunUnreadable
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import NothingToDecide
@@ -143,6 +144,7 @@ def decide(
                                 source_sha256=source_sha256)
     try:
         review_queue.check(claimed, decision)
+        run_library(review_queue.read_task(claimed.run).sources.library, settings.library)  # one kevolve made
     except (EvidenceMismatch, UnsafeName) as exc:
         claimed.release()
         raise HTTPException(409, str(exc)) from None

@@ -90,6 +90,22 @@ def test_a_node_id_that_leaves_the_library_is_refused(home, run, capsys, baselin
     assert not list(home.rglob("sitecustomize*"))
 
 
+def test_a_library_the_run_folder_names_is_not_written_unless_kevolve_made_it(home, run, capsys, tmp_path):
+    # What the run folder asks for: approvals into a folder another program runs files from.
+    startup = tmp_path / ".ipython" / "profile_default"
+    startup.mkdir(parents=True)
+    task = json.loads((run.path / "task.json").read_text())
+    task["sources"]["library"] = str(startup)
+    (run.path / "task.json").write_text(json.dumps(task))
+    [(_, shown)] = review_queue.waiting(home / "runs")
+    code = main(["review", "--runs-dir", str(home / "runs"), "--no-knowledge", "approve", shown.review_id,
+                 "--reviewer", "ada"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == EXIT_USAGE and "a folder kevolve did not make" in err and "--library" in err
+    assert not list(startup.iterdir())
+    _assert_refused_and_untouched(home, run, shown.review_id)
+
+
 @pytest.mark.parametrize(("field", "value"), [("node_id", ESCAPE), ("problem", CODE_NAMES[0]),
                                                ("hardware_spec", "../../lib")])
 def test_the_library_writer_refuses_every_name_that_could_leave_it(home, run, field, value):

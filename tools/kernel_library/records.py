@@ -28,6 +28,9 @@ from kevolve.eval_harness.results import EvalResult, InputSignature
 from kevolve.tools.safe_names import UnsafeName, checked_name, slug
 
 STATUS_SUFFIX = ".status.json"
+# In a folder kevolve made as a library: a run folder naming its library (TaskSpec.sources.library) is
+# written to only where this mark is, so a copied run cannot choose where approvals land.
+LIBRARY_MARK = ".kevolve-library"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -159,6 +162,16 @@ def verified_signatures(result: EvalResult) -> list[InputSignature]:
         if trial.passed and trial.signature is not None and trial.signature not in found:
             found.append(trial.signature)
     return found
+
+
+def mark_library(library: Path) -> None:
+    """Makes `library` (if needed) and marks it as a folder kevolve keeps kernels in."""
+    library.mkdir(parents=True, exist_ok=True)
+    (library / LIBRARY_MARK).touch()
+
+
+def is_marked_library(library: Path) -> bool:
+    return (library / LIBRARY_MARK).is_file()
 
 
 def problem_file_name(problem_sha256: str) -> str:
