@@ -33,6 +33,7 @@ def test_kernel_page_shows_the_evidence(make_client, review_id):
     assert "keep it correct and simple" in text  # the analyst's diagnosis
     assert "none flagged anything" in text
     assert f'value="{REVIEWER}"' in text  # the name field defaults to the server's reviewer
+    assert 'precision regime of every figure: <span id="regime">' in text and "(float32, cuDNN TF32" in text
 
 
 def test_approve_writes_the_library_and_the_run_finishes(make_client, home, review_id):
