@@ -12,11 +12,8 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import ormsgpack
-
-from kevolve.graph.run_directory import _serializer
 
 CHECKPOINTS = "checkpoints.sqlite"
 # What a constructor the serializer let through would leave behind: the foreign-constructor case names it.
@@ -38,17 +35,6 @@ def _replace_interrupts(run: Path, value: bytes) -> None:
     with closing(sqlite3.connect(run / CHECKPOINTS)) as database:
         database.execute("UPDATE writes SET type = 'msgpack', value = ? WHERE channel = '__interrupt__'", (value,))
         database.commit()
-
-
-def edit_request(run: Path, edit: Callable[[dict[str, Any]], None]) -> None:
-    """Changes what the run's waiting approval request says, as a crafted checkpoint would."""
-    serializer = _serializer()
-    with closing(sqlite3.connect(run / CHECKPOINTS)) as database:
-        kind, blob = database.execute("SELECT type, value FROM writes WHERE channel = '__interrupt__'").fetchone()
-    interrupts = serializer.loads_typed((kind, blob))
-    for interrupt in interrupts:
-        edit(interrupt.value)
-    _replace_interrupts(run, serializer.dumps_typed(interrupts)[1])
 
 
 def _garbage_database(run: Path) -> None:

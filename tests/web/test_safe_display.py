@@ -5,8 +5,8 @@ and no Rich markup in a run's data is interpreted."""
 from __future__ import annotations
 
 import pytest
-from hostile_runs import edit_request
 
+from checkpoint_edits import edit_request
 from kevolve.main import main
 
 RLO, ESC = "\u202e", "\x1b"
