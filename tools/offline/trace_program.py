@@ -1,6 +1,7 @@
-"""Traces a reference with torch.fx in its own process and prints the program as JSON.
+"""Traces a reference with torch.fx in its own process and writes the program as JSON.
 
-    python -m kevolve.tools.offline.trace_program PROBLEM.py [--config NAME] [--dtype float32|bfloat16|float16]
+    python -m kevolve.tools.offline.trace_program PROBLEM.py --out PROGRAM.json [--config NAME]
+        [--dtype float32|bfloat16|float16]
 
 It runs the problem's code (as the harness's workers do, never the caller): the model and its
 inputs are built on the `meta` device, so even multi-GB problems trace in milliseconds. Floating
@@ -230,15 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("problem")
     parser.add_argument("--config", default="default")
     parser.add_argument("--dtype", default=DType.FLOAT32.value, choices=[d.value for d in DType])
+    parser.add_argument("--out", type=Path, required=True, help="where the program (or the error) goes, as JSON")
     args = parser.parse_args(argv)
     problem = load_problem(args.problem)
     with tempfile.TemporaryDirectory(prefix="kevolve-trace-") as workdir:
         try:
             program = trace(problem.source, problem.overrides(args.config), Path(workdir), getattr(torch, args.dtype))
         except Exception as exc:
-            print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+            args.out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
             return 1
-    print(json.dumps(program))
+    args.out.write_text(json.dumps(program))
     return 0
 
 
