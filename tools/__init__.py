@@ -1,1 +1,2 @@
-"""kevolve.tools: filled in by later issues (see shared DESIGN)."""
+"""kevolve.tools: what the agents and the graph call: the offline engine, the evaluation pool and executors,
+the kernel library, the knowledge base, the LLM clients and candidate helpers (docs/architecture.md)."""

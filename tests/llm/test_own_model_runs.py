@@ -1,4 +1,4 @@
-"""`kevolve optimize` with a model of one's own, as the README sets it up, against a fake server on 127.0.0.1:
+"""`kevolve optimize` with a model of one's own, as docs/models.md sets it up, against a fake server on 127.0.0.1:
 the documented configuration finishes a run, a server that failed and came back is resumed, and the
 wall budget holds while the server stalls. In-process (the CLI's `main`), so no start-up is paid twice.
 """
@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from documented_settings import documented_llm_settings
 from kevolve.graph.run_directory import RunDirectory
 from kevolve.graph.runner import OptimizationRun
 from kevolve.graph.search_tree import StopReason
 from kevolve.main import main
 from loop_helpers import GELU_PROBLEM
 from openai_stub import ScriptedServer, error_reply, role_aware, serve
-from readme_settings import readme_llm_settings
 
 FAST = ["--device", "cpu", "--trials", "2", "--timing-trials", "5", "--no-knowledge", "--no-engine", "--auto-approve"]
 
@@ -36,7 +36,7 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def configure(home: Path, url: str, **changes: object) -> None:
-    settings = readme_llm_settings() | {"base_url": url, **changes}
+    settings = documented_llm_settings() | {"base_url": url, **changes}
     (home / "kevolve.yaml").write_text(yaml.safe_dump({"llm": settings}))
 
 
@@ -49,21 +49,21 @@ def only_run(home: Path) -> RunDirectory:
     return RunDirectory(run)
 
 
-def test_the_readme_configuration_finishes_a_run_one_request_at_a_time(home, capsys):
+def test_the_documented_configuration_finishes_a_run_one_request_at_a_time(home, capsys):
     with serve(ScriptedServer(responder=role_aware(itertools.count(256, 256)))) as server:
         configure(home, server.url)
         code = optimize(home, str(GELU_PROBLEM), *FAST, "--candidates-per-round", "2", "--budget", "rounds=2")
     _, err = capsys.readouterr()
     assert code == 0, err
-    # The probes ask for short replies; every other request for the README's limit.
+    # The probes ask for short replies; every other request for the documented limit.
     limits = {request["max_tokens"] for request in server.requests}
-    assert limits == {256, readme_llm_settings()["max_output_tokens"]}
+    assert limits == {256, documented_llm_settings()["max_output_tokens"]}
     summary = (only_run(home).path / "summary.md").read_text()
     assert "(by the model (qwen2.5-coder-7b, its first reply))" in summary
     assert re.search(r"\d of the \d candidates the model wrote were accepted\.", summary)
     [record] = (home / "library").rglob("*.json")
     assert json.loads(record.read_text())["written_by"].startswith("model (qwen2.5-coder-7b, ")
-    assert server.max_in_flight == 1  # two candidates a round, but the README's server answers one at a time
+    assert server.max_in_flight == 1  # two candidates a round, but the documented server answers one at a time
 
 
 def test_a_run_waiting_for_a_person_has_its_summary_written_and_says_how_to_decide(home, capsys):

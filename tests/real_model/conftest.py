@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from documented_settings import documented_llm_settings
 from local_ports import free_port
 from model_server import ServerProcess
-from readme_settings import readme_llm_settings
 
 MODEL_ALIAS = "smollm2"
 STARTUP_S = 120
@@ -31,9 +31,9 @@ class RealModel:
     server: ServerProcess
 
     def environment(self) -> dict[str, str]:
-        """What a user sets to point kevolve at this server: the README's settings, as documented, with this
+        """What a user sets to point kevolve at this server: docs/models.md's settings, as documented, with this
         server's address and model (its context_window is the --n_ctx the server was started with)."""
-        settings = readme_llm_settings() | {"base_url": self.url, "model": self.model}
+        settings = documented_llm_settings() | {"base_url": self.url, "model": self.model}
         return {f"KEVOLVE_LLM_{name.upper()}": str(value) for name, value in settings.items()}
 
 
