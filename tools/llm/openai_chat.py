@@ -23,7 +23,7 @@ from .settings import LLMSettings, ResolvedModelSettings, StructuredMethod
 from .structured_chat import ChatModelLLM
 from .tokens import reply_tokens
 
-__all__ = ["ChatModelLLM", "OpenAIProvider"]  # ChatModelLLM lived here first; callers import it from here
+__all__ = ["OpenAIProvider"]
 
 
 class OpenAIProvider(LLMProvider):
@@ -86,7 +86,6 @@ class OpenAIProvider(LLMProvider):
         return AdaptiveLLM({method: llm(method) for method in PREFERENCE}, selector,
                            role=settings.role, model_name=settings.model, context_window=settings.context_window,
                            max_output_tokens=settings.max_output_tokens)
-
 
     def _selector(self, settings: ResolvedModelSettings, endpoint: str, limit: RequestLimit) -> MethodSelector:
         key = (endpoint, settings.model)
