@@ -20,6 +20,17 @@ def own_results_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KEVOLVE_RESULTS_DB", str(tmp_path / "results.sqlite"))
 
 
+@pytest.fixture
+def restore_flags():
+    """For tests that switch this process's PyTorch precision flags: the next test gets them back as they were."""
+    import torch
+
+    cudnn, matmul = torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision()
+    yield
+    torch.backends.cudnn.allow_tf32 = cudnn
+    torch.set_float32_matmul_precision(matmul)
+
+
 @pytest.fixture(scope="session")
 def gelu_problem():
     return load_problem(SUITE_DIR / "elementwise_gelu_tanh.py")

@@ -29,15 +29,6 @@ from kevolve.options import UsageError, add_evaluation_options, settings_from
 EXACT, TF32, BF16, FP16 = (resolve(p) for p in (Precision.EXACT, Precision.TF32, Precision.BF16, Precision.FP16))
 
 
-@pytest.fixture
-def restore_flags():
-    """Tests here switch this process's PyTorch flags; the next test gets them back as they were."""
-    cudnn, matmul = torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision()
-    yield
-    torch.backends.cudnn.allow_tf32 = cudnn
-    torch.set_float32_matmul_precision(matmul)
-
-
 def _parsed(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_evaluation_options(parser)

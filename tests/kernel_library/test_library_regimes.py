@@ -4,7 +4,6 @@ import importlib
 import json
 from datetime import UTC, datetime
 
-import pytest
 import torch
 
 from kevolve.eval_harness.precision import Precision, resolve
@@ -14,14 +13,6 @@ from library_helpers import export_and_import
 
 EXACT = resolve(Precision.EXACT)
 GELU = "elementwise_gelu_tanh"
-
-
-@pytest.fixture
-def restore_flags():
-    cudnn, matmul = torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision()
-    yield
-    torch.backends.cudnn.allow_tf32 = cudnn
-    torch.set_float32_matmul_precision(matmul)
 
 
 def _record_file(library, problem):
