@@ -18,7 +18,7 @@ from kevolve.tools.kernel_library.records import LibraryEntry, LibraryError, rea
 from kevolve.tools.kernel_library.revalidate import KernelCheck, Outcome, revalidate_library
 
 from .console import console, shown
-from .options import UsageError, add_cache_options, resolve_device
+from .options import UsageError, add_cache_options, add_trial_options, resolve_device
 
 # revalidate's exit codes: usable as a check in a user's own CI.
 EXIT_UNCHANGED = 0
@@ -45,8 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "revalidate", parents=[after_verb],
         help="re-run correctness and timing under the installed software; exit 1 if anything changed")
     revalidate.add_argument("--device", default="auto", help="cuda:N or cpu; auto picks cuda:0 when there is one")
-    revalidate.add_argument("--trials", type=int, default=5, help="correctness trials (fresh seeds and inputs)")
-    revalidate.add_argument("--timing-trials", type=int, default=100, help="at least this many timed calls")
+    add_trial_options(revalidate)
     revalidate.add_argument("--shapes", type=Path, default=None,
                             help="YAML of shapes to verify too (problem: [{CONSTANT: value, ...}]); a kernel "
                                  "is then routed the ones it passes on")

@@ -32,11 +32,19 @@ def add_evaluation_options(parser: argparse.ArgumentParser) -> None:
         "--policy", choices=[p.value for p in Policy], default=Policy.STRICT.value,
         help="strict: every computation in custom kernels; hybrid: vendor GEMM/convolution may stay",
     )
-    parser.add_argument("--trials", type=int, default=5, help="correctness trials (fresh seeds and inputs)")
-    parser.add_argument("--timing-trials", type=int, default=100, help="at least this many timed calls")
+    add_trial_options(parser)
     parser.add_argument("--seed", type=int, default=None, help="fix the seeds (default: fresh per evaluation)")
     parser.add_argument("--no-compile-baseline", action="store_true", help="skip the torch.compile baseline")
     add_cache_options(parser)
+
+
+def add_trial_options(parser: argparse.ArgumentParser) -> None:
+    """--trials and --timing-trials, defaulting to the harness's own settings."""
+    defaults = EvalSettings()
+    parser.add_argument("--trials", type=int, default=defaults.correctness_trials,
+                        help=f"correctness trials (fresh seeds and inputs; default {defaults.correctness_trials})")
+    parser.add_argument("--timing-trials", type=int, default=defaults.timing.trials,
+                        help=f"at least this many timed calls (default {defaults.timing.trials})")
 
 
 def add_cache_options(parser: argparse.ArgumentParser) -> None:

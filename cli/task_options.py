@@ -22,12 +22,18 @@ if TYPE_CHECKING:
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--selection", choices=[s.value for s in Selection], default=Selection.GREEDY.value)
-    parser.add_argument("--candidates-per-round", type=int, default=1)
-    parser.add_argument("--patience", type=int, default=3, help="rounds without gain before a device stops")
-    parser.add_argument("--min-gain", type=float, default=0.02, help="relative gain that counts as progress")
+    # The defaults are SearchSettings' own, so the command line and a campaign spec cannot drift apart.
+    defaults = SearchSettings()
+    parser.add_argument("--selection", choices=[s.value for s in Selection], default=defaults.selection.value)
+    parser.add_argument("--candidates-per-round", type=int, default=defaults.candidates_per_round,
+                        help=f"candidates per device each round (default {defaults.candidates_per_round})")
+    parser.add_argument("--patience", type=int, default=defaults.patience,
+                        help=f"rounds without gain before a device stops (default {defaults.patience})")
+    parser.add_argument("--min-gain", type=float, default=defaults.min_gain,
+                        help=f"relative gain that counts as progress (default {defaults.min_gain})")
     parser.add_argument("--budget", default=None,
-                        help="rounds=N,wall=SECONDS,tokens=N,usd=X (default rounds=10, the rest unbounded)")
+                        help=f"rounds=N,wall=SECONDS,tokens=N,usd=X (default rounds={defaults.budget.max_rounds}, "
+                             "the rest unbounded)")
     parser.add_argument("--target-speedup", type=float, default=None)
     parser.add_argument("--target-light", type=float, default=None, help="stop at this %% of speed of light")
     parser.add_argument("--auto-approve", action="store_true",
