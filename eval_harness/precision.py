@@ -12,15 +12,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kevolve.hardware_specs.dtypes import STORAGE_DTYPES, DType
 
 MatmulPrecision = Literal["highest", "high", "medium"]
-
-
-class DType(StrEnum):
-    FLOAT32 = "float32"
-    BFLOAT16 = "bfloat16"
-    FLOAT16 = "float16"
 
 
 class Precision(StrEnum):
@@ -46,6 +42,13 @@ class MathMode(BaseModel):
     dtype: DType
     cudnn_tf32: bool = Field(description="torch.backends.cudnn.allow_tf32")
     matmul_precision: MatmulPrecision = Field(description="torch.get_float32_matmul_precision(): 'highest' is no TF32")
+
+    @field_validator("dtype")
+    @classmethod
+    def _a_storage_dtype(cls, dtype: DType) -> DType:
+        if dtype not in STORAGE_DTYPES:
+            raise ValueError(f"a regime stores tensors in {', '.join(sorted(STORAGE_DTYPES))}, not {dtype}")
+        return dtype
 
     @property
     def matmul_tf32(self) -> bool:

@@ -23,12 +23,8 @@ from .results import SpeedOfLight
 from .settings import DType
 from .tensors import as_output_list, tensor_bytes
 
-# fp32 runs with TF32 off (the worker's setting), so matrix products use the vector FMA units.
-_PEAK_UNIT: dict[DType, tuple[str, bool]] = {
-    DType.FLOAT32: ("fp32", False),
-    DType.BFLOAT16: ("bf16", True),
-    DType.FLOAT16: ("fp16", True),
-}
+# Whether the dtype's matrix products run on tensor cores: fp32 is floored with TF32 off, on the vector FMA units.
+_ON_TENSOR_CORES: dict[DType, bool] = {DType.FLOAT32: False, DType.BFLOAT16: True, DType.FLOAT16: True}
 
 
 def count_flops(model: nn.Module, inputs: Sequence[Any]) -> int:
@@ -51,15 +47,15 @@ def speed_of_light(
     moved = minimum_bytes(model, inputs, outputs)
     if spec is None or not spec.timing_meaningful:
         return SpeedOfLight(flops=flops, bytes=moved)
-    unit, tensor_cores = _PEAK_UNIT[dtype]
-    peak_tflops = spec.peak_tflops(unit, tensor_cores)
+    tensor_cores = _ON_TENSOR_CORES[dtype]
+    peak_tflops = spec.peak_tflops(dtype, tensor_cores)
     flop_ms = flops / (peak_tflops * 1e12) * 1e3
     byte_ms = moved / (spec.memory_bandwidth_gbps * 1e9) * 1e3
     return SpeedOfLight(
         flops=flops,
         bytes=moved,
         peak_tflops=peak_tflops,
-        peak_unit=f"{unit} {'tensor' if tensor_cores else 'vector'}",
+        peak_unit=f"{dtype.value} {'tensor' if tensor_cores else 'vector'}",
         bandwidth_gbps=spec.memory_bandwidth_gbps,
         flop_floor_ms=flop_ms,
         byte_floor_ms=byte_ms,

@@ -153,6 +153,7 @@ def _serializer() -> JsonPlusSerializer:
     # means a tampered database cannot make a resume import anything but these.
     from kevolve.eval_harness import precision, settings
     from kevolve.eval_harness.results import EvalStatus, Tolerance
+    from kevolve.hardware_specs.dtypes import DType
     from kevolve.tools import candidates
     from kevolve.tools.llm.base import TokenUsage
 
@@ -164,7 +165,7 @@ def _serializer() -> JsonPlusSerializer:
         for name, value in vars(module).items()
         if isinstance(value, type) and value.__module__ == module.__name__
     ]
-    allowed += [(cls.__module__, cls.__name__) for cls in (EvalStatus, Tolerance, TokenUsage)]
-    # Runs checkpointed before DType moved to the precision module name it by its old home.
-    allowed.append((settings.__name__, "DType"))
+    allowed += [(cls.__module__, cls.__name__) for cls in (EvalStatus, Tolerance, TokenUsage, DType)]
+    # Runs checkpointed before DType moved to hardware_specs/dtypes.py name it by its earlier homes.
+    allowed += [(settings.__name__, "DType"), (precision.__name__, "DType")]
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)

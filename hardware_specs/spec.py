@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from .dtypes import DType
+
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:_[a-z0-9]+)*$")]
 
 
@@ -31,16 +33,6 @@ class Vendor(StrEnum):
     NVIDIA = "nvidia"
     AMD = "amd"
     CPU = "cpu"
-
-
-class DType(StrEnum):
-    FP64 = "fp64"
-    FP32 = "fp32"
-    TF32 = "tf32"
-    BF16 = "bf16"
-    FP16 = "fp16"
-    FP8 = "fp8"
-    INT8 = "int8"
 
 
 class UnknownHardwareSpec(LookupError):

@@ -1,9 +1,11 @@
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from pydantic import ValidationError
 
+from kevolve.eval_harness.precision import MathMode, Precision
 from kevolve.hardware_specs import (
     AmbiguousHardwareSpec,
     DType,
@@ -101,7 +103,7 @@ def test_h100_sxm_datasheet_numbers_and_helpers():
     spec = load_spec("h100_sxm")
     assert spec.sm_count == 132
     assert spec.memory_bandwidth_gbps == 3350
-    assert spec.peak_tflops(DType.BF16, tensor_cores=True) == pytest.approx(989.4)
+    assert spec.peak_tflops(DType.BFLOAT16, tensor_cores=True) == pytest.approx(989.4)
     assert spec.peak_tflops("fp8", tensor_cores=True) == pytest.approx(1978.9)
     assert spec.peak_tflops("fp32", tensor_cores=False) == pytest.approx(67)
     assert spec.peak_tflops("fp64", tensor_cores=True) == pytest.approx(67)
@@ -187,3 +189,10 @@ def test_an_exact_tie_between_two_specs_is_an_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(spec_module, "all_specs", lambda: [first, second])
     with pytest.raises(AmbiguousHardwareSpec, match="h100_pcie"):
         spec_for_device_name("NVIDIA H100")
+
+
+def test_one_dtype_enum_names_a_regime_and_a_datasheet_format():
+    assert DType("bf16") is DType("bfloat16") is DType.BFLOAT16  # the spec files' short names read as the same member
+    assert getattr(torch, DType.FLOAT16.value) is torch.float16
+    with pytest.raises(ValidationError, match="not int8"):
+        MathMode(precision=Precision.EXACT, dtype=DType.INT8, cudnn_tf32=False, matmul_precision="highest")

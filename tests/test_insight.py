@@ -26,7 +26,7 @@ def test_a_matrix_product_is_compute_bound_with_2mnk_flops():
     assert count_flops(model, inputs) == 2 * 1024 * 512 * 256
     sol = speed_of_light(model, inputs, dtype=DType.FLOAT32, spec=H100)
     assert sol.bytes == 4 * (1024 * 512 + 1024 * 256 + 512 * 256)
-    assert sol.peak_tflops == 67 and sol.peak_unit == "fp32 vector"
+    assert sol.peak_tflops == 67 and sol.peak_unit == "float32 vector"
     assert sol.flop_floor_ms == 2 * 1024 * 512 * 256 / 67e12 * 1e3
     assert sol.bound == "compute"
     assert sol.floor_ms == max(sol.flop_floor_ms, sol.byte_floor_ms)
@@ -42,7 +42,7 @@ def test_an_elementwise_op_is_memory_bound_and_half_precision_uses_tensor_peaks(
     assert percent_of_light(sol, sol.floor_ms * 2) == 50.0
     linear = torch.nn.Linear(64, 64).to(torch.bfloat16)
     half = speed_of_light(linear, [torch.randn(8, 64, dtype=torch.bfloat16)], dtype=DType.BFLOAT16, spec=H100)
-    assert half.peak_unit == "bf16 tensor"
+    assert half.peak_unit == "bfloat16 tensor"
 
 
 def test_without_a_meaningful_spec_only_the_counts_are_given():

@@ -7,37 +7,27 @@ but a way matrix products and convolutions read fp32 operands, allowed where the
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from ..precision import DType, MathMode
 
-
-class Format(StrEnum):
-    FLOAT16 = "float16"
-    BFLOAT16 = "bfloat16"
-    FLOAT8 = "float8"  # and fp4: always below every regime
-    TF32 = "tf32"
+# float8 stands for fp4 too: both are below every regime.
+_MANTISSA_BITS = {DType.FLOAT32: 23, DType.FLOAT16: 10, DType.BFLOAT16: 7, DType.FLOAT8: 3}
 
 
-_MANTISSA_BITS = {DType.FLOAT32: 23, DType.FLOAT16: 10, DType.BFLOAT16: 7, Format.FLOAT16: 10, Format.BFLOAT16: 7,
-                  Format.FLOAT8: 3}
-
-
-def format_of(name: str) -> Format:
+def format_of(name: str) -> DType:
     """The format a low-precision dtype name, Triton option or CUDA intrinsic stands for."""
     lowered = name.lower()
     if "float8" in lowered or "fp8" in lowered or "fp4" in lowered or "dot_scaled" in lowered:
-        return Format.FLOAT8
+        return DType.FLOAT8
     if "tf32" in lowered:
-        return Format.TF32
+        return DType.TF32
     if "bfloat16" in lowered or "bf16" in lowered or "16bf" in lowered:  # CUBLAS_COMPUTE_32F_FAST_16BF
-        return Format.BFLOAT16
-    return Format.FLOAT16  # torch.half, HalfTensor, __float2half, tl.float16, CUBLAS_COMPUTE_32F_FAST_16F
+        return DType.BFLOAT16
+    return DType.FLOAT16  # torch.half, HalfTensor, __float2half, tl.float16, CUBLAS_COMPUTE_32F_FAST_16F
 
 
-def allowed(fmt: Format, mode: MathMode) -> bool:
+def allowed(fmt: DType, mode: MathMode) -> bool:
     """Whether computing in `fmt` keeps the precision `mode` promises."""
-    if fmt is Format.TF32:
+    if fmt is DType.TF32:
         # Half-precision operands lose nothing to TF32's 10 bits; fp32 ones only where the caller's flags allow.
         return mode.dtype is not DType.FLOAT32 or mode.matmul_tf32
     return _MANTISSA_BITS[fmt] >= _MANTISSA_BITS[mode.dtype]

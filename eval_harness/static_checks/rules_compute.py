@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from ..precision import DType
 from ..results import Severity
 from . import cuda_source
 from . import names as n
 from .classify import Category, classify, classify_method
 from .facts import CallFact, Facts
-from .formats import Format, allowed, format_of, regime_text
+from .formats import allowed, format_of, regime_text
 from .registry import CheckContext, Hit, rule
 
 _KERNEL_HINT = "compute it in your own Triton / CUDA kernel (outside kernels, only allocation, views and metadata)"
@@ -145,7 +146,7 @@ def _downcast(facts: Facts, call: CallFact, ctx: CheckContext) -> str | None:
     for value in values:
         if (low := _low_precision(facts, value)) and not allowed(format_of(low), ctx.math):
             return f"`{low}`"
-    if call.name == n.TRITON_DOT and not allowed(Format.TF32, ctx.math):
+    if call.name == n.TRITON_DOT and not allowed(DType.TF32, ctx.math):
         options = {k.arg: k.value for k in node.keywords}
         tf32 = options.get("allow_tf32")
         precision = options.get("input_precision")
@@ -198,7 +199,7 @@ def implicit_tf32(facts: Facts, ctx: CheckContext) -> Iterator[Hit]:
 
     TF32 keeps 10 mantissa bits; on long reductions it misses the float32 tolerance or passes by luck.
     """
-    if allowed(Format.TF32, ctx.math):
+    if allowed(DType.TF32, ctx.math):
         return
     reason = ("{} on fp32 operands defaults to TF32 on tensor-core GPUs; pass input_precision=\"ieee\" "
               "(or \"tf32x3\") unless the operands are already half precision")
