@@ -1,7 +1,7 @@
 """The report page in headless Chromium, opened from disk: every plot is drawn (SVG paths with an area on the
 page), the tables are there, and nothing is fetched from anywhere.
 
-KEVOLVE_WRITE_SCREENSHOTS=1 saves the page to docs/screenshots/report.png for the README.
+KEVOLVE_WRITE_SCREENSHOTS=1 saves the page to docs/screenshots/report.png for docs/campaigns.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A person in headless Chromium, against `kevolve serve` run as a subprocess: reject a real run's waiting
 kernel with a comment, watch the search go on and wait again, then approve its next kernel into the library.
 
-KEVOLVE_WRITE_SCREENSHOTS=1 saves the queue and a kernel's page to docs/screenshots/ for the README.
+KEVOLVE_WRITE_SCREENSHOTS=1 saves the queue and a kernel's page to docs/screenshots/ for docs/review.md.
 """
 
 from __future__ import annotations
