@@ -13,7 +13,7 @@ from kevolve.eval_harness.precision import MathMode
 
 from .configs import GroupConfig
 from .fusion import FusionGroup
-from .launcher_source import out_dtype
+from .launcher_source import keyword_arguments, out_dtype
 from .regime import dot_call
 from .triton_source import KernelNames, expression_of, load_of, render
 
@@ -60,25 +60,30 @@ def gemm_kernel(group: FusionGroup, dtypes: dict[str, str], mode: MathMode) -> s
     return render(group, header, body)
 
 
-def gemm_launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], name: str) -> str:
+def gemm_launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], name: str,
+                  kernels: dict[str, dict[str, str]]) -> str:
+    """`kernels`: the runtime parameters the group's kernel keeps (kernel_naming.readable_kernels)."""
     names = KernelNames(group)
     product = group.gemm()
     full = [f"a{i}" for i in range(len(names.full))]
     scalars = [f"s{i}" for i in range(len(names.scalars))]
     # A linear layer's weight is (N, K): its transpose is read through swapped strides.
-    w_strides = "w.stride(1), w.stride(0)" if product.fn == "linear" else "w.stride(0), w.stride(1)"
+    w_dims = (1, 0) if product.fn == "linear" else (0, 1)
     n_size = "w.shape[0]" if product.fn == "linear" else "w.shape[1]"
     outputs = [f"o{i}" for i in range(len(names.outputs_full))]
     lines = [f"M, K, N = x.shape[0], x.shape[1], {n_size}", "shape = (M, N)"]
     lines += [f"{a} = {a}.broadcast_to(shape)" for a in full]
     lines += [f"o{i} = torch.empty(shape, device=x.device, dtype={out_dtype(dtypes, o)})"
               for i, o in enumerate(names.outputs_full)]
-    arguments = ["x", "w", *full, *outputs, "*x.stride()", w_strides, *(f"*{a}.stride()" for a in full),
-                 "*o0.stride()", "M", "N", "K", *scalars]
+    values = {"x_ptr": "x", "w_ptr": "w", "x_s0": "x.stride(0)", "x_s1": "x.stride(1)",
+              "w_s0": f"w.stride({w_dims[0]})", "w_s1": f"w.stride({w_dims[1]})", "os0": "o0.stride(0)",
+              "os1": "o0.stride(1)", "M": "M", "N": "N", "K": "K", **{f"{o}_ptr": o for o in outputs},
+              **{f"{a}_ptr": a for a in full}, **{f"{a}_st{d}": f"{a}.stride({d})" for a in full for d in (0, 1)},
+              **{s: s for s in scalars}}
     lines += [f"grid = (triton.cdiv(M, {config.tile_m}) * triton.cdiv(N, {config.tile_n}),)",
-              f"_{group.name}[grid]({', '.join(arguments)}, BLOCK_M={config.tile_m}, BLOCK_N={config.tile_n}, "
-              f"BLOCK_K={config.tile_k}, GROUP_M={config.group_m}, num_warps={config.warps}, "
-              f"num_stages={config.stages})",
+              f"_{group.name}[grid]({keyword_arguments(kernels[f'_{group.name}'], values)}, "
+              f"BLOCK_M={config.tile_m}, BLOCK_N={config.tile_n}, BLOCK_K={config.tile_k}, GROUP_M={config.group_m}, "
+              f"num_warps={config.warps}, num_stages={config.stages})",
               f"return {', '.join(outputs)},"]
     signature = ", ".join(["x", "w", *full, *scalars])
     return f"def {name}({signature}):\n" + "\n".join(f"    {line}" for line in lines) + "\n"

@@ -34,8 +34,39 @@ def launcher_arguments(group: FusionGroup) -> list[str]:
     return [*operands, *names.full, *names.reduced, *names.windowed, *names.scalars]
 
 
-def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], follow_layout: bool = False) -> str:
-    """`follow_layout`: an elementwise kernel walks its first operand's memory order, and its outputs take that
+def keyword_arguments(parameters: dict[str, str], values: dict[str, str]) -> str:
+    """A launch's runtime arguments by keyword: `parameters` are a kernel's (positional -> its name, see
+    kernel_naming.py), `values` what the launcher passes for each positional name."""
+    return ", ".join(f"{name}={values[positional]}" for positional, name in parameters.items())
+
+
+def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -> dict[str, str]:
+    """Positional kernel parameter -> the launcher's expression for it (see KernelNames.signature); the counts
+    are the launcher's `n` (elements), `kept` (rows) and `extent` (row length)."""
+    values = {f"{o}_ptr": o for o in outputs}
+    product = group.gemm()
+    if product is not None:
+        # g0 @ g1 is (M, N): a linear layer's weight is (N, D), read transposed through swapped strides.
+        g1_dims = (1, 0) if product.fn == "linear" else (0, 1)
+        values |= {"g0_ptr": "g0", "g1_ptr": "g1", "g0_st0": "g0.stride(0)", "g0_st1": "g0.stride(1)",
+                   "g1_st0": f"g1.stride({g1_dims[0]})", "g1_st1": f"g1.stride({g1_dims[1]})", "D": "g0.shape[1]"}
+    for i in range(len(names.full)):
+        values |= {f"a{i}_ptr": f"a{i}", **{f"a{i}_st{d}": f"a{i}.stride({d})" for d in range(names.rank)}}
+    for i in range(len(names.reduced)):
+        values |= {f"b{i}_ptr": f"b{i}", **{f"b{i}_st{d}": f"b{i}.stride({d})" for d in names.kept}}
+    for i in range(len(names.windowed)):
+        values |= {f"w{i}_ptr": f"w{i}", **{f"w{i}_st{d}": f"w{i}.stride({d})" for d in range(names.window_rank)},
+                   **{f"w{i}_n{d}": f"w{i}.shape[{d}]" for d in range(2, names.window_rank)}}
+    values |= {f"os{d}": f"o0.stride({d})" for d in range(names.rank)} if names.outputs_full else {}
+    values |= {f"n{d}": f"shape[{d}]" for d in range(names.rank)}
+    values |= {f"s{i}": f"s{i}" for i in range(len(names.scalars))}
+    return values | {"N": "n", "K": "kept", "R": "extent"}
+
+
+def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], kernels: dict[str, dict[str, str]],
+             follow_layout: bool = False) -> str:
+    """`kernels`: the runtime parameters each of the group's kernels keeps (kernel_naming.readable_kernels).
+    `follow_layout`: an elementwise kernel walks its first operand's memory order, and its outputs take that
     layout (a channels-last convolution's epilogue reads and writes contiguously, with no conversion kernel)."""
     names = KernelNames(group)
     full = [f"a{i}" for i in range(len(names.full))]
@@ -46,9 +77,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], fo
     product = group.gemm()
     gemm = ["g0", "g1"] if product is not None else []
     if product is not None:
-        # g0 @ g1 is (M, N): a linear layer's weight is (N, D), read transposed through swapped strides.
-        columns, g1_strides = ("g1.shape[0]", "g1.stride(1), g1.stride(0)") if product.fn == "linear" else \
-            ("g1.shape[1]", "*g1.stride()")
+        columns = "g1.shape[0]" if product.fn == "linear" else "g1.shape[1]"
         lines = [f"shape = torch.Size([g0.shape[0], {columns}])"]
     elif windows:
         # The iteration shape is the pooled tensor's (N, C), its output sizes, then the window's taps.
@@ -85,22 +114,19 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], fo
         outputs.append(f"q{i}")
     pointers = ", ".join(gemm + full + reduced + windowed + outputs)
     lines.append(f"wide = _needs_int64(shape, {pointers})")
-    strides = ["*g0.stride()", g1_strides] if product is not None else []
-    strides += [f"*{a}.stride()" for a in full] + [f"*[{b}.stride(d) for d in {names.kept!r}]" for b in reduced]
-    strides += ["*o0.stride()"] if names.outputs_full else []
-    strides += [f"*{w}.stride()" for w in windowed]
-    sizes = ["*shape", *(f"*{w}.shape[2:]" for w in windowed), *(["g0.shape[1]"] if product is not None else [])]
-    common = ", ".join([pointers, *strides, *sizes])
+    values = _kernel_values(group, names, outputs)
     if group.kind == "pointwise":
         lines += ["n = math.prod(shape)",
                   f"grid = (triton.cdiv(n, {config.block}),)",
-                  f"_{group.name}[grid]({common}, n, {', '.join(scalars) + ', ' if scalars else ''}"
+                  f"_{group.name}[grid]({keyword_arguments(kernels[f'_{group.name}'], values)}, "
                   f"BLOCK={config.block}, FLAT=flat, WIDE=wide, num_warps={config.warps})"]
     else:
-        scalar_args = ", ".join(scalars) + ", " if scalars else ""
         inner = f"BLOCK_D={config.tile_k}, " if product is not None else ""
-        launch = (f"[grid]({common}, kept, extent, {scalar_args}BLOCK_K={config.rows}, BLOCK_R={{}}, "
-                  f"{inner}WIDE=wide, num_warps={config.warps})")
+
+        def launch(form: str, block_r: str) -> str:
+            kernel = f"_{group.name}_{form}"
+            return (f"{kernel}[grid]({keyword_arguments(kernels[kernel], values)}, BLOCK_K={config.rows}, "
+                    f"BLOCK_R={block_r}, {inner}WIDE=wide, num_warps={config.warps})")
         # tl.dot takes blocks of at least 16 in each dim.
         whole_row = "max(16, triton.next_power_of_2(extent))" if product is not None else \
             "triton.next_power_of_2(extent)"
@@ -108,9 +134,9 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], fo
                   f"extent = math.prod(shape[d] for d in {reduced_dims!r})",
                   f"grid = (triton.cdiv(kept, {config.rows}),)",
                   f"if extent <= {config.single_max}:  # whole rows on chip: every input read once",
-                  f"    _{group.name}_single" + launch.format(whole_row),
+                  f"    {launch('single', whole_row)}",
                   "else:",
-                  f"    _{group.name}_loop" + launch.format(config.chunk)]
+                  f"    {launch('loop', str(config.chunk))}"]
     if walks_layout:
         lines.append("back = [order.index(d) for d in range(len(order))]")
         outputs = [f"{o}.permute(back)" for o in outputs]

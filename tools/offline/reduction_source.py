@@ -50,7 +50,7 @@ class ReductionBody:
             load = load_of(f"b{i}_ptr", f"({offset})[:, None]", "k_mask[:, None]", self.dtypes[tensor])
             lines.append(f"y{i} = {load}")
         if n.outputs_full:
-            lines.append(f"o_k = {offset_of('os', n.kept, 'j', 'k')}")
+            lines.append(f"out_row = {offset_of('os', n.kept, 'j', 'k')}")
         return lines
 
     def slice_lines(self, start: str) -> list[str]:
@@ -183,7 +183,7 @@ class ReductionBody:
     def stores_full(self) -> list[str]:
         n = self.names
         out_r = offset_of("os", self.reduced_dims, "i", "r")
-        return [f"tl.store(o{i}_ptr + o_k[:, None] + ({out_r})[None, :], v_{o}, mask=mask)"
+        return [f"tl.store(o{i}_ptr + out_row[:, None] + ({out_r})[None, :], v_{o}, mask=mask)"
                 for i, o in enumerate(n.outputs_full)]
 
     def lines(self) -> list[str]:
