@@ -10,7 +10,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.problem import load_problems
 from kevolve.eval_harness.problems import SUITE_DIR
-from kevolve.eval_harness.report import render_markdown
 from kevolve.eval_harness.suite import BenchReport, BenchRun, ProblemRecord
 
 from .console import console, error_console
@@ -88,4 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write(report: BenchReport, out: Path, markdown: Path) -> None:
     out.write_text(report.model_dump_json(indent=1))
+    # Imported here: it loads PyTorch, which `kevolve bench --help` and an argument error must not wait for.
+    from kevolve.eval_harness.report import render_markdown
+
     markdown.write_text(render_markdown(report))

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kevolve.eval_harness.precision import Precision
 from kevolve.graph.folders import run_library
-from kevolve.graph.runner import OptimizationRun
-from kevolve.graph.services import close_services
 from kevolve.tools.candidates import Role
-from kevolve.tools.llm.factory import make_llm_provider
 
-from .chat_replies import HELP
-from .chat_session import ChatSession, RunFactory
 from .console import console, shown
 from .options import add_evaluation_options, resolve_device
 from .progress import print_event
 from .run_options import add_run_options, llm_settings, open_run_services
 from .task_options import add_search_options, new_task
+
+if TYPE_CHECKING:
+    from kevolve.graph.runner import OptimizationRun
+
+    from .chat_session import RunFactory
+
+# The run, the session and the LLM clients load PyTorch and LangGraph: they are imported in the functions that
+# use them, so that `kevolve chat --help` and an argument error answer at once.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_factory(args: argparse.Namespace) -> RunFactory:
     """New runs as `kevolve optimize` starts them, on the chat's problem and devices."""
+    from kevolve.graph.runner import OptimizationRun
+    from kevolve.graph.services import close_services
 
     def start(problem: Path, devices: list[str], precision: Precision | None = None) -> OptimizationRun:
         task = new_task(args, problem, devices=devices, precision=precision)
@@ -51,6 +57,11 @@ def _say(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kevolve.tools.llm.factory import make_llm_provider
+
+    from .chat_replies import HELP
+    from .chat_session import ChatSession
+
     provider = make_llm_provider(llm_settings(args), transcript=args.transcript)
     session = ChatSession(
         run_factory(args), say=_say, on_event=print_event,

@@ -11,9 +11,7 @@ from rich.text import Text
 from kevolve.eval_harness.evaluator import Evaluator
 from kevolve.eval_harness.settings import EvalSettings, TimingSettings
 from kevolve.graph.folders import LIBRARY_DEFAULT, LIBRARY_VARIABLE, default_library_dir
-from kevolve.graph.summary import format_ratio
 from kevolve.tools.kernel_library.declared_shapes import DeclaredShapes
-from kevolve.tools.kernel_library.export import export_library
 from kevolve.tools.kernel_library.records import LibraryEntry, LibraryError, read_library
 from kevolve.tools.kernel_library.revalidate import KernelCheck, Outcome, revalidate_library
 
@@ -61,6 +59,9 @@ def _entries(args: argparse.Namespace) -> list[LibraryEntry]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    # Imported here, as export_library below: both load PyTorch, which `kevolve library --help` must not wait for.
+    from kevolve.graph.summary import format_ratio
+
     entries = _entries(args)
     if not entries:
         console.print(f"no kernels in {args.library}")
@@ -79,6 +80,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from kevolve.tools.kernel_library.export import export_library
+
     try:
         manifest = export_library(args.library, args.to, package=args.package, namespace=args.namespace)
     except LibraryError as exc:

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kevolve.graph.campaign.location import find_campaign
 from kevolve.graph.campaign.store import CampaignNotFound
 from kevolve.graph.database import database_url
 from kevolve.graph.folders import default_campaigns_dir, default_runs_dir
-from kevolve.graph.report.collect import campaign_report, run_report
-from kevolve.graph.report.model import Report
-from kevolve.graph.run_directory import RunDirectory, RunNotFound
 
 from .console import console
 from .options import UsageError
+
+if TYPE_CHECKING:
+    from kevolve.graph.report.model import Report
 
 REPORT_FOLDER = "report"
 
@@ -31,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _collect(args: argparse.Namespace) -> tuple[Report, Path]:
+    # Imported here: reading a run loads PyTorch and LangGraph, which `kevolve report --help` must not wait for.
+    from kevolve.graph.report.collect import campaign_report, run_report
+    from kevolve.graph.run_directory import RunDirectory, RunNotFound
+
     try:
         place = find_campaign(args.campaigns_dir, args.target, database_url=database_url())
     except CampaignNotFound:

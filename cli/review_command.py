@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from kevolve.eval_harness.static_checks.hidden_characters import reveal, summary
-from kevolve.graph import review_queue
-from kevolve.graph.approval import ApprovalDecision, ApprovalRequest
 from kevolve.graph.folders import run_library
-from kevolve.graph.runner import OptimizationRun
-from kevolve.graph.summary import format_percent, format_ratio
 
 from .console import console, error_console, print_error, shown
 from .optimize_command import report_stop
@@ -22,6 +19,12 @@ from .options import add_cache_options
 from .progress import print_event
 from .run_options import add_run_options, open_run_services
 from .verb_options import add_verbs_with_options
+
+if TYPE_CHECKING:
+    from kevolve.graph.approval import ApprovalRequest
+
+# The review queue, the run and the figures' formatting load PyTorch and LangGraph: they are imported in the
+# functions that use them, so that `kevolve review --help` and an argument error answer at once.
 
 
 def _add_review_options(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from kevolve.graph import review_queue
+    from kevolve.graph.summary import format_percent, format_ratio
+
     found = review_queue.queue(args.runs_dir)
     if not found.waiting:
         console.print(shown(f"nothing waits for approval in {args.runs_dir}"))
@@ -63,6 +69,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(request: ApprovalRequest) -> None:
+    from kevolve.graph.summary import format_ratio
+
     # Not a rule's title: one longer than the terminal would be cut to an ellipsis, and the id is copied from it.
     console.rule()
     console.print(shown(f"{request.review_id}: {request.problem} on {request.device} (stopped: {request.stop_reason})",
@@ -99,6 +107,10 @@ def _show(request: ApprovalRequest) -> None:
 
 
 def _decide(args: argparse.Namespace, approved: bool) -> int:
+    from kevolve.graph import review_queue
+    from kevolve.graph.approval import ApprovalDecision
+    from kevolve.graph.runner import OptimizationRun
+
     run, request = review_queue.find(args.runs_dir, args.id)
     # The decision names the request loaded here: if what waits changes before the claim, it is refused.
     decision = ApprovalDecision.on(request, approved=approved, reviewer=args.reviewer or getpass.getuser(),
@@ -119,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
         case None:
             return _list(args)
         case "show":
+            from kevolve.graph import review_queue
+
             _show(review_queue.find(args.runs_dir, args.id)[1])
             return 0
         case "approve":

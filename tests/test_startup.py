@@ -11,12 +11,14 @@ import sys
 import pytest
 
 from kevolve.exit_codes import ExitCode
+from kevolve.main import COMMANDS
 
 HEAVY = ("torch", "langgraph", "langchain_core")
 
 
 def _modules_loaded_by(*argv: str) -> tuple[set[str], subprocess.CompletedProcess]:
-    script = ("import sys\nfrom kevolve.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    script = ("import sys\nfrom kevolve.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as exit:\n"
+              "    print('EXITED', exit.code or 0)\n"
               f"print('LOADED', *sorted(name for name in sys.modules if name.split('.')[0] in {HEAVY!r}))")
     done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=120)
     [line] = [line for line in done.stdout.splitlines() if line.startswith("LOADED")]
@@ -28,6 +30,16 @@ def _modules_loaded_by(*argv: str) -> tuple[set[str], subprocess.CompletedProces
 def test_help_and_argument_errors_load_neither_torch_nor_langgraph(argv):
     loaded, _ = _modules_loaded_by(*argv)
     assert not loaded, f"kevolve {' '.join(argv)} imported {sorted(loaded)[:5]}"
+
+
+@pytest.mark.parametrize("flag", ["--help", "--no-such-option"])
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_answers_help_and_a_bad_option_without_torch_or_langgraph(command, flag):
+    """Each command's module defines its options without loading them (its actions import them when they run)."""
+    loaded, done = _modules_loaded_by(command, flag)
+    assert not loaded, f"kevolve {command} {flag} imported {sorted(loaded)[:5]}"
+    expected = 0 if flag == "--help" else ExitCode.USAGE_OR_UNAVAILABLE
+    assert f"EXITED {int(expected)}" in done.stdout.splitlines(), (done.stdout[-300:], done.stderr[-300:])
 
 
 def test_the_help_lists_every_command_and_every_exit_code():

@@ -29,10 +29,6 @@ logger = logging.getLogger(__name__)
 CHECK_STANDS_FOR = timedelta(hours=1)
 
 
-def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "kevolve" / "llm"
-
-
 def cache_file(directory: Path, endpoint: str, model: str) -> Path:
     # A content hash, not hash(): Python salts str hashes per process.
     key = hashlib.sha256(f"{endpoint}\n{model}".encode()).hexdigest()[:16]

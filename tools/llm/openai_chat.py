@@ -13,8 +13,9 @@ from langchain_openai import ChatOpenAI
 from kevolve.tools.candidates import Role
 
 from .base import LLMProvider, RoleLLM
+from .cache_folder import default_cache_dir
 from .capabilities import PREFERENCE, Capabilities
-from .capability_cache import capabilities_for, default_cache_dir
+from .capability_cache import capabilities_for
 from .deadline import WallClock
 from .fallback import AdaptiveLLM, MethodSelector
 from .openai_client import chat_openai, endpoint_of, with_reply_limit
