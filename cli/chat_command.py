@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kevolve.eval_harness.precision import Precision
-from kevolve.graph.folders import run_library
 from kevolve.tools.candidates import Role
 
 from .console import console, shown
@@ -41,7 +40,7 @@ def run_factory(args: argparse.Namespace) -> RunFactory:
         task = new_task(args, problem, devices=devices, precision=precision)
         services = open_run_services(task, args)
         try:
-            library = run_library(task.sources.library, args.library)
+            library = Path(task.sources.library)  # this command's own (or the default): marked when the run is made
             return OptimizationRun.start(args.runs_dir, task, services, library=library)
         except BaseException:
             close_services(services)

@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     task = RunDirectory.open(args.runs_dir, args.resume).task() if args.resume else _new_task(args)
     services = open_run_services(task, args)
-    library = run_library(task.sources.library, args.library)
+    # A new run's library is the one this command names (or the default): trusted, and marked when the run is
+    # made. Only a resumed run's saved library comes from a folder that may have been copied from anywhere.
+    library = run_library(task.sources.library, args.library) if args.resume else Path(task.sources.library)
     try:
         if args.resume:
             optimization = OptimizationRun(RunDirectory.open(args.runs_dir, args.resume), services, library=library)

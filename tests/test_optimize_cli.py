@@ -154,3 +154,12 @@ def test_a_device_this_machine_lacks_is_refused_before_a_run_folder_is_made(tmp_
     refused = kevolve("optimize", GELU_PROBLEM, "--devices", "cpu", "cuda:7", "--no-knowledge", home=tmp_path)
     assert refused.returncode == 2 and "cuda:7" in refused.stderr, refused.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_the_readme_command_needs_no_library_option(tmp_path):
+    """As the README's first command runs it: no --library, no --runs-dir, in a fresh folder (the default library
+    is this command's own, not a run folder's choice, so it is made and marked, never refused)."""
+    done = subprocess.run([sys.executable, "-m", "kevolve", "optimize", GELU_PROBLEM, *FAST],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr  # no seeds, no engine, no model: nothing to approve
+    assert (tmp_path / "kevolve-library" / ".kevolve-library").is_file()
