@@ -1,4 +1,5 @@
 import os
+import shutil
 
 # Triton reads TRITON_INTERPRET when a kernel is decorated, and the machines that run this suite have
 # no GPU: set it before any test module imports triton (directly or through a candidate module), so
@@ -63,3 +64,10 @@ def waiting_runs(tmp_path_factory, baseline_cache):
     from waiting_run import optimize_until_approval
 
     return optimize_until_approval(tmp_path_factory.mktemp("template"), baseline_cache)
+
+
+@pytest.fixture
+def home(tmp_path, waiting_runs):
+    """A fresh copy of the waiting run under tmp_path/runs (its id, the folder name, and checkpoints travel)."""
+    shutil.copytree(waiting_runs, tmp_path / "runs")
+    return tmp_path

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -39,12 +38,6 @@ from waiting_run import FIRST_KERNEL
 EXIT_USAGE = 2
 ESCAPE = "../../../outside/sitecustomize"
 CODE_NAMES = ['gelu"""\nopen("PWNED", "w")\n"""', "gelu\\N{BOM}", "../gelu"]
-
-
-@pytest.fixture
-def home(tmp_path: Path, waiting_runs: Path) -> Path:
-    shutil.copytree(waiting_runs, tmp_path / "runs")
-    return tmp_path
 
 
 @pytest.fixture

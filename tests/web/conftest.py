@@ -3,7 +3,6 @@ app over such a copy, with its services opened from `kevolve serve`'s options.""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from kevolve.web.app import create_app
 from kevolve.web.settings import ServeSettings
 from waiting_run import FIRST_KERNEL
 from web_helpers import REVIEWER, serve_args
-
-
-@pytest.fixture
-def home(tmp_path: Path, waiting_runs: Path) -> Path:
-    """A fresh copy: the run id (its folder's name) and its checkpoints travel with it."""
-    shutil.copytree(waiting_runs, tmp_path / "runs")
-    return tmp_path
 
 
 @pytest.fixture
