@@ -120,9 +120,7 @@ def run_named(runs_root: Path, run_id: str) -> RunDirectory | None:
 def run_status(run: RunDirectory) -> tuple[RunStatus, list[ApprovalRequest]]:
     """What the run is doing, with what its checkpoints say waits (while RUNNING: the kernel being decided);
     RunUnreadable for a run that cannot be read (its task and decisions included, as `queue` judges it)."""
-    read_task(run)
-    decisions(run)
-    with _checkpoints(run) as optimization:
+    with _readable(run) as optimization:
         pending = optimization.pending()
         if _locked(run):
             return RunStatus.RUNNING, pending
@@ -223,10 +221,18 @@ def record(claimed: Claim, decision: ApprovalDecision) -> None:
 
 def _readable_pending(run: RunDirectory) -> list[ApprovalRequest]:
     """What waits in `run`, once its task, checkpoints and decisions have all been read."""
+    with _readable(run) as optimization:
+        return optimization.pending()
+
+
+@contextmanager
+def _readable(run: RunDirectory) -> Iterator[OptimizationRun]:
+    """The run's checkpoints, opened to read once its task and decisions have been read: RunUnreadable when any
+    of the three cannot be (a run is judged readable the same way by the queue and by its status)."""
     read_task(run)
     decisions(run)
     with _checkpoints(run) as optimization:
-        return optimization.pending()
+        yield optimization
 
 
 @contextmanager
