@@ -4,8 +4,9 @@ One `GroupConfig` per fusion group. A reduction holds its whole reduced extent i
 it is at most `single_max` long (one read of the input), else it loops over `chunk`-wide slices,
 reading its input once per reduction it computes; a pool loops over its window one tap at a time. A GEMM
 whose rows are reduced takes `rows` rows of the product per program, `tile_k` of the inner dim per step, and
-the whole row on chip up to `single_max` columns (beyond, each pass multiplies again). The harness's
-verdicts, not these defaults, decide which configuration wins.
+the whole row on chip up to `single_max` columns (beyond, each pass multiplies again). A segment reduction
+(an embedding bag, a jagged sum) takes `rows` segments per program, `chunk` of a segment's rows per step and
+`tile_n` of the row width. The harness's verdicts, not these defaults, decide which configuration wins.
 """
 
 from __future__ import annotations
@@ -28,18 +29,22 @@ _TAP_ROWS = (128, 256, 512, 1024, 2048)
 _GEMM_ROWS = (16, 32, 64, 128)
 _GEMM_ROW_SINGLE = (0, 256, 512, 1024, 2048)
 _GEMM_ROW_CHUNKS = (32, 64, 128, 256)
+# A segment reduction: segments per program, rows per step, and the slice of the row width a program takes.
+_SEGMENTS = (1, 2, 4, 8)
+_SEGMENT_CHUNKS = (4, 8, 16, 32, 64)
+_SEGMENT_WIDTHS = (32, 64, 128, 256, 512)
 
 
 class GroupConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     block: int = Field(default=1024, description="pointwise: elements per program")
-    rows: int = Field(default=1, description="reduction: kept rows per program")
+    rows: int = Field(default=1, description="reduction: kept rows per program; segment: segments per program")
     single_max: int = Field(default=16384, description="reduction: the longest extent reduced in registers")
-    chunk: int = Field(default=1024, description="reduction: slice width when looping")
+    chunk: int = Field(default=1024, description="reduction: slice width when looping; segment: rows per step")
     warps: int = 4
     tile_m: int = Field(default=64, description="GEMM: output rows per program")
-    tile_n: int = Field(default=64, description="GEMM: output columns per program")
+    tile_n: int = Field(default=64, description="GEMM: output columns per program; segment: row width per program")
     tile_k: int = Field(default=32, description="GEMM: reduction slice per step")
     stages: int = Field(default=3, description="GEMM: software-pipelining depth")
     group_m: int = Field(default=8, description="GEMM: row tiles per band, for L2 reuse of the other operand")
@@ -59,6 +64,10 @@ def default_config(group: FusionGroup) -> GroupConfig:
         return GroupConfig(block=1024, warps=4)
     if group.kind == "gemm":
         return GroupConfig(tile_m=64, tile_n=64, tile_k=32, stages=3, warps=4, group_m=8)
+    if group.kind == "segment":
+        # One segment a program, its rows 16 at a time across a 128-wide slice of the row: a bag's ids are few
+        # and its rows scattered, so many programs in flight hide the latency of the dependent loads.
+        return GroupConfig(rows=1, chunk=16, tile_n=128, warps=4)
     if group.kind == "gemm_reduction":
         # A 32-row tile of a 1024-column row is 32K fp32 accumulators: 8 warps keep them in registers.
         return GroupConfig(rows=32, single_max=1024, chunk=128, tile_k=32, warps=8)
@@ -90,6 +99,11 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
         moves += [{"tile_n": t} for t in step(_TILES, config.tile_n)]
         moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]
         moves += [{"stages": s} for s in step(_STAGES, config.stages)]
+        moves += [{"warps": w} for w in step(_WARPS, config.warps)]
+    elif group.kind == "segment":
+        moves = [{"rows": r} for r in step(_SEGMENTS, config.rows)]
+        moves += [{"chunk": c} for c in step(_SEGMENT_CHUNKS, config.chunk)]
+        moves += [{"tile_n": t} for t in step(_SEGMENT_WIDTHS, config.tile_n)]
         moves += [{"warps": w} for w in step(_WARPS, config.warps)]
     elif group.kind == "pointwise":
         moves = [{"block": b} for b in step(_BLOCKS, config.block)] + [{"warps": w} for w in step(_WARPS, config.warps)]

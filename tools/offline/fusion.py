@@ -38,14 +38,24 @@ class FusionGroup:
         return f"fused_{self.index}"
 
     @property
-    def kind(self) -> Literal["pointwise", "reduction", "gemm", "gemm_reduction"]:
+    def kind(self) -> Literal["pointwise", "reduction", "gemm", "gemm_reduction", "segment"]:
         if self.gemm() is not None:
             return "gemm_reduction" if self.reduced_dims else "gemm"
+        if self.segment() is not None:
+            return "segment"
         return "reduction" if self.reduced_dims else "pointwise"
 
     def gemm(self) -> PrimStep | None:
         """The matrix product a GEMM group starts with; its other members are the epilogue."""
         return next((m for m in self.members if m.kind == "gemm"), None)
+
+    def segment(self) -> PrimStep | None:
+        """The segment reduction a segment group starts with; its other members are an elementwise epilogue."""
+        return next((m for m in self.members if m.kind == "segment"), None)
+
+    def head(self) -> PrimStep | None:
+        """The member that reads its operands its own way (a GEMM or a segment reduction), if any."""
+        return self.gemm() or self.segment()
 
     def kept_shape(self, keepdim: bool) -> tuple[int, ...]:
         return tuple(1 if i in self.reduced_dims else s for i, s in enumerate(self.shape)
@@ -69,7 +79,7 @@ class FusionGroup:
         """Tensors from outside the group that members read at `level`, in first-use order."""
         found: dict[str, None] = {}
         for member in self.members:
-            if member.kind in ("window", "gemm"):
+            if member.kind in ("window", "gemm", "segment"):
                 continue
             use = "full" if member.kind != "pointwise" else self.levels[member.name]
             for arg in member.tensor_args():
@@ -109,8 +119,10 @@ def _reduces_gemm_rows(group: FusionGroup, step: PrimStep) -> bool:
 def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | None:
     """The level `step` would have in `group`, or None when it does not fit."""
     inside = [arg for arg in step.tensor_args() if arg in group.levels]
-    if step.kind == "gemm" or (group.gemm() is not None and step.kind != "pointwise"
-                               and not (gemm_reductions and _reduces_gemm_rows(group, step))):
+    if step.kind in ("gemm", "segment") or (group.segment() is not None and step.kind != "pointwise"):
+        return None
+    if group.gemm() is not None and step.kind != "pointwise" \
+            and not (gemm_reductions and _reduces_gemm_rows(group, step)):
         return None
     if step.kind == "window":
         return "full" if step.shape.dims == group.shape and not group.reduced_dims else None
@@ -161,7 +173,7 @@ def fuse(program: Program, *, gemm_reductions: bool = False) -> FusedProgram:
             stages.append(stage)
             continue
         if target is None or level is None:
-            full = step.shape.dims if step.kind in ("pointwise", "window", "gemm") else \
+            full = step.shape.dims if step.kind in ("pointwise", "window", "gemm", "segment") else \
                 program.tensors[step.args[0]].dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in stages), shape=full)
             stages.append(target)
@@ -183,9 +195,9 @@ def _produces(stage: PyStep | FusionGroup) -> set[str]:
 def _reads(stage: PyStep | FusionGroup) -> set[str]:
     if isinstance(stage, PyStep):
         return _names_in(stage.code)
-    product = stage.gemm()
+    head = stage.head()
     names = set(stage.external("full") + stage.external("reduced") + stage.windowed())
-    names |= set(product.tensor_args()) if product is not None else set()
+    names |= set(head.tensor_args()) if head is not None else set()
     for expr in stage.scalars():
         names |= _names_in(expr)
     return names

@@ -13,6 +13,7 @@ import keyword
 import re
 
 from .fusion import FusionGroup
+from .segment_source import segment_operands
 from .triton_source import KernelNames
 
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
@@ -40,6 +41,8 @@ def _families(group: FusionGroup) -> dict[str, str]:
     if product is not None:
         first, second = product.tensor_args()[:2]
         families |= {"x": first, "w": second} if group.kind == "gemm" else {"g0": first, "g1": second}
+    if (segment := group.segment()) is not None:
+        families |= segment_operands(segment)
     return families
 
 

@@ -27,10 +27,11 @@ def launcher_name(group: FusionGroup) -> str:
 
 
 def launcher_arguments(group: FusionGroup) -> list[str]:
-    """What the forward passes, in order: tensors read at full then reduced level, then scalars."""
+    """What the forward passes, in order: a GEMM's or a segment reduction's own operands, tensors read at full
+    then reduced level, then scalars."""
     names = KernelNames(group)
-    product = group.gemm()
-    operands = product.tensor_args() if product is not None else []
+    head = group.head()
+    operands = head.tensor_args() if head is not None else []
     return [*operands, *names.full, *names.reduced, *names.windowed, *names.scalars]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from .formulas import POINTWISE, SIGNATURES
-from .program import PrimKind, PrimStep, Program, PyStep, Scalar, Shape
+from .program import PrimKind, PrimStep, Program, PyStep, Scalar, SegmentSpec, Shape
 from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 
 VENDOR_CALLS = {
@@ -143,7 +143,7 @@ class LoweringState:
 
     def emit_prim(self, kind: PrimKind, fn: str, args: list[str | Scalar], *, name: str | None = None,
                   dims: tuple[int, ...] = (), keepdim: bool = False, index: bool = False,
-                  shape_override: tuple[int, ...] | None = None) -> str:
+                  shape_override: tuple[int, ...] | None = None, segment: SegmentSpec | None = None) -> str:
         name = name or self.fresh(fn)
         if shape_override is not None:
             dims_out = shape_override
@@ -154,7 +154,7 @@ class LoweringState:
             dims_out = source if kind == "scan" else tuple(
                 1 if i in dims else size for i, size in enumerate(source) if keepdim or i not in dims)
         shape = Shape(dims_out, self.result_dtype(fn, args, index))
-        self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, dims, keepdim, index))
+        self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, dims, keepdim, index, segment))
         self.tensors[name] = shape
         return name
 

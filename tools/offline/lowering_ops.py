@@ -193,9 +193,11 @@ HANDLERS["getattr"] = _getattr
 def _register_composites() -> None:
     from .lowering_composites import COMPOSITES
     from .lowering_pool import POOLS
+    from .lowering_segments import SEGMENTS
 
     HANDLERS.update(COMPOSITES)
     HANDLERS.update(POOLS)
+    HANDLERS.update(SEGMENTS)
 
 
 _register_composites()

@@ -29,6 +29,7 @@ from .program import PyStep
 from .reduction_source import reduction_kernels
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, schedule_line
+from .segment_source import segment_kernel, segment_launcher
 from .triton_source import LOGADDEXP_SOURCE, pointwise_kernel, uses_logaddexp
 
 CONFIG_MARKER = "# kevolve-offline: "
@@ -141,7 +142,7 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(REDUCED_OPERAND_SOURCE)
     if any(group.window_members() for group in groups):
         parts.append(WINDOW_SOURCE)
-    if any(group.kind != "gemm" for group in groups):
+    if any(group.kind not in ("gemm", "segment") for group in groups):
         parts.append(INDEX_WIDTH_SOURCE)
     if schedule.channels_last and any(group.kind == "pointwise" for group in groups):
         parts.append(MEMORY_ORDER_SOURCE)
@@ -149,6 +150,10 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         if group.kind == "gemm":
             kernel, kernels = readable_kernels(group, gemm_kernel(group, dtypes, mode))
             parts += [kernel, gemm_launcher(group, configs[group.name], dtypes, launcher_name(group), kernels)]
+            continue
+        if group.kind == "segment":
+            kernel, kernels = readable_kernels(group, segment_kernel(group, dtypes))
+            parts += [kernel, segment_launcher(group, configs[group.name], dtypes, kernels)]
             continue
         kernel, kernels = readable_kernels(group, pointwise_kernel(group, dtypes) if group.kind == "pointwise" else
                                            reduction_kernels(group, dtypes, mode))

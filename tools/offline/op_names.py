@@ -18,7 +18,8 @@ ALIASES = {
 }
 
 # nn module type -> (canonical op, argument spec). In the spec, "input" is the module's input,
-# "P:name" a tensor of the module, "A:name" a setting of the module.
+# "P:name" a tensor of the module, "A:name" a setting of the module, "I:k:name" the forward's argument at
+# position k or named `name` (absent: None).
 _CONV = ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:dilation", "A:groups")
 _CONV_TRANSPOSE = ("input", "P:weight", "P:bias", "A:stride", "A:padding", "A:output_padding", "A:groups",
                    "A:dilation")
@@ -62,6 +63,10 @@ MODULE_CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Dropout": ("dropout", ("input", "A:p")),
     "Flatten": ("flatten", ("input", "A:start_dim", "A:end_dim")),
     "AdaptiveAvgPool2d": ("adaptive_avg_pool2d", ("input", "A:output_size")),
+    # As F.embedding_bag takes them, so that one handler lowers the module and the function.
+    "EmbeddingBag": ("embedding_bag", ("input", "P:weight", "I:1:offsets", "A:max_norm", "A:norm_type",
+                                       "A:scale_grad_by_freq", "A:mode", "A:sparse", "I:2:per_sample_weights",
+                                       "A:include_last_offset", "A:padding_idx")),
 }
 
 

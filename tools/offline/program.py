@@ -13,7 +13,9 @@ from typing import Literal
 # "window" reads its tensor through a pooling window (out * stride - padding + tap * dilation), masked
 # where that falls outside the tensor; its iteration shape is (N, C, outputs..., taps...).
 # "gemm" is a matrix product written in Triton (under `strict`): fn "linear" (x @ w.T) or "matmul".
-PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm"]
+# "segment" reduces runs of rows whose bounds are data (offsets or lengths), over a jagged tensor or over rows
+# of a table picked by ids (an embedding bag); its iteration shape is (segments, row width), see SegmentSpec.
+PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,27 @@ class Scalar:
 
     expr: str
     literal: bool
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    """How a segment reduction finds its rows and what it gives for an empty segment.
+
+    Its step's tensor arguments are, in order: the rows (a jagged `(total, width)` tensor, or a table when
+    `gathered`), the ids into that table (`gathered`), the bounds (unless `bounds` is "fixed": every segment is a
+    row of a 2-D ids tensor), the per-row weights (`weighted`). Scalars after them: the padding id
+    (`padded`, rows with that id are skipped and not counted).
+    """
+
+    reduce: Literal["sum", "mean", "max", "min"]
+    # "offsets": each segment's first row (a final entry, where given, ends the last); "lengths": row counts.
+    bounds: Literal["offsets", "lengths", "fixed"]
+    gathered: bool
+    weighted: bool
+    empty: str  # a Triton expression: what an empty segment gives (0 for a bag, NaN or an infinity for segments)
+    padded: bool = False
+    closed: bool = False  # offsets end with the last segment's end (include_last_offset): one fewer segment
+    initial: str | None = None  # segment_reduce's `initial`, which also takes part in every non-empty segment
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,7 @@ class PrimStep:
     keepdim: bool = False
     # True for an argmax whose result is an index (int64) rather than a value
     index: bool = False
+    segment: SegmentSpec | None = None
 
     def tensor_args(self) -> list[str]:
         return [arg for arg in self.args if isinstance(arg, str)]

@@ -13,6 +13,12 @@ configuration; shapes are then propagated once, for choices only.
 A constant in the graph may come from a model attribute (`self.lo`, `self.groups`): each scalar
 attribute is perturbed and the model re-traced, and a constant that moves with it is recorded as that
 attribute, so the generated code reads it at run time instead of baking one configuration's value.
+
+Some references build their inputs from values (`int(lengths.sum())` sizes a jagged batch) or compute with
+operations whose result size depends on them (`segment_reduce`, `embedding_bag`): the meta device has no
+values, so those are traced on real tensors on the CPU instead, at the problem's CPU-sized configuration
+(`small`, where it declares one). Only the propagated shapes differ, and they guide choices only: the graph
+is symbolic either way, and every size the generated code uses is read from its inputs at run time.
 """
 
 from __future__ import annotations
@@ -104,6 +110,10 @@ def _module_call(node: torch.fx.Node, model: nn.Module, encoder: _Encoder) -> tu
     for item in spec:
         if item == "input":
             args.append(encoder.value(node.args[0]))
+        elif item.startswith("I:"):
+            _, position, keyword = item.split(":")
+            given = node.args[int(position)] if int(position) < len(node.args) else node.kwargs.get(keyword)
+            args.append(encoder.value(given))
         elif item.startswith("P:"):
             tensor = getattr(module, item[2:], None)
             args.append({"param": f"{node.target}.{item[2:]}"} if tensor is not None else {"const": None})
@@ -178,17 +188,23 @@ def _provenance(model: nn.Module, base: dict[tuple[str, int], Any]
     return attributes, derived
 
 
-def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dtype = torch.float32
-          ) -> dict[str, Any]:
-    module = module_from_source(source, stem="traced_problem", workdir=workdir, overrides=overrides)
-    meta = torch.device("meta")
-    with meta:
+def _built(module: Any, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, list[Any]]:
+    with device:
         torch.manual_seed(0)
         model = module.Model(*module.get_init_inputs()).to(dtype=dtype)
-        inputs = list(place(list(module.get_inputs()), meta, dtype))
+        inputs = list(place(list(module.get_inputs()), device, dtype))
+    return model, inputs
+
+
+def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dtype = torch.float32,
+          device: str = "meta") -> dict[str, Any]:
+    """The traced program; `device` "cpu" builds and propagates real tensors (for data-dependent sizes)."""
+    module = module_from_source(source, stem="traced_problem", workdir=workdir, overrides=overrides)
+    model, inputs = _built(module, torch.device(device), dtype)
     graph_module = torch.fx.symbolic_trace(model)
     attributes, derived = _provenance(model, _constants(graph_module.graph))
-    ShapeProp(graph_module).propagate(*inputs)
+    with torch.no_grad():
+        ShapeProp(graph_module).propagate(*inputs)
     encoder = _Encoder(model, attributes)
     inputs_named: list[str] = []
     input_meta: dict[str, Any] = {}
@@ -223,7 +239,14 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dt
     param_meta = {name: {"shape": list(t.shape), "dtype": str(t.dtype)}
                   for name, t in [*model.named_parameters(), *model.named_buffers()]}
     return {"inputs": inputs_named, "input_meta": input_meta, "param_meta": param_meta, "nodes": nodes,
-            "output": output, "unknown": unknown, "derived_constants": derived}
+            "output": output, "unknown": unknown, "derived_constants": derived, "traced_on": device}
+
+
+def _needs_values(exc: Exception) -> bool:
+    """Whether tracing failed because the meta device has no values (data-dependent sizes), not the reference."""
+    text = str(exc)
+    return isinstance(exc, NotImplementedError | RuntimeError) and ("meta" in text or "data-dependent" in text
+                                                                      or "Meta" in text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,8 +258,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     problem = load_problem(args.problem)
     with tempfile.TemporaryDirectory(prefix="kevolve-trace-") as workdir:
+        dtype = getattr(torch, args.dtype)
         try:
-            program = trace(problem.source, problem.overrides(args.config), Path(workdir), getattr(torch, args.dtype))
+            try:
+                program = trace(problem.source, problem.overrides(args.config), Path(workdir), dtype)
+            except Exception as exc:
+                if not _needs_values(exc):
+                    raise
+                config = problem.primary_config(on_cpu=True)
+                program = trace(problem.source, problem.overrides(config), Path(workdir), dtype, device="cpu")
+                program["traced_on"] = f"cpu, config {config!r}: the meta device could not ({exc})"[:300]
         except Exception as exc:
             args.out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
             return 1

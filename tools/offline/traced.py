@@ -43,6 +43,8 @@ class TracedProgram(BaseModel):
     derived_constants: list[str] = Field(
         default_factory=list, description="constants that depend on a model attribute in a way we cannot re-express"
     )
+    traced_on: str = Field(default="meta", description="where shapes were propagated: the meta device, or real "
+                           "CPU tensors at a small configuration when sizes depend on values")
 
 
 def tag_of(value: Any) -> Literal["node", "param", "attr", "const", "list"] | None:

@@ -1,0 +1,94 @@
+"""Reductions over runs of rows whose bounds are data: embedding bags and segment reductions.
+
+`F.embedding_bag` (and `nn.EmbeddingBag`) picks rows of a table by id and reduces each bag; `torch.segment_reduce`
+reduces runs of a jagged tensor's rows. Both become one `segment` primitive (program.SegmentSpec), whose sizes
+(how many segments, how long each is) are read from the inputs at run time, never from the trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .lowering import Handler, LoweringState
+from .program import Scalar, SegmentSpec
+from .traced import TracedNode, tag_of
+
+# What PyTorch gives an empty segment: a bag is zeros in every mode; segment_reduce gives each reduction's identity,
+# and NaN for a mean (0 / 0).
+_BAG_EMPTY = "0.0"
+_SEGMENT_EMPTY = {"sum": "0.0", "mean": 'float("nan")', "max": 'float("-inf")', "min": 'float("inf")'}
+
+
+def _given(state: LoweringState, arg: Any) -> bool:
+    return arg is not None and not (tag_of(arg) in ("const", "attr") and state.value(arg) is None)
+
+
+def _decline(state: LoweringState, node: TracedNode, why: str) -> None:
+    state.unsupported.append(f"{node.op} {why}")
+    state.emit_py(node.name, f"None  # unsupported: {node.op} {why}")
+
+
+def _embedding_bag(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    mode = state.value(bound["mode"])
+    if _given(state, bound.get("max_norm")):
+        _decline(state, node, "with max_norm (it renormalises the table in place)")
+        return
+    if mode not in ("sum", "mean", "max"):
+        _decline(state, node, f"in mode {mode!r}")
+        return
+    table, ids = state.operand(bound["weight"]), state.operand(bound["input"])
+    if not isinstance(table, str) or not isinstance(ids, str) or len(state.shape(table)) != 2:
+        _decline(state, node, "over anything but a 2-D table and an id tensor")
+        return
+    has_offsets = _given(state, bound.get("offsets"))
+    if has_offsets != (len(state.shape(ids)) == 1):
+        _decline(state, node, "with 1-D ids and no offsets, or 2-D ids and offsets")
+        return
+    weighted = _given(state, bound.get("per_sample_weights"))
+    padded = _given(state, bound.get("padding_idx"))
+    args: list[str | Scalar] = [table, ids]
+    args += [state.operand(bound["offsets"])] if has_offsets else []
+    args += [state.operand(bound["per_sample_weights"])] if weighted else []
+    args += [state.operand(bound["padding_idx"])] if padded else []
+    spec = SegmentSpec(reduce=mode, bounds="offsets" if has_offsets else "fixed", gathered=True, weighted=weighted,
+                       empty=_BAG_EMPTY, padded=padded, closed=bool(state.value(bound.get("include_last_offset"))))
+    _emit(state, node, args, spec)
+
+
+def _segment_reduce(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    reduce = state.value(bound["reduce"])
+    data = state.operand(bound["data"])
+    if reduce not in _SEGMENT_EMPTY:
+        _decline(state, node, f"with reduce={reduce!r}")
+        return
+    if not isinstance(data, str) or len(state.shape(data)) != 2 or state.value(bound.get("axis")) not in (0, None):
+        _decline(state, node, "over anything but a 2-D tensor's rows (axis 0)")
+        return
+    if _given(state, bound.get("indices")):
+        _decline(state, node, "with indices (it is deprecated; lengths or offsets are generated)")
+        return
+    lengths, offsets = _given(state, bound.get("lengths")), _given(state, bound.get("offsets"))
+    if lengths == offsets:
+        _decline(state, node, "without exactly one of lengths and offsets")
+        return
+    bounds = state.operand(bound["lengths"] if lengths else bound["offsets"])
+    initial = bound.get("initial")
+    if _given(state, initial) and reduce == "mean":
+        _decline(state, node, "mean with an initial value")
+        return
+    initial_expr = repr(float(state.value(initial))) if _given(state, initial) else None
+    spec = SegmentSpec(reduce=reduce, bounds="lengths" if lengths else "offsets", gathered=False, weighted=False,
+                       empty=initial_expr or _SEGMENT_EMPTY[reduce], initial=initial_expr, closed=offsets)
+    _emit(state, node, [data, bounds], spec)
+
+
+def _emit(state: LoweringState, node: TracedNode, args: list[str | Scalar], spec: SegmentSpec) -> None:
+    state.emit_prim("segment", f"segment_{spec.reduce}", args, name=node.name,
+                    shape_override=tuple(node.meta.shape) if node.meta is not None else (0, 0), segment=spec)
+    # The rows' dtype, as PyTorch stores the reduction (a bf16 table gives a bf16 bag).
+    state.take_traced_dtype(node)
+
+
+SEGMENTS: dict[str, Handler] = {"embedding_bag": _embedding_bag, "segment_reduce": _segment_reduce}
