@@ -75,6 +75,10 @@ class FusionGroup:
     def window_members(self) -> list[PrimStep]:
         return [m for m in self.members if m.kind == "window"]
 
+    def gathered(self) -> list[str]:
+        """Tables read at ids (embedding lookups, index_select, gather), in first-use order."""
+        return list(dict.fromkeys(m.tensor_args()[0] for m in self.members if m.kind == "gather"))
+
     def external(self, level: Level) -> list[str]:
         """Tensors from outside the group that members read at `level`, in first-use order."""
         found: dict[str, None] = {}
@@ -82,7 +86,8 @@ class FusionGroup:
             if member.kind in ("window", "gemm", "segment"):
                 continue
             use = "full" if member.kind != "pointwise" else self.levels[member.name]
-            for arg in member.tensor_args():
+            # A gather's table is read at ids (gathered()); only its ids are read like any operand.
+            for arg in member.tensor_args()[member.kind == "gather":]:
                 if arg not in self.levels and use == level:
                     found[arg] = None
         return list(found)
@@ -126,6 +131,11 @@ def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | 
         return None
     if step.kind == "window":
         return "full" if step.shape.dims == group.shape and not group.reduced_dims else None
+    if step.kind == "gather":  # gathers are generated in elementwise kernels only
+        plain = not group.reduced_dims and group.head() is None and not group.window_members()
+        return "full" if plain and step.shape.dims == group.shape else None
+    if step.kind in ("reduce", "scan") and group.gathered():
+        return None
     if step.kind == "pointwise":
         level = group.level_of_shape(step.shape.dims)
         if level is None or (any(group.levels[arg] == "full" for arg in inside) and level == "reduced"):
@@ -173,7 +183,7 @@ def fuse(program: Program, *, gemm_reductions: bool = False) -> FusedProgram:
             stages.append(stage)
             continue
         if target is None or level is None:
-            full = step.shape.dims if step.kind in ("pointwise", "window", "gemm", "segment") else \
+            full = step.shape.dims if step.kind in ("pointwise", "window", "gemm", "segment", "gather") else \
                 program.tensors[step.args[0]].dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in stages), shape=full)
             stages.append(target)
@@ -196,7 +206,7 @@ def _reads(stage: PyStep | FusionGroup) -> set[str]:
     if isinstance(stage, PyStep):
         return _names_in(stage.code)
     head = stage.head()
-    names = set(stage.external("full") + stage.external("reduced") + stage.windowed())
+    names = set(stage.external("full") + stage.external("reduced") + stage.windowed() + stage.gathered())
     names |= set(head.tensor_args()) if head is not None else set()
     for expr in stage.scalars():
         names |= _names_in(expr)

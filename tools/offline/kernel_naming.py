@@ -18,7 +18,7 @@ from .triton_source import KernelNames
 
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 # Positional names the kernel writers use: a family (one operand) and a part of it, or a loaded value.
-_PART = re.compile(r"(?P<family>[abwoqg]\d+)_(?P<part>ptr|st\d+|n\d+|off|k)")
+_PART = re.compile(r"(?P<family>[abwoqgt]\d+)_(?P<part>ptr|st\d+|n\d+|off|k)")
 _GEMM_PART = re.compile(r"(?P<family>[xw])_(?P<part>ptr|s\d+)")
 _VALUE = re.compile(r"(?P<kind>[xy])(?P<index>\d+)")
 _OUT_STRIDE = re.compile(r"os(?P<dim>\d+)")
@@ -36,7 +36,7 @@ def _families(group: FusionGroup) -> dict[str, str]:
     names = KernelNames(group)
     product = group.gemm()
     families = {f"{prefix}{i}": tensor for prefix, tensors in (
-        ("a", names.full), ("b", names.reduced), ("w", names.windowed),
+        ("a", names.full), ("b", names.reduced), ("w", names.windowed), ("t", names.gathered),
         ("o", names.outputs_full), ("q", names.outputs_reduced)) for i, tensor in enumerate(tensors)}
     if product is not None:
         first, second = product.tensor_args()[:2]

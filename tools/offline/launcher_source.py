@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from .configs import GroupConfig
 from .fusion import FusionGroup
+from .program import GATHERED
 from .triton_source import KernelNames
+
+# A gather's bad id is PyTorch's asynchronous assertion (a device-side assert on a GPU, as its own indexing kernels
+# give), raised from a flag the kernel sets, so that a valid call pays no host synchronisation.
+OUTSIDE_TABLE = "an index outside the tensor it selects from"
 
 
 def out_dtype(dtypes: dict[str, str], name: str) -> str:
@@ -22,6 +27,20 @@ def _meets_dropped(group: FusionGroup, tensor: str) -> bool:
     return any(m.shape.dims == group.kept_shape(False) != group.kept_shape(True) for m in readers)
 
 
+def _selected_shapes(group: FusionGroup, names: KernelNames) -> list[str]:
+    """The sizes a selecting gather's table gives the iteration (an embedding's row width), as shapes to broadcast:
+    its ids give the other dims."""
+    shapes = []
+    for member in group.members:
+        if member.kind == "gather" and member.fn == "select":
+            table = f"t{names.gathered.index(member.args[0])}"
+            sizes = [1] * len(group.shape)
+            for k, d in enumerate(member.dims):
+                sizes[d] = f"{table}.shape[{k}]" if d != GATHERED else 1
+            shapes.append(f"({', '.join(map(str, sizes))},)")
+    return shapes
+
+
 def launcher_name(group: FusionGroup) -> str:
     return f"_launch_{group.name}"
 
@@ -32,7 +51,7 @@ def launcher_arguments(group: FusionGroup) -> list[str]:
     names = KernelNames(group)
     head = group.head()
     operands = head.tensor_args() if head is not None else []
-    return [*operands, *names.full, *names.reduced, *names.windowed, *names.scalars]
+    return [*operands, *names.full, *names.reduced, *names.windowed, *names.gathered, *names.scalars]
 
 
 def keyword_arguments(parameters: dict[str, str], values: dict[str, str]) -> str:
@@ -58,6 +77,11 @@ def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -
     for i in range(len(names.windowed)):
         values |= {f"w{i}_ptr": f"w{i}", **{f"w{i}_st{d}": f"w{i}.stride({d})" for d in range(names.window_rank)},
                    **{f"w{i}_n{d}": f"w{i}.shape[{d}]" for d in range(2, names.window_rank)}}
+    for i, table in enumerate(names.gathered):
+        rank = names.gathered_rank[table]
+        values |= {f"t{i}_ptr": f"t{i}", **{f"t{i}_st{d}": f"t{i}.stride({d})" for d in range(rank)},
+                   **{f"t{i}_n{d}": f"t{i}.shape[{d}]" for d in range(rank)}}
+    values |= {"err_ptr": "err"} if names.gathered else {}
     values |= {f"os{d}": f"o0.stride({d})" for d in range(names.rank)} if names.outputs_full else {}
     values |= {f"n{d}": f"shape[{d}]" for d in range(names.rank)}
     values |= {f"s{i}": f"s{i}" for i in range(len(names.scalars))}
@@ -73,6 +97,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
     full = [f"a{i}" for i in range(len(names.full))]
     reduced = [f"b{i}" for i in range(len(names.reduced))]
     windowed = [f"w{i}" for i in range(len(names.windowed))]
+    gathered = [f"t{i}" for i in range(len(names.gathered))]
     scalars = [f"s{i}" for i in range(len(names.scalars))]
     windows = group.window_members()
     product = group.gemm()
@@ -85,8 +110,8 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         settings = ", ".join(names.operand(a) for a in windows[0].args[1:])
         lines = [f"shape = _window_shape(w0.shape, {settings})"]
     else:
-        lines = [f"shape = torch.broadcast_shapes({', '.join(f'{a}.shape' for a in full)}"
-                 f"{',' if len(full) == 1 else ''})"]
+        shapes = [f"{a}.shape" for a in full] + _selected_shapes(group, names)
+        lines = [f"shape = torch.broadcast_shapes({', '.join(shapes)}{',' if len(shapes) == 1 else ''})"]
     walks_layout = follow_layout and group.kind == "pointwise"
     if walks_layout:
         lines.append("order = _memory_order(a0, shape)")
@@ -113,8 +138,9 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         shape = kept_expr if keep else f"[size for d, size in enumerate(shape) if d not in {reduced_dims!r}]"
         lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
-    pointers = ", ".join(gemm + full + reduced + windowed + outputs)
+    pointers = ", ".join(gemm + full + reduced + windowed + gathered + outputs)
     lines.append(f"wide = _needs_int64(shape, {pointers})")
+    lines += [f"err = torch.zeros(1, device={device}, dtype=torch.int32)"] if gathered else []
     values = _kernel_values(group, names, outputs)
     if group.kind == "pointwise":
         lines += ["n = math.prod(shape)",
@@ -138,11 +164,12 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
                   f"    {launch('single', whole_row)}",
                   "else:",
                   f"    {launch('loop', str(config.chunk))}"]
+    lines += [f"torch._assert_async(err[0] == 0, {(group.name + ': ' + OUTSIDE_TABLE)!r})"] if gathered else []
     if walks_layout:
         lines.append("back = [order.index(d) for d in range(len(order))]")
         outputs = [f"{o}.permute(back)" for o in outputs]
     lines.append(f"return {', '.join(outputs)}{',' if len(outputs) == 1 else ''}")
-    signature = ", ".join(gemm + full + reduced + windowed + scalars)
+    signature = ", ".join(gemm + full + reduced + windowed + gathered + scalars)
     return f"def {launcher_name(group)}({signature}):\n" + "\n".join(f"    {line}" for line in lines) + "\n"
 
 

@@ -192,12 +192,14 @@ HANDLERS["getattr"] = _getattr
 
 def _register_composites() -> None:
     from .lowering_composites import COMPOSITES
+    from .lowering_gather import GATHERS
     from .lowering_pool import POOLS
     from .lowering_segments import SEGMENTS
 
     HANDLERS.update(COMPOSITES)
     HANDLERS.update(POOLS)
     HANDLERS.update(SEGMENTS)
+    HANDLERS.update(GATHERS)
 
 
 _register_composites()

@@ -63,6 +63,7 @@ MODULE_CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Dropout": ("dropout", ("input", "A:p")),
     "Flatten": ("flatten", ("input", "A:start_dim", "A:end_dim")),
     "AdaptiveAvgPool2d": ("adaptive_avg_pool2d", ("input", "A:output_size")),
+    "Embedding": ("embedding", ("input", "P:weight", "A:padding_idx", "A:max_norm")),
     # As F.embedding_bag takes them, so that one handler lowers the module and the function.
     "EmbeddingBag": ("embedding_bag", ("input", "P:weight", "I:1:offsets", "A:max_norm", "A:norm_type",
                                        "A:scale_grad_by_freq", "A:mode", "A:sparse", "I:2:per_sample_weights",

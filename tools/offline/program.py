@@ -15,7 +15,8 @@ from typing import Literal
 # "gemm" is a matrix product written in Triton (under `strict`): fn "linear" (x @ w.T) or "matmul".
 # "segment" reduces runs of rows whose bounds are data (offsets or lengths), over a jagged tensor or over rows
 # of a table picked by ids (an embedding bag); its iteration shape is (segments, row width), see SegmentSpec.
-PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment"]
+# "gather" reads a table at an id (lowering_gather.py): `dims` maps each table dim to the iteration dim it follows.
+PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Scalar:
 
     expr: str
     literal: bool
+
+
+# In a gather step's `dims`: the table dim that its id picks (the others follow iteration dims).
+GATHERED = -1
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .formulas import POINTWISE
 from .fusion import FusionGroup
-from .program import PrimStep, Scalar
+from .program import GATHERED, PrimStep, Scalar
 
 NEUTRAL = {"sum": "0.0", "mean": "0.0", "amax": 'float("-inf")', "amin": 'float("inf")',
             "argmax": 'float("-inf")', "argmin": 'float("inf")'}
@@ -36,6 +36,9 @@ class KernelNames:
         self.outputs_reduced = [o for o in group.outputs if group.levels[o] == "reduced"]
         self.scalars = group.scalars()
         self.windowed = group.windowed()
+        self.gathered = group.gathered()
+        self.gathered_rank = {t: len(next(m for m in group.members if m.kind == "gather" and m.args[0] == t).dims)
+                              for t in self.gathered}
         self.rank = len(group.shape)
         # A pooled tensor is (N, C, spatial...) under an iteration shape of (N, C, outputs..., taps...).
         self.window_rank = 2 + (self.rank - 2) // 2
@@ -56,6 +59,7 @@ class KernelNames:
         ptrs = ["g0_ptr", "g1_ptr"] if product else []
         ptrs += [f"a{i}_ptr" for i in range(len(self.full))] + [f"b{i}_ptr" for i in range(len(self.reduced))]
         ptrs += [f"w{i}_ptr" for i in range(len(self.windowed))]
+        ptrs += [f"t{i}_ptr" for i in range(len(self.gathered))] + (["err_ptr"] if self.gathered else [])
         ptrs += [f"o{i}_ptr" for i in range(len(self.outputs_full))]
         ptrs += [f"q{i}_ptr" for i in range(len(self.outputs_reduced))]
         strides = ["g0_st0", "g0_st1", "g1_st0", "g1_st1"] if product else []
@@ -63,6 +67,8 @@ class KernelNames:
         strides += [f"b{i}_st{d}" for i in range(len(self.reduced)) for d in self.kept]
         strides += [f"os{d}" for d in range(self.rank)] if self.outputs_full else []
         strides += [f"w{i}_st{d}" for i in range(len(self.windowed)) for d in range(self.window_rank)]
+        strides += [f"t{i}_st{d}" for i, t in enumerate(self.gathered) for d in range(self.gathered_rank[t])]
+        strides += [f"t{i}_n{d}" for i, t in enumerate(self.gathered) for d in range(self.gathered_rank[t])]
         sizes = [f"n{d}" for d in range(self.rank)]
         sizes += [f"w{i}_n{d}" for i in range(len(self.windowed)) for d in range(2, self.window_rank)]
         sizes += ["D"] if product else []
@@ -113,16 +119,38 @@ def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
         raise ValueError(f"{group.name}: an index along a dim is only generated inside a reduction")
     names = KernelNames(group)
     dims = list(range(names.rank))
-    body = [*PROGRAM_ID, "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N", "if FLAT:"]
-    body += [f"    a{i}_off = offs" for i in range(len(names.full))]
-    body += ["else:", *[f"    {line}" for line in decompose("offs", dims, "i") or ["pass"]]]
-    body += [f"    a{i}_off = {offset_of(f'a{i}_st', dims, 'i', 'offs')}" for i in range(len(names.full))]
+    body = [*PROGRAM_ID, "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N"]
+    # A gather addresses its table by the iteration's own indices, so they are needed even on the flat path.
+    body += decompose("offs", dims, "i") if names.gathered else []
+    strided = [] if names.gathered else decompose("offs", dims, "i")
+    strided += [f"a{i}_off = {offset_of(f'a{i}_st', dims, 'i', 'offs')}" for i in range(len(names.full))]
+    flat = [f"a{i}_off = offs" for i in range(len(names.full))]
+    body += ["if FLAT:", *[f"    {line}" for line in flat or ["pass"]]]
+    body += ["else:", *[f"    {line}" for line in strided or ["pass"]]]
     body += [f"x{i} = {load_of(f'a{i}_ptr', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
-    body += [f"v_{m.name} = {expression_of(names, m)}" for m in group.members]
+    body += ["bad = offs < 0"] if names.gathered else []
+    for m in group.members:
+        body += gather_lines(names, m, dtypes) if m.kind == "gather" else [f"v_{m.name} = {expression_of(names, m)}"]
     body += [f"tl.store(o{i}_ptr + offs, v_{o}, mask=mask)" for i, o in enumerate(names.outputs_full)]
+    # One atomic, and only from a program that met an id outside its table (the launcher raises on it).
+    body += ["if tl.max(bad.to(tl.int32), axis=0) > 0:", "    tl.atomic_max(err_ptr, 1)"] if names.gathered else []
     header = (f"def _{group.name}({names.signature(['N'])}, BLOCK: tl.constexpr, FLAT: tl.constexpr, "
               "WIDE: tl.constexpr):")
     return render(group, header, body)
+
+
+def gather_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -> list[str]:
+    """A table read at an id (lowering_gather.py): masked where the id is outside the table, and counted as bad."""
+    t = names.gathered.index(member.args[0])
+    picked = member.dims.index(GATHERED)
+    index = f"ids_{member.name}"
+    address = " + ".join(f"{index} * t{t}_st{k}" if d == GATHERED else f"i{d} * t{t}_st{k}"
+                         for k, d in enumerate(member.dims))
+    valid = f"ok_{member.name}"
+    return [f"{index} = {names.operand(member.args[1])}.to(tl.int64)",
+            f"{valid} = ({index} >= 0) & ({index} < t{t}_n{picked})",
+            f"bad = bad | (mask & ({valid} == 0))",
+            f"v_{member.name} = {load_of(f't{t}_ptr', address, f'mask & {valid}', dtypes[member.args[0]])}"]
 
 
 def render(group: FusionGroup, header: str, body: list[str]) -> str:

@@ -1,0 +1,87 @@
+"""Indexed loads: embedding lookups, `index_select`, `gather` and `take_along_dim` as a `gather` primitive.
+
+A gather reads a table at an address whose coordinate along one dim is a value (an id) and along the others
+follows the iteration: its step's `dims` give, for each of the table's dims, the iteration dim it follows, or
+GATHERED for the one the id picks. The id is an operand shaped like the iteration (a view of the index tensor
+that broadcasts), so the gather fuses with the elementwise steps around it and nothing is materialised between.
+"""
+
+from __future__ import annotations
+
+from .lowering import Handler, LoweringState
+from .program import GATHERED, Shape
+from .traced import TracedNode
+
+
+def _decline(state: LoweringState, node: TracedNode, why: str) -> None:
+    state.unsupported.append(f"{node.op} {why}")
+    state.emit_py(node.name, f"None  # unsupported: {node.op} {why}")
+
+
+def _index_view(state: LoweringState, index: str, shape: tuple[int, ...], code: str) -> str:
+    return state.emit_py(state.fresh(f"{index}_ids"), code, Shape(shape, state.tensors[index].dtype))
+
+
+def _emit(state: LoweringState, node: TracedNode, table: str, index: str, dims: tuple[int, ...], fn: str) -> None:
+    """`fn`: "select" where the table gives the result's other sizes (an embedding, index_select), "take" where the
+    index is shaped like the result (gather, take_along_dim: the table may be larger)."""
+    state.emit_prim("gather", fn, [table, index], name=node.name, dims=dims,
+                    shape_override=tuple(node.meta.shape) if node.meta is not None else state.shape(index))
+
+
+def _embedding(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    if state.value(bound.get("max_norm")) is not None:
+        _decline(state, node, "with max_norm (it renormalises the table in place)")
+        return
+    table, ids = state.operand(bound["weight"]), state.operand(bound["input"])
+    if not isinstance(table, str) or not isinstance(ids, str) or len(state.shape(table)) != 2:
+        _decline(state, node, "over anything but a 2-D table and an id tensor")
+        return
+    rank = len(state.shape(ids)) + 1
+    index = _index_view(state, ids, (*state.shape(ids), 1), f"{ids}.unsqueeze(-1)")
+    _emit(state, node, table, index, (GATHERED, rank - 1), "select")
+
+
+def _along_dim(state: LoweringState, node: TracedNode, source_arg: object, index_arg: object, dim_arg: object,
+               select: bool) -> None:
+    """index_select (`select`: a 1-D index for one dim) and gather / take_along_dim (an index shaped like the
+    result)."""
+    source, index = state.operand(source_arg), state.operand(index_arg)
+    dim = state.value(dim_arg)
+    if not isinstance(source, str) or not isinstance(index, str) or not isinstance(dim, int):
+        _decline(state, node, "without a tensor, an index tensor and a constant dim")
+        return
+    rank = len(state.shape(source))
+    dim %= max(rank, 1)
+    if select:
+        view = [-1 if d == dim else 1 for d in range(rank)]
+        shape = tuple(state.shape(index)[0] if d == dim else 1 for d in range(rank))
+        index = _index_view(state, index, shape, f"{index}.view({view})")
+    elif len(state.shape(index)) != rank or node.meta is None or tuple(node.meta.shape) != state.shape(index):
+        _decline(state, node, "with an index that broadcasts (only an index shaped like the result is generated)")
+        return
+    _emit(state, node, source, index, tuple(GATHERED if d == dim else d for d in range(rank)),
+          "select" if select else "take")
+
+
+def _index_select(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    _along_dim(state, node, bound["input"], bound["index"], bound["dim"], select=True)
+
+
+def _gather(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    _along_dim(state, node, bound["input"], bound["index"], bound["dim"], select=False)
+
+
+def _take_along_dim(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    if state.value(bound.get("dim")) is None:
+        _decline(state, node, "without a dim (over the flattened tensor)")
+        return
+    _along_dim(state, node, bound["input"], bound["indices"], bound["dim"], select=False)
+
+
+GATHERS: dict[str, Handler] = {"embedding": _embedding, "index_select": _index_select, "gather": _gather,
+                               "take_along_dim": _take_along_dim}
