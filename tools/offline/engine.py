@@ -100,7 +100,7 @@ class OfflineEngine:
         try:
             fused = build(traced, policy, PLAIN)
             others = alternatives(traced, policy, fused)
-        except (KeyError, ValueError, TypeError, IndexError) as exc:  # a form of a call the lowering does not know
+        except (KeyError, ValueError, TypeError, IndexError, ArithmeticError) as exc:  # a form it does not know
             return Design(supported=False, reason=f"lowering failed: {type(exc).__name__}: {exc}"), {}
         program = fused.program
         if program.unsupported:

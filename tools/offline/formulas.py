@@ -104,6 +104,8 @@ POINTWISE: dict[str, Formula] = {
     # 1.0 where a pooling window's tap falls inside the tensor: `valid_<window>` is set where it is loaded.
     "window_valid": lambda window: f"valid_{window.removeprefix('v_')}.to(tl.float32)",
     "float": lambda x: f"{x}.to(tl.float32)",
+    # zeros_like / ones_like / full_like: a constant shaped like its operand.
+    "fill": lambda x, value: f"tl.full({x}.shape, {value}, tl.float32)",
 }
 
 # Parameter names in call order, with defaults, for binding a traced call's args and kwargs.
@@ -138,7 +140,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "embedding": ("input", "weight", "padding_idx=None", "max_norm=None", "norm_type=2.0", "scale_grad_by_freq=False",
                   "sparse=False"),
     "index_select": ("input", "dim", "index"), "gather": ("input", "dim", "index", "sparse_grad=False"),
-    "take_along_dim": ("input", "indices", "dim=None"),
+    "take_along_dim": ("input", "indices", "dim=None"), "masked_fill": ("input", "mask", "value"),
     "segment_reduce": ("data", "reduce", "lengths=None", "indices=None", "offsets=None", "axis=0", "unsafe=False",
                        "initial=None"),
     "softmax": ("input", "dim=None", "dtype=None", "_stacklevel=3"),

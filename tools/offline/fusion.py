@@ -158,28 +158,46 @@ def _relabels(step: PrimStep, program: Program) -> bool:
     return step.fn == "identity" and bool(step.dims) and step.shape.dims != program.tensors[step.args[0]].dims
 
 
+def _reaches(group_reads: dict[int, set[int]], start: set[int], target: int) -> bool:
+    """Whether a value that reads the groups `start` depends, through them, on group `target`."""
+    pending, seen = list(start), set()
+    while pending:
+        group = pending.pop()
+        if group == target:
+            return True
+        if group not in seen:
+            seen.add(group)
+            pending += group_reads.get(group, set())
+    return False
+
+
 def fuse(program: Program, *, gemm_reductions: bool = False) -> FusedProgram:
     stages: list[PyStep | FusionGroup] = []
     group_of: dict[str, FusionGroup] = {}
-    depends_on: dict[str, int] = {}  # value -> the latest group it needs, -1 for none
+    # A step may join a group only if nothing it reads from outside depends on that group, or launching the group
+    # would need its own result. The dependencies are tracked exactly (not as program order), so a step that reads a
+    # small value computed after the group began (a segment's count from its lengths) still joins it, and the
+    # scheduler launches that value's kernel first.
+    reads_groups: dict[str, set[int]] = {}  # value -> the groups it reads directly (through Python steps too)
+    group_reads: dict[int, set[int]] = {}  # group -> the groups its members read
     for step in program.steps:
         if isinstance(step, PyStep):
-            needed = [depends_on.get(name, -1) for name in _names_in(step.code) if name in depends_on]
-            depends_on[step.name] = max(needed, default=-1)
+            reads_groups[step.name] = set().union(*(reads_groups.get(name, set()) for name in _names_in(step.code)))
             stages.append(step)
             continue
-        reads = step.tensor_args() + [a.expr for a in step.args if isinstance(a, Scalar) and not a.literal]
+        reads = step.tensor_args() + [name for a in step.args if isinstance(a, Scalar) and not a.literal
+                                      for name in _names_in(a.expr)]
         producers = [group_of[arg] for arg in step.tensor_args() if arg in group_of]
         target = max(producers, key=lambda g: g.index, default=None)
         level = _join(target, step, gemm_reductions) if target is not None else None
         if target is not None and level is not None:
             outside = [arg for arg in reads if arg not in target.levels]
-            if any(depends_on.get(arg, -1) >= target.index for arg in outside):
+            if any(_reaches(group_reads, reads_groups.get(arg, set()), target.index) for arg in outside):
                 level = None
         if (target is None or level is None) and _relabels(step, program):
             # Outside the kernel that reduced it, dropping size-1 dims is a view, not a kernel.
             stage = PyStep(step.name, f"{step.args[0]}.squeeze({step.dims!r})", step.shape)
-            depends_on[step.name] = depends_on.get(step.args[0], -1)
+            reads_groups[step.name] = reads_groups.get(step.args[0], set())
             stages.append(stage)
             continue
         if target is None or level is None:
@@ -190,10 +208,12 @@ def fuse(program: Program, *, gemm_reductions: bool = False) -> FusedProgram:
             level = "full" if step.kind != "reduce" else "reduced"
         if step.kind in ("reduce", "scan"):
             target.reduced_dims = step.dims
+        group_reads.setdefault(target.index, set()).update(
+            *(reads_groups.get(arg, set()) for arg in reads if arg not in target.levels))
         target.members.append(step)
         target.levels[step.name] = level
         group_of[step.name] = target
-        depends_on[step.name] = target.index
+        reads_groups[step.name] = {target.index}
     _mark_outputs(program, stages, group_of)
     return FusedProgram(program, _scheduled(stages))
 

@@ -41,6 +41,18 @@ def _selected_shapes(group: FusionGroup, names: KernelNames) -> list[str]:
     return shapes
 
 
+def _broadcast_tables(group: FusionGroup, names: KernelNames) -> list[str]:
+    """A selecting gather's table of size 1 along a dim it follows reads its one row there (stride 0)."""
+    lines = []
+    for member in group.members:
+        if member.kind == "gather" and member.fn == "select":
+            table = f"t{names.gathered.index(member.args[0])}"
+            sizes = ", ".join(f"{table}.shape[{k}]" if d == GATHERED else f"shape[{d}]"
+                              for k, d in enumerate(member.dims))
+            lines.append(f"{table} = {table}.broadcast_to(({sizes},))")
+    return lines
+
+
 def launcher_name(group: FusionGroup) -> str:
     return f"_launch_{group.name}"
 
@@ -123,6 +135,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         lines.append(f"flat = {dense}")
     if not walks_layout:
         lines += [f"{a} = {a}.broadcast_to(shape)" for a in full]
+    lines += _broadcast_tables(group, names)
     reduced_dims = tuple(group.reduced_dims)
     lines += [f"{b} = _reduced_operand({b}, shape, {reduced_dims!r}, {_meets_dropped(group, tensor)})"
               for b, tensor in zip(reduced, names.reduced, strict=True)]

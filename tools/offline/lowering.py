@@ -9,6 +9,7 @@ engine then writes no candidate rather than one that leaves PyTorch doing the wo
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -21,6 +22,7 @@ from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 
 VENDOR_CALLS = {
     "linear": "torch.nn.functional.linear", "matmul": "torch.matmul", "mm": "torch.mm", "bmm": "torch.bmm",
+    "einsum": "torch.einsum",
     "addmm": "torch.addmm", "baddbmm": "torch.baddbmm", "conv1d": "torch.nn.functional.conv1d",
     "conv2d": "torch.nn.functional.conv2d", "conv3d": "torch.nn.functional.conv3d",
     "conv_transpose1d": "torch.nn.functional.conv_transpose1d",
@@ -36,7 +38,8 @@ VIEW_METHODS = {"view", "reshape", "permute", "transpose", "flatten", "unsqueeze
                 "movedim", "chunk", "split", "unbind", "size", "dim", "numel"}
 SAME_VALUE = {"float", "to", "type_as", "clone", "detach", "identity", "dropout"}
 _COMPARISONS = ("gt", "lt", "ge", "le", "eq", "ne")
-PYTHON_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "neg": "-"}
+PYTHON_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "neg": "-",
+                     "pow": "**"}
 
 
 def self_path(path: str) -> str:
@@ -62,6 +65,7 @@ class LoweringState:
         self.tuples: dict[str, list[str]] = {}
         self.params: dict[str, str] = {}
         self.unsupported: list[str] = []
+        self.lookups: dict[str, tuple[str, str]] = {}  # an embedding's result -> its table and ids (lowering_gather)
         self.counter = 0
 
     # --- values -------------------------------------------------------------------------------
@@ -259,8 +263,28 @@ def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallbac
         handler(state, node)
         state.take_traced_dtype(node)
     output = state.py(traced.output)
-    return Program(list(traced.inputs), state.steps, output, state.tensors, state.unsupported,
+    return Program(list(traced.inputs), _live(state.steps, output), output, state.tensors, state.unsupported,
                    list(traced.derived_constants))
+
+
+_IDENTIFIER = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
+
+
+def _live(steps: list[PyStep | PrimStep], output: str) -> list[PyStep | PrimStep]:
+    """The steps the output needs: a lookup that a reduction of it replaced (an embedding summed over its ids is
+    an embedding bag) leaves a step that nothing reads, which would otherwise still be computed."""
+    needed = set(_IDENTIFIER.findall(output))
+    kept: list[PyStep | PrimStep] = []
+    for step in reversed(steps):
+        if step.name not in needed:
+            continue
+        kept.append(step)
+        if isinstance(step, PyStep):
+            needed |= set(_IDENTIFIER.findall(step.code))
+            continue
+        needed |= set(step.tensor_args())
+        needed |= {name for arg in step.args if isinstance(arg, Scalar) for name in _IDENTIFIER.findall(arg.expr)}
+    return kept[::-1]
 
 
 Handler = Callable[[LoweringState, TracedNode], None]

@@ -23,8 +23,8 @@ def _index_view(state: LoweringState, index: str, shape: tuple[int, ...], code: 
 
 
 def _emit(state: LoweringState, node: TracedNode, table: str, index: str, dims: tuple[int, ...], fn: str) -> None:
-    """`fn`: "select" where the table gives the result's other sizes (an embedding, index_select), "take" where the
-    index is shaped like the result (gather, take_along_dim: the table may be larger)."""
+    """`fn`: "select" where the table's other sizes broadcast with the index's (an embedding, index_select,
+    take_along_dim), "take" where the index is shaped like the result (gather: the table may be larger)."""
     state.emit_prim("gather", fn, [table, index], name=node.name, dims=dims,
                     shape_override=tuple(node.meta.shape) if node.meta is not None else state.shape(index))
 
@@ -41,12 +41,13 @@ def _embedding(state: LoweringState, node: TracedNode) -> None:
     rank = len(state.shape(ids)) + 1
     index = _index_view(state, ids, (*state.shape(ids), 1), f"{ids}.unsqueeze(-1)")
     _emit(state, node, table, index, (GATHERED, rank - 1), "select")
+    state.lookups[node.name] = (table, ids)
 
 
 def _along_dim(state: LoweringState, node: TracedNode, source_arg: object, index_arg: object, dim_arg: object,
-               select: bool) -> None:
-    """index_select (`select`: a 1-D index for one dim) and gather / take_along_dim (an index shaped like the
-    result)."""
+               how: str) -> None:
+    """`how`: "index_select" (a 1-D index for one dim), "gather" (an index shaped like the result, no larger than
+    the source) or "take_along_dim" (the source and the index broadcast against each other)."""
     source, index = state.operand(source_arg), state.operand(index_arg)
     dim = state.value(dim_arg)
     if not isinstance(source, str) or not isinstance(index, str) or not isinstance(dim, int):
@@ -54,25 +55,25 @@ def _along_dim(state: LoweringState, node: TracedNode, source_arg: object, index
         return
     rank = len(state.shape(source))
     dim %= max(rank, 1)
-    if select:
+    if how == "index_select":
         view = [-1 if d == dim else 1 for d in range(rank)]
         shape = tuple(state.shape(index)[0] if d == dim else 1 for d in range(rank))
         index = _index_view(state, index, shape, f"{index}.view({view})")
-    elif len(state.shape(index)) != rank or node.meta is None or tuple(node.meta.shape) != state.shape(index):
-        _decline(state, node, "with an index that broadcasts (only an index shaped like the result is generated)")
+    elif len(state.shape(index)) != rank:
+        _decline(state, node, "with an index of another rank than the source")
         return
     _emit(state, node, source, index, tuple(GATHERED if d == dim else d for d in range(rank)),
-          "select" if select else "take")
+          "take" if how == "gather" else "select")
 
 
 def _index_select(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
-    _along_dim(state, node, bound["input"], bound["index"], bound["dim"], select=True)
+    _along_dim(state, node, bound["input"], bound["index"], bound["dim"], "index_select")
 
 
 def _gather(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
-    _along_dim(state, node, bound["input"], bound["index"], bound["dim"], select=False)
+    _along_dim(state, node, bound["input"], bound["index"], bound["dim"], "gather")
 
 
 def _take_along_dim(state: LoweringState, node: TracedNode) -> None:
@@ -80,7 +81,7 @@ def _take_along_dim(state: LoweringState, node: TracedNode) -> None:
     if state.value(bound.get("dim")) is None:
         _decline(state, node, "without a dim (over the flattened tensor)")
         return
-    _along_dim(state, node, bound["input"], bound["indices"], bound["dim"], select=False)
+    _along_dim(state, node, bound["input"], bound["indices"], bound["dim"], "take_along_dim")
 
 
 GATHERS: dict[str, Handler] = {"embedding": _embedding, "index_select": _index_select, "gather": _gather,

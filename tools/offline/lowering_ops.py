@@ -13,6 +13,8 @@ from .lowering import (
     LoweringState,
     shape_of,
 )
+from .lowering_segments import bag_of_lookup
+from .program import Scalar
 from .traced import TracedNode, tag_of
 
 _NOT_OPERANDS = {"inplace", "dtype", "_stacklevel", "rounding_mode"}
@@ -101,6 +103,23 @@ def _vendor(state: LoweringState, node: TracedNode) -> None:
     state.emit_py(node.name, f"{call}({', '.join(args)})", shape_of(node.meta), vendor=call)
 
 
+def _masked_fill(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    state.pw("where", state.operand(bound["mask"]), state.operand(bound["value"]), state.operand(bound["input"]),
+             name=node.name)
+
+
+_FILLS = {"zeros_like": "0.0", "ones_like": "1.0"}
+
+
+def _constant_like(state: LoweringState, node: TracedNode) -> None:
+    """zeros_like, ones_like, full_like: a constant shaped like the operand (its dtype is the traced one)."""
+    x = state.operand(node.args[0])
+    value = state.operand(node.args[1] if len(node.args) > 1 else node.kwargs.get("fill_value")) \
+        if node.op == "full_like" else Scalar(_FILLS[node.op], literal=True)
+    state.pw("fill", x, value, name=node.name)
+
+
 def _param(state: LoweringState, node: TracedNode) -> None:
     name = state.param(node.args[0]["param"])
     state.emit_py(node.name, name, state.tensors.get(name))
@@ -135,6 +154,8 @@ def _reduction(state: LoweringState, node: TracedNode) -> None:
     dims = state.dims_of(x, bound.get("dim"))
     keep = bool(state.value(bound.get("keepdim")))
     op = node.op
+    if bag_of_lookup(state, node, x, dims, keep):
+        return
     if op in ("max", "min") and state.value(bound.get("dim")) is not None:
         values = state.reduce("amax" if op == "max" else "amin", x, dims, keep, name=f"{node.name}_values")
         indices = state.reduce("argmax" if op == "max" else "argmin", x, dims, keep, name=f"{node.name}_indices",
@@ -185,6 +206,8 @@ HANDLERS.update({name: _vendor for name in VENDOR_CALLS})
 HANDLERS.update({name: _reduction for name in ("sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin",
                                                 "logsumexp", "var", "std", "norm")})
 HANDLERS.update({name: _scan for name in ("cumsum", "cumprod", "logcumsumexp")})
+HANDLERS.update({name: _constant_like for name in ("zeros_like", "ones_like", "full_like")})
+HANDLERS["masked_fill"] = _masked_fill
 HANDLERS["param"] = _param
 HANDLERS["getitem"] = _getitem
 HANDLERS["getattr"] = _getattr

@@ -84,6 +84,27 @@ def _segment_reduce(state: LoweringState, node: TracedNode) -> None:
     _emit(state, node, [data, bounds], spec)
 
 
+# A reduction over an embedding's ids -> the bag's mode, and what it gives with no ids (PyTorch's, for the result).
+_LOOKUP_REDUCTIONS = {"sum": ("sum", "0.0"), "mean": ("mean", 'float("nan")'), "amax": ("max", 'float("-inf")'),
+                      "max": ("max", 'float("-inf")')}
+
+
+def bag_of_lookup(state: LoweringState, node: TracedNode, x: str | Scalar, dims: tuple[int, ...], keep: bool) -> bool:
+    """An embedding of (bags, ids per bag) reduced over its ids is an embedding bag of fixed-size bags: one kernel
+    reads each row once and reduces it in registers, instead of writing every looked-up row and reading it back.
+    Returns whether it wrote the bag (else the caller lowers the reduction as usual)."""
+    lookup = state.lookups.get(x) if isinstance(x, str) else None
+    if lookup is None or node.op not in _LOOKUP_REDUCTIONS or keep or dims != (1,):
+        return False
+    table, ids = lookup
+    if len(state.shape(ids)) != 2 or (node.op == "max" and state.value(state.bind(node).get("dim")) is None):
+        return False
+    reduce, empty = _LOOKUP_REDUCTIONS[node.op]
+    spec = SegmentSpec(reduce=reduce, bounds="fixed", gathered=True, weighted=False, empty=empty)
+    _emit(state, node, [table, ids], spec)
+    return True
+
+
 def _emit(state: LoweringState, node: TracedNode, args: list[str | Scalar], spec: SegmentSpec) -> None:
     state.emit_prim("segment", f"segment_{spec.reduce}", args, name=node.name,
                     shape_override=tuple(node.meta.shape) if node.meta is not None else (0, 0), segment=spec)
