@@ -2,8 +2,9 @@
 # Issue 18's evidence on the lent GPU in one device call (under 10 minutes), from the repository root with the
 # wheels folder carried (.whl):
 #   bash benchmarks/regimes/run_on_device.sh
-# The fusion campaign in `default`, then in `bf16` (each killed at 160 s: its report is written from what it
-# kept), then the kernels each approved re-timed by independent_timer.py in the same regime. Everything
+# The fusion campaign in `default`, then in `bf16` (each killed at CAMPAIGN_SECONDS, 160 by default: its report is
+# written from what it kept), then the kernels each approved re-timed by independent_timer.py in the same regime
+# (TIMER_SECONDS each, 80 by default). Everything
 # comes back under $OUT: the campaigns' state (reports, runs, library) as regimes-state.tgz, the timer's JSON.
 set -uo pipefail
 if compgen -G ".whl/*.whl" > /dev/null; then
@@ -20,7 +21,7 @@ mkdir -p "$state"
 for regime in default bf16; do
   dir=$state/$regime
   mkdir -p "$dir"
-  timeout -s KILL 160 python3 -m kevolve campaign run "benchmarks/regimes/fusion_$regime.yaml" --auto-approve \
+  timeout -s KILL "${CAMPAIGN_SECONDS:-160}" python3 -m kevolve campaign run "benchmarks/regimes/fusion_$regime.yaml" --auto-approve \
     --campaigns-dir "$dir/campaigns" --runs-dir "$dir/runs" --library "$dir/library" \
     --cache-dir "$dir/cache" --no-knowledge > "$dir/campaign.log" 2>&1
   echo "campaign $regime: exit $?" >> "$dir/campaign.log"
@@ -31,6 +32,6 @@ for regime in default bf16; do
 done
 tar czf "$OUT/regimes-state.tgz" -C "$state" --exclude='*.ncu-rep' --exclude='*.sqlite-journal' --exclude=cache .
 for regime in default bf16; do
-  timeout 80 python3 benchmarks/regimes/independent_timer.py --problems eval_harness/problems \
+  timeout "${TIMER_SECONDS:-80}" python3 benchmarks/regimes/independent_timer.py --problems eval_harness/problems \
     --candidates "$state/$regime/library" --precision "$regime" --trials 50 --out "$OUT/independent-$regime.json"
 done
