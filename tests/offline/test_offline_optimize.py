@@ -18,7 +18,10 @@ FAST = ["--device", "cpu", "--policy", "hybrid", "--trials", "2", "--timing-tria
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("problem", ["softmax_rows", "fusion_linear_hardtanh_residual", "norm_group"])
+# The last two need values to trace (their inputs are sized by lengths) and are checked on configurations with
+# empty segments and odd sizes: a segment kernel and an embedding bag with per-sample weights.
+@pytest.mark.parametrize("problem", ["softmax_rows", "fusion_linear_hardtanh_residual", "norm_group",
+                                     "recsys_jagged_mean", "recsys_embedding_bag"])
 def test_offline_search_finds_correct_generated_kernels(problem: str, tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "kevolve", "optimize", str(SUITE_DIR / f"{problem}.py"),
