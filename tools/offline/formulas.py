@@ -1,7 +1,9 @@
-"""Elementwise functions as Triton expressions, fp32 throughout.
+"""Elementwise functions as Triton expressions.
 
-Each entry takes the already-named operands (tensor variables, scalar kernel arguments or literals)
-and returns one Triton expression. Only `tl` built-ins are used: libdevice calls do not run in
+Each entry takes the already-named operands (tensor variables, scalar kernel arguments or literals),
+already converted to the type the step computes in (dtypes.py: fp32 for floating values, the value's
+own dtype for integers and booleans), and returns one Triton expression; `INTEGER` holds the forms
+that differ for integers. Only `tl` built-ins are used: libdevice calls do not run in
 Triton's CPU interpreter, where CI checks every generated kernel, so tanh is written through the
 sigmoid and powers through exp/log or repeated products.
 """
@@ -106,6 +108,99 @@ POINTWISE: dict[str, Formula] = {
     "float": lambda x: f"{x}.to(tl.float32)",
     # zeros_like / ones_like / full_like: a constant shaped like its operand.
     "fill": lambda x, value: f"tl.full({x}.shape, {value}, tl.float32)",
+    # Integer and bitwise functions. Triton's `%` and `//` round toward zero, as C does; PyTorch's remainder
+    # takes the divisor's sign and its floor division rounds down, so the helpers (HELPERS) correct them.
+    "remainder": lambda a, b: f"_remainder({a}, {b})",
+    "fmod": lambda a, b: f"({a} % {b})",
+    "floor_divide": lambda a, b: f"_floor_divide_float({a}, {b})",
+    "trunc_divide": lambda a, b: f"_trunc({a} / {b})",
+    "bitwise_and": lambda a, b: f"({a} & {b})",
+    "bitwise_or": lambda a, b: f"({a} | {b})",
+    "bitwise_xor": lambda a, b: f"({a} ^ {b})",
+    "bitwise_not": lambda x: f"(~{x})",
+    "left_shift": lambda a, b: f"_shift_left({a}, {b})",
+    "right_shift": lambda a, b: f"_shift_right({a}, {b})",
+    "logical_and": lambda a, b: f"(({a} != 0) & ({b} != 0))",
+    "logical_or": lambda a, b: f"(({a} != 0) | ({b} != 0))",
+    "logical_xor": lambda a, b: f"(({a} != 0) ^ ({b} != 0))",
+    "logical_not": lambda x: f"({x} == 0)",
+    # A 1-D sorted table (args: the value, the table, `right`) read by binary search; KernelNames.operand names
+    # the table by its pointer, length and stride.
+    "bucketize": lambda x, table, right: f"_sorted_position({table}, {x}, {right})",
+}
+
+# Where an integer step needs another form than a floating one.
+INTEGER: dict[str, Formula] = {
+    "floor_divide": lambda a, b: f"_floor_divide({a}, {b})",
+    "trunc_divide": lambda a, b: f"({a} // {b})",
+}
+
+# Triton helpers the kernels call, each written into a module whose kernels use it.
+HELPERS: dict[str, str] = {
+    "_logaddexp": '''@triton.jit
+def _logaddexp(a, b):
+    top = tl.maximum(a, b)
+    return top + tl.log(tl.exp(a - top) + tl.exp(b - top))
+''',
+    "_sorted_position": '''@triton.jit
+def _sorted_position(table_ptr, length, stride, x, RIGHT: tl.constexpr):
+    """How many entries of a sorted table come before x: those below x, or with RIGHT those at most x, and all of
+    them for NaN, as PyTorch's bucketize and searchsorted count. A branch-free binary search: each step halves
+    every lane's interval with one load, and length.bit_length() steps close them all."""
+    lo = tl.zeros(x.shape, tl.int64)
+    hi = lo + length
+    span = tl.cast(length, tl.int64)  # a tensor even where Triton passes a length of 1 as a constexpr
+    while span > 0:
+        active = lo < hi
+        mid = (lo + hi) // 2
+        entry = tl.load(table_ptr + mid * stride, mask=active, other=0)
+        if RIGHT:
+            after = ~(entry > x)
+        else:
+            after = ~(entry >= x)
+        lo = tl.where(active & after, mid + 1, lo)
+        hi = tl.where(active & ~after, mid, hi)
+        span = span // 2
+    return lo
+''',
+    "_remainder": '''@triton.jit
+def _remainder(a, b):
+    """PyTorch's remainder takes the divisor's sign; Triton's % (C's) takes the dividend's."""
+    r = a % b
+    return tl.where((r != 0) & ((r < 0) != (b < 0)), r + b, r)
+''',
+    "_floor_divide": '''@triton.jit
+def _floor_divide(a, b):
+    """Integer division rounded down, as PyTorch's //; Triton's (C's) rounds toward zero."""
+    q = a // b
+    return tl.where((a % b != 0) & ((a < 0) != (b < 0)), q - 1, q)
+''',
+    "_floor_divide_float": '''@triton.jit
+def _floor_divide_float(a, b):
+    """PyTorch's floor division of floats: from the exact remainder, where floor(a / b) can round across an integer."""
+    r = a % b
+    q = (a - r) / b
+    q = tl.where((r != 0) & ((b < 0) != (r < 0)), q - 1.0, q)
+    f = tl.floor(q)
+    f = tl.where(q - f > 0.5, f + 1.0, f)
+    return tl.where(b == 0, a / b, tl.where(q != 0, f, 0.0 * (a / b)))
+''',
+    "_trunc": '''@triton.jit
+def _trunc(q):
+    return tl.where(q < 0, tl.ceil(q), tl.floor(q))
+''',
+    "_shift_left": '''@triton.jit
+def _shift_left(a, b):
+    """PyTorch shifts every bit out for counts past the width or negative; in Triton those are undefined."""
+    bits: tl.constexpr = a.dtype.primitive_bitwidth
+    return tl.where((b < 0) | (b >= bits), 0, a << b)
+''',
+    "_shift_right": '''@triton.jit
+def _shift_right(a, b):
+    """Arithmetic shift; counts past the width or negative leave the sign, as in PyTorch."""
+    bits: tl.constexpr = a.dtype.primitive_bitwidth
+    return tl.where((b < 0) | (b >= bits), a >> (bits - 1), a >> b)
+''',
 }
 
 # Parameter names in call order, with defaults, for binding a traced call's args and kwargs.
@@ -115,6 +210,13 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "maximum": ("input", "other"), "minimum": ("input", "other"), "where": ("condition", "input", "other"),
     "gt": ("input", "other"), "lt": ("input", "other"), "ge": ("input", "other"), "le": ("input", "other"),
     "eq": ("input", "other"), "ne": ("input", "other"),
+    **{name: ("input", "other") for name in ("remainder", "fmod", "floor_divide", "bitwise_and", "bitwise_or",
+                                             "bitwise_xor", "left_shift", "right_shift", "logical_and",
+                                             "logical_or", "logical_xor")},
+    "bitwise_not": ("input",), "logical_not": ("input",),
+    "bucketize": ("input", "boundaries", "out_int32=False", "right=False"),
+    "searchsorted": ("sorted_sequence", "input", "out_int32=False", "right=False", "side=None", "sorter=None"),
+    "cat": ("tensors", "dim=0"), "stack": ("tensors", "dim=0"),
     "gelu": ("input", "approximate='none'"), "softplus": ("input", "beta=1.0", "threshold=20.0"),
     "leaky_relu": ("input", "negative_slope=0.01", "inplace=False"),
     "hardtanh": ("input", "min_val=-1.0", "max_val=1.0", "inplace=False"),

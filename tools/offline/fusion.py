@@ -14,14 +14,12 @@ row is reduced in the kernel that computes it instead of being written out and r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .program import PrimStep, Program, PyStep, Scalar
+from .program import PrimStep, Program, PyStep, Scalar, names_in
 
 Level = Literal["full", "reduced"]
-_IDENTIFIER = re.compile(r"(?<![.\w])[A-Za-z_]\w*")  # names, not attributes after a dot
 
 
 @dataclass
@@ -32,6 +30,10 @@ class FusionGroup:
     members: list[PrimStep] = field(default_factory=list)
     levels: dict[str, Level] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    # Index values (functions of aranges alone) this group recomputes rather than reads: other groups may too.
+    inlined: set[str] = field(default_factory=set)
+    # The arange stand-ins among its operands: their values are offsets, computed, never loaded.
+    index_inputs: set[str] = field(default_factory=set)
 
     @property
     def name(self) -> str:
@@ -80,17 +82,24 @@ class FusionGroup:
         return list(dict.fromkeys(m.tensor_args()[0] for m in self.members if m.kind == "gather"))
 
     def external(self, level: Level) -> list[str]:
-        """Tensors from outside the group that members read at `level`, in first-use order."""
+        """Tensors from outside the group that members read elementwise at `level`, in first-use order."""
         found: dict[str, None] = {}
         for member in self.members:
             if member.kind in ("window", "gemm", "segment"):
                 continue
             use = "full" if member.kind != "pointwise" else self.levels[member.name]
-            # A gather's table is read at ids (gathered()); only its ids are read like any operand.
-            for arg in member.tensor_args()[member.kind == "gather":]:
+            for arg in member.elementwise_args():
                 if arg not in self.levels and use == level:
                     found[arg] = None
         return list(found)
+
+    def tables(self) -> list[str]:
+        """Sorted tables the members search, in first-use order."""
+        return list(dict.fromkeys(t for m in self.members for t in m.tables()))
+
+    def pieces(self) -> list[str]:
+        """Sources of the concatenations the members read, in first-use order."""
+        return list(dict.fromkeys(t for m in self.members for t in m.pieces()))
 
     def scalars(self) -> list[str]:
         """Python expressions passed to the kernel as scalar arguments, in first-use order."""
@@ -113,8 +122,8 @@ class FusedProgram:
         return [stage for stage in self.stages if isinstance(stage, FusionGroup)]
 
 
-def _names_in(code: str) -> set[str]:
-    return set(_IDENTIFIER.findall(code))
+# The kernels that search a table in place (a GEMM's epilogue and a pool do not).
+KERNELS_WITH_TABLES = ("pointwise", "reduction")
 
 
 def _reduces_gemm_rows(group: FusionGroup, step: PrimStep) -> bool:
@@ -135,6 +144,11 @@ def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | 
         plain = not group.reduced_dims and group.head() is None and not group.window_members()
         return "full" if plain and step.shape.dims == group.shape else None
     if step.kind in ("reduce", "scan") and group.gathered():
+        return None
+    if (step.pieces() and group.kind != "pointwise") or (step.tables() and group.kind not in KERNELS_WITH_TABLES) \
+            or (step.kind != "pointwise" and any(m.pieces() for m in group.members)) \
+            or any(arg in group.levels for arg in step.tables() + step.pieces()):
+        # Concatenations are addressed in pointwise kernels, tables in those and reductions, both in memory.
         return None
     if step.kind == "pointwise":
         level = group.level_of_shape(step.shape.dims)
@@ -158,78 +172,142 @@ def _relabels(step: PrimStep, program: Program) -> bool:
     return step.fn == "identity" and bool(step.dims) and step.shape.dims != program.tensors[step.args[0]].dims
 
 
-def _reaches(group_reads: dict[int, set[int]], start: set[int], target: int) -> bool:
-    """Whether a value that reads the groups `start` depends, through them, on group `target`."""
-    pending, seen = list(start), set()
-    while pending:
-        group = pending.pop()
-        if group == target:
-            return True
-        if group not in seen:
-            seen.add(group)
-            pending += group_reads.get(group, set())
-    return False
+def _index_value(step: PrimStep, index_tensors: set[str], pending: dict[str, PrimStep]) -> bool:
+    """A function of aranges alone: recomputing it in each kernel that reads it is cheaper than a write and reads."""
+    args = step.tensor_args()
+    return step.kind == "pointwise" and not step.tables() and not step.pieces() and bool(args) \
+        and all(arg in index_tensors or arg in pending for arg in args)
+
+
+class _Fuser:
+    """Places primitives into groups in program order; index values wait until something reads them."""
+
+    def __init__(self, program: Program, gemm_reductions: bool) -> None:
+        self.program, self.gemm_reductions = program, gemm_reductions
+        self.order = {step.name: i for i, step in enumerate(program.steps)}
+        self.stages: list[PyStep | FusionGroup] = []
+        self.group_of: dict[str, FusionGroup] = {}
+        # A step may join a group only if nothing it reads from outside depends on that group, or launching the
+        # group would need its own result. Dependencies are tracked exactly (not as program order), so a step that
+        # reads a small value computed after the group began (a segment's count from its lengths) still joins
+        # it, and the scheduler launches that value's kernel first.
+        self.reads_groups: dict[str, set[int]] = {}  # value -> the groups it reads (through Python steps too)
+        self.group_reads: dict[int, set[int]] = {}  # group -> the groups its members read
+        self.pending: dict[str, PrimStep] = {}
+
+    def add(self, step: PyStep | PrimStep) -> None:
+        if isinstance(step, PyStep):
+            self.materialise(names_in(step.code))
+            self.reads_groups[step.name] = set().union(*(self.reads_groups.get(n, set()) for n in names_in(step.code)))
+            self.stages.append(step)
+        elif _index_value(step, self.program.index_tensors, self.pending):
+            self.pending[step.name] = step
+        else:
+            # A table, a concatenation's piece, or a reduction's operand is read from memory.
+            addressed = step.tensor_args() if step.kind != "pointwise" else step.tables() + step.pieces()
+            self.materialise(set(addressed))
+            self.place(step)
+
+    def materialise(self, names: set[str]) -> None:
+        """Pending index values that something reads from memory: each gets a kernel that writes it."""
+        for name in sorted(names & self.pending.keys(), key=self.order.__getitem__):
+            self.place(self.pending.pop(name))
+
+    def inlined_cone(self, step: PrimStep) -> list[PrimStep]:
+        """The pending index values `step` reads, directly or through each other, in program order."""
+        found: dict[str, PrimStep] = {}
+        stack = [arg for arg in step.tensor_args() if arg in self.pending]
+        while stack:
+            name = stack.pop()
+            if name not in found:
+                found[name] = self.pending[name]
+                stack += [arg for arg in found[name].tensor_args() if arg in self.pending]
+        return sorted(found.values(), key=lambda s: self.order[s.name])
+
+    def place(self, step: PrimStep) -> None:
+        inlined = self.inlined_cone(step)
+        reads = step.tensor_args() + [name for m in [step, *inlined] for a in m.args
+                                      if isinstance(a, Scalar) and not a.literal for name in names_in(a.expr)]
+        producers = [self.group_of[arg] for arg in step.tensor_args() if arg in self.group_of]
+        target = max(producers, key=lambda g: g.index, default=None)
+        level = _join(target, step, self.gemm_reductions) if target is not None else None
+        if target is not None and level is not None:
+            outside = [arg for arg in reads if arg not in target.levels]
+            if any(self.reaches(self.reads_groups.get(arg, set()), target.index) for arg in outside) \
+                    or (inlined and target.kind not in KERNELS_WITH_TABLES):
+                level = None
+        if (target is None or level is None) and _relabels(step, self.program):
+            # Outside the kernel that reduced it, dropping size-1 dims is a view, not a kernel.
+            stage = PyStep(step.name, f"{step.args[0]}.squeeze({step.dims!r})", step.shape)
+            self.reads_groups[step.name] = self.reads_groups.get(step.args[0], set())
+            self.stages.append(stage)
+            return
+        if target is None or level is None:
+            full = step.shape.dims if step.kind in ("pointwise", "window", "gemm", "segment", "gather") else \
+                self.program.tensors[step.args[0]].dims
+            target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in self.stages), shape=full)
+            self.stages.append(target)
+            level = "full" if step.kind != "reduce" else "reduced"
+        for value in inlined:
+            if value.name not in target.levels:
+                target.members.append(value)
+                target.levels[value.name] = level
+                target.inlined.add(value.name)
+        if step.kind in ("reduce", "scan"):
+            target.reduced_dims = step.dims
+        self.group_reads.setdefault(target.index, set()).update(
+            *(self.reads_groups.get(arg, set()) for arg in reads if arg not in target.levels))
+        target.members.append(step)
+        target.levels[step.name] = level
+        self.group_of[step.name] = target
+        self.reads_groups[step.name] = {target.index}
+
+    def reaches(self, start: set[int], target: int) -> bool:
+        """Whether a value that reads the groups `start` depends, through them, on group `target`."""
+        pending, seen = list(start), set()
+        while pending:
+            group = pending.pop()
+            if group == target:
+                return True
+            if group not in seen:
+                seen.add(group)
+                pending += self.group_reads.get(group, set())
+        return False
+
+    def finish(self) -> FusedProgram:
+        self.materialise(names_in(self.program.output))
+        groups = [stage for stage in self.stages if isinstance(stage, FusionGroup)]
+        for group in groups:
+            reads = group.external("full") + group.external("reduced")
+            group.index_inputs = {t for t in reads if t in self.program.index_tensors}
+            real = set(reads + group.windowed() + group.tables() + group.pieces() + group.gathered()) \
+                - group.index_inputs
+            if not real and group.head() is None:
+                raise ValueError(f"{group.name} computes from aranges alone: no tensor gives its device")
+        _mark_outputs(self.program, self.stages, self.group_of)
+        return FusedProgram(self.program, _scheduled(self.stages))
 
 
 def fuse(program: Program, *, gemm_reductions: bool = False) -> FusedProgram:
-    stages: list[PyStep | FusionGroup] = []
-    group_of: dict[str, FusionGroup] = {}
-    # A step may join a group only if nothing it reads from outside depends on that group, or launching the group
-    # would need its own result. The dependencies are tracked exactly (not as program order), so a step that reads a
-    # small value computed after the group began (a segment's count from its lengths) still joins it, and the
-    # scheduler launches that value's kernel first.
-    reads_groups: dict[str, set[int]] = {}  # value -> the groups it reads directly (through Python steps too)
-    group_reads: dict[int, set[int]] = {}  # group -> the groups its members read
+    fuser = _Fuser(program, gemm_reductions)
     for step in program.steps:
-        if isinstance(step, PyStep):
-            reads_groups[step.name] = set().union(*(reads_groups.get(name, set()) for name in _names_in(step.code)))
-            stages.append(step)
-            continue
-        reads = step.tensor_args() + [name for a in step.args if isinstance(a, Scalar) and not a.literal
-                                      for name in _names_in(a.expr)]
-        producers = [group_of[arg] for arg in step.tensor_args() if arg in group_of]
-        target = max(producers, key=lambda g: g.index, default=None)
-        level = _join(target, step, gemm_reductions) if target is not None else None
-        if target is not None and level is not None:
-            outside = [arg for arg in reads if arg not in target.levels]
-            if any(_reaches(group_reads, reads_groups.get(arg, set()), target.index) for arg in outside):
-                level = None
-        if (target is None or level is None) and _relabels(step, program):
-            # Outside the kernel that reduced it, dropping size-1 dims is a view, not a kernel.
-            stage = PyStep(step.name, f"{step.args[0]}.squeeze({step.dims!r})", step.shape)
-            reads_groups[step.name] = reads_groups.get(step.args[0], set())
-            stages.append(stage)
-            continue
-        if target is None or level is None:
-            full = step.shape.dims if step.kind in ("pointwise", "window", "gemm", "segment", "gather") else \
-                program.tensors[step.args[0]].dims
-            target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in stages), shape=full)
-            stages.append(target)
-            level = "full" if step.kind != "reduce" else "reduced"
-        if step.kind in ("reduce", "scan"):
-            target.reduced_dims = step.dims
-        group_reads.setdefault(target.index, set()).update(
-            *(reads_groups.get(arg, set()) for arg in reads if arg not in target.levels))
-        target.members.append(step)
-        target.levels[step.name] = level
-        group_of[step.name] = target
-        reads_groups[step.name] = {target.index}
-    _mark_outputs(program, stages, group_of)
-    return FusedProgram(program, _scheduled(stages))
+        fuser.add(step)
+    return fuser.finish()
 
 
 def _produces(stage: PyStep | FusionGroup) -> set[str]:
-    return {stage.name} if isinstance(stage, PyStep) else {m.name for m in stage.members}
+    return {stage.name} if isinstance(stage, PyStep) else {m.name for m in stage.members} - stage.inlined
 
 
 def _reads(stage: PyStep | FusionGroup) -> set[str]:
     if isinstance(stage, PyStep):
-        return _names_in(stage.code)
+        return names_in(stage.code)
     head = stage.head()
-    names = set(stage.external("full") + stage.external("reduced") + stage.windowed() + stage.gathered())
+    names = set(stage.external("full") + stage.external("reduced") + stage.windowed() + stage.gathered()
+                + stage.tables() + stage.pieces())
     names |= set(head.tensor_args()) if head is not None else set()
     for expr in stage.scalars():
-        names |= _names_in(expr)
+        names |= names_in(expr)
     return names
 
 
@@ -252,15 +330,17 @@ def _scheduled(stages: list[PyStep | FusionGroup]) -> list[PyStep | FusionGroup]
 
 
 def _mark_outputs(program: Program, stages: list[PyStep | FusionGroup], group_of: dict[str, FusionGroup]) -> None:
-    used_outside: set[str] = set(_names_in(program.output))
+    """A group writes the members it owns that a Python step, the output or another group reads (a group that
+    recomputes an index value reads it from no one)."""
+    used_outside: set[str] = set(names_in(program.output))
     for stage in stages:
         if isinstance(stage, PyStep):
-            used_outside |= _names_in(stage.code)
+            used_outside |= names_in(stage.code)
             continue
         for member in stage.members:
             for arg in member.args:
-                names = [arg] if isinstance(arg, str) else _names_in(arg.expr)
-                used_outside |= {name for name in names if group_of.get(name) is not stage}
+                names = [arg] if isinstance(arg, str) else names_in(arg.expr)
+                used_outside |= {name for name in names if name not in stage.levels}
     for stage in stages:
         if isinstance(stage, FusionGroup):
-            stage.outputs = [m.name for m in stage.members if m.name in used_outside]
+            stage.outputs = [m.name for m in stage.members if m.name in used_outside and group_of.get(m.name) is stage]

@@ -54,7 +54,7 @@ def gemm_kernel(group: FusionGroup, dtypes: dict[str, str], mode: MathMode) -> s
     ]
     body += [f"x{i} = {load_of(f'a{i}_ptr', _OUT.format(s=f'a{i}_st'), 'mask', dtypes[t])}"
              for i, t in enumerate(names.full)]
-    body += [f"v_{m.name} = {expression_of(names, m)}" for m in epilogue]
+    body += [f"v_{m.name} = {expression_of(names, m, dtypes)}" for m in epilogue]
     body += [f"tl.store(o{i}_ptr + {_OUT.format(s='os')}, v_{o}, mask=mask)" for i, o in enumerate(names.outputs_full)]
     header = f"def _{group.name}({', '.join(ptrs + strides + ['M', 'N', 'K'] + scalars + constants)}):"
     return render(group, header, body)

@@ -18,7 +18,7 @@ from .triton_source import KernelNames
 
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 # Positional names the kernel writers use: a family (one operand) and a part of it, or a loaded value.
-_PART = re.compile(r"(?P<family>[abwoqgt]\d+)_(?P<part>ptr|st\d+|n\d+|off|k)")
+_PART = re.compile(r"(?P<family>[abwoqgpte]\d+)_(?P<part>ptr|st\d+|n\d+|off|k|base)")
 _GEMM_PART = re.compile(r"(?P<family>[xw])_(?P<part>ptr|s\d+)")
 _VALUE = re.compile(r"(?P<kind>[xy])(?P<index>\d+)")
 _OUT_STRIDE = re.compile(r"os(?P<dim>\d+)")
@@ -36,8 +36,9 @@ def _families(group: FusionGroup) -> dict[str, str]:
     names = KernelNames(group)
     product = group.gemm()
     families = {f"{prefix}{i}": tensor for prefix, tensors in (
-        ("a", names.full), ("b", names.reduced), ("w", names.windowed), ("t", names.gathered),
-        ("o", names.outputs_full), ("q", names.outputs_reduced)) for i, tensor in enumerate(tensors)}
+        ("a", names.full), ("b", names.reduced), ("w", names.windowed), ("e", names.gathered),
+        ("o", names.outputs_full), ("q", names.outputs_reduced), ("p", names.pieces), ("t", names.tables))
+        for i, tensor in enumerate(tensors)}
     if product is not None:
         first, second = product.tensor_args()[:2]
         families |= {"x": first, "w": second} if group.kind == "gemm" else {"g0": first, "g1": second}
@@ -54,7 +55,7 @@ def _readable(identifier: str, families: dict[str, str], gemm: bool) -> str | No
     if part_match:
         base = sanitise(families.get(part_match["family"], ""))
         part = part_match["part"]
-        suffix = {"ptr": "_ptr", "off": "_off", "k": "_row"}.get(part) or \
+        suffix = {"ptr": "_ptr", "off": "_off", "k": "_row", "base": "_start"}.get(part) or \
             (f"_size{part[1:]}" if part.startswith("n") else f"_stride{part.lstrip('st')}")
         return base + suffix if base else None
     if match := _VALUE.fullmatch(identifier):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .configs import GroupConfig
 from .fusion import FusionGroup
-from .program import GATHERED
+from .program import GATHERED, PrimStep
 from .triton_source import KernelNames
 
 # A gather's bad id is PyTorch's asynchronous assertion (a device-side assert on a GPU, as its own indexing kernels
@@ -33,7 +33,7 @@ def _selected_shapes(group: FusionGroup, names: KernelNames) -> list[str]:
     shapes = []
     for member in group.members:
         if member.kind == "gather" and member.fn == "select":
-            table = f"t{names.gathered.index(member.args[0])}"
+            table = f"e{names.gathered.index(member.args[0])}"
             sizes = [1] * len(group.shape)
             for k, d in enumerate(member.dims):
                 sizes[d] = f"{table}.shape[{k}]" if d != GATHERED else 1
@@ -46,11 +46,19 @@ def _broadcast_tables(group: FusionGroup, names: KernelNames) -> list[str]:
     lines = []
     for member in group.members:
         if member.kind == "gather" and member.fn == "select":
-            table = f"t{names.gathered.index(member.args[0])}"
+            table = f"e{names.gathered.index(member.args[0])}"
             sizes = ", ".join(f"{table}.shape[{k}]" if d == GATHERED else f"shape[{d}]"
                               for k, d in enumerate(member.dims))
             lines.append(f"{table} = {table}.broadcast_to(({sizes},))")
     return lines
+
+
+def _concatenated_shape(names: KernelNames, member: PrimStep) -> str:
+    """A concatenation's shape: its first piece's, with the pieces' extents along the joined dim summed."""
+    dim = member.dims[0]
+    first = f"p{names.pieces.index(member.args[0])}"
+    extent = " + ".join(f"p{names.pieces.index(t)}.shape[{dim}]" for t in member.args)
+    return f"torch.Size([*{first}.shape[:{dim}], {extent}, *{first}.shape[{dim + 1}:]])"
 
 
 def launcher_name(group: FusionGroup) -> str:
@@ -63,7 +71,8 @@ def launcher_arguments(group: FusionGroup) -> list[str]:
     names = KernelNames(group)
     head = group.head()
     operands = head.tensor_args() if head is not None else []
-    return [*operands, *names.full, *names.reduced, *names.windowed, *names.gathered, *names.scalars]
+    return [*operands, *names.full, *names.reduced, *names.windowed, *names.pieces, *names.tables, *names.gathered,
+            *names.scalars]
 
 
 def keyword_arguments(parameters: dict[str, str], values: dict[str, str]) -> str:
@@ -89,10 +98,18 @@ def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -
     for i in range(len(names.windowed)):
         values |= {f"w{i}_ptr": f"w{i}", **{f"w{i}_st{d}": f"w{i}.stride({d})" for d in range(names.window_rank)},
                    **{f"w{i}_n{d}": f"w{i}.shape[{d}]" for d in range(2, names.window_rank)}}
+    for i in range(len(names.pieces)):
+        values |= {f"p{i}_ptr": f"p{i}", **{f"p{i}_st{d}": f"p{i}.stride({d})" for d in range(names.rank)},
+                   **{f"p{i}_n{d}": f"p{i}.shape[{d}]" for d in range(names.rank)}}
+    for i in range(len(names.tables)):
+        values |= {f"t{i}_ptr": f"t{i}", f"t{i}_st0": f"t{i}.stride(0)", f"t{i}_n0": f"t{i}.shape[0]"}
+    for family, tensors in (("a", names.full), ("b", names.reduced)):
+        values |= {f"{family}{i}_base": f"{family}{i}.storage_offset()" for i, tensor in enumerate(tensors)
+                   if tensor in names.index_inputs}
     for i, table in enumerate(names.gathered):
         rank = names.gathered_rank[table]
-        values |= {f"t{i}_ptr": f"t{i}", **{f"t{i}_st{d}": f"t{i}.stride({d})" for d in range(rank)},
-                   **{f"t{i}_n{d}": f"t{i}.shape[{d}]" for d in range(rank)}}
+        values |= {f"e{i}_ptr": f"e{i}", **{f"e{i}_st{d}": f"e{i}.stride({d})" for d in range(rank)},
+                   **{f"e{i}_n{d}": f"e{i}.shape[{d}]" for d in range(rank)}}
     values |= {"err_ptr": "err"} if names.gathered else {}
     values |= {f"os{d}": f"o0.stride({d})" for d in range(names.rank)} if names.outputs_full else {}
     values |= {f"n{d}": f"shape[{d}]" for d in range(names.rank)}
@@ -109,7 +126,9 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
     full = [f"a{i}" for i in range(len(names.full))]
     reduced = [f"b{i}" for i in range(len(names.reduced))]
     windowed = [f"w{i}" for i in range(len(names.windowed))]
-    gathered = [f"t{i}" for i in range(len(names.gathered))]
+    pieces = [f"p{i}" for i in range(len(names.pieces))]
+    tables = [f"t{i}" for i in range(len(names.tables))]
+    gathered = [f"e{i}" for i in range(len(names.gathered))]
     scalars = [f"s{i}" for i in range(len(names.scalars))]
     windows = group.window_members()
     product = group.gemm()
@@ -122,7 +141,8 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         settings = ", ".join(names.operand(a) for a in windows[0].args[1:])
         lines = [f"shape = _window_shape(w0.shape, {settings})"]
     else:
-        shapes = [f"{a}.shape" for a in full] + _selected_shapes(group, names)
+        shapes = [f"{a}.shape" for a in full] + [_concatenated_shape(names, m) for m in group.members if m.pieces()]
+        shapes += _selected_shapes(group, names)
         lines = [f"shape = torch.broadcast_shapes({', '.join(shapes)}{',' if len(shapes) == 1 else ''})"]
     walks_layout = follow_layout and group.kind == "pointwise"
     if walks_layout:
@@ -130,6 +150,8 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         lines += [f"{a} = {a}.broadcast_to(shape).permute(order)" for a in full]
         lines += ["shape = torch.Size([shape[d] for d in order])",
                   f"flat = {' and '.join(f'{a}.is_contiguous()' for a in full)}"]
+    elif group.kind == "pointwise" and pieces:
+        lines.append("flat = False  # a concatenation's pieces are addressed through per-dim indices")
     elif group.kind == "pointwise":
         dense = " and ".join(f"{a}.shape == shape and {a}.is_contiguous()" for a in full)
         lines.append(f"flat = {dense}")
@@ -139,7 +161,10 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
     reduced_dims = tuple(group.reduced_dims)
     lines += [f"{b} = _reduced_operand({b}, shape, {reduced_dims!r}, {_meets_dropped(group, tensor)})"
               for b, tensor in zip(reduced, names.reduced, strict=True)]
-    device = f"{(gemm or full or windowed)[0]}.device"
+    # An arange's stand-in lives on the meta device: the outputs go where a tensor read from memory is.
+    real = [a for a, tensor in zip(full + reduced, names.full + names.reduced, strict=True)
+            if tensor not in names.index_inputs]
+    device = f"{(gemm + real + windowed + pieces + tables)[0]}.device"
     outputs = []
     for i, name in enumerate(names.outputs_full):
         lines.append(f"o{i} = torch.empty(shape, device={device}, dtype={out_dtype(dtypes, name)})")
@@ -151,7 +176,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         shape = kept_expr if keep else f"[size for d, size in enumerate(shape) if d not in {reduced_dims!r}]"
         lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
-    pointers = ", ".join(gemm + full + reduced + windowed + gathered + outputs)
+    pointers = ", ".join(gemm + full + reduced + windowed + pieces + tables + gathered + outputs)
     lines.append(f"wide = _needs_int64(shape, {pointers})")
     lines += [f"err = torch.zeros(1, device={device}, dtype=torch.int32)"] if gathered else []
     values = _kernel_values(group, names, outputs)
@@ -182,7 +207,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         lines.append("back = [order.index(d) for d in range(len(order))]")
         outputs = [f"{o}.permute(back)" for o in outputs]
     lines.append(f"return {', '.join(outputs)}{',' if len(outputs) == 1 else ''}")
-    signature = ", ".join(gemm + full + reduced + windowed + gathered + scalars)
+    signature = ", ".join(gemm + full + reduced + windowed + pieces + tables + gathered + scalars)
     return f"def {launcher_name(group)}({signature}):\n" + "\n".join(f"    {line}" for line in lines) + "\n"
 
 

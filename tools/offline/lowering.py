@@ -9,15 +9,15 @@ engine then writes no candidate rather than one that leaves PyTorch doing the wo
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import torch
 
+from . import dtypes
 from .formulas import POINTWISE, SIGNATURES
-from .program import PrimKind, PrimStep, Program, PyStep, Scalar, SegmentSpec, Shape
+from .program import PrimKind, PrimStep, Program, PyStep, Scalar, SegmentSpec, Shape, names_in
 from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 
 VENDOR_CALLS = {
@@ -36,10 +36,12 @@ CHANNELS_LAST = {"conv2d": "torch.channels_last", "conv_transpose2d": "torch.cha
 VIEW_METHODS = {"view", "reshape", "permute", "transpose", "flatten", "unsqueeze", "squeeze", "expand",
                 "contiguous", "t", "expand_as", "view_as", "reshape_as", "unflatten", "narrow", "select",
                 "movedim", "chunk", "split", "unbind", "size", "dim", "numel"}
-SAME_VALUE = {"float", "to", "type_as", "clone", "detach", "identity", "dropout"}
-_COMPARISONS = ("gt", "lt", "ge", "le", "eq", "ne")
-PYTHON_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "neg": "-",
-                     "pow": "**"}
+# The same values, perhaps in another dtype (a conversion is then an elementwise step).
+SAME_VALUE = {"float", "to", "type_as", "clone", "detach", "identity", "dropout", "long", "int", "short", "bool",
+              "byte", "char", "double", "half", "bfloat16"}
+PYTHON_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floor_divide": "//", "remainder": "%",
+                     "neg": "-", "bitwise_and": "&", "bitwise_or": "|", "bitwise_xor": "^", "left_shift": "<<",
+                     "right_shift": ">>", "pow": "**"}
 
 
 def self_path(path: str) -> str:
@@ -66,13 +68,23 @@ class LoweringState:
         self.params: dict[str, str] = {}
         self.unsupported: list[str] = []
         self.lookups: dict[str, tuple[str, str]] = {}  # an embedding's result -> its table and ids (lowering_gather)
+        self.index_tensors: set[str] = set()  # arange stand-ins and their views (lowering_index.py)
+        # An arange's start and step, kept on its stand-in's views and applied where a primitive reads one, so
+        # that a view of `arange(3, n, 2)` stays a view of the stand-in.
+        self.index_affine: dict[str, tuple[Scalar, Scalar]] = {}
+        self.affine_values: dict[str, str] = {}
         self.counter = 0
+        self.traced_names = {node.name for node in traced.nodes} | set(traced.inputs)
 
     # --- values -------------------------------------------------------------------------------
 
     def fresh(self, base: str) -> str:
-        self.counter += 1
-        return f"{base}_{self.counter}"
+        """A name for a step of ours, never one the trace gives a node (fx names them `mul_1` too)."""
+        while True:
+            self.counter += 1
+            name = f"{base}_{self.counter}"
+            if name not in self.traced_names:
+                return name
 
     def py(self, arg: Any) -> str:
         """A tagged value as a Python expression in the generated forward."""
@@ -124,7 +136,7 @@ class LoweringState:
         if tag == "param":
             return self.param(arg["param"])
         if tag == "node" and arg["node"] in self.tensors:
-            return arg["node"]
+            return self.scaled_index(arg["node"])
         if tag == "node":
             return Scalar(arg["node"], literal=False)
         if tag == "attr" and (isinstance(arg["value"], bool) or not isinstance(arg["value"], int | float)):
@@ -133,6 +145,15 @@ class LoweringState:
         if tag == "attr":
             return Scalar(self.py(arg), literal=False)
         return Scalar(self.py(arg), literal=True)
+
+    def scaled_index(self, name: str) -> str:
+        """An arange's view as a primitive reads it: `start + step * index`, computed once per view."""
+        if name not in self.index_affine:
+            return name
+        if name not in self.affine_values:
+            start, step = self.index_affine[name]
+            self.affine_values[name] = self.pw("add", self.pw("mul", name, step), start)
+        return self.affine_values[name]
 
     def shape(self, operand: str | Scalar) -> tuple[int, ...]:
         return self.tensors[operand].dims if isinstance(operand, str) else ()
@@ -157,31 +178,25 @@ class LoweringState:
             source = self.shape(args[0])
             dims_out = source if kind == "scan" else tuple(
                 1 if i in dims else size for i, size in enumerate(source) if keepdim or i not in dims)
-        shape = Shape(dims_out, self.result_dtype(fn, args, index))
+        shape = Shape(dims_out, self.result_dtype(kind, fn, args, index))
         self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, dims, keepdim, index, segment))
         self.tensors[name] = shape
         return name
 
-    def result_dtype(self, fn: str, args: list[str | Scalar], index: bool) -> str:
-        """The dtype PyTorch gives this step's value in the traced regime: its floating operands' promotion.
+    def result_dtype(self, kind: PrimKind, fn: str, args: list[str | Scalar], index: bool) -> str:
+        """The dtype PyTorch gives this step's value in the traced regime (dtypes.py for elementwise steps).
 
-        Kernels compute in fp32 whatever the regime; this is the dtype a value is stored in when it leaves a
-        kernel. Python scalars do not promote a half tensor (as in PyTorch), and where only integers or flags
-        are read the value is float32, PyTorch's default.
+        This is the dtype a value is stored in when it leaves a kernel. Reductions, scans and windows compute in
+        fp32: their value is their floating operands' promotion, float32 where only integers or flags are read.
         """
         if index:
             return "torch.int64"
-        if fn in _COMPARISONS:
-            return "torch.bool"
-        if fn == "float":
-            return "torch.float32"
         values = args[1:] if fn == "where" else args
-        floating = [getattr(torch, self.tensors[a].dtype.removeprefix("torch.")) for a in values
-                    if isinstance(a, str) and "float" in self.tensors[a].dtype]
-        promoted = floating[0] if floating else torch.float32
-        for dtype in floating[1:]:
-            promoted = torch.promote_types(promoted, dtype)
-        return str(promoted)
+        tensors = [self.tensors[a].dtype for a in values if isinstance(a, str)]
+        if kind == "pointwise":
+            return dtypes.result_dtype(fn, tensors, [a for a in values if isinstance(a, Scalar)])
+        floating = [dtype for dtype in tensors if "float" in dtype]
+        return dtypes.promoted(floating, []) if floating else "torch.float32"
 
     def reduce(self, fn: str, x: str, dims: tuple[int, ...], keepdim: bool, name: str | None = None,
                index: bool = False) -> str:
@@ -263,27 +278,35 @@ def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallbac
         handler(state, node)
         state.take_traced_dtype(node)
     output = state.py(traced.output)
+    _keep_index_tensors_in_kernels(state, output)
     return Program(list(traced.inputs), _live(state.steps, output), output, state.tensors, state.unsupported,
-                   list(traced.derived_constants))
+                   list(traced.derived_constants), state.index_tensors)
 
 
-_IDENTIFIER = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
+def _keep_index_tensors_in_kernels(state: LoweringState, output: str) -> None:
+    """An arange's stand-in has no memory: only kernels (and views, and sizes) may read it."""
+    for step in state.steps:
+        if isinstance(step, PyStep) and step.shape is not None and step.name not in state.index_tensors \
+                and names_in(step.code) & state.index_tensors:
+            state.unsupported.append(f"{step.name}: a Python step reading an arange")
+    if names_in(output) & state.index_tensors:
+        state.unsupported.append("an arange returned as it is")
 
 
 def _live(steps: list[PyStep | PrimStep], output: str) -> list[PyStep | PrimStep]:
     """The steps the output needs: a lookup that a reduction of it replaced (an embedding summed over its ids is
     an embedding bag) leaves a step that nothing reads, which would otherwise still be computed."""
-    needed = set(_IDENTIFIER.findall(output))
+    needed = names_in(output)
     kept: list[PyStep | PrimStep] = []
     for step in reversed(steps):
         if step.name not in needed:
             continue
         kept.append(step)
         if isinstance(step, PyStep):
-            needed |= set(_IDENTIFIER.findall(step.code))
+            needed |= names_in(step.code)
             continue
         needed |= set(step.tensor_args())
-        needed |= {name for arg in step.args if isinstance(arg, Scalar) for name in _IDENTIFIER.findall(arg.expr)}
+        needed |= {name for arg in step.args if isinstance(arg, Scalar) for name in names_in(arg.expr)}
     return kept[::-1]
 
 

@@ -13,11 +13,12 @@ from .lowering import (
     LoweringState,
     shape_of,
 )
+from .lowering_index import INDEXING, alias, index_view
 from .lowering_segments import bag_of_lookup
 from .program import Scalar
 from .traced import TracedNode, tag_of
 
-_NOT_OPERANDS = {"inplace", "dtype", "_stacklevel", "rounding_mode"}
+_NOT_OPERANDS = {"inplace", "dtype", "_stacklevel"}
 
 
 def python_value(state: LoweringState, node: TracedNode) -> None:
@@ -52,6 +53,14 @@ def _pointwise(state: LoweringState, node: TracedNode) -> None:
     state.pw(node.op, *operands, name=node.name)
 
 
+def _divide(state: LoweringState, node: TracedNode) -> None:
+    """`torch.div`'s rounding mode chooses the function: true, floor or truncating division."""
+    bound = state.bind(node)
+    mode = state.value(bound.get("rounding_mode"))
+    fn = {None: "div", "floor": "floor_divide", "trunc": "trunc_divide"}[mode]
+    state.pw(fn, state.operand(bound["input"]), state.operand(bound["other"]), name=node.name)
+
+
 def _same_value(state: LoweringState, node: TracedNode) -> None:
     if node.op == "dropout":
         bound = state.bind(node)
@@ -62,13 +71,25 @@ def _same_value(state: LoweringState, node: TracedNode) -> None:
         state.pw("identity", source, name=node.name)  # `.float()` of a half tensor: a conversion, stored as traced
         return
     state.emit_py(node.name, source if isinstance(source, str) else source.expr, shape_of(node.meta))
+    if source in state.index_tensors:
+        alias(state, source, node.name)
 
 
 def _view(state: LoweringState, node: TracedNode) -> None:
     base, *rest = [state.py(arg) for arg in node.args]
     rest += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
+    index = node.args[1] if node.op == "getitem" else None
+    items = index["list"] if tag_of(index) == "list" and index.get("tuple") else [index]
+    if any(tag_of(item) == "node" and item["node"] in state.tensors for item in items):
+        # Indexing by a tensor (or a mask) reads elements by address: PyTorch would compute it.
+        state.unsupported.append("indexing by a tensor (a gather)")
+        state.emit_py(node.name, "None  # unsupported: indexing by a tensor", shape_of(node.meta))
+        return
+    if len(items) > 1:  # x[:, 1:] is x[(slice, slice)], written without the parentheses
+        rest = [state.py(item) for item in items]
     code = f"{base}[{', '.join(rest)}]" if node.op == "getitem" else f"{base}.{node.op}({', '.join(rest)})"
-    state.emit_py(node.name, code, shape_of(node.meta))
+    if not index_view(state, node, code):
+        state.emit_py(node.name, code, shape_of(node.meta))
 
 
 def _gemm(state: LoweringState, node: TracedNode) -> bool:
@@ -208,6 +229,8 @@ HANDLERS.update({name: _reduction for name in ("sum", "mean", "amax", "amin", "m
 HANDLERS.update({name: _scan for name in ("cumsum", "cumprod", "logcumsumexp")})
 HANDLERS.update({name: _constant_like for name in ("zeros_like", "ones_like", "full_like")})
 HANDLERS["masked_fill"] = _masked_fill
+HANDLERS.update(INDEXING)
+HANDLERS["div"] = _divide
 HANDLERS["param"] = _param
 HANDLERS["getitem"] = _getitem
 HANDLERS["getattr"] = _getattr

@@ -30,7 +30,7 @@ from .reduction_source import reduction_kernels
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, schedule_line
 from .segment_source import segment_kernel, segment_launcher
-from .triton_source import LOGADDEXP_SOURCE, pointwise_kernel, uses_logaddexp
+from .triton_source import helpers_used, pointwise_kernel
 
 CONFIG_MARKER = "# kevolve-offline: "
 _DROPPED_FUNCTIONS = {"get_inputs", "get_init_inputs"}
@@ -135,9 +135,22 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         CONFIG_MARKER + json.dumps({name: config.model_dump() for name, config in configs.items()}, sort_keys=True),
         schedule_line(schedule),
     ]
-    parts = [*kept]
-    if any(uses_logaddexp(group) for group in groups):
-        parts.append(LOGADDEXP_SOURCE)
+    kernels: list[str] = []
+    generated: list[str] = []
+    for group in groups:
+        if group.kind == "gemm":
+            kernel, names = readable_kernels(group, gemm_kernel(group, dtypes, mode))
+            launch = gemm_launcher(group, configs[group.name], dtypes, launcher_name(group), names)
+        elif group.kind == "segment":
+            kernel, names = readable_kernels(group, segment_kernel(group, dtypes))
+            launch = segment_launcher(group, configs[group.name], dtypes, names)
+        else:
+            kernel, names = readable_kernels(group, pointwise_kernel(group, dtypes) if group.kind == "pointwise" else
+                                             reduction_kernels(group, dtypes, mode))
+            launch = launcher(group, configs[group.name], dtypes, names, follow_layout=schedule.channels_last)
+        kernels.append(kernel)
+        generated += [kernel, launch]
+    parts = [*kept, *helpers_used(kernels)]
     if any(group.reduced_dims and group.external("reduced") for group in groups):
         parts.append(REDUCED_OPERAND_SOURCE)
     if any(group.window_members() for group in groups):
@@ -146,18 +159,7 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(INDEX_WIDTH_SOURCE)
     if schedule.channels_last and any(group.kind == "pointwise" for group in groups):
         parts.append(MEMORY_ORDER_SOURCE)
-    for group in groups:
-        if group.kind == "gemm":
-            kernel, kernels = readable_kernels(group, gemm_kernel(group, dtypes, mode))
-            parts += [kernel, gemm_launcher(group, configs[group.name], dtypes, launcher_name(group), kernels)]
-            continue
-        if group.kind == "segment":
-            kernel, kernels = readable_kernels(group, segment_kernel(group, dtypes))
-            parts += [kernel, segment_launcher(group, configs[group.name], dtypes, kernels)]
-            continue
-        kernel, kernels = readable_kernels(group, pointwise_kernel(group, dtypes) if group.kind == "pointwise" else
-                                           reduction_kernels(group, dtypes, mode))
-        parts += [kernel, launcher(group, configs[group.name], dtypes, kernels, follow_layout=schedule.channels_last)]
+    parts += generated
     parts.append(model_class + "\n\n" + _forward(fused))
     body = "\n\n".join(parts)
     return "\n".join([*header, *_imports_used(body)]) + "\n\n" + body

@@ -15,6 +15,10 @@ ALIASES = {
     "swapaxes": "transpose", "swapdims": "transpose", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
     "scaled_dot_product_attention": "sdpa", "__getitem__": "getitem", "_max_pool1d": "max_pool1d",
     "_max_pool2d": "max_pool2d", "_max_pool3d": "max_pool3d",
+    # `a ^ b`, `a & b`, `a | b`, `~a`, `a << b`, `a >> b`, `a % b` and `a // b` on tensors are these functions.
+    "xor": "bitwise_xor", "and": "bitwise_and", "or": "bitwise_or", "invert": "bitwise_not",
+    "lshift": "left_shift", "rshift": "right_shift", "bitwise_left_shift": "left_shift",
+    "bitwise_right_shift": "right_shift", "mod": "remainder", "floordiv": "floor_divide",
 }
 
 # nn module type -> (canonical op, argument spec). In the spec, "input" is the module's input,

@@ -7,8 +7,16 @@ over tensors; consecutive compatible primitives become one fused Triton kernel.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+_IDENTIFIER = re.compile(r"(?<![.\w])[A-Za-z_]\w*")  # names, not attributes after a dot
+
+
+def names_in(code: str) -> set[str]:
+    """The names a Python expression reads."""
+    return set(_IDENTIFIER.findall(code))
 
 # "window" reads its tensor through a pooling window (out * stride - padding + tap * dilation), masked
 # where that falls outside the tensor; its iteration shape is (N, C, outputs..., taps...).
@@ -84,6 +92,21 @@ class PrimStep:
     def tensor_args(self) -> list[str]:
         return [arg for arg in self.args if isinstance(arg, str)]
 
+    def tables(self) -> list[str]:
+        """A sorted 1-D table searched by address (bucketize's boundaries), not read elementwise."""
+        return [self.args[1]] if self.fn == "bucketize" else []
+
+    def pieces(self) -> list[str]:
+        """A concatenation's sources along `dims[0]`, each read where it holds the element."""
+        return self.tensor_args() if self.fn == "cat" else []
+
+    def elementwise_args(self) -> list[str]:
+        """Tensors read at the element the step computes, broadcast to its shape (a gather's table is read at its
+        ids: only the ids are)."""
+        addressed = set(self.tables()) | set(self.pieces())
+        args = self.tensor_args()[1:] if self.kind == "gather" else self.tensor_args()
+        return [arg for arg in args if arg not in addressed]
+
 
 Step = PyStep | PrimStep
 
@@ -98,6 +121,9 @@ class Program:
     # Constants computed from a model attribute in a way the trace could not re-express: they keep the
     # traced configuration's value, which the harness's other configurations then check.
     baked: list[str] = field(default_factory=list)
+    # Stand-ins for `torch.arange` and its views: meta tensors whose element at an offset is that offset, so
+    # kernels compute the index instead of loading it (lowering_index.py).
+    index_tensors: set[str] = field(default_factory=set)
 
     @property
     def vendor_calls(self) -> list[str]:

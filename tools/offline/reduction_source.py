@@ -24,8 +24,8 @@ from .triton_source import (
     KernelNames,
     decompose,
     expression_of,
-    load_of,
     offset_of,
+    read_of,
     render,
 )
 
@@ -47,7 +47,7 @@ class ReductionBody:
             lines.append(f"a{i}_k = {offset_of(f'a{i}_st', n.kept, 'j', 'k')}")
         for i, tensor in enumerate(n.reduced):
             offset = offset_of(f"b{i}_st", n.kept, "j", "k")
-            load = load_of(f"b{i}_ptr", f"({offset})[:, None]", "k_mask[:, None]", self.dtypes[tensor])
+            load = read_of(n, tensor, f"b{i}", f"({offset})[:, None]", "k_mask[:, None]", self.dtypes[tensor])
             lines.append(f"y{i} = {load}")
         if n.outputs_full:
             lines.append(f"out_row = {offset_of('os', n.kept, 'j', 'k')}")
@@ -78,7 +78,7 @@ class ReductionBody:
         for tensor in tensors:
             i = self.names.full.index(tensor)
             offset = f"a{i}_k[:, None] + ({offset_of(f'a{i}_st', self.reduced_dims, 'i', 'r')})[None, :]"
-            lines.append(f"x{i} = {load_of(f'a{i}_ptr', offset, 'mask', self.dtypes[tensor])}")
+            lines.append(f"x{i} = {read_of(self.names, tensor, f'a{i}', offset, 'mask', self.dtypes[tensor])}")
         return lines
 
     def full_values(self, targets: list[str], carries: dict[str, str]) -> list[str]:
@@ -99,7 +99,7 @@ class ReductionBody:
     def expression(self, member: PrimStep) -> str:
         """A member's value; `index` is the position along its dim (a cross-entropy's class index)."""
         if member.fn != "index":
-            return expression_of(self.names, member)
+            return expression_of(self.names, member, self.dtypes)
         dim = member.dims[0]
         return f"i{dim}[None, :]" if dim in self.reduced_dims else f"j{dim}[:, None]"
 

@@ -112,7 +112,7 @@ def segment_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
     epilogue = [m for m in group.members if m is not step]
     per_segment += [f"x{i} = {load_of(f'a{i}_ptr', f'seg64 * a{i}_st0 + cols * a{i}_st1', 'row_mask', dtypes[t])}"
                     for i, t in enumerate(names.full)]
-    per_segment += [f"v_{m.name} = {expression_of(names, m)}" for m in epilogue]
+    per_segment += [f"v_{m.name} = {expression_of(names, m, dtypes)}" for m in epilogue]
     per_segment += [f"tl.store(o{i}_ptr + seg64 * os0 + cols * os1, v_{o}, mask=row_mask)"
                     for i, o in enumerate(names.outputs_full)]
     body = ["cols = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)", "cmask = cols < n1",

@@ -9,20 +9,14 @@ through their broadcast strides, so transposed, broadcast and strided inputs nee
 
 from __future__ import annotations
 
-from .formulas import POINTWISE
+from .dtypes import FP32, computation_type, converted, kernel_type, literal
+from .formulas import HELPERS, INTEGER, POINTWISE
 from .fusion import FusionGroup
 from .program import GATHERED, PrimStep, Scalar
 
 NEUTRAL = {"sum": "0.0", "mean": "0.0", "amax": 'float("-inf")', "amin": 'float("inf")',
             "argmax": 'float("-inf")', "argmin": 'float("inf")'}
 SCAN_NEUTRAL = {"cumsum": "0.0", "cumprod": "1.0", "logcumsumexp": 'float("-inf")'}
-NEEDS_LOGADDEXP = "logcumsumexp"
-
-LOGADDEXP_SOURCE = '''@triton.jit
-def _logaddexp(a, b):
-    top = tl.maximum(a, b)
-    return top + tl.log(tl.exp(a - top) + tl.exp(b - top))
-'''
 
 
 class KernelNames:
@@ -39,10 +33,18 @@ class KernelNames:
         self.gathered = group.gathered()
         self.gathered_rank = {t: len(next(m for m in group.members if m.kind == "gather" and m.args[0] == t).dims)
                               for t in self.gathered}
+        self.tables = group.tables()
+        self.pieces = group.pieces()
+        self.index_inputs = group.index_inputs
         self.rank = len(group.shape)
         # A pooled tensor is (N, C, spatial...) under an iteration shape of (N, C, outputs..., taps...).
         self.window_rank = 2 + (self.rank - 2) // 2
         self.kept = [d for d in range(self.rank) if d not in group.reduced_dims]
+
+    def table(self, tensor: str) -> str:
+        """A sorted table as the search helper takes it: its pointer, length and stride."""
+        i = self.tables.index(tensor)
+        return f"t{i}_ptr, t{i}_n0, t{i}_st0"
 
     def operand(self, arg: str | Scalar) -> str:
         if isinstance(arg, Scalar):
@@ -59,7 +61,8 @@ class KernelNames:
         ptrs = ["g0_ptr", "g1_ptr"] if product else []
         ptrs += [f"a{i}_ptr" for i in range(len(self.full))] + [f"b{i}_ptr" for i in range(len(self.reduced))]
         ptrs += [f"w{i}_ptr" for i in range(len(self.windowed))]
-        ptrs += [f"t{i}_ptr" for i in range(len(self.gathered))] + (["err_ptr"] if self.gathered else [])
+        ptrs += [f"p{i}_ptr" for i in range(len(self.pieces))] + [f"t{i}_ptr" for i in range(len(self.tables))]
+        ptrs += [f"e{i}_ptr" for i in range(len(self.gathered))] + (["err_ptr"] if self.gathered else [])
         ptrs += [f"o{i}_ptr" for i in range(len(self.outputs_full))]
         ptrs += [f"q{i}_ptr" for i in range(len(self.outputs_reduced))]
         strides = ["g0_st0", "g0_st1", "g1_st0", "g1_st1"] if product else []
@@ -67,18 +70,67 @@ class KernelNames:
         strides += [f"b{i}_st{d}" for i in range(len(self.reduced)) for d in self.kept]
         strides += [f"os{d}" for d in range(self.rank)] if self.outputs_full else []
         strides += [f"w{i}_st{d}" for i in range(len(self.windowed)) for d in range(self.window_rank)]
-        strides += [f"t{i}_st{d}" for i, t in enumerate(self.gathered) for d in range(self.gathered_rank[t])]
-        strides += [f"t{i}_n{d}" for i, t in enumerate(self.gathered) for d in range(self.gathered_rank[t])]
+        strides += [f"p{i}_st{d}" for i in range(len(self.pieces)) for d in range(self.rank)]
+        strides += [f"t{i}_st0" for i in range(len(self.tables))]
+        # Where an arange's view starts: its element at an offset is that offset plus this.
+        strides += [f"{family}{i}_base" for family, tensors in (("a", self.full), ("b", self.reduced))
+                    for i, tensor in enumerate(tensors) if tensor in self.index_inputs]
+        strides += [f"e{i}_st{d}" for i, t in enumerate(self.gathered) for d in range(self.gathered_rank[t])]
+        strides += [f"e{i}_n{d}" for i, t in enumerate(self.gathered) for d in range(self.gathered_rank[t])]
         sizes = [f"n{d}" for d in range(self.rank)]
         sizes += [f"w{i}_n{d}" for i in range(len(self.windowed)) for d in range(2, self.window_rank)]
+        sizes += [f"p{i}_n{d}" for i in range(len(self.pieces)) for d in range(self.rank)]
+        sizes += [f"t{i}_n0" for i in range(len(self.tables))]
         sizes += ["D"] if product else []
         scalars = [f"s{i}" for i in range(len(self.scalars))]
         return ", ".join(ptrs + strides + sizes + extra + scalars)
 
 
-def expression_of(names: KernelNames, member: PrimStep) -> str:
-    operands = [names.operand(arg) for arg in member.args]
-    return POINTWISE[member.fn](*operands)
+def expression_of(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -> str:
+    """A member's value, its operands converted to the type it computes in (dtypes.py)."""
+    values = member.args[1:] if member.fn == "where" else member.args
+    computation = computation_type(member.fn, member.shape.dtype, [dtypes[a] for a in values if isinstance(a, str)],
+                                   [a for a in values if isinstance(a, Scalar)])
+    operands = []
+    for position, arg in enumerate(member.args):
+        if arg in member.tables():
+            operands.append(names.table(arg))
+        elif isinstance(arg, Scalar) and arg.literal:
+            operands.append(literal(arg, computation))
+        elif member.fn == "where" and position == 0:
+            operands.append(names.operand(arg))
+        else:
+            operands.append(converted(names.operand(arg), dtypes[arg] if isinstance(arg, str) else None, computation))
+    integral = computation is not None and computation != FP32
+    return (INTEGER if integral and member.fn in INTEGER else POINTWISE)[member.fn](*operands)
+
+
+def concatenation(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -> list[str]:
+    """A concatenation read in place: each piece is loaded where it holds the element (`at`, the position along
+    the joined dim past the pieces before it, lies in its extent) and the element taken from the one that does."""
+    dim, at = member.dims[0], f"at_{member.name}"
+    computation = kernel_type(member.shape.dtype)
+    lines, parts = [f"{at} = i{dim}"], []
+    for k, tensor in enumerate(member.args):
+        i = names.pieces.index(tensor)
+        offset = " + ".join(f"{at if d == dim else f'i{d}'} * p{i}_st{d}" for d in range(names.rank))
+        inside, part = f"in_{member.name}_{k}", f"part_{member.name}_{k}"
+        value = converted(load_of(f"p{i}_ptr", offset, inside, dtypes[tensor]), dtypes[tensor], computation)
+        lines += [f"{inside} = mask & ({at} >= 0) & ({at} < p{i}_n{dim})", f"{part} = {value}",
+                  f"{at} = {at} - p{i}_n{dim}"]
+        parts.append((inside, part))
+    chosen = parts[-1][1]
+    for inside, part in reversed(parts[:-1]):
+        chosen = f"tl.where({inside}, {part}, {chosen})"
+    return [*lines[:-1], f"v_{member.name} = {chosen}"]
+
+
+def member_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -> list[str]:
+    if member.fn == "cat":
+        return concatenation(names, member, dtypes)
+    if member.kind == "gather":
+        return gather_lines(names, member, dtypes)
+    return [f"v_{member.name} = {expression_of(names, member, dtypes)}"]
 
 
 # Index arithmetic is 32-bit unless the launcher finds an index or offset that could pass int32 (WIDE):
@@ -114,23 +166,30 @@ def load_of(pointer: str, offset: str, mask: str, dtype: str) -> str:
     return f"{load}.to(tl.float32)" if "float" in dtype else load
 
 
+def read_of(names: KernelNames, tensor: str, family: str, offset: str, mask: str, dtype: str) -> str:
+    """An operand's value at `offset`: loaded, or for an arange's stand-in the offset itself (from the view's
+    start), so that an index is computed rather than read from memory."""
+    if tensor in names.index_inputs:
+        return f"({family}_base + {offset}).to({kernel_type(dtype)})"
+    return load_of(f"{family}_ptr", offset, mask, dtype)
+
+
 def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
     if any(m.fn == "index" for m in group.members):
         raise ValueError(f"{group.name}: an index along a dim is only generated inside a reduction")
     names = KernelNames(group)
     dims = list(range(names.rank))
     body = [*PROGRAM_ID, "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N"]
-    # A gather addresses its table by the iteration's own indices, so they are needed even on the flat path.
-    body += decompose("offs", dims, "i") if names.gathered else []
-    strided = [] if names.gathered else decompose("offs", dims, "i")
-    strided += [f"a{i}_off = {offset_of(f'a{i}_st', dims, 'i', 'offs')}" for i in range(len(names.full))]
-    flat = [f"a{i}_off = offs" for i in range(len(names.full))]
-    body += ["if FLAT:", *[f"    {line}" for line in flat or ["pass"]]]
-    body += ["else:", *[f"    {line}" for line in strided or ["pass"]]]
-    body += [f"x{i} = {load_of(f'a{i}_ptr', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
+    strided = decompose("offs", dims, "i") + [f"a{i}_off = {offset_of(f'a{i}_st', dims, 'i', 'offs')}"
+                                              for i in range(len(names.full))]
+    if names.pieces or names.gathered:  # a concatenation's pieces and a gather's table are addressed per dim
+        body += strided
+    else:
+        body += ["if FLAT:", *[f"    a{i}_off = offs" for i in range(len(names.full))], "else:",
+                 *[f"    {line}" for line in strided or ["pass"]]]
+    body += [f"x{i} = {read_of(names, t, f'a{i}', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
     body += ["bad = offs < 0"] if names.gathered else []
-    for m in group.members:
-        body += gather_lines(names, m, dtypes) if m.kind == "gather" else [f"v_{m.name} = {expression_of(names, m)}"]
+    body += [line for m in group.members for line in member_lines(names, m, dtypes)]
     body += [f"tl.store(o{i}_ptr + offs, v_{o}, mask=mask)" for i, o in enumerate(names.outputs_full)]
     # One atomic, and only from a program that met an id outside its table (the launcher raises on it).
     body += ["if tl.max(bad.to(tl.int32), axis=0) > 0:", "    tl.atomic_max(err_ptr, 1)"] if names.gathered else []
@@ -144,13 +203,13 @@ def gather_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -
     t = names.gathered.index(member.args[0])
     picked = member.dims.index(GATHERED)
     index = f"ids_{member.name}"
-    address = " + ".join(f"{index} * t{t}_st{k}" if d == GATHERED else f"i{d} * t{t}_st{k}"
+    address = " + ".join(f"{index} * e{t}_st{k}" if d == GATHERED else f"i{d} * e{t}_st{k}"
                          for k, d in enumerate(member.dims))
     valid = f"ok_{member.name}"
     return [f"{index} = {names.operand(member.args[1])}.to(tl.int64)",
-            f"{valid} = ({index} >= 0) & ({index} < t{t}_n{picked})",
+            f"{valid} = ({index} >= 0) & ({index} < e{t}_n{picked})",
             f"bad = bad | (mask & ({valid} == 0))",
-            f"v_{member.name} = {load_of(f't{t}_ptr', address, f'mask & {valid}', dtypes[member.args[0]])}"]
+            f"v_{member.name} = {load_of(f'e{t}_ptr', address, f'mask & {valid}', dtypes[member.args[0]])}"]
 
 
 def render(group: FusionGroup, header: str, body: list[str]) -> str:
@@ -158,5 +217,6 @@ def render(group: FusionGroup, header: str, body: list[str]) -> str:
     return "@triton.jit\n" + header + f'\n    """{what}"""\n' + "\n".join(f"    {line}" for line in body) + "\n"
 
 
-def uses_logaddexp(group: FusionGroup) -> bool:
-    return any(m.fn == NEEDS_LOGADDEXP for m in group.members)
+def helpers_used(kernels: list[str]) -> list[str]:
+    """The sources of the Triton helpers (formulas.HELPERS) that `kernels` call."""
+    return [source for name, source in HELPERS.items() if any(f"{name}(" in kernel for kernel in kernels)]
