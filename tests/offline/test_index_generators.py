@@ -213,6 +213,21 @@ def test_concatenations_read_each_element_from_the_piece_that_holds_it(tmp_path)
     _check(source, inputs, [(1, 1), (6, 17), (11, 40)], tmp_path, "cat")
 
 
+def test_a_reduction_reads_its_concatenation_in_place_in_both_of_its_forms(tmp_path) -> None:
+    source = _reference("""
+        a, b, c = inputs
+        return torch.softmax(torch.cat([a, b * 2.0, c], dim=-1), dim=-1), torch.cat([a, c], dim=0).amax(-1)
+    """, "[torch.randn(4, 5), torch.randn(4, 3), torch.randn(4, 5)]")
+    fused = fused_program(source)
+    assert all(group.kind == "reduction" for group in fused.groups if any(m.fn == "cat" for m in group.members))
+
+    def inputs(n: int, m: int) -> list[torch.Tensor]:
+        return [torch.randn(n, m), torch.randn(n, m // 2 + 1), torch.randn(m, n).t()]
+
+    for looping in (False, True):
+        _check(source, inputs, [(2, 3), (5, 40)], tmp_path, f"cat_reduction_{looping}", looping=looping)
+
+
 def test_a_concatenation_of_integers_promotes_as_pytorch(tmp_path) -> None:
     source = _reference("""
         ids, more = inputs

@@ -122,8 +122,8 @@ class FusedProgram:
         return [stage for stage in self.stages if isinstance(stage, FusionGroup)]
 
 
-# The kernels that search a table in place (a GEMM's epilogue and a pool do not).
-KERNELS_WITH_TABLES = ("pointwise", "reduction")
+# The kernels that read tables, concatenations' pieces and aranges in place (a GEMM's epilogue does not).
+ADDRESSING_KERNELS = ("pointwise", "reduction")
 
 
 def _reduces_gemm_rows(group: FusionGroup, step: PrimStep) -> bool:
@@ -145,14 +145,13 @@ def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | 
         return "full" if plain and step.shape.dims == group.shape else None
     if step.kind in ("reduce", "scan") and group.gathered():
         return None
-    if (step.pieces() and group.kind != "pointwise") or (step.tables() and group.kind not in KERNELS_WITH_TABLES) \
-            or (step.kind != "pointwise" and any(m.pieces() for m in group.members)) \
-            or any(arg in group.levels for arg in step.tables() + step.pieces()):
-        # Concatenations are addressed in pointwise kernels, tables in those and reductions, both in memory.
-        return None
+    addressed = step.tables() + step.pieces()
+    if addressed and (group.kind not in ADDRESSING_KERNELS or any(arg in group.levels for arg in addressed)):
+        return None  # tables and pieces are read from memory, by the kernels that address them
     if step.kind == "pointwise":
         level = group.level_of_shape(step.shape.dims)
-        if level is None or (any(group.levels[arg] == "full" for arg in inside) and level == "reduced"):
+        if level is None or (any(group.levels[arg] == "full" for arg in inside) and level == "reduced") \
+                or (step.pieces() and level == "reduced"):
             return None
         return level
     operand = step.args[0]
@@ -234,7 +233,7 @@ class _Fuser:
         if target is not None and level is not None:
             outside = [arg for arg in reads if arg not in target.levels]
             if any(self.reaches(self.reads_groups.get(arg, set()), target.index) for arg in outside) \
-                    or (inlined and target.kind not in KERNELS_WITH_TABLES):
+                    or (inlined and target.kind not in ADDRESSING_KERNELS):
                 level = None
         if (target is None or level is None) and _relabels(step, self.program):
             # Outside the kernel that reduced it, dropping size-1 dims is a view, not a kernel.

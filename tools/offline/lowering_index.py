@@ -66,7 +66,9 @@ def _items(listed: Any) -> list[Any]:
     return listed["list"] if tag_of(listed) == "list" else [listed]
 
 
-def _searched(state: LoweringState, node: TracedNode, x: object, table: object, right: bool, int32: bool) -> None:
+def _searched(state: LoweringState, node: TracedNode, x: Any, table: Any, right: bool, int32: bool) -> None:
+    """bucketize(x, table, right) where x is a tensor and the table a 1-D tensor in memory (an int32 result is a
+    conversion of the int64 count)."""
     values, boundaries = state.operand(x), state.operand(table)
     if not isinstance(values, str) or not isinstance(boundaries, str) or len(state.shape(boundaries)) != 1 \
             or boundaries in state.index_tensors:

@@ -23,7 +23,7 @@ from .triton_source import (
     SCAN_NEUTRAL,
     KernelNames,
     decompose,
-    expression_of,
+    member_lines,
     offset_of,
     read_of,
     render,
@@ -93,15 +93,19 @@ class ReductionBody:
             elif member.kind == "scan":
                 lines += self.scan(member, carries)
             else:
-                lines.append(f"v_{name} = {self.expression(member)}")
+                lines += self.computed(member)
         return lines
 
-    def expression(self, member: PrimStep) -> str:
-        """A member's value; `index` is the position along its dim (a cross-entropy's class index)."""
-        if member.fn != "index":
-            return expression_of(self.names, member, self.dtypes)
-        dim = member.dims[0]
+    def index(self, dim: int) -> str:
+        """The index along `dim` of the group's shape, as a [BLOCK_K, BLOCK_R] operand."""
         return f"i{dim}[None, :]" if dim in self.reduced_dims else f"j{dim}[:, None]"
+
+    def computed(self, member: PrimStep) -> list[str]:
+        """An elementwise member's lines; an `index` member is the position along its dim (a cross-entropy's
+        class index)."""
+        if member.fn == "index":
+            return [f"v_{member.name} = {self.index(member.dims[0])}"]
+        return member_lines(self.names, member, self.dtypes, self.index)
 
     def window(self, member: PrimStep) -> list[str]:
         """A pooled read: tap t of output o in spatial dim i sits at o * stride - padding + t * dilation."""
@@ -195,7 +199,7 @@ class ReductionBody:
             if member.kind == "reduce":
                 lines += self.reduction(member)
             elif self.group.levels[member.name] == "reduced":
-                lines.append(f"v_{member.name} = {self.expression(member)}")
+                lines += self.computed(member)
             elif not self.looped and member.kind == "scan":
                 lines += self.scan(member, {})
             elif not self.looped and member.kind == "window":
@@ -203,7 +207,7 @@ class ReductionBody:
             elif not self.looped and member.kind == "gemm":
                 lines += self.product(member)
             elif not self.looped:
-                lines.append(f"v_{member.name} = {self.expression(member)}")
+                lines += self.computed(member)
         lines += self.final_pass()
         lines += [f"tl.store(q{i}_ptr + k[:, None], v_{o}, mask=k_mask[:, None])"
                   for i, o in enumerate(self.names.outputs_reduced)]

@@ -9,6 +9,8 @@ through their broadcast strides, so transposed, broadcast and strided inputs nee
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .dtypes import FP32, computation_type, converted, kernel_type, literal
 from .formulas import HELPERS, INTEGER, POINTWISE
 from .fusion import FusionGroup
@@ -105,15 +107,21 @@ def expression_of(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) 
     return (INTEGER if integral and member.fn in INTEGER else POINTWISE)[member.fn](*operands)
 
 
-def concatenation(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -> list[str]:
+# A kernel's index along a dim of its group's shape: `i1` in a pointwise kernel, `j0[:, None]` or `i1[None, :]`
+# (a kept or a reduced dim) in a reduction's.
+IndexOf = Callable[[int], str]
+
+
+def concatenation(names: KernelNames, member: PrimStep, dtypes: dict[str, str], index: IndexOf) -> list[str]:
     """A concatenation read in place: each piece is loaded where it holds the element (`at`, the position along
-    the joined dim past the pieces before it, lies in its extent) and the element taken from the one that does."""
+    the joined dim past the pieces before it, lies in its extent) and the element taken from the one that does.
+    `index(d)`: the kernel's index along dim d of the group's shape."""
     dim, at = member.dims[0], f"at_{member.name}"
     computation = kernel_type(member.shape.dtype)
-    lines, parts = [f"{at} = i{dim}"], []
+    lines, parts = [f"{at} = {index(dim)}"], []
     for k, tensor in enumerate(member.args):
         i = names.pieces.index(tensor)
-        offset = " + ".join(f"{at if d == dim else f'i{d}'} * p{i}_st{d}" for d in range(names.rank))
+        offset = " + ".join(f"{at if d == dim else index(d)} * p{i}_st{d}" for d in range(names.rank))
         inside, part = f"in_{member.name}_{k}", f"part_{member.name}_{k}"
         value = converted(load_of(f"p{i}_ptr", offset, inside, dtypes[tensor]), dtypes[tensor], computation)
         lines += [f"{inside} = mask & ({at} >= 0) & ({at} < p{i}_n{dim})", f"{part} = {value}",
@@ -125,9 +133,10 @@ def concatenation(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) 
     return [*lines[:-1], f"v_{member.name} = {chosen}"]
 
 
-def member_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -> list[str]:
+def member_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str], index: IndexOf) -> list[str]:
+    """The lines that compute a full-level member; `index(d)` is the kernel's index along dim d."""
     if member.fn == "cat":
-        return concatenation(names, member, dtypes)
+        return concatenation(names, member, dtypes, index)
     if member.kind == "gather":
         return gather_lines(names, member, dtypes)
     return [f"v_{member.name} = {expression_of(names, member, dtypes)}"]
@@ -189,7 +198,7 @@ def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
                  *[f"    {line}" for line in strided or ["pass"]]]
     body += [f"x{i} = {read_of(names, t, f'a{i}', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
     body += ["bad = offs < 0"] if names.gathered else []
-    body += [line for m in group.members for line in member_lines(names, m, dtypes)]
+    body += [line for m in group.members for line in member_lines(names, m, dtypes, lambda d: f"i{d}")]
     body += [f"tl.store(o{i}_ptr + offs, v_{o}, mask=mask)" for i, o in enumerate(names.outputs_full)]
     # One atomic, and only from a program that met an id outside its table (the launcher raises on it).
     body += ["if tl.max(bad.to(tl.int32), axis=0) > 0:", "    tl.atomic_max(err_ptr, 1)"] if names.gathered else []
