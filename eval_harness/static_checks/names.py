@@ -42,6 +42,9 @@ TORCH_METADATA = frozenset({
     "torch.cuda.device_count", "torch.cuda.get_device_properties", "torch.cuda.get_device_capability",
     "torch.cuda.get_device_name", "torch.cuda.synchronize", "torch.cuda.current_stream",
     "torch.cuda.default_stream",
+    # An asynchronous assertion on a flag a kernel wrote (an id out of range): it computes nothing the output
+    # holds, and is how a kernel raises on bad input without making every call wait for the host.
+    "torch._assert_async",
 })
 # dtype and layout constants (references, never calls); low-precision ones are judged by the downcast rule.
 TORCH_DTYPE_NAMES = frozenset(

@@ -110,7 +110,7 @@ def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -
         rank = names.gathered_rank[table]
         values |= {f"e{i}_ptr": f"e{i}", **{f"e{i}_st{d}": f"e{i}.stride({d})" for d in range(rank)},
                    **{f"e{i}_n{d}": f"e{i}.shape[{d}]" for d in range(rank)}}
-    values |= {"err_ptr": "err"} if names.gathered else {}
+    values |= {"ok_ptr": "ok"} if names.gathered else {}
     values |= {f"os{d}": f"o0.stride({d})" for d in range(names.rank)} if names.outputs_full else {}
     values |= {f"n{d}": f"shape[{d}]" for d in range(names.rank)}
     values |= {f"s{i}": f"s{i}" for i in range(len(names.scalars))}
@@ -178,7 +178,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         outputs.append(f"q{i}")
     pointers = ", ".join(gemm + full + reduced + windowed + pieces + tables + gathered + outputs)
     lines.append(f"wide = _needs_int64(shape, {pointers})")
-    lines += [f"err = torch.zeros(1, device={device}, dtype=torch.int32)"] if gathered else []
+    lines += [f"ok = torch.ones(1, device={device}, dtype=torch.bool)"] if gathered else []
     values = _kernel_values(group, names, outputs)
     if group.kind == "pointwise":
         lines += ["n = math.prod(shape)",
@@ -202,7 +202,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
                   f"    {launch('single', whole_row)}",
                   "else:",
                   f"    {launch('loop', str(config.chunk))}"]
-    lines += [f"torch._assert_async(err[0] == 0, {(group.name + ': ' + OUTSIDE_TABLE)!r})"] if gathered else []
+    lines += [f"torch._assert_async(ok, {(group.name + ': ' + OUTSIDE_TABLE)!r})"] if gathered else []
     if walks_layout:
         lines.append("back = [order.index(d) for d in range(len(order))]")
         outputs = [f"{o}.permute(back)" for o in outputs]

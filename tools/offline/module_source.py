@@ -29,7 +29,7 @@ from .program import PyStep
 from .reduction_source import reduction_kernels
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, schedule_line
-from .segment_source import segment_kernel, segment_launcher
+from .segment_source import SEGMENT_ENDS_SOURCE, segment_kernel, segment_launcher
 from .triton_source import helpers_used, pointwise_kernel
 
 CONFIG_MARKER = "# kevolve-offline: "
@@ -155,6 +155,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(REDUCED_OPERAND_SOURCE)
     if any(group.window_members() for group in groups):
         parts.append(WINDOW_SOURCE)
+    if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups):
+        parts.append(SEGMENT_ENDS_SOURCE)
     if any(group.kind not in ("gemm", "segment") for group in groups):
         parts.append(INDEX_WIDTH_SOURCE)
     if schedule.channels_last and any(group.kind == "pointwise" for group in groups):
