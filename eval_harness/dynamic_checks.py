@@ -45,6 +45,9 @@ ALLOWED_ATEN_OPS = frozenset({
     "aten::set_", "aten::record_stream", "aten::_unsafe_view", "aten::movedim", "aten::new_empty",
     "aten::new_empty_strided", "aten::new_zeros", "aten::new_ones", "aten::new_full", "aten::broadcast_to",
     "aten::swapaxes", "aten::swapdims", "aten::resize_", "aten::as_strided_",
+    # An asynchronous assertion on a flag a kernel wrote (bad ids or bounds): it computes nothing the output holds,
+    # and what it checks, if PyTorch computed it, shows as its own operator.
+    "aten::_assert_async",
 })
 # Vendor-library heavy operators that `hybrid` leaves to cuBLAS/cuDNN.
 VENDOR_HEAVY_ATEN_OPS = frozenset({
