@@ -10,6 +10,14 @@ from test_static_rules_positive import POSITIVE
 # (rule, snippet): the near miss each rule must let through; none of these has any error finding at all.
 NEGATIVE = [
     ("torch_compute", """
+        class ModelNew(nn.Module):
+            def forward(self, ids):
+                ok = torch.ones(1, device=ids.device, dtype=torch.bool)
+                out = launch(ids, ok)  # the kernel clears `ok` on an id outside its table
+                torch._assert_async(ok, "an id outside the table")
+                return out
+    """),
+    ("torch_compute", """
         import math
         class ModelNew(nn.Module):
             def __init__(self, n):

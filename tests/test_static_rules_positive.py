@@ -9,6 +9,13 @@ from static_check_helpers import E, W, compose, marked_lines, of_rule
 # (rule, severity, snippet[, policy]): the rule must report exactly the marked lines, at that severity.
 POSITIVE = [
     ("torch_compute", E, """
+        class ModelNew(nn.Module):
+            def forward(self, ids):
+                out = launch(ids)
+                torch._assert_async(torch.eq(ids, 0).any())  # <-
+                return out
+    """),
+    ("torch_compute", E, """
         import torch as T
         class ModelNew(nn.Module):
             def forward(self, x):
