@@ -11,7 +11,9 @@ if compgen -G ".whl/*.whl" > /dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
     || exit 1
 fi
-export PYTHONPATH=$PWD:/tmp/site:${PYTHONPATH:-} TRITON_INTERPRET=0 PYTHONUNBUFFERED=1 COLUMNS=160
+# The GPU image has no kevolve, and the repository's folders install under the `kevolve` namespace.
+python3 -m pip install -q --no-deps --no-build-isolation --no-index --target /tmp/kv . || exit 1
+export PYTHONPATH=/tmp/kv:/tmp/site:${PYTHONPATH:-} TRITON_INTERPRET=0 PYTHONUNBUFFERED=1 COLUMNS=160
 dir=/tmp/recsys-state/default
 out=$OUT/recsys
 mkdir -p "$dir" "$out"
@@ -23,7 +25,7 @@ timeout -s KILL "${CAMPAIGN_SECONDS:-230}" python3 -m kevolve campaign run bench
   --campaigns-dir "$dir/campaigns" --runs-dir "$dir/runs" --library "$dir/library" \
   --cache-dir "$dir/cache" --no-knowledge > "$dir/campaign.log" 2>&1
 echo "campaign: exit $?" >> "$dir/campaign.log"
-id=$(basename "$(dirname "$(ls "$dir"/campaigns/*/campaign.sqlite | head -n 1)")")
+id=$(basename "$(dirname "$(ls -t "$dir"/campaigns/*/campaign.sqlite | head -n 1)")")  # the newest
 timeout 15 python3 -m kevolve report "$id" --campaigns-dir "$dir/campaigns" --runs-dir "$dir/runs" \
   --out "$dir/report" >> "$dir/campaign.log" 2>&1
 tail -n 25 "$dir/campaign.log"

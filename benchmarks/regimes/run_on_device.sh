@@ -11,7 +11,9 @@ if compgen -G ".whl/*.whl" > /dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
     || exit 1
 fi
-export PYTHONPATH=$PWD:/tmp/site:${PYTHONPATH:-} TRITON_INTERPRET=0 PYTHONUNBUFFERED=1 COLUMNS=160
+# The GPU image has no kevolve, and the repository's folders install under the `kevolve` namespace.
+python3 -m pip install -q --no-deps --no-build-isolation --no-index --target /tmp/kv . || exit 1
+export PYTHONPATH=/tmp/kv:/tmp/site:${PYTHONPATH:-} TRITON_INTERPRET=0 PYTHONUNBUFFERED=1 COLUMNS=160
 state=/tmp/regimes-state
 mkdir -p "$state"
 {
