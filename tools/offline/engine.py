@@ -3,29 +3,34 @@
 A design is traced, lowered and fused once per reference, policy and precision regime (traced at the
 regime's dtype, its GEMMs using tensor cores as the regime allows: regime.py), once per schedule
 (schedules.py: the plain one, and those that fuse or lay out differently where they change the program).
-Candidates differ in their schedule and launch configurations: a draft uses the plain schedule's defaults,
-each other schedule's defaults come next, and a candidate built on an engine-written parent walks to that
-parent's neighbouring configurations (one group at a time); a crossover mixes two parents' configurations
-group by group. Each source is proposed once: known and handed-out
-sources are skipped, so parallel coders of one round never write the same candidate.
+Candidates differ in their schedule and launch configurations: the drafts are each schedule's defaults (the
+plain one first), and a candidate built on an engine-written parent walks to that parent's neighbouring
+configurations (one group at a time); a crossover mixes two parents' configurations group by group. Each source
+is proposed once: known and handed-out sources are skipped, so parallel coders of one round never write the same
+candidate.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kevolve.eval_harness.precision import MathMode
 from kevolve.eval_harness.problem import sha256_text
+from kevolve.hardware_specs import HardwareSpec, load_spec
 
-from .configs import GroupConfig, default_config, neighbours
+from .configs import GroupConfig, default_configs, neighbours
 from .fusion import FusedProgram, FusionGroup
 from .module_source import module_source, read_configs
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, alternatives, build, read_schedule
 from .tracing import TraceFailed, trace_reference
+
+# The device whose SM count decides which reductions are worth splitting when a run does not name its own.
+DEFAULT_DEVICE = "h100_sxm"
 
 
 class GroupSummary(BaseModel):
@@ -73,33 +78,49 @@ def _summary(group: FusionGroup) -> GroupSummary:
                         shape=list(group.shape), reduced_dims=list(group.reduced_dims))
 
 
+@dataclass
+class _Designed:
+    """A design with its programs and each schedule's default configurations."""
+
+    design: Design
+    programs: dict[Schedule, FusedProgram]
+    spec: HardwareSpec
+    defaults: dict[Schedule, dict[str, GroupConfig]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.defaults = {schedule: default_configs(fused.groups, schedule.split_reductions, self.spec.sm_count)
+                         for schedule, fused in self.programs.items()}
+
+
 class OfflineEngine:
-    """Designs cached per (reference, policy, regime); safe to call from the coders' threads."""
+    """Designs cached per (reference, policy, regime, device); safe to call from the coders' threads."""
 
     def __init__(self, *, trace_timeout_s: float = 120.0) -> None:
         self._timeout = trace_timeout_s
-        self._designs: dict[tuple[str, str, str], tuple[Design, dict[Schedule, FusedProgram]]] = {}
+        self._designs: dict[tuple[str, str, str, str], _Designed] = {}
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
-    def design(self, reference: str, policy: str, mode: MathMode = EXACT) -> Design:
-        return self._designed(reference, policy, mode)[0]
+    def design(self, reference: str, policy: str, mode: MathMode = EXACT, device: str | None = None) -> Design:
+        """`device`: the hardware spec's name (TaskView.hardware_spec); DEFAULT_DEVICE when None."""
+        return self._designed(reference, policy, mode, _spec(device)).design
 
-    def _designed(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, dict[Schedule, FusedProgram]]:
-        key = (sha256_text(reference), policy, mode.key)
+    def _designed(self, reference: str, policy: str, mode: MathMode, spec: HardwareSpec) -> _Designed:
+        key = (sha256_text(reference), policy, mode.key, spec.name)
         with self._lock:
             if key not in self._designs:
-                self._designs[key] = self._make(reference, policy, mode)
+                self._designs[key] = _Designed(*self._make(reference, policy, mode, spec), spec)
             return self._designs[key]
 
-    def _make(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, dict[Schedule, FusedProgram]]:
+    def _make(self, reference: str, policy: str, mode: MathMode, spec: HardwareSpec
+              ) -> tuple[Design, dict[Schedule, FusedProgram]]:
         try:
             traced = trace_reference(reference, dtype=mode.dtype, timeout_s=self._timeout)
         except TraceFailed as exc:
             return Design(supported=False, reason=f"tracing failed: {exc}"), {}
         try:
             fused = build(traced, policy, PLAIN)
-            others = alternatives(traced, policy, fused)
+            others = alternatives(traced, policy, fused, spec.sm_count)
         except (KeyError, ValueError, TypeError, IndexError) as exc:  # a form of a call the lowering does not know
             return Design(supported=False, reason=f"lowering failed: {type(exc).__name__}: {exc}"), {}
         program = fused.program
@@ -112,13 +133,14 @@ class OfflineEngine:
                       baked=program.baked, alternatives=[s.label for s in others]), {PLAIN: fused, **others}
 
     def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str],
-                mode: MathMode = EXACT) -> Proposal | None:
+                mode: MathMode = EXACT, device: str | None = None) -> Proposal | None:
         """The next unseen candidate near the parents (engine-written ones), or from the defaults."""
-        design, programs = self._designed(reference, policy, mode)
-        if not programs:
+        designed = self._designed(reference, policy, mode, _spec(device))
+        if not designed.programs:
             return None
-        for schedule, configs, why in self._configurations(programs, parents):
-            source = module_source(reference, programs[schedule], configs, design.describe(), mode, schedule)
+        for schedule, configs, why in self._configurations(designed, parents):
+            source = module_source(reference, designed.programs[schedule], configs, designed.design.describe(), mode,
+                                   schedule)
             digest = sha256_text(source)
             with self._lock:
                 if digest in known_sources or digest in self._claimed:
@@ -128,9 +150,9 @@ class OfflineEngine:
         return None
 
     @staticmethod
-    def _configurations(programs: dict[Schedule, FusedProgram], parents: list[str]
+    def _configurations(designed: _Designed, parents: list[str]
                         ) -> Iterator[tuple[Schedule, dict[str, GroupConfig], str]]:
-        defaults = {schedule: {g.name: default_config(g) for g in fused.groups} for schedule, fused in programs.items()}
+        programs, defaults = designed.programs, designed.defaults
         plans = [(schedule, configs) for schedule, configs in ((read_schedule(s), read_configs(s)) for s in parents)
                  if configs and schedule in programs and configs.keys() == defaults[schedule].keys()]
         if len(plans) >= 2 and plans[0][0] == plans[1][0]:
@@ -138,15 +160,18 @@ class OfflineEngine:
             for g in programs[schedule].groups:
                 if first[g.name] != second[g.name]:
                     yield schedule, {**first, g.name: second[g.name]}, f"{g.name} configured as in the second parent"
+        # Without a parent, each schedule's defaults, then the walk from the plain one's.
         schedule, base = plans[0] if plans else (PLAIN, defaults[PLAIN])
-        if not plans:
-            yield schedule, base, "default configuration for each fused kernel"
         for other in programs:
-            if other != schedule:
+            if not plans or other != schedule:
                 yield other, defaults[other], f"schedule: {other.label}, default configurations"
         for g in programs[schedule].groups:
             for option in neighbours(g, base[g.name]):
                 yield schedule, {**base, g.name: option}, f"{g.name}: {_difference(base[g.name], option)}"
+
+
+def _spec(device: str | None) -> HardwareSpec:
+    return load_spec(device or DEFAULT_DEVICE)
 
 
 def _difference(before: GroupConfig, after: GroupConfig) -> str:

@@ -29,6 +29,8 @@ from .program import PyStep
 from .reduction_source import reduction_kernels
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, schedule_line
+from .split_reduction import plan as split_plan
+from .split_source import split_kernels
 from .triton_source import LOGADDEXP_SOURCE, pointwise_kernel, uses_logaddexp
 
 CONFIG_MARKER = "# kevolve-offline: "
@@ -150,9 +152,15 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
             kernel, kernels = readable_kernels(group, gemm_kernel(group, dtypes, mode))
             parts += [kernel, gemm_launcher(group, configs[group.name], dtypes, launcher_name(group), kernels)]
             continue
-        kernel, kernels = readable_kernels(group, pointwise_kernel(group, dtypes) if group.kind == "pointwise" else
-                                           reduction_kernels(group, dtypes, mode))
-        parts += [kernel, launcher(group, configs[group.name], dtypes, kernels, follow_layout=schedule.channels_last)]
+        config = configs[group.name]
+        if group.kind == "pointwise":
+            source = pointwise_kernel(group, dtypes)
+        elif config.splits:
+            source = split_kernels(group, dtypes, mode, split_plan(group))
+        else:
+            source = reduction_kernels(group, dtypes, mode)
+        kernel, kernels = readable_kernels(group, source)
+        parts += [kernel, launcher(group, config, dtypes, kernels, follow_layout=schedule.channels_last)]
     parts.append(model_class + "\n\n" + _forward(fused))
     body = "\n\n".join(parts)
     return "\n".join([*header, *_imports_used(body)]) + "\n\n" + body
