@@ -3,15 +3,16 @@
 A design is traced, lowered and fused once per reference, policy and precision regime (traced at the
 regime's dtype, its GEMMs using tensor cores as the regime allows: regime.py), once per schedule
 (schedules.py: the plain one, and those that fuse or lay out differently where they change the program).
-Candidates differ in their schedule and launch configurations: the drafts are each schedule's defaults (the
-plain one first), and a candidate built on an engine-written parent walks to that parent's neighbouring
-configurations (one group at a time); a crossover mixes two parents' configurations group by group. Each source
-is proposed once: known and handed-out sources are skipped, so parallel coders of one round never write the same
-candidate.
+Candidates differ in their schedule and launch configurations: the drafts are each schedule's defaults, in the
+order the cost model ranks them (cost_model.py, corrected by the timings `observe` reports), and a candidate built
+on an engine-written parent walks to that parent's neighbouring configurations (one group at a time); a crossover
+mixes two parents' configurations group by group. Each source is proposed once: known and handed-out sources are
+skipped, so parallel coders of one round never write the same candidate.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from kevolve.eval_harness.problem import sha256_text
 from kevolve.hardware_specs import HardwareSpec, load_spec
 
 from .configs import GroupConfig, default_configs, neighbours
+from .cost_model import Calibration, Trial, predict_seconds, top_choice_agreement
 from .fusion import FusedProgram, FusionGroup
 from .module_source import module_source, read_configs
 from .regime import EXACT
@@ -80,16 +82,30 @@ def _summary(group: FusionGroup) -> GroupSummary:
 
 @dataclass
 class _Designed:
-    """A design with its programs and each schedule's default configurations."""
+    """A design with its programs, each schedule's default configurations, and what the cost model learnt of it."""
 
     design: Design
     programs: dict[Schedule, FusedProgram]
     spec: HardwareSpec
+    mode: MathMode
     defaults: dict[Schedule, dict[str, GroupConfig]] = field(default_factory=dict)
+    calibration: Calibration = field(default_factory=Calibration)
+    measured_s: dict[str, float] = field(default_factory=dict)  # each schedule's fastest timing, by label
 
     def __post_init__(self) -> None:
         self.defaults = {schedule: default_configs(fused.groups, schedule.split_reductions, self.spec.sm_count)
                          for schedule, fused in self.programs.items()}
+
+    def predicted_s(self, schedule: Schedule, configs: dict[str, GroupConfig] | None = None) -> float:
+        configs = self.defaults[schedule] if configs is None else configs
+        return predict_seconds(self.programs[schedule], configs, self.mode, self.spec)
+
+    def ranked(self) -> list[Schedule]:
+        """Schedules by their defaults' predicted time, corrected by this design's timings (ties: plain first)."""
+        return sorted(self.programs, key=lambda s: self.calibration.corrected(s.label, self.predicted_s(s)))
+
+    def trial(self) -> Trial:
+        return Trial(predicted_s={s.label: self.predicted_s(s) for s in self.programs}, measured_s=self.measured_s)
 
 
 class OfflineEngine:
@@ -109,7 +125,7 @@ class OfflineEngine:
         key = (sha256_text(reference), policy, mode.key, spec.name)
         with self._lock:
             if key not in self._designs:
-                self._designs[key] = _Designed(*self._make(reference, policy, mode, spec), spec)
+                self._designs[key] = _Designed(*self._make(reference, policy, mode, spec), spec, mode)
             return self._designs[key]
 
     def _make(self, reference: str, policy: str, mode: MathMode, spec: HardwareSpec
@@ -149,6 +165,27 @@ class OfflineEngine:
             return Proposal(source=source, notes=f"offline engine: {why}")
         return None
 
+    def observe(self, reference: str, policy: str, source: str, measured_ms: float, mode: MathMode = EXACT,
+                device: str | None = None) -> None:
+        """A timing of a candidate the engine wrote (others are ignored): it calibrates the cost model's
+        predictions for this design's schedules and scores the model's ranking (`model_agreement`)."""
+        designed = self._designed(reference, policy, mode, _spec(device))
+        schedule, configs = read_schedule(source), read_configs(source)
+        if configs is None or schedule not in designed.programs or configs.keys() != designed.defaults[schedule].keys():
+            return
+        predicted = designed.predicted_s(schedule, configs)
+        with self._lock:
+            designed.calibration.observe(schedule.label, predicted, measured_ms / 1e3)
+            best = designed.measured_s.get(schedule.label, math.inf)
+            designed.measured_s[schedule.label] = min(best, measured_ms / 1e3)
+
+    def model_agreement(self) -> float | None:
+        """How often the cost model's fastest schedule was the fastest measured, over the designs with two or more
+        schedules timed; None before there is one."""
+        with self._lock:
+            trials = [designed.trial() for designed in self._designs.values() if len(designed.programs) > 1]
+        return top_choice_agreement(trials)
+
     @staticmethod
     def _configurations(designed: _Designed, parents: list[str]
                         ) -> Iterator[tuple[Schedule, dict[str, GroupConfig], str]]:
@@ -160,9 +197,10 @@ class OfflineEngine:
             for g in programs[schedule].groups:
                 if first[g.name] != second[g.name]:
                     yield schedule, {**first, g.name: second[g.name]}, f"{g.name} configured as in the second parent"
-        # Without a parent, each schedule's defaults, then the walk from the plain one's.
-        schedule, base = plans[0] if plans else (PLAIN, defaults[PLAIN])
-        for other in programs:
+        # Without a parent, each schedule's defaults in the cost model's order, then the walk from the first.
+        ranked = designed.ranked()
+        schedule, base = plans[0] if plans else (ranked[0], defaults[ranked[0]])
+        for other in ranked:
             if not plans or other != schedule:
                 yield other, defaults[other], f"schedule: {other.label}, default configurations"
         for g in programs[schedule].groups:

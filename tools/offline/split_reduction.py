@@ -73,6 +73,13 @@ def default_splits(group: FusionGroup, rows: int, sm_count: int) -> int:
     return max(2, min(1 << max(0, (wanted - 1).bit_length()), most, MAX_SPLITS))
 
 
+def split_span(extent: int, splits: int, chunk: int) -> tuple[int, int]:
+    """The elements each split reduces and how many splits that makes: whole slices each, and none empty (so a
+    split's count follows from the span alone). The launcher computes the same at run time."""
+    span = max(1, math.ceil(math.ceil(extent / splits) / chunk)) * chunk
+    return span, max(1, math.ceil(extent / span))
+
+
 def _second_moment_of(member: PrimStep, members: dict[str, PrimStep], group: FusionGroup) -> str | None:
     """The mean that `member` (a reduction) takes squared deviations from, when it is mean((x - mean(x))^2) or
     sum((x - mean(x))^2) over the same dims; None otherwise."""
