@@ -11,15 +11,17 @@ import pytest
 import torch
 
 from kevolve.eval_harness.precision import Precision, resolve
+from kevolve.hardware_specs import load_spec
 from kevolve.tools.offline.configs import GroupConfig, default_config, neighbours
 from kevolve.tools.offline.engine import OfflineEngine
-from kevolve.tools.offline.fusion import FusedProgram
+from kevolve.tools.offline.fusion import FusedProgram, FusionGroup
 from kevolve.tools.offline.module_source import module_source, read_configs
 from kevolve.tools.offline.schedules import PLAIN, Schedule, read_schedule
-from kevolve.tools.offline.split_reduction import plan, splittable
+from kevolve.tools.offline.split_reduction import MIN_SPAN, default_splits, extent, plan, splittable
 from offline_helpers import FEW_ROWS, MANY_ROWS, assert_same, fused_program, load, reference_module
 
 SPLIT = Schedule(split_reductions=True)
+H100_SMS = load_spec("h100_sxm").sm_count
 ROW_REDUCTIONS = reference_module("""
     class Model(nn.Module):
         def forward(self, x):
@@ -147,3 +149,13 @@ def test_bf16_split_proposals_from_the_engine_match_pytorch(tmp_path) -> None:
     candidate = load(split, tmp_path, "gen_split_engine_bf16")
     torch.manual_seed(1)
     assert_same(reference, candidate, [8], [torch.randn(2, 8, 9, 11)], tol=5e-2, dtype=torch.bfloat16)
+
+
+@pytest.mark.parametrize(("shape", "reduced", "rows"), [((100000, 64), (0,), 32), ((16, 8, 4096), (0, 2), 1),
+                                                        ((8, 2**22), (1,), 1)])
+def test_default_splits_are_a_power_of_two_of_at_least_min_span_each(shape: tuple[int, ...], reduced: tuple[int, ...],
+                                                                     rows: int) -> None:
+    group = FusionGroup(index=0, shape=shape, reduced_dims=reduced)
+    splits = default_splits(group, rows, H100_SMS)
+    assert splits >= 2 and splits & (splits - 1) == 0  # on the grid the walk steps along
+    assert splits * MIN_SPAN <= extent(group)

@@ -69,7 +69,7 @@ def worth_splitting(group: FusionGroup, sm_count: int) -> bool:
 def default_splits(group: FusionGroup, rows: int, sm_count: int) -> int:
     """A power of two that brings the programs to a few per SM, with no split shorter than MIN_SPAN."""
     wanted = math.ceil(PROGRAMS_PER_SM * sm_count / math.ceil(kept_rows(group) / rows))
-    most = max(2, extent(group) // MIN_SPAN)
+    most = 1 << (max(2, extent(group) // MIN_SPAN).bit_length() - 1)  # the largest power of two that fits
     return max(2, min(1 << max(0, (wanted - 1).bit_length()), most, MAX_SPLITS))
 
 
