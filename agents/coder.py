@@ -162,7 +162,7 @@ def _generated(request: CodingRequest, engine: OfflineEngine | None) -> CoderDra
     if engine is None:
         return None
     proposal = engine.propose(request.task.reference_source, request.task.policy, request.parent_sources,
-                              request.known_sources, request.task.math)
+                              request.known_sources, request.task.math, request.task.hardware_spec)
     if proposal is None:
         return None
     return CoderDraft(source=proposal.source, notes=proposal.notes, written_by=CandidateOrigin(origin=Origin.ENGINE))

@@ -32,7 +32,7 @@ def _design(context: RunContext, view: TaskView, first_round: bool) -> str | Non
     engine = context.services.offline
     if engine is None:
         return None
-    design = engine.design(view.reference_source, view.policy, view.math)
+    design = engine.design(view.reference_source, view.policy, view.math, view.hardware_spec)
     if first_round:
         report("planner", view.device, design.describe())
     return design.describe() if design.supported else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +20,42 @@ from kevolve.tools.offline.regime import EXACT
 from kevolve.tools.offline.tracing import trace_reference
 
 LOOPING = GroupConfig(block=64, rows=2, single_max=0, chunk=16, warps=2)
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+
+
+def reference_module(body: str, inputs: str, init_inputs: str = "[]") -> str:
+    """A problem's source: `body` (its Model class), and the inputs it is traced with."""
+    return HEADER + textwrap.dedent(body) + textwrap.dedent(f"""
+
+    def get_inputs():
+        return {inputs}
+
+
+    def get_init_inputs():
+        return {init_inputs}
+    """)
+
+
+# Traced on the meta device, so the traced shapes can be a GPU's: 8 channels of 16 * 64 * 64 elements, which a
+# plain reduction runs as 8 programs, and 4096 rows of 1024, which fill any device.
+FEW_ROWS = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            self.norm = nn.BatchNorm2d(channels)
+
+        def forward(self, x):
+            return torch.relu(self.norm(x))
+    """, "[torch.randn(16, 8, 64, 64)]", "[8]")
+MANY_ROWS = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, features):
+            super().__init__()
+            self.norm = nn.LayerNorm(features)
+
+        def forward(self, x):
+            return torch.relu(self.norm(x))
+    """, "[torch.randn(4096, 1024)]", "[1024]")
 
 
 @functools.cache

@@ -71,15 +71,15 @@ def test_a_gemm_and_its_row_reductions_are_one_kernel_in_every_regime(regime: st
                     tol=5e-2 if regime == "bf16" else 1e-4, dtype=getattr(torch, mode.dtype.value))
 
 
-def test_the_search_offers_the_fused_schedule_after_the_plain_one_and_walks_within_each() -> None:
+def test_the_search_offers_the_fused_schedule_beside_the_plain_one_and_walks_within_each() -> None:
     engine = OfflineEngine()
     design = engine.design(REFERENCE, "hybrid")
     assert design.vendor_calls == ["torch.nn.functional.linear", "torch.matmul"]
     assert design.alternatives == [Schedule(gemm_reductions=True).label]
-    draft = engine.propose(REFERENCE, "hybrid", [], set())
-    fused = engine.propose(REFERENCE, "hybrid", [], set())
-    assert read_schedule(draft.source) == PLAIN and "torch.nn.functional.linear(" in draft.source
-    assert read_schedule(fused.source) == Schedule(gemm_reductions=True)
+    # The two drafts, in the order the cost model ranks them.
+    drafts = {read_schedule(p.source): p for p in (engine.propose(REFERENCE, "hybrid", [], set()) for _ in range(2))}
+    draft, fused = drafts[PLAIN], drafts[Schedule(gemm_reductions=True)]
+    assert "torch.nn.functional.linear(" in draft.source
     assert "torch.nn.functional.linear(" not in fused.source and "tl.dot(" in fused.source
     improved = engine.propose(REFERENCE, "hybrid", [fused.source], set())
     assert read_schedule(improved.source) == Schedule(gemm_reductions=True)

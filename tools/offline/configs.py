@@ -6,7 +6,9 @@ reading its input once per reduction it computes; a pool loops over its window o
 whose rows are reduced takes `rows` rows of the product per program, `tile_k` of the inner dim per step, and
 the whole row on chip up to `single_max` columns (beyond, each pass multiplies again). A segment reduction
 (an embedding bag, a jagged sum) takes `rows` segments per program, `chunk` of a segment's rows per step and
-`tile_n` of the row width. The harness's verdicts, not these defaults, decide which configuration wins.
+`tile_n` of the row width. A split reduction (split_reduction.py) shares each row's extent among `splits`
+programs, each looping over `chunk`-wide slices of its part. The harness's verdicts, not these defaults, decide
+which configuration wins.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from itertools import product
 from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusionGroup
+from .split_reduction import MAX_SPLITS, default_splits, worth_splitting
 
 _BLOCKS = (256, 512, 1024, 2048, 4096)
 _WARPS = (1, 2, 4, 8, 16)
@@ -33,6 +36,7 @@ _GEMM_ROW_CHUNKS = (32, 64, 128, 256)
 _SEGMENTS = (1, 2, 4, 8)
 _SEGMENT_CHUNKS = (4, 8, 16, 32, 64)
 _SEGMENT_WIDTHS = (32, 64, 128, 256, 512)
+_SPLITS = tuple(1 << i for i in range(1, MAX_SPLITS.bit_length()))
 
 
 class GroupConfig(BaseModel):
@@ -48,6 +52,7 @@ class GroupConfig(BaseModel):
     tile_k: int = Field(default=32, description="GEMM: reduction slice per step")
     stages: int = Field(default=3, description="GEMM: software-pipelining depth")
     group_m: int = Field(default=8, description="GEMM: row tiles per band, for L2 reuse of the other operand")
+    splits: int = Field(default=0, description="reduction: programs that share each row's extent (0: not split)")
 
 
 def _contiguous_reduction(group: FusionGroup) -> bool:
@@ -86,6 +91,18 @@ def default_config(group: FusionGroup) -> GroupConfig:
                        warps=max(1, min(16, width // 512)))
 
 
+def default_configs(groups: list[FusionGroup], split: bool, sm_count: int) -> dict[str, GroupConfig]:
+    """Every group's first guess; with `split` (the split-reduction schedule), groups with too few kept rows to
+    fill `sm_count` SMs split their rows, each program looping over slices along the fastest dim."""
+    configs = {g.name: default_config(g) for g in groups}
+    for g in groups:
+        if split and worth_splitting(g, sm_count):
+            along_rows = len(g.shape) - 1 in g.reduced_dims
+            base = configs[g.name].model_copy(update={"rows": 1, "chunk": 1024, "warps": 4} if along_rows else {})
+            configs[g.name] = base.model_copy(update={"splits": default_splits(g, base.rows, sm_count)})
+    return configs
+
+
 def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
     """Configurations one step away, nearest first: the plateau rule ends the walk."""
     def step(values: tuple[int, ...], current: int) -> list[int]:
@@ -117,9 +134,11 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
         # A pool keeps its tap loop (one tap per step): only how many outputs a program takes, and its warps, move.
         pool = bool(group.window_members())
         rows = step(_TAP_ROWS if pool else _ROWS, config.rows)
-        moves = [{"rows": r} for r in rows] + [{"warps": w} for w in step(_WARPS, config.warps)]
+        moves = [{"splits": s} for s in step(_SPLITS, config.splits)] if config.splits else []
+        moves += [{"rows": r} for r in rows] + [{"warps": w} for w in step(_WARPS, config.warps)]
         if not pool:
             moves += [{"chunk": c} for c in step(_CHUNKS, config.chunk)]
+        if not pool and not config.splits:  # a split program always loops over its part
             moves += [{"single_max": s} for s in step(_SINGLE, config.single_max)]
         moves += [{"rows": r, "warps": w} for r, w in product(rows, step(_WARPS, config.warps))]
     return [config.model_copy(update=move) for move in moves]

@@ -3,29 +3,36 @@
 A design is traced, lowered and fused once per reference, policy and precision regime (traced at the
 regime's dtype, its GEMMs using tensor cores as the regime allows: regime.py), once per schedule
 (schedules.py: the plain one, and those that fuse or lay out differently where they change the program).
-Candidates differ in their schedule and launch configurations: a draft uses the plain schedule's defaults,
-each other schedule's defaults come next, and a candidate built on an engine-written parent walks to that
-parent's neighbouring configurations (one group at a time); a crossover mixes two parents' configurations
-group by group. Each source is proposed once: known and handed-out
-sources are skipped, so parallel coders of one round never write the same candidate.
+Candidates differ in their schedule and launch configurations: the drafts are each schedule's defaults, in the
+order the cost model ranks them (cost_model.py, corrected by the timings `observe` reports), and a candidate built
+on an engine-written parent walks to that parent's neighbouring configurations (one group at a time); a crossover
+mixes two parents' configurations group by group. Each source is proposed once: known and handed-out sources are
+skipped, so parallel coders of one round never write the same candidate.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kevolve.eval_harness.precision import MathMode
 from kevolve.eval_harness.problem import sha256_text
+from kevolve.hardware_specs import HardwareSpec, load_spec
 
-from .configs import GroupConfig, default_config, neighbours
+from .configs import GroupConfig, default_configs, neighbours
+from .cost_model import Calibration, Trial, predict_seconds, top_choice_agreement
 from .fusion import FusedProgram, FusionGroup
 from .module_source import module_source, read_configs
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, alternatives, build, read_schedule
 from .tracing import TraceFailed, trace_reference
+
+# The device whose SM count decides which reductions are worth splitting when a run does not name its own.
+DEFAULT_DEVICE = "h100_sxm"
 
 
 class GroupSummary(BaseModel):
@@ -73,33 +80,63 @@ def _summary(group: FusionGroup) -> GroupSummary:
                         shape=list(group.shape), reduced_dims=list(group.reduced_dims))
 
 
+@dataclass
+class _Designed:
+    """A design with its programs, each schedule's default configurations, and what the cost model learnt of it."""
+
+    design: Design
+    programs: dict[Schedule, FusedProgram]
+    spec: HardwareSpec
+    mode: MathMode
+    defaults: dict[Schedule, dict[str, GroupConfig]] = field(default_factory=dict)
+    calibration: Calibration = field(default_factory=Calibration)
+    measured_s: dict[str, float] = field(default_factory=dict)  # each schedule's fastest timing, by label
+
+    def __post_init__(self) -> None:
+        self.defaults = {schedule: default_configs(fused.groups, schedule.split_reductions, self.spec.sm_count)
+                         for schedule, fused in self.programs.items()}
+
+    def predicted_s(self, schedule: Schedule, configs: dict[str, GroupConfig] | None = None) -> float:
+        configs = self.defaults[schedule] if configs is None else configs
+        return predict_seconds(self.programs[schedule], configs, self.mode, self.spec)
+
+    def ranked(self) -> list[Schedule]:
+        """Schedules by their defaults' predicted time, corrected by this design's timings (ties: plain first)."""
+        return sorted(self.programs, key=lambda s: self.calibration.corrected(s.label, self.predicted_s(s)))
+
+    def trial(self) -> Trial:
+        return Trial(predicted_s={s.label: self.predicted_s(s) for s in self.programs}, measured_s=self.measured_s)
+
+
 class OfflineEngine:
-    """Designs cached per (reference, policy, regime); safe to call from the coders' threads."""
+    """Designs cached per (reference, policy, regime, device); safe to call from the coders' threads."""
 
     def __init__(self, *, trace_timeout_s: float = 120.0) -> None:
         self._timeout = trace_timeout_s
-        self._designs: dict[tuple[str, str, str], tuple[Design, dict[Schedule, FusedProgram]]] = {}
+        self._designs: dict[tuple[str, str, str, str], _Designed] = {}
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
-    def design(self, reference: str, policy: str, mode: MathMode = EXACT) -> Design:
-        return self._designed(reference, policy, mode)[0]
+    def design(self, reference: str, policy: str, mode: MathMode = EXACT, device: str | None = None) -> Design:
+        """`device`: the hardware spec's name (TaskView.hardware_spec); DEFAULT_DEVICE when None."""
+        return self._designed(reference, policy, mode, _spec(device)).design
 
-    def _designed(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, dict[Schedule, FusedProgram]]:
-        key = (sha256_text(reference), policy, mode.key)
+    def _designed(self, reference: str, policy: str, mode: MathMode, spec: HardwareSpec) -> _Designed:
+        key = (sha256_text(reference), policy, mode.key, spec.name)
         with self._lock:
             if key not in self._designs:
-                self._designs[key] = self._make(reference, policy, mode)
+                self._designs[key] = _Designed(*self._make(reference, policy, mode, spec), spec, mode)
             return self._designs[key]
 
-    def _make(self, reference: str, policy: str, mode: MathMode) -> tuple[Design, dict[Schedule, FusedProgram]]:
+    def _make(self, reference: str, policy: str, mode: MathMode, spec: HardwareSpec
+              ) -> tuple[Design, dict[Schedule, FusedProgram]]:
         try:
             traced = trace_reference(reference, dtype=mode.dtype, timeout_s=self._timeout)
         except TraceFailed as exc:
             return Design(supported=False, reason=f"tracing failed: {exc}"), {}
         try:
             fused = build(traced, policy, PLAIN)
-            others = alternatives(traced, policy, fused)
+            others = alternatives(traced, policy, fused, spec.sm_count)
         except (KeyError, ValueError, TypeError, IndexError, ArithmeticError) as exc:  # a form it does not know
             return Design(supported=False, reason=f"lowering failed: {type(exc).__name__}: {exc}"), {}
         program = fused.program
@@ -112,13 +149,14 @@ class OfflineEngine:
                       baked=program.baked, alternatives=[s.label for s in others]), {PLAIN: fused, **others}
 
     def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str],
-                mode: MathMode = EXACT) -> Proposal | None:
+                mode: MathMode = EXACT, device: str | None = None) -> Proposal | None:
         """The next unseen candidate near the parents (engine-written ones), or from the defaults."""
-        design, programs = self._designed(reference, policy, mode)
-        if not programs:
+        designed = self._designed(reference, policy, mode, _spec(device))
+        if not designed.programs:
             return None
-        for schedule, configs, why in self._configurations(programs, parents):
-            source = module_source(reference, programs[schedule], configs, design.describe(), mode, schedule)
+        for schedule, configs, why in self._configurations(designed, parents):
+            source = module_source(reference, designed.programs[schedule], configs, designed.design.describe(), mode,
+                                   schedule)
             digest = sha256_text(source)
             with self._lock:
                 if digest in known_sources or digest in self._claimed:
@@ -127,10 +165,31 @@ class OfflineEngine:
             return Proposal(source=source, notes=f"offline engine: {why}")
         return None
 
+    def observe(self, reference: str, policy: str, source: str, measured_ms: float, mode: MathMode = EXACT,
+                device: str | None = None) -> None:
+        """A timing of a candidate the engine wrote (others are ignored): it calibrates the cost model's
+        predictions for this design's schedules and scores the model's ranking (`model_agreement`)."""
+        designed = self._designed(reference, policy, mode, _spec(device))
+        schedule, configs = read_schedule(source), read_configs(source)
+        if configs is None or schedule not in designed.programs or configs.keys() != designed.defaults[schedule].keys():
+            return
+        predicted = designed.predicted_s(schedule, configs)
+        with self._lock:
+            designed.calibration.observe(schedule.label, predicted, measured_ms / 1e3)
+            best = designed.measured_s.get(schedule.label, math.inf)
+            designed.measured_s[schedule.label] = min(best, measured_ms / 1e3)
+
+    def model_agreement(self) -> float | None:
+        """How often the cost model's fastest schedule was the fastest measured, over the designs with two or more
+        schedules timed; None before there is one."""
+        with self._lock:
+            trials = [designed.trial() for designed in self._designs.values() if len(designed.programs) > 1]
+        return top_choice_agreement(trials)
+
     @staticmethod
-    def _configurations(programs: dict[Schedule, FusedProgram], parents: list[str]
+    def _configurations(designed: _Designed, parents: list[str]
                         ) -> Iterator[tuple[Schedule, dict[str, GroupConfig], str]]:
-        defaults = {schedule: {g.name: default_config(g) for g in fused.groups} for schedule, fused in programs.items()}
+        programs, defaults = designed.programs, designed.defaults
         plans = [(schedule, configs) for schedule, configs in ((read_schedule(s), read_configs(s)) for s in parents)
                  if configs and schedule in programs and configs.keys() == defaults[schedule].keys()]
         if len(plans) >= 2 and plans[0][0] == plans[1][0]:
@@ -138,15 +197,19 @@ class OfflineEngine:
             for g in programs[schedule].groups:
                 if first[g.name] != second[g.name]:
                     yield schedule, {**first, g.name: second[g.name]}, f"{g.name} configured as in the second parent"
-        schedule, base = plans[0] if plans else (PLAIN, defaults[PLAIN])
-        if not plans:
-            yield schedule, base, "default configuration for each fused kernel"
-        for other in programs:
-            if other != schedule:
+        # Without a parent, each schedule's defaults in the cost model's order, then the walk from the first.
+        ranked = designed.ranked()
+        schedule, base = plans[0] if plans else (ranked[0], defaults[ranked[0]])
+        for other in ranked:
+            if not plans or other != schedule:
                 yield other, defaults[other], f"schedule: {other.label}, default configurations"
         for g in programs[schedule].groups:
             for option in neighbours(g, base[g.name]):
                 yield schedule, {**base, g.name: option}, f"{g.name}: {_difference(base[g.name], option)}"
+
+
+def _spec(device: str | None) -> HardwareSpec:
+    return load_spec(device or DEFAULT_DEVICE)
 
 
 def _difference(before: GroupConfig, after: GroupConfig) -> str:

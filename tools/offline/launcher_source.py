@@ -5,6 +5,9 @@ from __future__ import annotations
 from .configs import GroupConfig
 from .fusion import FusionGroup
 from .program import GATHERED, PrimStep
+from .split_reduction import plan as split_plan
+from .split_source import kernel_names as split_kernel_names
+from .split_source import split_launch
 from .triton_source import KernelNames
 
 # A gather's bad id is PyTorch's asynchronous assertion (a device-side assert on a GPU, as its own indexing kernels
@@ -114,7 +117,8 @@ def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -
     values |= {f"os{d}": f"o0.stride({d})" for d in range(names.rank)} if names.outputs_full else {}
     values |= {f"n{d}": f"shape[{d}]" for d in range(names.rank)}
     values |= {f"s{i}": f"s{i}" for i in range(len(names.scalars))}
-    return values | {"N": "n", "K": "kept", "R": "extent"}
+    return values | {"N": "n", "K": "kept", "R": "extent", "partials_ptr": "partials", "SPLITS": "splits",
+                     "SPAN": "span"}
 
 
 def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], kernels: dict[str, dict[str, str]],
@@ -176,12 +180,19 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         shape = kept_expr if keep else f"[size for d, size in enumerate(shape) if d not in {reduced_dims!r}]"
         lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
-    pointers = ", ".join(gemm + full + reduced + windowed + pieces + tables + gathered + outputs)
-    lines.append(f"wide = _needs_int64(shape, {pointers})")
+    pointers = gemm + full + reduced + windowed + pieces + tables + gathered + outputs
     lines += [f"ok = torch.ones(1, device={device}, dtype=torch.bool)"] if gathered else []
     values = _kernel_values(group, names, outputs)
-    if group.kind == "pointwise":
-        lines += ["n = math.prod(shape)",
+    wide = f"wide = _needs_int64(shape, {', '.join(pointers)})"
+    if group.kind != "pointwise":
+        lines += [f"kept = math.prod(size for d, size in enumerate(shape) if d not in {reduced_dims!r})",
+                  f"extent = math.prod(shape[d] for d in {reduced_dims!r})"]
+    if config.splits:
+        plan = split_plan(group)
+        arguments = {name: keyword_arguments(kernels[name], values) for name in split_kernel_names(group, plan)}
+        lines += split_launch(group, config, plan, arguments, pointers, device)
+    elif group.kind == "pointwise":
+        lines += [wide, "n = math.prod(shape)",
                   f"grid = (triton.cdiv(n, {config.block}),)",
                   f"_{group.name}[grid]({keyword_arguments(kernels[f'_{group.name}'], values)}, "
                   f"BLOCK={config.block}, FLAT=flat, WIDE=wide, num_warps={config.warps})"]
@@ -195,9 +206,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         # tl.dot takes blocks of at least 16 in each dim.
         whole_row = "max(16, triton.next_power_of_2(extent))" if product is not None else \
             "triton.next_power_of_2(extent)"
-        lines += [f"kept = math.prod(size for d, size in enumerate(shape) if d not in {reduced_dims!r})",
-                  f"extent = math.prod(shape[d] for d in {reduced_dims!r})",
-                  f"grid = (triton.cdiv(kept, {config.rows}),)",
+        lines += [wide, f"grid = (triton.cdiv(kept, {config.rows}),)",
                   f"if extent <= {config.single_max}:  # whole rows on chip: every input read once",
                   f"    {launch('single', whole_row)}",
                   "else:",

@@ -256,7 +256,7 @@ class LoweringState:
     def dims_of(self, x: str, dim: Any) -> tuple[int, ...]:
         rank = len(self.shape(x))
         value = self.value(dim)
-        if value is None:
+        if value is None or rank == 0:  # rank 0: an operand an unsupported step left without a shape
             return tuple(range(rank))
         values = value if isinstance(value, list) else [value]
         return tuple(sorted(int(v) % rank for v in values))

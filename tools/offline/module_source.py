@@ -30,6 +30,8 @@ from .reduction_source import reduction_kernels
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, schedule_line
 from .segment_source import SEGMENT_ENDS_SOURCE, segment_kernel, segment_launcher
+from .split_reduction import plan as split_plan
+from .split_source import split_kernels
 from .triton_source import helpers_used, pointwise_kernel
 
 CONFIG_MARKER = "# kevolve-offline: "
@@ -145,9 +147,15 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
             kernel, names = readable_kernels(group, segment_kernel(group, dtypes))
             launch = segment_launcher(group, configs[group.name], dtypes, names)
         else:
-            kernel, names = readable_kernels(group, pointwise_kernel(group, dtypes) if group.kind == "pointwise" else
-                                             reduction_kernels(group, dtypes, mode))
-            launch = launcher(group, configs[group.name], dtypes, names, follow_layout=schedule.channels_last)
+            config = configs[group.name]
+            if group.kind == "pointwise":
+                source = pointwise_kernel(group, dtypes)
+            elif config.splits:
+                source = split_kernels(group, dtypes, mode, split_plan(group))
+            else:
+                source = reduction_kernels(group, dtypes, mode)
+            kernel, names = readable_kernels(group, source)
+            launch = launcher(group, config, dtypes, names, follow_layout=schedule.channels_last)
         kernels.append(kernel)
         generated += [kernel, launch]
     parts = [*kept, *helpers_used(kernels)]

@@ -39,7 +39,8 @@ class ReductionBody:
         self.reduced_dims = list(group.reduced_dims)
         self.members = {m.name: m for m in group.members}
 
-    def prologue(self) -> list[str]:
+    def prologue(self, out_row: bool = True) -> list[str]:
+        """`out_row`: the offset of each kept row in the full-level outputs, for a kernel that stores them."""
         n = self.names
         lines = [*PROGRAM_ID, "k = pid * BLOCK_K + tl.arange(0, BLOCK_K)", "k_mask = k < K"]
         lines += decompose("k", n.kept, "j") if n.kept else []
@@ -49,14 +50,14 @@ class ReductionBody:
             offset = offset_of(f"b{i}_st", n.kept, "j", "k")
             load = read_of(n, tensor, f"b{i}", f"({offset})[:, None]", "k_mask[:, None]", self.dtypes[tensor])
             lines.append(f"y{i} = {load}")
-        if n.outputs_full:
+        if n.outputs_full and out_row:
             lines.append(f"out_row = {offset_of('os', n.kept, 'j', 'k')}")
         return lines
 
-    def slice_lines(self, start: str) -> list[str]:
-        lines = [f"r = {start}tl.arange(0, BLOCK_R)", "r_mask = r < R", *decompose("r", self.reduced_dims, "i"),
-                 "mask = k_mask[:, None] & r_mask[None, :]"]
-        return lines
+    def slice_lines(self, start: str, stop: str = "R") -> list[str]:
+        """A slice of the reduced extent from `start`; `stop`: where this program's part of it ends."""
+        return [f"r = {start}tl.arange(0, BLOCK_R)", f"r_mask = r < {stop}", *decompose("r", self.reduced_dims, "i"),
+                "mask = k_mask[:, None] & r_mask[None, :]"]
 
     def cone(self, targets: list[str]) -> tuple[list[str], list[str]]:
         """Full-level members and external loads needed for `targets`, in program order."""

@@ -3,9 +3,10 @@
 A schedule decides how the traced reference is lowered and fused: whether GEMMs are written in Triton with
 the row reductions that follow them (one kernel for `linear -> logsumexp` instead of cuBLAS, then a kernel
 that reads its output back), and whether vendor convolutions run channels-last (as Inductor runs cuDNN in
-TF32 and half precision), their epilogues reading that layout directly. The policy's plain
-schedule comes first; the others are offered only where they change the program, and the harness's timings
-decide between them.
+TF32 and half precision), their epilogues reading that layout directly, and whether reductions with too few kept
+rows to fill the device are split across programs (split_reduction.py). The policy's plain schedule is the
+baseline; the others are offered only where they change the program, and the harness's timings decide between
+them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusedProgram, fuse
 from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
+from .split_reduction import worth_splitting
 from .traced import TracedProgram
 
 SCHEDULE_MARKER = "# kevolve-offline-schedule: "
@@ -29,11 +31,14 @@ class Schedule(BaseModel):
                                   "reductions over its output rows in one kernel (under hybrid too)")
     channels_last: bool = Field(default=False, description="vendor convolutions on channels-last input and weight, "
                                 "their elementwise epilogues walking that layout")
+    split_reductions: bool = Field(default=False, description="reductions with too few kept rows to fill the "
+                                   "device share each row among several programs, and a kernel combines them")
 
     @property
     def label(self) -> str:
         parts = ["GEMMs with their row reductions in one Triton kernel"] if self.gemm_reductions else []
         parts += ["channels-last convolutions"] if self.channels_last else []
+        parts += ["split reductions"] if self.split_reductions else []
         return " and ".join(parts) or "plain"
 
 
@@ -48,14 +53,22 @@ def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgra
     return fuse(program, gemm_reductions=schedule.gemm_reductions)
 
 
-def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram) -> dict[Schedule, FusedProgram]:
-    """The schedules other than the plain one that change what the kernels do, with their programs."""
+def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_count: int
+                 ) -> dict[Schedule, FusedProgram]:
+    """The schedules other than the plain one that change what the kernels do, with their programs.
+
+    `sm_count`: the device's; each schedule with a reduction group whose kept rows cannot fill it (at the traced
+    shape) also comes split (the same program, written as split kernels).
+    """
     found: dict[Schedule, FusedProgram] = {}
     fused_rows = build(traced, policy, Schedule(gemm_reductions=True))
     if not fused_rows.program.unsupported and any(g.kind == "gemm_reduction" for g in fused_rows.groups):
         found[Schedule(gemm_reductions=True)] = fused_rows
     if any(call in CHANNELS_LAST_CALLS for call in plain.program.vendor_calls):
         found[Schedule(channels_last=True)] = build(traced, policy, Schedule(channels_last=True))
+    for schedule, fused in [(PLAIN, plain), *found.items()]:
+        if any(worth_splitting(g, sm_count) for g in fused.groups):
+            found[schedule.model_copy(update={"split_reductions": True})] = fused
     return found
 
 
