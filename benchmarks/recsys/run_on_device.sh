@@ -7,13 +7,7 @@
 # (SANITIZER_SECONDS, 150), then re-timed by ../regimes/independent_timer.py (TIMER_SECONDS, 100). Everything
 # comes back under $OUT/recsys.
 set -uo pipefail
-if compgen -G ".whl/*.whl" > /dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    || exit 1
-fi
-# The GPU image has no kevolve, and the repository's folders install under the `kevolve` namespace.
-python3 -m pip install -q --no-deps --no-build-isolation --no-index --target /tmp/kv . || exit 1
-export PYTHONPATH=/tmp/kv:/tmp/site:${PYTHONPATH:-} TRITON_INTERPRET=0 PYTHONUNBUFFERED=1 COLUMNS=160
+source benchmarks/device_environment.sh
 dir=/tmp/recsys-state/default
 out=$OUT/recsys
 mkdir -p "$dir" "$out"

@@ -7,13 +7,7 @@
 # (TIMER_SECONDS each, 80 by default). Everything
 # comes back under $OUT: the campaigns' state (reports, runs, library) as regimes-state.tgz, the timer's JSON.
 set -uo pipefail
-if compgen -G ".whl/*.whl" > /dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    || exit 1
-fi
-# The GPU image has no kevolve, and the repository's folders install under the `kevolve` namespace.
-python3 -m pip install -q --no-deps --no-build-isolation --no-index --target /tmp/kv . || exit 1
-export PYTHONPATH=/tmp/kv:/tmp/site:${PYTHONPATH:-} TRITON_INTERPRET=0 PYTHONUNBUFFERED=1 COLUMNS=160
+source benchmarks/device_environment.sh
 state=/tmp/regimes-state
 mkdir -p "$state"
 {
