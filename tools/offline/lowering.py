@@ -275,7 +275,14 @@ def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallbac
             state.unsupported.append(node.op)
             state.emit_py(node.name, f"None  # unsupported: {node.op}", shape_of(node.meta))
             continue
-        handler(state, node)
+        try:
+            handler(state, node)
+        except (KeyError, ValueError, TypeError, IndexError, ArithmeticError):
+            if not state.unsupported:
+                raise
+            # It reads what an unsupported step left unshaped: that step, already recorded, is the reason.
+            state.emit_py(node.name, f"None  # follows an unsupported step: {node.op}", shape_of(node.meta))
+            continue
         state.take_traced_dtype(node)
     output = state.py(traced.output)
     _keep_index_tensors_in_kernels(state, output)

@@ -46,10 +46,13 @@ PLAIN = Schedule()
 
 
 def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgram:
-    """The fused program of `schedule`; lowering errors propagate (the caller says the reference is unsupported)."""
+    """The fused program of `schedule`; lowering errors propagate (the caller says the reference is unsupported).
+    A program with unsupported steps is not fused (it gets no kernels): those steps are the reason to give."""
     strict = policy == "strict"
     program = lower(traced, gemm_in_triton=strict or schedule.gemm_reductions,
                     vendor_fallback=not strict and schedule.gemm_reductions, channels_last=schedule.channels_last)
+    if program.unsupported:
+        return FusedProgram(program, [])
     return fuse(program, gemm_reductions=schedule.gemm_reductions)
 
 
