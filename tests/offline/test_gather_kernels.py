@@ -87,3 +87,12 @@ def test_an_id_outside_the_table_raises(bad_id: int, tmp_path) -> None:
     ids[1, 2] = bad_id
     with pytest.raises(RuntimeError, match="index outside"):
         module.ModelNew(40, 12)(ids, torch.zeros(1))
+
+
+def test_a_gather_index_larger_than_its_source_raises(tmp_path) -> None:
+    forward, traced_inputs, _ = CASES["gather_dim1"]
+    reference = _reference(forward, "ids, x", traced_inputs)
+    module = load(candidate_source(reference, fused_program(reference), looping=False), tmp_path, "larger")
+    ids = torch.randint(0, 9, (7, 4))  # 7 rows of ids against a 6-row source: PyTorch raises too
+    with pytest.raises(RuntimeError, match="larger than its source"):
+        module.ModelNew(40, 12)(ids, torch.randn(6, 9))

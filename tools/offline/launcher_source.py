@@ -13,6 +13,7 @@ from .triton_source import KernelNames
 # A gather's bad id is PyTorch's asynchronous assertion (a device-side assert on a GPU, as its own indexing kernels
 # give), raised from a flag the kernel sets, so that a valid call pays no host synchronisation.
 OUTSIDE_TABLE = "an index outside the tensor it selects from"
+LARGER_INDEX = "gather's index is larger than its source along a dim it does not pick"
 
 
 def out_dtype(dtypes: dict[str, str], name: str) -> str:
@@ -62,6 +63,19 @@ def _concatenated_shape(names: KernelNames, member: PrimStep) -> str:
     first = f"p{names.pieces.index(member.args[0])}"
     extent = " + ".join(f"p{names.pieces.index(t)}.shape[{dim}]" for t in member.args)
     return f"torch.Size([*{first}.shape[:{dim}], {extent}, *{first}.shape[{dim + 1}:]])"
+
+
+def _checked_takes(group: FusionGroup, names: KernelNames) -> list[str]:
+    """torch.gather's index may be no larger than its source along the dims it does not pick (PyTorch raises):
+    checked on the shapes, on the host, so the kernel never reads past the source."""
+    lines = []
+    for member in group.members:
+        if member.kind == "gather" and member.fn == "take":
+            table = f"e{names.gathered.index(member.args[0])}"
+            pairs = ", ".join(f"({d}, {k})" for k, d in enumerate(member.dims) if d != GATHERED)
+            lines += [f"if any(shape[d] > {table}.shape[k] for d, k in ({pairs},)):",
+                      f"    raise RuntimeError({(group.name + ': ' + LARGER_INDEX)!r})"]
+    return lines
 
 
 def launcher_name(group: FusionGroup) -> str:
@@ -161,7 +175,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         lines.append(f"flat = {dense}")
     if not walks_layout:
         lines += [f"{a} = {a}.broadcast_to(shape)" for a in full]
-    lines += _broadcast_tables(group, names)
+    lines += _broadcast_tables(group, names) + _checked_takes(group, names)
     reduced_dims = tuple(group.reduced_dims)
     lines += [f"{b} = _reduced_operand({b}, shape, {reduced_dims!r}, {_meets_dropped(group, tensor)})"
               for b, tensor in zip(reduced, names.reduced, strict=True)]
