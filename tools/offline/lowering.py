@@ -160,6 +160,11 @@ class LoweringState:
 
     # --- emitting -----------------------------------------------------------------------------
 
+    def decline(self, node: TracedNode, why: str) -> None:
+        """`node` has no generator in this form: `why` joins the reasons, and its value is left empty."""
+        self.unsupported.append(f"{node.op} {why}")
+        self.emit_py(node.name, f"None  # unsupported: {node.op} {why}")
+
     def emit_py(self, name: str, code: str, shape: Shape | None = None, vendor: str | None = None) -> str:
         self.steps.append(PyStep(name, code, shape, vendor))
         if shape is not None:

@@ -13,11 +13,6 @@ from .program import GATHERED, Shape
 from .traced import TracedNode
 
 
-def _decline(state: LoweringState, node: TracedNode, why: str) -> None:
-    state.unsupported.append(f"{node.op} {why}")
-    state.emit_py(node.name, f"None  # unsupported: {node.op} {why}")
-
-
 def _index_view(state: LoweringState, index: str, shape: tuple[int, ...], code: str) -> str:
     return state.emit_py(state.fresh(f"{index}_ids"), code, Shape(shape, state.tensors[index].dtype))
 
@@ -32,11 +27,11 @@ def _emit(state: LoweringState, node: TracedNode, table: str, index: str, dims: 
 def _embedding(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     if state.value(bound.get("max_norm")) is not None:
-        _decline(state, node, "with max_norm (it renormalises the table in place)")
+        state.decline(node, "with max_norm (it renormalises the table in place)")
         return
     table, ids = state.operand(bound["weight"]), state.operand(bound["input"])
     if not isinstance(table, str) or not isinstance(ids, str) or len(state.shape(table)) != 2:
-        _decline(state, node, "over anything but a 2-D table and an id tensor")
+        state.decline(node, "over anything but a 2-D table and an id tensor")
         return
     rank = len(state.shape(ids)) + 1
     index = _index_view(state, ids, (*state.shape(ids), 1), f"{ids}.unsqueeze(-1)")
@@ -51,7 +46,7 @@ def _along_dim(state: LoweringState, node: TracedNode, source_arg: object, index
     source, index = state.operand(source_arg), state.operand(index_arg)
     dim = state.value(dim_arg)
     if not isinstance(source, str) or not isinstance(index, str) or not isinstance(dim, int):
-        _decline(state, node, "without a tensor, an index tensor and a constant dim")
+        state.decline(node, "without a tensor, an index tensor and a constant dim")
         return
     rank = len(state.shape(source))
     dim %= max(rank, 1)
@@ -60,7 +55,7 @@ def _along_dim(state: LoweringState, node: TracedNode, source_arg: object, index
         shape = tuple(state.shape(index)[0] if d == dim else 1 for d in range(rank))
         index = _index_view(state, index, shape, f"{index}.view({view})")
     elif len(state.shape(index)) != rank:
-        _decline(state, node, "with an index of another rank than the source")
+        state.decline(node, "with an index of another rank than the source")
         return
     _emit(state, node, source, index, tuple(GATHERED if d == dim else d for d in range(rank)),
           "take" if how == "gather" else "select")
@@ -79,7 +74,7 @@ def _gather(state: LoweringState, node: TracedNode) -> None:
 def _take_along_dim(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     if state.value(bound.get("dim")) is None:
-        _decline(state, node, "without a dim (over the flattened tensor)")
+        state.decline(node, "without a dim (over the flattened tensor)")
         return
     _along_dim(state, node, bound["input"], bound["indices"], bound["dim"], "take_along_dim")
 

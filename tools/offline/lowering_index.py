@@ -72,8 +72,7 @@ def _searched(state: LoweringState, node: TracedNode, x: Any, table: Any, right:
     values, boundaries = state.operand(x), state.operand(table)
     if not isinstance(values, str) or not isinstance(boundaries, str) or len(state.shape(boundaries)) != 1 \
             or boundaries in state.index_tensors:
-        state.unsupported.append(f"{node.op} other than of a tensor over a 1-D table held in memory")
-        state.emit_py(node.name, f"None  # unsupported: {node.op}")
+        state.decline(node, "other than of a tensor over a 1-D table held in memory")
         return
     flag = Scalar(repr(right), literal=True)
     if int32:
@@ -104,8 +103,7 @@ def _concatenate(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     pieces = [state.operand(item) for item in _items(bound["tensors"])]
     if any(not isinstance(p, str) or p in state.index_tensors for p in pieces):
-        state.unsupported.append(f"{node.op} of other than tensors held in memory")
-        state.emit_py(node.name, f"None  # unsupported: {node.op}")
+        state.decline(node, "of other than tensors held in memory")
         return
     rank = len(node.meta.shape)
     dim = int(state.value(bound.get("dim")) or 0) % rank

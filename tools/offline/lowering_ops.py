@@ -113,8 +113,7 @@ def _vendor(state: LoweringState, node: TracedNode) -> None:
     if state.gemm_in_triton and _gemm(state, node):
         return
     if state.gemm_in_triton and not state.vendor_fallback:
-        state.unsupported.append(f"{node.op} (under strict, only 2-D linear layers and matmuls have a template)")
-        state.emit_py(node.name, f"None  # unsupported: {node.op}")
+        state.decline(node, "(under strict, only 2-D linear layers and matmuls have a template)")
         return
     args = [state.py(arg) for arg in node.args]
     if state.channels_last and node.op in CHANNELS_LAST:

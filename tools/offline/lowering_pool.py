@@ -35,8 +35,7 @@ def _pool(state: LoweringState, node: TracedNode) -> None:
     unsupported = state.value(bound.get("ceil_mode")) or state.value(bound.get("return_indices")) \
         or state.value(bound.get("divisor_override")) is not None
     if unsupported:
-        state.unsupported.append(f"{node.op} with ceil_mode, divisor_override or indices")
-        state.emit_py(node.name, f"None  # unsupported: {node.op}")
+        state.decline(node, "with ceil_mode, divisor_override or indices")
         return
     x = state.operand(bound["input"])
     stride_arg = bound["stride"] if state.value(bound.get("stride")) not in (None, []) else bound["kernel_size"]

@@ -23,27 +23,22 @@ def _given(state: LoweringState, arg: Any) -> bool:
     return arg is not None and not (tag_of(arg) in ("const", "attr") and state.value(arg) is None)
 
 
-def _decline(state: LoweringState, node: TracedNode, why: str) -> None:
-    state.unsupported.append(f"{node.op} {why}")
-    state.emit_py(node.name, f"None  # unsupported: {node.op} {why}")
-
-
 def _embedding_bag(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     mode = state.value(bound["mode"])
     if _given(state, bound.get("max_norm")):
-        _decline(state, node, "with max_norm (it renormalises the table in place)")
+        state.decline(node, "with max_norm (it renormalises the table in place)")
         return
     if mode not in ("sum", "mean", "max"):
-        _decline(state, node, f"in mode {mode!r}")
+        state.decline(node, f"in mode {mode!r}")
         return
     table, ids = state.operand(bound["weight"]), state.operand(bound["input"])
     if not isinstance(table, str) or not isinstance(ids, str) or len(state.shape(table)) != 2:
-        _decline(state, node, "over anything but a 2-D table and an id tensor")
+        state.decline(node, "over anything but a 2-D table and an id tensor")
         return
     has_offsets = _given(state, bound.get("offsets"))
     if has_offsets != (len(state.shape(ids)) == 1):
-        _decline(state, node, "with 1-D ids and no offsets, or 2-D ids and offsets")
+        state.decline(node, "with 1-D ids and no offsets, or 2-D ids and offsets")
         return
     weighted = _given(state, bound.get("per_sample_weights"))
     padded = _given(state, bound.get("padding_idx"))
@@ -61,22 +56,22 @@ def _segment_reduce(state: LoweringState, node: TracedNode) -> None:
     reduce = state.value(bound["reduce"])
     data = state.operand(bound["data"])
     if reduce not in _SEGMENT_EMPTY:
-        _decline(state, node, f"with reduce={reduce!r}")
+        state.decline(node, f"with reduce={reduce!r}")
         return
     if not isinstance(data, str) or len(state.shape(data)) != 2 or state.value(bound.get("axis")) not in (0, None):
-        _decline(state, node, "over anything but a 2-D tensor's rows (axis 0)")
+        state.decline(node, "over anything but a 2-D tensor's rows (axis 0)")
         return
     if _given(state, bound.get("indices")):
-        _decline(state, node, "with indices (it is deprecated; lengths or offsets are generated)")
+        state.decline(node, "with indices (it is deprecated; lengths or offsets are generated)")
         return
     lengths, offsets = _given(state, bound.get("lengths")), _given(state, bound.get("offsets"))
     if lengths == offsets:
-        _decline(state, node, "without exactly one of lengths and offsets")
+        state.decline(node, "without exactly one of lengths and offsets")
         return
     bounds = state.operand(bound["lengths"] if lengths else bound["offsets"])
     initial = bound.get("initial")
     if _given(state, initial) and reduce == "mean":
-        _decline(state, node, "mean with an initial value")
+        state.decline(node, "mean with an initial value")
         return
     initial_expr = repr(float(state.value(initial))) if _given(state, initial) else None
     spec = SegmentSpec(reduce=reduce, bounds="lengths" if lengths else "offsets", gathered=False, weighted=False,
@@ -84,9 +79,8 @@ def _segment_reduce(state: LoweringState, node: TracedNode) -> None:
     _emit(state, node, [data, bounds], spec)
 
 
-# A reduction over an embedding's ids -> the bag's mode, and what it gives with no ids (PyTorch's, for the result).
-_LOOKUP_REDUCTIONS = {"sum": ("sum", "0.0"), "mean": ("mean", 'float("nan")'), "amax": ("max", 'float("-inf")'),
-                      "max": ("max", 'float("-inf")')}
+# A reduction over an embedding's ids -> the bag's mode (with no ids it gives what segment_reduce gives).
+_LOOKUP_REDUCTIONS = {"sum": "sum", "mean": "mean", "amax": "max", "max": "max"}
 
 
 def bag_of_lookup(state: LoweringState, node: TracedNode, x: str | Scalar, dims: tuple[int, ...], keep: bool) -> bool:
@@ -99,8 +93,8 @@ def bag_of_lookup(state: LoweringState, node: TracedNode, x: str | Scalar, dims:
     table, ids = lookup
     if len(state.shape(ids)) != 2 or (node.op == "max" and state.value(state.bind(node).get("dim")) is None):
         return False
-    reduce, empty = _LOOKUP_REDUCTIONS[node.op]
-    spec = SegmentSpec(reduce=reduce, bounds="fixed", gathered=True, weighted=False, empty=empty)
+    reduce = _LOOKUP_REDUCTIONS[node.op]
+    spec = SegmentSpec(reduce=reduce, bounds="fixed", gathered=True, weighted=False, empty=_SEGMENT_EMPTY[reduce])
     _emit(state, node, [table, ids], spec)
     return True
 
