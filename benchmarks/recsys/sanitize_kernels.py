@@ -18,6 +18,10 @@ from pathlib import Path
 
 import torch
 
+# The kernels to check are found as the regimes' independent timer finds the kernels it times.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "regimes"))
+from independent_timer import candidate_files
+
 EDGE_CONFIGS = re.compile(r"^small")
 
 
@@ -36,21 +40,13 @@ def load(path: Path, name: str, overrides: dict | None = None):
     return module
 
 
-def kernels(library: Path) -> dict[str, Path]:
-    found = {}
-    for record in sorted(library.glob("*/*/*.json"), key=lambda p: p.stat().st_mtime):
-        if not record.name.endswith(".status.json") and record.with_suffix(".py").is_file():
-            found[record.parent.parent.name] = record.with_suffix(".py")
-    return found
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--library", type=Path, required=True)
     parser.add_argument("--problems", type=Path, required=True)
     args = parser.parse_args()
     failures = 0
-    for problem_name, kernel_path in kernels(args.library).items():
+    for problem_name, kernel_path in candidate_files(args.library).items():
         problem_path = args.problems / f"{problem_name}.py"
         configs = load(problem_path, f"configs_{problem_name}").__dict__.get("KEVOLVE_CONFIGS", {})
         for config, overrides in configs.items():
