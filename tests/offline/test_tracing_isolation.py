@@ -41,8 +41,8 @@ def test_the_tracer_sees_no_api_key(monkeypatch):
 def test_a_reference_that_hangs_is_killed_with_what_it_started(tmp_path):
     marker = tmp_path / "child-alive"
     # A child in the tracer's session that would outlive a plain kill of the tracer, then a hang.
-    hang = (f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
-            f"'import time, pathlib; time.sleep(3); pathlib.Path({str(marker)!r}).touch()']); time.sleep(60)")
+    child = f"import time, pathlib; time.sleep(3); pathlib.Path({str(marker)!r}).touch()"
+    hang = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(60)"
     with pytest.raises(TraceFailed, match="longer than"):
         trace_reference(_REFERENCE.format(init=hang), timeout_s=1.5)
     time.sleep(3.5)
