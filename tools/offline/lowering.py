@@ -19,6 +19,7 @@ from . import dtypes
 from .formulas import POINTWISE, SIGNATURES
 from .program import PrimKind, PrimStep, Program, PyStep, Scalar, SegmentSpec, Shape, names_in
 from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
+from .view_motion import move_views
 
 VENDOR_CALLS = {
     "linear": "torch.nn.functional.linear", "matmul": "torch.matmul", "mm": "torch.mm", "bmm": "torch.bmm",
@@ -57,9 +58,10 @@ class LoweringState:
     """What the handlers build: the steps so far, every tensor's traced shape, and the tuples of values."""
 
     def __init__(self, traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, reshaped_pools: bool = False) -> None:
         self.traced = traced
         self.channels_last = channels_last  # vendor convolutions run on channels-last input and weight
+        self.reshaped_pools = reshaped_pools  # tiling pools are reductions over reshaped windows (lowering_pool)
         self.gemm_in_triton = gemm_in_triton  # `strict`: GEMMs are kernels of ours, not cuBLAS calls
         self.vendor_fallback = vendor_fallback  # GEMMs with no Triton template stay vendor calls (under `hybrid`)
         self.steps: list[PyStep | PrimStep] = []
@@ -268,12 +270,13 @@ class LoweringState:
 
 
 def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False,
-          channels_last: bool = False) -> Program:
+          channels_last: bool = False, reshaped_pools: bool = False) -> Program:
     """`gemm_in_triton`: linear layers and 2-D matmuls become Triton GEMMs (the `strict` policy, or a `hybrid`
     schedule that fuses them with their neighbours); `vendor_fallback`: other GEMMs stay vendor calls;
-    `channels_last`: 2-D and 3-D convolutions read their input and weight channels-last (CHANNELS_LAST)."""
+    `channels_last`: 2-D and 3-D convolutions read their input and weight channels-last (CHANNELS_LAST);
+    `reshaped_pools`: pools whose windows tile their input are reductions over a reshaped view."""
     state = LoweringState(traced, gemm_in_triton=gemm_in_triton, vendor_fallback=vendor_fallback,
-                          channels_last=channels_last)
+                          channels_last=channels_last, reshaped_pools=reshaped_pools)
     for node in traced.nodes:
         handler = _handler_for(node, state)
         if handler is None:
@@ -291,7 +294,8 @@ def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallbac
         state.take_traced_dtype(node)
     output = state.py(traced.output)
     _keep_index_tensors_in_kernels(state, output)
-    return Program(list(traced.inputs), _live(state.steps, output), output, state.tensors, state.unsupported,
+    steps = move_views(state.steps, output, state.tensors, state.index_tensors)
+    return Program(list(traced.inputs), _live(steps, output), output, state.tensors, state.unsupported,
                    list(traced.derived_constants), state.index_tensors)
 
 

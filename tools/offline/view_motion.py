@@ -1,0 +1,176 @@
+"""Moves reshapes across elementwise steps so that the steps on either side of a view can share a kernel.
+
+A fusion group iterates over one shape, so a view between two steps cuts the chain: a group norm's normalised
+output viewed back to (N, C) and then passed through SiLU becomes two kernels, and the second reads back what the
+first wrote. An elementwise function commutes with any reshape or permutation of its operands (each output element
+depends only on the operand elements at the same place), so the view can move instead:
+
+- *hoisting* (a reduction reads a view of an elementwise result, perhaps through more views): `view(f(a, b))`
+  becomes `f(view(a), view(b))`, so the elementwise step joins the reduction's kernel in the view's shape (a scaled
+  GEMM output grouped for a logsumexp, an activation before a pooling written as a reduction over reshaped
+  windows). Only where `f`'s result has no other reader, so nothing is computed twice. Basic slicing is a view
+  here too.
+- *sinking* (elementwise steps read a view of a kernel's value): `g(view(s))` becomes `view(g(s))`, so `g` joins
+  the kernel that computes `s`, in `s`'s shape. Not where `g` feeds a reduction: that reduction needs the view's
+  shape, and sinking would only move the cut (and hoisting would move it back).
+
+Both require every tensor operand of the elementwise step to have its full shape (no broadcasting), so one view
+expression, with its source renamed, fits each. A shape read (`y.shape`) of an elementwise result is answered from
+an operand of the same shape, so asking for a size does not keep a value alive.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import replace
+
+from .program import PrimStep, PyStep, Shape, Step, names_in
+
+# Methods whose result holds every element of the source, re-indexed: an elementwise function commutes with them.
+REINDEXING_VIEWS = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "view_as", "reshape_as",
+                    "permute", "transpose", "movedim", "t", "contiguous"}
+_SHAPE_READ = re.compile(r"(?<![.\w])([A-Za-z_]\w*)(?=\.(?:shape\b|size\(|dim\(|numel\())")
+
+
+def _renamed(code: str, old: str, new: str) -> str:
+    return re.sub(rf"(?<![.\w]){re.escape(old)}(?!\w)", new, code)
+
+
+def _view_source(step: Step, *, slices: bool) -> str | None:
+    """The tensor a view step views (`s` in `s.reshape(...)`), if it is one; `slices`: basic slicing (`s[:, :n]`)
+    counts too, for hoisting only (an elementwise function of a slice is the slice of it computed on fewer
+    elements; sinking past a slice would compute more)."""
+    if not isinstance(step, PyStep) or step.vendor or step.shape is None:
+        return None
+    try:
+        view = ast.parse(step.code, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(view, ast.Call) and isinstance(view.func, ast.Attribute) and view.func.attr in REINDEXING_VIEWS \
+            and isinstance(view.func.value, ast.Name):
+        return view.func.value.id
+    if slices and isinstance(view, ast.Subscript) and isinstance(view.value, ast.Name):
+        items = view.slice.elts if isinstance(view.slice, ast.Tuple) else [view.slice]
+        if all(isinstance(item, ast.Slice) for item in items):
+            return view.value.id
+    return None
+
+
+def _plain_elementwise(step: Step, tensors: dict[str, Shape], index_tensors: set[str]) -> bool:
+    """An elementwise step whose tensor operands all have its own shape (no broadcasting, no addressing)."""
+    if not isinstance(step, PrimStep) or step.kind != "pointwise" or step.dims or step.tables() or step.pieces():
+        return False
+    args = step.tensor_args()
+    return bool(args) and not set(args) & index_tensors \
+        and all(tensors[arg].dims == step.shape.dims for arg in args)
+
+
+class _Motion:
+    def __init__(self, steps: list[Step], output: str, tensors: dict[str, Shape], index_tensors: set[str]) -> None:
+        self.steps, self.output, self.tensors, self.index_tensors = list(steps), output, tensors, index_tensors
+        self.taken = {step.name for step in steps} | set(tensors)
+
+    def fresh(self, base: str) -> str:
+        count = 0
+        while f"{base}_{count}" in self.taken:
+            count += 1
+        self.taken.add(f"{base}_{count}")
+        return f"{base}_{count}"
+
+    def by_name(self) -> dict[str, Step]:
+        return {step.name: step for step in self.steps}
+
+    def readers(self, name: str) -> list[Step]:
+        found = []
+        for step in self.steps:
+            reads = names_in(step.code) if isinstance(step, PyStep) else set(step.tensor_args())
+            if name in reads:
+                found.append(step)
+        return found
+
+    def value_read_outside(self, name: str, reader: str) -> bool:
+        """Whether anything but `reader` (or the output) reads `name`'s values."""
+        return name in names_in(self.output) or any(step.name != reader for step in self.readers(name))
+
+    def feeds_reduction(self, name: str, seen: set[str] | None = None) -> bool:
+        """Whether `name`'s values reach a reduction (or another step that reads in its own shape) through
+        elementwise steps alone."""
+        seen = set() if seen is None else seen
+        seen.add(name)
+        for step in self.readers(name):
+            if isinstance(step, PrimStep) and step.kind != "pointwise":
+                return True
+            passes = isinstance(step, PrimStep) or _view_source(step, slices=True) == name
+            if passes and step.name not in seen and self.feeds_reduction(step.name, seen):
+                return True
+        return False
+
+    def redirect_shape_reads(self) -> None:
+        """`y.shape` for an elementwise `y` becomes its same-shaped operand's `.shape` (repeatedly)."""
+        steps = self.by_name()
+        for i, step in enumerate(self.steps):
+            if not isinstance(step, PyStep):
+                continue
+            code = step.code
+            for _ in range(len(self.steps)):
+                targets = [n for n in _SHAPE_READ.findall(code)
+                           if _plain_elementwise(steps.get(n), self.tensors, self.index_tensors)]
+                if not targets:
+                    break
+                code = re.sub(rf"(?<![.\w]){re.escape(targets[0])}(?=\.(?:shape\b|size\(|dim\(|numel\())",
+                              steps[targets[0]].tensor_args()[0], code)
+            self.steps[i] = replace(step, code=code)
+
+    def hoist(self, index: int) -> bool:
+        view = self.steps[index]
+        source = self.by_name().get(_view_source(view, slices=True) or "")
+        if source is None or not _plain_elementwise(source, self.tensors, self.index_tensors) \
+                or self.value_read_outside(source.name, view.name) or not self.feeds_reduction(view.name):
+            return False
+        new_views: list[Step] = []
+        renames: dict[str, str] = {}
+        for arg in dict.fromkeys(source.tensor_args()):
+            name = self.fresh(f"{arg}_view")
+            renames[arg] = name
+            shape = Shape(view.shape.dims, self.tensors[arg].dtype)
+            self.tensors[name] = shape
+            new_views.append(PyStep(name, _renamed(view.code, source.name, arg), shape))
+        args = tuple(renames.get(a, a) if isinstance(a, str) else a for a in source.args)
+        moved = replace(source, name=view.name, args=args, shape=Shape(view.shape.dims, source.shape.dtype))
+        self.tensors[view.name] = moved.shape
+        self.steps[index:index + 1] = [*new_views, moved]
+        self.steps.remove(source)
+        return True
+
+    def sink(self, index: int) -> bool:
+        step = self.steps[index]
+        if not _plain_elementwise(step, self.tensors, self.index_tensors) or self.feeds_reduction(step.name):
+            return False
+        views = set(step.tensor_args())
+        view = self.by_name().get(views.pop()) if len(views) == 1 else None
+        source = self.by_name().get(_view_source(view, slices=False) or "") if view is not None else None
+        if not isinstance(source, PrimStep) or set(source.tensor_args()) & self.index_tensors \
+                or source.name in self.index_tensors:
+            return False
+        inner = self.fresh(f"{step.name}_unviewed")
+        computed = replace(step, name=inner, args=tuple(source.name if a == view.name else a for a in step.args),
+                           shape=Shape(source.shape.dims, step.shape.dtype))
+        self.tensors[inner] = computed.shape
+        self.steps[index:index + 1] = [computed, PyStep(step.name, _renamed(view.code, source.name, inner),
+                                                        step.shape)]
+        return True
+
+    def run(self) -> list[Step]:
+        self.redirect_shape_reads()
+        for move in (self.hoist, self.sink):
+            for _ in range(4 * len(self.steps)):
+                if not any(move(i) for i in range(len(self.steps))):
+                    break
+        return self.steps
+
+
+def move_views(steps: list[Step], output: str, tensors: dict[str, Shape], index_tensors: set[str]) -> list[Step]:
+    """The steps with views moved across elementwise steps (see the module's docstring); `tensors` gains the new
+    values' shapes. Steps left unread are for the caller's liveness pass to drop."""
+    return _Motion(steps, output, tensors, index_tensors).run()
