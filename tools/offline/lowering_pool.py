@@ -3,6 +3,12 @@
 The window's settings may come from the model (`self.pool`, `nn.AvgPool2d(k)`), so they are read in
 forward and passed to the kernel; `_window` in the generated module turns an int or a tuple into one
 value per spatial dim. ceil_mode, divisor_override and returned indices have no generator.
+
+Under the `reshaped_pools` schedule, a pooling whose windows tile the input (stride equal to the kernel, no
+padding, no dilation) is instead a reduction over a view: the input cut to whole windows, each spatial dim split
+into (outputs, taps), and a mean or max over the taps' dims. That is an ordinary reduction kernel, so an
+elementwise producer (the activation before the pool) moves through the view into it (view_motion.py) and the
+activation's output is never written. The search times both forms.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .lowering import Handler, LoweringState
-from .program import Scalar
+from .program import Scalar, Shape
 from .traced import TracedNode, tag_of
 
 
@@ -43,6 +49,9 @@ def _pool(state: LoweringState, node: TracedNode) -> None:
     settings = [_per_dim(state, a, count) for a in (bound["kernel_size"], stride_arg, bound["padding"], dilation_arg)]
     kernel, stride, padding, dilation = (_traced(a, state, count) for a in
                                          (bound["kernel_size"], stride_arg, bound["padding"], dilation_arg))
+    if state.reshaped_pools and _tiles(bound, stride_arg, dilation_arg, state):
+        _reshaped(state, node, x, settings[0], kernel, is_max)
+        return
     dims = state.shape(x)
     outputs = [(dims[2 + i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
                for i in range(count)]
@@ -60,6 +69,36 @@ def _pool(state: LoweringState, node: TracedNode) -> None:
         literal = all(s.literal for s in settings[0])
         taps = Scalar(" * ".join(s.expr for s in settings[0]), literal=literal)
     state.pw("div", total, taps, name=node.name)
+
+
+def _tiles(bound: dict[str, Any], stride_arg: Any, dilation_arg: Any, state: LoweringState) -> bool:
+    """Windows that tile the input at every configuration: the stride is the kernel's own argument (or equal
+    constants), padding is 0 and dilation 1 as constants."""
+    same_stride = stride_arg is bound["kernel_size"] or (
+        tag_of(stride_arg) == "const" and tag_of(bound["kernel_size"]) == "const"
+        and state.value(stride_arg) == state.value(bound["kernel_size"]))
+    constant_ones = (tag_of(a) == "const" and all(int(v) == ok for v in _listed(state.value(a)))
+                     for a, ok in ((bound["padding"], 0), (dilation_arg, 1)))
+    return same_stride and all(constant_ones)
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _reshaped(state: LoweringState, node: TracedNode, x: str, kernel: list[Scalar], traced: list[int],
+              is_max: bool) -> None:
+    """The input cut to whole windows and viewed as (N, C, out_1, tap_1, out_2, tap_2, ...), reduced over the taps."""
+    dims, dtype, count = state.shape(x), state.tensors[x].dtype, len(kernel)
+    shape = (*dims[:2], *((dims[2 + i] // traced[i]) * traced[i] for i in range(count)))
+    ends = ", ".join(f":{x}.shape[{2 + i}] // {k.expr} * {k.expr}" for i, k in enumerate(kernel))
+    view = state.emit_py(state.fresh("whole_windows"), f"{x}[:, :, {ends}]", Shape(shape, dtype))
+    for i in reversed(range(count)):
+        shape = (*shape[:2 + i], shape[2 + i] // traced[i], traced[i], *shape[3 + i:])
+        view = state.emit_py(state.fresh("windows"), f"{view}.unflatten({2 + i}, (-1, {kernel[i].expr}))",
+                             Shape(shape, dtype))
+    taps = tuple(3 + 2 * i for i in range(count))
+    state.reduce("amax" if is_max else "mean", view, taps, False, name=node.name)
 
 
 POOLS: dict[str, Handler] = {f"{kind}_pool{n}d": _pool for kind in ("max", "avg") for n in (1, 2, 3)}

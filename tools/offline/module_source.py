@@ -161,7 +161,9 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
     parts = [*kept, *helpers_used(kernels)]
     if any(group.reduced_dims and group.external("reduced") for group in groups):
         parts.append(REDUCED_OPERAND_SOURCE)
-    if any(group.window_members() for group in groups):
+    # Pooling settings read from the model are per-dim tuples for window kernels and for reshaped pools' views.
+    if any(group.window_members() for group in groups) \
+            or any(isinstance(step, PyStep) and "_window(" in step.code for step in fused.program.steps):
         parts.append(WINDOW_SOURCE)
     if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups):
         parts.append(SEGMENT_ENDS_SOURCE)

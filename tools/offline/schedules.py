@@ -3,10 +3,11 @@
 A schedule decides how the traced reference is lowered and fused: whether GEMMs are written in Triton with
 the row reductions that follow them (one kernel for `linear -> logsumexp` instead of cuBLAS, then a kernel
 that reads its output back), and whether vendor convolutions run channels-last (as Inductor runs cuDNN in
-TF32 and half precision), their epilogues reading that layout directly, and whether reductions with too few kept
-rows to fill the device are split across programs (split_reduction.py). The policy's plain schedule is the
-baseline; the others are offered only where they change the program, and the harness's timings decide between
-them.
+TF32 and half precision), their epilogues reading that layout directly, whether pools whose windows tile their
+input are reductions over a reshaped view (so the activation before them fuses in; lowering_pool.py), and whether
+reductions with too few kept rows to fill the device are split across programs (split_reduction.py). The
+policy's plain schedule is the baseline; the others are offered only where they change the program, and the
+harness's timings decide between them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusedProgram, fuse
 from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
+from .program import PrimStep
 from .split_reduction import worth_splitting
 from .traced import TracedProgram
 
@@ -31,6 +33,8 @@ class Schedule(BaseModel):
                                   "reductions over its output rows in one kernel (under hybrid too)")
     channels_last: bool = Field(default=False, description="vendor convolutions on channels-last input and weight, "
                                 "their elementwise epilogues walking that layout")
+    reshaped_pools: bool = Field(default=False, description="pools whose windows tile their input are reductions "
+                                 "over the input viewed as (outputs, taps) per spatial dim, with their producers fused")
     split_reductions: bool = Field(default=False, description="reductions with too few kept rows to fill the "
                                    "device share each row among several programs, and a kernel combines them")
 
@@ -38,6 +42,7 @@ class Schedule(BaseModel):
     def label(self) -> str:
         parts = ["GEMMs with their row reductions in one Triton kernel"] if self.gemm_reductions else []
         parts += ["channels-last convolutions"] if self.channels_last else []
+        parts += ["pools as reductions over reshaped windows"] if self.reshaped_pools else []
         parts += ["split reductions"] if self.split_reductions else []
         return " and ".join(parts) or "plain"
 
@@ -50,7 +55,8 @@ def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgra
     A program with unsupported steps is not fused (it gets no kernels): those steps are the reason to give."""
     strict = policy == "strict"
     program = lower(traced, gemm_in_triton=strict or schedule.gemm_reductions,
-                    vendor_fallback=not strict and schedule.gemm_reductions, channels_last=schedule.channels_last)
+                    vendor_fallback=not strict and schedule.gemm_reductions, channels_last=schedule.channels_last,
+                    reshaped_pools=schedule.reshaped_pools)
     if program.unsupported:
         return FusedProgram(program, [])
     return fuse(program, gemm_reductions=schedule.gemm_reductions)
@@ -67,12 +73,22 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_cou
     fused_rows = build(traced, policy, Schedule(gemm_reductions=True))
     if not fused_rows.program.unsupported and any(g.kind == "gemm_reduction" for g in fused_rows.groups):
         found[Schedule(gemm_reductions=True)] = fused_rows
-    if any(call in CHANNELS_LAST_CALLS for call in plain.program.vendor_calls):
-        found[Schedule(channels_last=True)] = build(traced, policy, Schedule(channels_last=True))
+    layouts = [False, True] if any(call in CHANNELS_LAST_CALLS for call in plain.program.vendor_calls) else [False]
+    pools = [False, True] if _windows(build(traced, policy, Schedule(reshaped_pools=True))) < _windows(plain) \
+        else [False]
+    for channels_last in layouts:  # a layout and a pooling form are independent choices: each pair is offered
+        for reshaped_pools in pools:
+            schedule = Schedule(channels_last=channels_last, reshaped_pools=reshaped_pools)
+            if schedule != PLAIN:
+                found[schedule] = build(traced, policy, schedule)
     for schedule, fused in [(PLAIN, plain), *found.items()]:
         if any(worth_splitting(g, sm_count) for g in fused.groups):
             found[schedule.model_copy(update={"split_reductions": True})] = fused
     return found
+
+
+def _windows(fused: FusedProgram) -> int:
+    return sum(isinstance(step, PrimStep) and step.kind == "window" for step in fused.program.steps)
 
 
 def schedule_line(schedule: Schedule) -> str:
