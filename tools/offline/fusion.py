@@ -14,6 +14,7 @@ row is reduced in the kernel that computes it instead of being written out and r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -171,11 +172,23 @@ def _relabels(step: PrimStep, program: Program) -> bool:
     return step.fn == "identity" and bool(step.dims) and step.shape.dims != program.tensors[step.args[0]].dims
 
 
-def _index_value(step: PrimStep, index_tensors: set[str], pending: dict[str, PrimStep]) -> bool:
-    """A function of aranges alone: recomputing it in each kernel that reads it is cheaper than a write and reads."""
+# Elements of a value small enough to recompute in every kernel that reads it (a batch norm's per-channel
+# rsqrt(var + eps)): a few extra operations per element cost less than the launch and the write that computing it
+# once would take.
+RECOMPUTED_ELEMENTS = 4096
+
+
+def _recomputed(step: PrimStep, program: Program, pending: dict[str, PrimStep]) -> bool:
+    """A function of aranges, or of small tensors, alone: recomputing it in each kernel that reads it is cheaper
+    than a kernel that writes it and reads of it."""
     args = step.tensor_args()
-    return step.kind == "pointwise" and not step.tables() and not step.pieces() and bool(args) \
-        and all(arg in index_tensors or arg in pending for arg in args)
+    if step.kind != "pointwise" or step.tables() or step.pieces() or not args:
+        return False
+    if all(arg in program.index_tensors or arg in pending for arg in args):
+        return True
+    small = all(math.prod(program.tensors[arg].dims) <= RECOMPUTED_ELEMENTS for arg in args)
+    return small and math.prod(step.shape.dims) <= RECOMPUTED_ELEMENTS \
+        and not any(arg in program.index_tensors for arg in args)
 
 
 class _Fuser:
@@ -199,7 +212,7 @@ class _Fuser:
             self.materialise(names_in(step.code))
             self.reads_groups[step.name] = set().union(*(self.reads_groups.get(n, set()) for n in names_in(step.code)))
             self.stages.append(step)
-        elif _index_value(step, self.program.index_tensors, self.pending):
+        elif _recomputed(step, self.program, self.pending):
             self.pending[step.name] = step
         else:
             # A table, a concatenation's piece, or a reduction's operand is read from memory.
