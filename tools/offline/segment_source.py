@@ -25,20 +25,36 @@ _NEUTRAL = {"sum": "0.0", "mean": "0.0", "max": 'float("-inf")', "min": 'float("
 # Each segment's end from the lengths: a running sum, one program walking a block at a time (a segment is one int,
 # so even a million segments are a few microseconds), written only into a module whose segments take lengths.
 SEGMENT_ENDS_SOURCE = '''@triton.jit
-def _segment_ends_kernel(lengths_ptr, ends_ptr, count, BLOCK: tl.constexpr):
-    carry = tl.sum(tl.zeros([BLOCK], dtype=tl.int64), axis=0)
-    for start in range(0, count, BLOCK):
-        offsets = start + tl.arange(0, BLOCK)
-        inside = offsets < count
-        lengths = tl.load(lengths_ptr + offsets, mask=inside, other=0).to(tl.int64)
-        tl.store(ends_ptr + offsets, tl.cumsum(lengths, axis=0) + carry, mask=inside)
-        carry = carry + tl.sum(lengths, axis=0)
+def _length_sums_kernel(lengths_ptr, sums_ptr, count, BLOCK: tl.constexpr):
+    offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    lengths = tl.load(lengths_ptr + offsets, mask=offsets < count, other=0).to(tl.int64)
+    tl.store(sums_ptr + tl.program_id(0), tl.sum(lengths, axis=0))
+
+
+@triton.jit
+def _segment_ends_kernel(lengths_ptr, sums_ptr, ends_ptr, count, BLOCK: tl.constexpr, SUMS: tl.constexpr):
+    block = tl.program_id(0)
+    carry = tl.sum(tl.zeros([SUMS], dtype=tl.int64), axis=0)
+    for first in range(0, block, SUMS):  # the lengths before this block: the sums of the blocks before it
+        before = first + tl.arange(0, SUMS)
+        carry += tl.sum(tl.load(sums_ptr + before, mask=before < block, other=0), axis=0)
+    offsets = block.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    inside = offsets < count
+    lengths = tl.load(lengths_ptr + offsets, mask=inside, other=0).to(tl.int64)
+    tl.store(ends_ptr + offsets, tl.cumsum(lengths, axis=0) + carry, mask=inside)
 
 
 def _segment_ends(lengths):
+    """Each segment's end, the running sum of the lengths, in two parallel passes: every block's sum, then each
+    block's running sum plus the sums of the blocks before it (a serial scan would walk millions of lengths on
+    one SM)."""
     ends = torch.empty(lengths.shape, device=lengths.device, dtype=torch.int64)
-    if lengths.numel():
-        _segment_ends_kernel[(1,)](lengths, ends, lengths.numel(), BLOCK=1024)
+    blocks = triton.cdiv(lengths.numel(), 1024)
+    if blocks:
+        sums = torch.empty(blocks, device=lengths.device, dtype=torch.int64)
+        if blocks > 1:
+            _length_sums_kernel[(blocks,)](lengths, sums, lengths.numel(), BLOCK=1024)
+        _segment_ends_kernel[(blocks,)](lengths, sums, ends, lengths.numel(), BLOCK=1024, SUMS=1024)
     return ends
 '''
 BAD_INPUT = ("an id outside the table, or segment bounds (offsets or lengths) that are negative, out of order or "
