@@ -46,7 +46,8 @@ def main() -> int:
     parser.add_argument("--problems", type=Path, required=True)
     args = parser.parse_args()
     failures = 0
-    for problem_name, kernel_path in candidate_files(args.library).items():
+    for problem_name, kernel_paths in candidate_files(args.library).items():
+        kernel_path = kernel_paths[-1]
         problem_path = args.problems / f"{problem_name}.py"
         configs = load(problem_path, f"configs_{problem_name}").__dict__.get("KEVOLVE_CONFIGS", {})
         for config, overrides in configs.items():

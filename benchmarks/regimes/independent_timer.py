@@ -9,8 +9,9 @@ sanity check (a wrong kernel timed fast is no result). Imports nothing from kevo
     python benchmarks/regimes/independent_timer.py --problems eval_harness/problems \
         --candidates DIR --precision default --out results.json
 
-DIR holds `<problem>.py` files defining `ModelNew`, or is a kevolve library folder
-(`<problem>/<placement>/<node>.py`; the newest kernel of each problem is taken).
+DIR holds `<problem>.py` files defining `ModelNew`; or `<problem>/<variant>.py` files, several candidates of a
+problem timed side by side in the same interleaved loop (write_variants.py writes them); or is a kevolve library
+folder (`<problem>/<placement>/<node>.py`; the newest kernel of each problem is taken).
 """
 
 from __future__ import annotations
@@ -44,17 +45,22 @@ def load_module(path: Path, name: str) -> ModuleType:
     return module
 
 
-def candidate_files(folder: Path) -> dict[str, Path]:
-    flat = {path.stem: path for path in folder.glob("*.py")}
+def candidate_files(folder: Path) -> dict[str, list[Path]]:
+    """Each problem's candidates (one, but for a folder of variants)."""
+    flat = {path.stem: [path] for path in folder.glob("*.py")}
     if flat:
         return flat
-    found: dict[str, Path] = {}
+    variants = {problem.name: sorted(problem.glob("*.py"), key=lambda p: (len(p.stem), p.stem))
+                for problem in sorted(folder.iterdir()) if problem.is_dir() and any(problem.glob("*.py"))}
+    if variants:
+        return variants
+    found: dict[str, list[Path]] = {}
     for record in sorted(folder.glob("*/*/*.json"), key=lambda p: p.stat().st_mtime):
         if record.name.endswith(".status.json"):
             continue
         kernel = record.with_suffix(".py")
         if kernel.is_file():
-            found[record.parent.parent.name] = kernel
+            found[record.parent.parent.name] = [kernel]
     return found
 
 
@@ -105,25 +111,36 @@ def worst_error(reference: torch.nn.Module, candidate: torch.nn.Module, inputs: 
     return max(float((e.double() - g.double()).abs().max()) for e, g in zip(expected, got, strict=True))
 
 
-def measure(problem_path: Path, candidate_path: Path, dtype: torch.dtype, trials: int) -> dict:
+def measure(problem_path: Path, candidate_paths: list[Path], dtype: torch.dtype, trials: int) -> dict:
     problem = load_module(problem_path, f"problem_{problem_path.stem}")
-    candidate = load_module(candidate_path, f"candidate_{problem_path.stem}")
     init_inputs = problem.get_init_inputs()
     reference = build(problem.Model, init_inputs, dtype, seed=0)
-    kernel = build(candidate.ModelNew, init_inputs, dtype, seed=0)
-    kernel.load_state_dict(reference.state_dict(), strict=False)
-    compiled = torch.compile(reference)
     input_sets = []
     for index in range(INPUT_SETS):
         torch.manual_seed(1000 + index)
         input_sets.append(place(list(problem.get_inputs()), dtype))
-    error = worst_error(reference, kernel, input_sets[0])
-    samples = time_interleaved({"eager": reference, "compiled": compiled, "candidate": kernel}, input_sets, trials)
+    calls = {"eager": reference, "compiled": torch.compile(reference)}
+    errors: dict[str, float | str] = {}
+    for path in candidate_paths:
+        label = "candidate" if len(candidate_paths) == 1 else f"candidate {path.stem}"
+        try:
+            candidate = load_module(path, f"candidate_{problem_path.stem}_{path.stem}")
+            kernel = build(candidate.ModelNew, init_inputs, dtype, seed=0)
+            kernel.load_state_dict(reference.state_dict(), strict=False)
+            errors[label] = worst_error(reference, kernel, input_sets[0])
+            calls[label] = kernel
+        except Exception as exc:  # one broken variant must not cost the others' figures
+            errors[label] = f"{type(exc).__name__}: {exc}"[:300]
+    samples = time_interleaved(calls, input_sets, trials)
     stats = {name: summary(values) for name, values in samples.items()}
-    candidate_ms = stats["candidate"]["median_ms"]
-    return {"problem": problem_path.stem, "candidate": str(candidate_path), "worst_abs_error": error, **stats,
-            "speedup_eager": stats["eager"]["median_ms"] / candidate_ms,
-            "speedup_compiled": stats["compiled"]["median_ms"] / candidate_ms}
+    row = {"problem": problem_path.stem, "candidates": [str(p) for p in candidate_paths], "worst_abs_error": errors,
+           **stats}
+    timed = [name for name in stats if name.startswith("candidate")]
+    if timed:
+        best = min(timed, key=lambda name: stats[name]["median_ms"])
+        row.update(best=best, speedup_eager=stats["eager"]["median_ms"] / stats[best]["median_ms"],
+                   speedup_compiled=stats["compiled"]["median_ms"] / stats[best]["median_ms"])
+    return row
 
 
 def main() -> None:
@@ -142,13 +159,14 @@ def main() -> None:
     regime = {"precision": args.precision, "dtype": str(dtype), "cudnn_tf32": torch.backends.cudnn.allow_tf32,
               "matmul_precision": torch.get_float32_matmul_precision()}
     rows = []
-    for name, path in sorted(candidate_files(args.candidates).items()):
+    for name, paths in sorted(candidate_files(args.candidates).items()):
         if args.only and name not in args.only:
             continue
         try:
-            row = measure(args.problems / f"{name}.py", path, dtype, args.trials)
-        except Exception as exc:  # one broken candidate must not cost the others' figures
-            row = {"problem": name, "candidate": str(path), "error": f"{type(exc).__name__}: {exc}"[:500]}
+            row = measure(args.problems / f"{name}.py", paths, dtype, args.trials)
+        except Exception as exc:  # one broken problem must not cost the others' figures
+            row = {"problem": name, "candidates": [str(p) for p in paths],
+                   "error": f"{type(exc).__name__}: {exc}"[:500]}
         rows.append(row)
         print(json.dumps(row), flush=True)
         args.out.write_text(json.dumps({"regime": regime, "device": torch.cuda.get_device_name(),

@@ -53,16 +53,16 @@ def regime_table(regime: str, regime_dir: Path, timer_file: Path) -> list[str]:
             lines.append(f"| {name} | none ({why}) | | | | | | |")
             continue
         own = record.get("speedup_compiled")
-        if row is None or "error" in row:
+        if row is None or "error" in row or "best" not in row:
             lines.append(f"| {name} | {record['node_id']} | {own and f'{own:.2f}'} | not timed "
                          f"({(row or {}).get('error', 'timer ran out of time')[:80]}) | | | | |")
             continue
         theirs = row["speedup_compiled"]
         independent.append(theirs)
         apart = f"{abs(theirs / own - 1) * 100:.1f}%" if own else "n/a"
-        medians = " / ".join(f"{row[k]['median_ms']:.4g}" for k in ("candidate", "compiled", "eager"))
+        medians = " / ".join(f"{row[k]['median_ms']:.4g}" for k in (row["best"], "compiled", "eager"))
         lines.append(f"| {name} | {record['node_id']} | {own and f'{own:.2f}'} | {theirs:.2f} | {apart} | "
-                     f"{row['speedup_eager']:.2f} | {medians} | {row['worst_abs_error']:.2g} |")
+                     f"{row['speedup_eager']:.2f} | {medians} | {row['worst_abs_error'][row['best']]:.2g} |")
     mean = geometric_mean(independent)
     faster = sum(1 for value in independent if value > 1)
     lines += ["", f"Kernels timed independently: {len(independent)}; faster than torch.compile: {faster}; "
