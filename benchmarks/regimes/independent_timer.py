@@ -77,7 +77,9 @@ def build(cls: type, init_inputs: list, dtype: torch.dtype, seed: int) -> torch.
     return cls(*init_inputs).to("cuda", dtype=dtype).eval()
 
 
-def time_interleaved(calls: dict, input_sets: list, trials: int) -> dict[str, list[float]]:
+def time_interleaved(calls: dict, input_sets: list, trials: int, idle_start: bool = False) -> dict[str, list[float]]:
+    """`idle_start`: wait for the flush before each call, so the call's CPU-side launch work is inside its time (as
+    kevolve's harness and KernelBench time); otherwise the launch overlaps the flush (as triton.testing.do_bench)."""
     flush = torch.empty(L2_FLUSH_BYTES // 4, dtype=torch.int32, device="cuda")
     samples: dict[str, list[float]] = {name: [] for name in calls}
     with torch.no_grad():
@@ -89,6 +91,8 @@ def time_interleaved(calls: dict, input_sets: list, trials: int) -> dict[str, li
             inputs = input_sets[trial % len(input_sets)]
             for name, fn in calls.items():
                 flush.zero_()
+                if idle_start:
+                    torch.cuda.synchronize()
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
                 fn(*inputs)
@@ -111,7 +115,8 @@ def worst_error(reference: torch.nn.Module, candidate: torch.nn.Module, inputs: 
     return max(float((e.double() - g.double()).abs().max()) for e, g in zip(expected, got, strict=True))
 
 
-def measure(problem_path: Path, candidate_paths: list[Path], dtype: torch.dtype, trials: int) -> dict:
+def measure(problem_path: Path, candidate_paths: list[Path], dtype: torch.dtype, trials: int,
+            idle_start: bool) -> dict:
     problem = load_module(problem_path, f"problem_{problem_path.stem}")
     init_inputs = problem.get_init_inputs()
     reference = build(problem.Model, init_inputs, dtype, seed=0)
@@ -131,7 +136,7 @@ def measure(problem_path: Path, candidate_paths: list[Path], dtype: torch.dtype,
             calls[label] = kernel
         except Exception as exc:  # one broken variant must not cost the others' figures
             errors[label] = f"{type(exc).__name__}: {exc}"[:300]
-    samples = time_interleaved(calls, input_sets, trials)
+    samples = time_interleaved(calls, input_sets, trials, idle_start)
     stats = {name: summary(values) for name, values in samples.items()}
     row = {"problem": problem_path.stem, "candidates": [str(p) for p in candidate_paths], "worst_abs_error": errors,
            **stats}
@@ -150,6 +155,8 @@ def main() -> None:
     parser.add_argument("--precision", choices=list(REGIMES), default="default")
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--only", nargs="*", default=None, help="these problems only")
+    parser.add_argument("--idle-start", action="store_true",
+                        help="synchronise after each L2 flush, so launch overhead counts (kevolve's harness does)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     dtype, cudnn_tf32, matmul = REGIMES[args.precision]
@@ -157,13 +164,13 @@ def main() -> None:
         torch.backends.cudnn.allow_tf32 = cudnn_tf32
         torch.set_float32_matmul_precision(matmul)
     regime = {"precision": args.precision, "dtype": str(dtype), "cudnn_tf32": torch.backends.cudnn.allow_tf32,
-              "matmul_precision": torch.get_float32_matmul_precision()}
+              "matmul_precision": torch.get_float32_matmul_precision(), "idle_start": args.idle_start}
     rows = []
     for name, paths in sorted(candidate_files(args.candidates).items()):
         if args.only and name not in args.only:
             continue
         try:
-            row = measure(args.problems / f"{name}.py", paths, dtype, args.trials)
+            row = measure(args.problems / f"{name}.py", paths, dtype, args.trials, args.idle_start)
         except Exception as exc:  # one broken problem must not cost the others' figures
             row = {"problem": name, "candidates": [str(p) for p in paths],
                    "error": f"{type(exc).__name__}: {exc}"[:500]}
