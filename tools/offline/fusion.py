@@ -15,10 +15,12 @@ row is reduced in the kernel that computes it instead of being written out and r
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from .program import PrimStep, Program, PyStep, Scalar, names_in
+from .view_motion import view_source
 
 Level = Literal["full", "reduced"]
 
@@ -172,23 +174,34 @@ def _relabels(step: PrimStep, program: Program) -> bool:
     return step.fn == "identity" and bool(step.dims) and step.shape.dims != program.tensors[step.args[0]].dims
 
 
-# Elements of a value small enough to recompute in every kernel that reads it (a batch norm's per-channel
-# rsqrt(var + eps)): a few extra operations per element cost less than the launch and the write that computing it
-# once would take.
+# Elements of a value of the model's parameters small enough to recompute in every kernel that reads it (a batch
+# norm's per-channel rsqrt(running_var + eps)): a few extra operations per element cost less than the launch and
+# the write that computing it once would take.
 RECOMPUTED_ELEMENTS = 4096
+_ATTRIBUTE = re.compile(r"self(\.\w+|\[\d+\])+")
 
 
-def _recomputed(step: PrimStep, program: Program, pending: dict[str, PrimStep]) -> bool:
-    """A function of aranges, or of small tensors, alone: recomputing it in each kernel that reads it is cheaper
+def _parameter_values(program: Program) -> set[str]:
+    """Python steps that are a model attribute (`self.bn.running_var`), another name for one, or a view of one:
+    their sizes are the model's, the same at every input size."""
+    found: set[str] = set()
+    for step in program.steps:
+        if isinstance(step, PyStep) and step.shape is not None and not step.vendor and (
+                _ATTRIBUTE.fullmatch(step.code) or step.code in found or view_source(step, slices=False) in found):
+            found.add(step.name)
+    return found
+
+
+def _recomputed(step: PrimStep, program: Program, parameters: set[str], pending: dict[str, PrimStep]) -> bool:
+    """A function of aranges, or of small parameters, alone: recomputing it in each kernel that reads it is cheaper
     than a kernel that writes it and reads of it."""
     args = step.tensor_args()
     if step.kind != "pointwise" or step.tables() or step.pieces() or not args:
         return False
     if all(arg in program.index_tensors or arg in pending for arg in args):
         return True
-    small = all(math.prod(program.tensors[arg].dims) <= RECOMPUTED_ELEMENTS for arg in args)
-    return small and math.prod(step.shape.dims) <= RECOMPUTED_ELEMENTS \
-        and not any(arg in program.index_tensors for arg in args)
+    return all(arg in parameters or arg in pending for arg in args) \
+        and all(math.prod(program.tensors[n].dims) <= RECOMPUTED_ELEMENTS for n in [*args, step.name])
 
 
 class _Fuser:
@@ -206,13 +219,14 @@ class _Fuser:
         self.reads_groups: dict[str, set[int]] = {}  # value -> the groups it reads (through Python steps too)
         self.group_reads: dict[int, set[int]] = {}  # group -> the groups its members read
         self.pending: dict[str, PrimStep] = {}
+        self.parameters = _parameter_values(program)
 
     def add(self, step: PyStep | PrimStep) -> None:
         if isinstance(step, PyStep):
             self.materialise(names_in(step.code))
             self.reads_groups[step.name] = set().union(*(self.reads_groups.get(n, set()) for n in names_in(step.code)))
             self.stages.append(step)
-        elif _recomputed(step, self.program, self.pending):
+        elif _recomputed(step, self.program, self.parameters, self.pending):
             self.pending[step.name] = step
         else:
             # A table, a concatenation's piece, or a reduction's operand is read from memory.
@@ -250,6 +264,7 @@ class _Fuser:
                 level = None
         if (target is None or level is None) and _relabels(step, self.program):
             # Outside the kernel that reduced it, dropping size-1 dims is a view, not a kernel.
+            self.materialise({step.args[0]})
             stage = PyStep(step.name, f"{step.args[0]}.squeeze({step.dims!r})", step.shape)
             self.reads_groups[step.name] = self.reads_groups.get(step.args[0], set())
             self.stages.append(stage)

@@ -37,7 +37,7 @@ def _renamed(code: str, old: str, new: str) -> str:
     return re.sub(rf"(?<![.\w]){re.escape(old)}(?!\w)", new, code)
 
 
-def _view_source(step: Step, *, slices: bool) -> str | None:
+def view_source(step: Step, *, slices: bool) -> str | None:
     """The tensor a view step views (`s` in `s.reshape(...)`), if it is one; `slices`: basic slicing (`s[:, :n]`)
     counts too, for hoisting only (an elementwise function of a slice is the slice of it computed on fewer
     elements; sinking past a slice would compute more)."""
@@ -101,7 +101,7 @@ class _Motion:
         for step in self.readers(name):
             if isinstance(step, PrimStep) and step.kind != "pointwise":
                 return True
-            passes = isinstance(step, PrimStep) or _view_source(step, slices=True) == name
+            passes = isinstance(step, PrimStep) or view_source(step, slices=True) == name
             if passes and step.name not in seen and self.feeds_reduction(step.name, seen):
                 return True
         return False
@@ -124,7 +124,7 @@ class _Motion:
 
     def hoist(self, index: int) -> bool:
         view = self.steps[index]
-        source = self.by_name().get(_view_source(view, slices=True) or "")
+        source = self.by_name().get(view_source(view, slices=True) or "")
         if source is None or not _plain_elementwise(source, self.tensors, self.index_tensors) \
                 or self.value_read_outside(source.name, view.name) or not self.feeds_reduction(view.name):
             return False
@@ -149,7 +149,7 @@ class _Motion:
             return False
         views = set(step.tensor_args())
         view = self.by_name().get(views.pop()) if len(views) == 1 else None
-        source = self.by_name().get(_view_source(view, slices=False) or "") if view is not None else None
+        source = self.by_name().get(view_source(view, slices=False) or "") if view is not None else None
         if not isinstance(source, PrimStep) or set(source.tensor_args()) & self.index_tensors \
                 or source.name in self.index_tensors:
             return False
