@@ -29,6 +29,7 @@ from .program import PyStep
 from .reduction_source import reduction_kernels
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, schedule_line
+from .scatter_source import SCATTER_START_SOURCE
 from .segment_source import SEGMENT_ENDS_SOURCE, segment_kernel, segment_launcher
 from .split_reduction import plan as split_plan
 from .split_source import split_kernels
@@ -165,6 +166,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(WINDOW_SOURCE)
     if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups):
         parts.append(SEGMENT_ENDS_SOURCE)
+    if any(group.scattered() for group in groups):
+        parts.append(SCATTER_START_SOURCE)
     if any(group.kind not in ("gemm", "segment") for group in groups):
         parts.append(INDEX_WIDTH_SOURCE)
     if schedule.channels_last and any(group.kind == "pointwise" for group in groups):
