@@ -28,9 +28,11 @@ def _mentions(value: Any, name: str) -> bool:
     return False
 
 
-def _read_later(state: LoweringState, node: TracedNode, name: str) -> bool:
-    """Whether a node after `node`, or the output, reads `name`: an in-place index_add_ would have changed it, and
-    the trace does not say which of index_add and index_add_ was called."""
+def _changed_and_read(state: LoweringState, node: TracedNode, name: str) -> bool:
+    """Whether `node` updates `name` in place (index_add_) and a node after it, or the output, reads `name`: that
+    reader would see the update, which the generated program writes to a tensor of its own."""
+    if not node.in_place:
+        return False
     later = state.traced.nodes[[n.name for n in state.traced.nodes].index(node.name) + 1:]
     return _mentions(state.traced.output, name) or any(_mentions([n.args, n.kwargs], name) for n in later)
 
@@ -44,9 +46,9 @@ def _size_expression(state: LoweringState, sizes: list[Any]) -> str:
 
 def _start(state: LoweringState, node: TracedNode, base_arg: Any) -> tuple[str | Scalar, ScatterSpec] | None:
     """Where the output starts: zeros shaped like a tensor or of a size the forward computes, else a copy of
-    the base. None when the base is no tensor, or is read again after an update that may have been in place."""
+    the base. None when the base is no tensor, or is updated in place and read again."""
     base = state.operand(base_arg)
-    if not isinstance(base, str) or _read_later(state, node, base):
+    if not isinstance(base, str) or _changed_and_read(state, node, base):
         return None
     producer = next((s for s in reversed(state.steps) if s.name == base), None)
     if isinstance(producer, PrimStep) and producer.fn == "fill" and producer.args[1] == Scalar("0.0", True) \
@@ -101,7 +103,7 @@ def _index_add(state: LoweringState, node: TracedNode) -> None:
         return
     started = _start(state, node, bound["input"])
     if started is None:
-        state.decline(node, "on a tensor read again afterwards (an in-place update is not generated)")
+        state.decline(node, "in place on a tensor read again afterwards (the update is written to a tensor of its own)")
         return
     alpha = state.operand(bound["alpha"])
     if not (isinstance(alpha, Scalar) and alpha.literal and alpha.expr in ("1", "1.0")):
@@ -125,7 +127,7 @@ def _scatter_add(state: LoweringState, node: TracedNode) -> None:
         return
     started = _start(state, node, bound["input"])
     if started is None:
-        state.decline(node, "on a tensor read again afterwards (an in-place update is not generated)")
+        state.decline(node, "in place on a tensor read again afterwards (the update is written to a tensor of its own)")
         return
     _emit(state, node, index, source, *started, state.shape(index))
 
