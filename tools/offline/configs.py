@@ -65,6 +65,10 @@ def _next_pow2(n: int) -> int:
 
 def default_config(group: FusionGroup) -> GroupConfig:
     """A sound first guess from the traced shape: enough work per program, a row's reduction on chip."""
+    if group.kind == "pointwise" and group.scattered():
+        # An atomic scatter takes `block` elements a program; sorted (sorted_scatter_source.py), a program takes an
+        # output row's slice of `tile_n` columns, `chunk` of its rows at a time.
+        return GroupConfig(block=1024, warps=4, chunk=16, tile_n=64)
     if group.kind == "pointwise":
         return GroupConfig(block=1024, warps=4)
     if group.kind == "gemm":
@@ -124,6 +128,9 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
         moves += [{"warps": w} for w in step(_WARPS, config.warps)]
     elif group.kind == "pointwise":
         moves = [{"block": b} for b in step(_BLOCKS, config.block)] + [{"warps": w} for w in step(_WARPS, config.warps)]
+        if group.scattered():  # the sorted form's settings (the atomic form ignores them)
+            moves += [{"chunk": c} for c in step(_SEGMENT_CHUNKS, config.chunk)]
+            moves += [{"tile_n": t} for t in step(_SEGMENT_WIDTHS, config.tile_n)]
     elif group.kind == "gemm_reduction":
         moves = [{"rows": r} for r in step(_GEMM_ROWS, config.rows)]
         moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]

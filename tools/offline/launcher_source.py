@@ -6,6 +6,7 @@ from .configs import GroupConfig
 from .fusion import FusionGroup
 from .program import GATHERED, PrimStep
 from .scatter_source import OUTSIDE_OUTPUT, scatter_starts
+from .sorted_scatter_source import sorted_launch
 from .split_reduction import plan as split_plan
 from .split_source import kernel_names as split_kernel_names
 from .split_source import split_launch
@@ -140,7 +141,7 @@ def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -
 
 
 def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], kernels: dict[str, dict[str, str]],
-             follow_layout: bool = False) -> str:
+             follow_layout: bool = False, sorted_scatter: bool = False) -> str:
     """`kernels`: the runtime parameters each of the group's kernels keeps (kernel_naming.readable_kernels).
     `follow_layout`: an elementwise kernel walks its first operand's memory order, and its outputs take that
     layout (a channels-last convolution's epilogue reads and writes contiguously, with no conversion kernel)."""
@@ -213,6 +214,10 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         plan = split_plan(group)
         arguments = {name: keyword_arguments(kernels[name], values) for name in split_kernel_names(group, plan)}
         lines += split_launch(group, config, plan, arguments, pointers, device)
+    elif sorted_scatter:  # rows sorted by destination, reduced per output row (sorted_scatter_source.py)
+        kernel = f"_{group.name}_sorted"
+        arguments = values | {"N": "shape[0]", "keys_ptr": "keys", "order_ptr": "order"}
+        lines += sorted_launch(group, config, keyword_arguments(kernels[kernel], arguments))
     elif group.kind == "pointwise":
         lines += [wide, "n = math.prod(shape)",
                   f"grid = (triton.cdiv(n, {config.block}),)",

@@ -111,7 +111,8 @@ def _index_add(state: LoweringState, node: TracedNode) -> None:
     iteration = state.shape(source)
     ids = state.emit_py(state.fresh(f"{index}_rows"), f"{index}.view({[-1] + [1] * (rank - 1)})",
                         Shape((iteration[0], *[1] * (rank - 1)), state.tensors[index].dtype))
-    _emit(state, node, ids, source, *started, iteration)
+    start, spec = started
+    _emit(state, node, ids, source, start, ScatterSpec(spec.start, per_row=True), iteration)
 
 
 def _scatter_add(state: LoweringState, node: TracedNode) -> None:

@@ -78,6 +78,9 @@ class ScatterSpec:
     index_add on zeros_like), or a scalar: the output's size, filled with zeros ("sized", zeros(n, d), bincount)."""
 
     start: Literal["copy", "like", "sized"]
+    # The ids pick one output row per row of the iteration (index_add's, shaped (rows, 1)): the rows can be sorted
+    # by destination and reduced per output row instead of added by atomics (sorted_scatter_source.py).
+    per_row: bool = False
 
 
 @dataclass(frozen=True)

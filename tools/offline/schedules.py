@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusedProgram, fuse
 from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
+from .sorted_scatter_source import sortable
 from .split_reduction import worth_splitting
 from .traced import TracedProgram
 
@@ -33,12 +34,15 @@ class Schedule(BaseModel):
                                 "their elementwise epilogues walking that layout")
     split_reductions: bool = Field(default=False, description="reductions with too few kept rows to fill the "
                                    "device share each row among several programs, and a kernel combines them")
+    sorted_scatters: bool = Field(default=False, description="index_add's rows sorted by destination (a radix sort "
+                                  "in Triton) and reduced per output row: bitwise reproducible, where atomics are not")
 
     @property
     def label(self) -> str:
         parts = ["GEMMs with their row reductions in one Triton kernel"] if self.gemm_reductions else []
         parts += ["channels-last convolutions"] if self.channels_last else []
         parts += ["split reductions"] if self.split_reductions else []
+        parts += ["sorted scatters"] if self.sorted_scatters else []
         return " and ".join(parts) or "plain"
 
 
@@ -72,6 +76,8 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_cou
     for schedule, fused in [(PLAIN, plain), *found.items()]:
         if any(worth_splitting(g, sm_count) for g in fused.groups):
             found[schedule.model_copy(update={"split_reductions": True})] = fused
+    if any(sortable(g) for g in plain.groups):
+        found[Schedule(sorted_scatters=True)] = plain
     return found
 
 
