@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from kevolve.tools.offline.configs import GroupConfig, default_config
+from kevolve.tools.offline.configs import GroupConfig, default_config, neighbours
+from kevolve.tools.offline.fusion import fuse
 from kevolve.tools.offline.lowering import lower
 from kevolve.tools.offline.module_source import module_source
+from kevolve.tools.offline.schedules import PLAIN, Schedule, alternatives
+from kevolve.tools.offline.sorted_scatter_source import sortable
 from kevolve.tools.offline.tracing import trace_reference
-from offline_helpers import fused_program, load, reference_module
+from offline_helpers import load, reference_module
 
 _INPUTS = "[torch.randn(10, 6), torch.randint(0, 10, (23,)), torch.randint(0, 10, (23,)), torch.rand(23)]"
 CASES = {
@@ -46,7 +49,9 @@ CASES = {
             return into_input + torch.tanh(scaled) * counts.unsqueeze(1) - rows
     """,
 }
-SMALL = GroupConfig(block=16, warps=1)  # several programs, so blocks race on the same output rows
+# Several programs, so blocks race on the same output rows; sorted, 4 rows a step over 4-column slices.
+SMALL = GroupConfig(block=16, warps=1, chunk=4, tile_n=4)
+SORTED = Schedule(sorted_scatters=True)
 
 
 def _destinations(kind: str, nodes: int, edges: int, generator: torch.Generator) -> torch.Tensor:
@@ -62,25 +67,34 @@ def _destinations(kind: str, nodes: int, edges: int, generator: torch.Generator)
 
 
 @functools.cache
-def _fused(case: str):
-    return fused_program(reference_module(CASES[case], _INPUTS))
+def _traced(case: str):
+    return trace_reference(reference_module(CASES[case], _INPUTS))
 
 
 @functools.cache
-def _built(case: str, small: bool):
+def _fused(case: str):
+    return fuse(lower(_traced(case)))
+
+
+@functools.cache
+def _built(case: str, small: bool, schedule: Schedule = PLAIN):
     """The reference and its generated module (each case is traced once for all the graphs it runs on)."""
     reference = reference_module(CASES[case], _INPUTS)
     fused = _fused(case)
     configs = {g.name: SMALL if small else default_config(g) for g in fused.groups}
-    folder, name = Path(tempfile.mkdtemp()), f"{case}_{'small' if small else 'default'}"
-    return load(reference, folder, f"ref_{name}"), load(module_source(reference, fused, configs, "test"), folder,
-                                                        f"gen_{name}")
+    folder, name = Path(tempfile.mkdtemp()), f"{case}_{small}_{schedule.sorted_scatters}"
+    source = module_source(reference, fused, configs, "test", schedule=schedule)
+    return load(reference, folder, f"ref_{name}"), load(source, folder, f"gen_{name}")
 
 
 def test_messages_are_made_in_the_kernel_that_adds_them() -> None:
     edges = _fused("gnn_mean").groups[0]
     assert [m.kind for m in edges.members] == ["gather", "pointwise", "scatter"]
     assert edges.outputs == ["index_add_"]  # the messages never leave the kernel
+    assert sortable(edges) and SORTED in alternatives(_traced("gnn_mean"), "balanced", _fused("gnn_mean"), 132)
+    moved = {key for option in neighbours(edges, default_config(edges), sorted_scatter=True)
+             for key, value in option.model_dump().items() if value != getattr(default_config(edges), key)}
+    assert moved == {"chunk", "tile_n", "warps"}  # the sorted form's tiles; the atomic form's walk moves `block`
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -89,13 +103,28 @@ def test_messages_are_made_in_the_kernel_that_adds_them() -> None:
     (9, 6, 0, "random"),
 ])
 def test_scatter_kernels_match_pytorch(case: str, nodes: int, dim: int, edges: int, kind: str) -> None:
-    reference, generated = _built(case, kind in ("hub", "random"))
+    """Atomics, and the sorted form (index_add's rows sorted by destination, then reduced per output row)."""
     generator = torch.Generator().manual_seed(nodes * 31 + edges)
     inputs = [torch.randn(nodes, dim, generator=generator), torch.randint(0, nodes, (edges,), generator=generator),
               _destinations(kind, nodes, edges, generator), torch.rand(edges, generator=generator)]
-    want, got = reference.Model()(*inputs), generated.ModelNew()(*inputs)
-    assert got.shape == want.shape and got.dtype == want.dtype
-    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    for schedule in (PLAIN, SORTED):
+        reference, generated = _built(case, kind in ("hub", "random"), schedule)
+        want, got = reference.Model()(*inputs), generated.ModelNew()(*inputs)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_the_sort_is_stable_and_puts_bad_ids_last() -> None:
+    """The sorted form sums each destination's rows in their input order, so every run adds in the same order."""
+    _, generated = _built("gnn_mean", False, SORTED)
+    ids = torch.randint(0, 37, (3000,), generator=torch.Generator().manual_seed(2))
+    keys, order = generated._sort_rows(ids, 37, torch.ones(1, dtype=torch.bool))
+    want_keys, want_order = torch.sort(ids, stable=True)
+    assert torch.equal(keys, want_keys) and torch.equal(order, want_order)
+    ids[[5, 2500]] = torch.tensor([37, -4])
+    ok = torch.ones(1, dtype=torch.bool)
+    keys, order = generated._sort_rows(ids, 37, ok)
+    assert not ok.item() and keys[-2:].tolist() == [37, 37] and order[-2:].tolist() == [5, 2500]
 
 
 @pytest.mark.parametrize(("case", "spoil"), [("gnn_mean", "dst_too_large"), ("gnn_mean", "negative_dst"),

@@ -107,8 +107,9 @@ def default_configs(groups: list[FusionGroup], split: bool, sm_count: int) -> di
     return configs
 
 
-def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
-    """Configurations one step away, nearest first: the plateau rule ends the walk."""
+def neighbours(group: FusionGroup, config: GroupConfig, sorted_scatter: bool = False) -> list[GroupConfig]:
+    """Configurations one step away, nearest first: the plateau rule ends the walk. `sorted_scatter`: the group
+    is written in its sorted form (sorted_scatter_source.py), which takes rows and columns in tiles."""
     def step(values: tuple[int, ...], current: int) -> list[int]:
         if current not in values:
             return [values[len(values) // 2]]
@@ -126,11 +127,12 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
         moves += [{"chunk": c} for c in step(_SEGMENT_CHUNKS, config.chunk)]
         moves += [{"tile_n": t} for t in step(_SEGMENT_WIDTHS, config.tile_n)]
         moves += [{"warps": w} for w in step(_WARPS, config.warps)]
+    elif group.kind == "pointwise" and sorted_scatter:  # an output row's rows, `chunk` at a time, `tile_n` wide
+        moves = [{"chunk": c} for c in step(_SEGMENT_CHUNKS, config.chunk)]
+        moves += [{"tile_n": t} for t in step(_SEGMENT_WIDTHS, config.tile_n)]
+        moves += [{"warps": w} for w in step(_WARPS, config.warps)]
     elif group.kind == "pointwise":
         moves = [{"block": b} for b in step(_BLOCKS, config.block)] + [{"warps": w} for w in step(_WARPS, config.warps)]
-        if group.scattered():  # the sorted form's settings (the atomic form ignores them)
-            moves += [{"chunk": c} for c in step(_SEGMENT_CHUNKS, config.chunk)]
-            moves += [{"tile_n": t} for t in step(_SEGMENT_WIDTHS, config.tile_n)]
     elif group.kind == "gemm_reduction":
         moves = [{"rows": r} for r in step(_GEMM_ROWS, config.rows)]
         moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]
