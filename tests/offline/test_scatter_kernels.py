@@ -55,10 +55,8 @@ SORTED = Schedule(sorted_scatters=True)
 
 
 def _destinations(kind: str, nodes: int, edges: int, generator: torch.Generator) -> torch.Tensor:
-    if kind == "empty_nodes":  # only the even nodes receive edges
-        return 2 * torch.randint(0, (nodes + 1) // 2, (edges,), generator=generator)
-    if kind == "hub":  # one node gets most edges, the rest a few each
-        dst = torch.randint(0, nodes, (edges,), generator=generator)
+    if kind == "hub":  # one node gets most edges, the other even nodes a few each, the odd ones none
+        dst = 2 * torch.randint(0, (nodes + 1) // 2, (edges,), generator=generator)
         dst[torch.rand(edges, generator=generator) < 0.7] = nodes // 2
         return dst
     if kind == "one_node":
@@ -99,7 +97,7 @@ def test_messages_are_made_in_the_kernel_that_adds_them() -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize(("nodes", "dim", "edges", "kind"), [
-    (37, 5, 90, "random"), (16, 3, 50, "empty_nodes"), (20, 4, 120, "hub"), (1, 7, 40, "one_node"),
+    (37, 5, 90, "random"), (20, 4, 120, "hub"), (1, 7, 40, "one_node"),
     (9, 6, 0, "random"),
 ])
 def test_scatter_kernels_match_pytorch(case: str, nodes: int, dim: int, edges: int, kind: str) -> None:
@@ -108,7 +106,7 @@ def test_scatter_kernels_match_pytorch(case: str, nodes: int, dim: int, edges: i
     inputs = [torch.randn(nodes, dim, generator=generator), torch.randint(0, nodes, (edges,), generator=generator),
               _destinations(kind, nodes, edges, generator), torch.rand(edges, generator=generator)]
     for schedule in (PLAIN, SORTED):
-        reference, generated = _built(case, kind in ("hub", "random"), schedule)
+        reference, generated = _built(case, kind == "hub", schedule)
         want, got = reference.Model()(*inputs), generated.ModelNew()(*inputs)
         assert got.shape == want.shape and got.dtype == want.dtype
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
@@ -149,9 +147,8 @@ def test_declines_what_it_does_not_generate() -> None:
         def forward(self, x, src, dst, w):
             summed = torch.zeros_like(x)
             summed.index_add_(0, dst, x.index_select(0, src))
-            return summed + torch.bincount(dst).float().sum() + x.index_add(1, src[:6] % 6, x)
+            return summed + x.index_add(1, src[:6], x)
     """, _INPUTS)))
     reasons = " | ".join(program.unsupported)
     assert "index_add in place on a tensor read again afterwards" in reasons
-    assert "bincount without minlength" in reasons
     assert "index_add along a dim other than 0" in reasons
