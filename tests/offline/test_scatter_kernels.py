@@ -35,13 +35,14 @@ CASES = {
             degree = torch.bincount(dst, minlength=x.shape[0]).clamp(min=1).to(x.dtype)
             return summed / degree.unsqueeze(1)
     """,
-    # Out of place into an input (its values copied first) with a row-broadcast index; a zeros(shape) start with
-    # alpha; weighted counts (fp32 sums); a new_zeros start; epilogues in the kernels after them.
+    # Out of place into a computed tensor (its values copied first) with a row-broadcast index; a zeros(shape)
+    # start with alpha; weighted counts (fp32 sums); a new_zeros start; epilogues in the kernels after them.
     "mixed": """
     class Model(nn.Module):
         def forward(self, x, src, dst, w):
             index = dst.unsqueeze(1).expand(-1, x.shape[1])
-            into_input = x.scatter_add(0, index, torch.relu(x[:1].expand(dst.shape[0], -1) + w.unsqueeze(1)))
+            added = torch.relu(x[:1].expand(dst.shape[0], -1) + w.unsqueeze(1))
+            into_input = (x * 2.0).scatter_add(0, index, added)
             start = torch.zeros(x.shape, device=x.device)
             scaled = torch.index_add(start, 0, dst, x.index_select(0, src), alpha=0.5)
             counts = torch.bincount(dst, weights=w, minlength=x.shape[0])

@@ -146,9 +146,10 @@ def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | 
     if set(inside) & set(group.scattered()) or (group.scattered() and step.kind not in ("pointwise", "gather",
                                                                                          "scatter")):
         return None
-    if step.kind == "scatter":
+    if step.kind == "scatter":  # its output starts from its start's values before the kernel runs
         plain = group.kind == "pointwise" and group.head() is None and not group.window_members()
-        return "full" if plain and step.dims == group.shape else None
+        starts_here = any(start in group.levels for start in step.starts())
+        return "full" if plain and step.dims == group.shape and not starts_here else None
     if step.kind in ("gemm", "segment") or (group.segment() is not None and step.kind != "pointwise"):
         return None
     if group.gemm() is not None and step.kind != "pointwise" \

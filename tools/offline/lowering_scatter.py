@@ -154,7 +154,10 @@ def _bincount(state: LoweringState, node: TracedNode) -> None:
 def _zeros(state: LoweringState, node: TracedNode) -> None:
     """A zero tensor: an allocation, which a scatter starting from it leaves unread (it zeroes its own output)."""
     args = [state.py(arg) for arg in node.args] + [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
-    code = f"{args[0]}.new_zeros({', '.join(args[1:])})" if node.op == "new_zeros" else f"torch.zeros({', '.join(args)})"
+    if node.op == "new_zeros":
+        code = f"{args[0]}.new_zeros({', '.join(args[1:])})"
+    else:
+        code = f"torch.zeros({', '.join(args)})"
     state.emit_py(node.name, code, Shape(tuple(node.meta.shape), node.meta.dtype) if node.meta is not None else None)
 
 

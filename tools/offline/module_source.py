@@ -28,10 +28,10 @@ from .launcher_source import (
 from .program import PyStep
 from .reduction_source import reduction_kernels
 from .regime import EXACT
-from .schedules import PLAIN, Schedule, schedule_line
 from .scatter_source import SCATTER_START_SOURCE
-from .sorted_scatter_source import SORT_SOURCE, sortable, sorted_kernel
+from .schedules import PLAIN, Schedule, schedule_line
 from .segment_source import SEGMENT_ENDS_SOURCE, segment_kernel, segment_launcher
+from .sorted_scatter_source import SORT_SOURCE, sortable, sorted_kernel
 from .split_reduction import plan as split_plan
 from .split_source import split_kernels
 from .triton_source import helpers_used, pointwise_kernel
