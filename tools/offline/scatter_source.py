@@ -19,6 +19,7 @@ from .program import PrimStep, Scalar
 if TYPE_CHECKING:
     from .triton_source import KernelNames
 
+LARGER_VALUES = "the values added are larger than the tensor they are added into, along a dim other than 0"
 OUTSIDE_OUTPUT = "an index outside the tensor it adds into (bincount: an id that is negative or not below minlength)"
 # The output's starting values: zeros, or the base's (contiguous, as index_add's base is the output's shape).
 SCATTER_START_SOURCE = '''@triton.jit
@@ -77,6 +78,9 @@ def scatter_starts(names: KernelNames, device: str) -> list[str]:
         else:
             shape = f"u{names.starts.index(start)}.shape"
             base = f"u{names.starts.index(start)}" if spec.start == "copy" else "None"
-        lines.append(f"c{c} = _scatter_start({shape}, torch.{member.shape.dtype.removeprefix('torch.')}, "
-                     f"{device}, {base})")
+        dtype = member.shape.dtype.removeprefix("torch.")
+        lines += [f"c{c} = _scatter_start({shape}, torch.{dtype}, {device}, {base})",
+                  # Checked on the shapes, on the host: the kernel writes at the iteration's trailing coordinates.
+                  f"if c{c}.dim() != len(shape) or any(shape[d] > c{c}.shape[d] for d in range(1, len(shape))):",
+                  f"    raise RuntimeError({(names.group.name + ': ' + LARGER_VALUES)!r})"]
     return lines
