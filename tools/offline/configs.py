@@ -65,6 +65,10 @@ def _next_pow2(n: int) -> int:
 
 def default_config(group: FusionGroup) -> GroupConfig:
     """A sound first guess from the traced shape: enough work per program, a row's reduction on chip."""
+    if group.kind == "pointwise" and group.scattered():
+        # An atomic scatter takes `block` elements a program; sorted (sorted_scatter_source.py), a program takes an
+        # output row's slice of `tile_n` columns, `chunk` of its rows at a time.
+        return GroupConfig(block=1024, warps=4, chunk=16, tile_n=64)
     if group.kind == "pointwise":
         return GroupConfig(block=1024, warps=4)
     if group.kind == "gemm":
@@ -103,8 +107,9 @@ def default_configs(groups: list[FusionGroup], split: bool, sm_count: int) -> di
     return configs
 
 
-def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
-    """Configurations one step away, nearest first: the plateau rule ends the walk."""
+def neighbours(group: FusionGroup, config: GroupConfig, sorted_scatter: bool = False) -> list[GroupConfig]:
+    """Configurations one step away, nearest first: the plateau rule ends the walk. `sorted_scatter`: the group
+    is written in its sorted form (sorted_scatter_source.py), which takes rows and columns in tiles."""
     def step(values: tuple[int, ...], current: int) -> list[int]:
         if current not in values:
             return [values[len(values) // 2]]
@@ -120,6 +125,10 @@ def neighbours(group: FusionGroup, config: GroupConfig) -> list[GroupConfig]:
     elif group.kind == "segment":
         moves = [{"rows": r} for r in step(_SEGMENTS, config.rows)]
         moves += [{"chunk": c} for c in step(_SEGMENT_CHUNKS, config.chunk)]
+        moves += [{"tile_n": t} for t in step(_SEGMENT_WIDTHS, config.tile_n)]
+        moves += [{"warps": w} for w in step(_WARPS, config.warps)]
+    elif group.kind == "pointwise" and sorted_scatter:  # an output row's rows, `chunk` at a time, `tile_n` wide
+        moves = [{"chunk": c} for c in step(_SEGMENT_CHUNKS, config.chunk)]
         moves += [{"tile_n": t} for t in step(_SEGMENT_WIDTHS, config.tile_n)]
         moves += [{"warps": w} for w in step(_WARPS, config.warps)]
     elif group.kind == "pointwise":

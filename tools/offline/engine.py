@@ -29,6 +29,7 @@ from .fusion import FusedProgram, FusionGroup
 from .module_source import module_source, read_configs
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, alternatives, build, read_schedule
+from .sorted_scatter_source import sortable
 from .tracing import TraceFailed, trace_reference
 
 # The device whose SM count decides which reductions are worth splitting when a run does not name its own.
@@ -204,7 +205,7 @@ class OfflineEngine:
             if not plans or other != schedule:
                 yield other, defaults[other], f"schedule: {other.label}, default configurations"
         for g in programs[schedule].groups:
-            for option in neighbours(g, base[g.name]):
+            for option in neighbours(g, base[g.name], schedule.sorted_scatters and sortable(g)):
                 yield schedule, {**base, g.name: option}, f"{g.name}: {_difference(base[g.name], option)}"
 
 

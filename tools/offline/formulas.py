@@ -243,6 +243,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
                   "sparse=False"),
     "index_select": ("input", "dim", "index"), "gather": ("input", "dim", "index", "sparse_grad=False"),
     "take_along_dim": ("input", "indices", "dim=None"), "masked_fill": ("input", "mask", "value"),
+    "index_add": ("input", "dim", "index", "source", "alpha=1"), "scatter_add": ("input", "dim", "index", "src"),
+    "bincount": ("input", "weights=None", "minlength=0"),
     "segment_reduce": ("data", "reduce", "lengths=None", "indices=None", "offsets=None", "axis=0", "unsafe=False",
                        "initial=None"),
     "softmax": ("input", "dim=None", "dtype=None", "_stacklevel=3"),

@@ -80,6 +80,14 @@ class FusionGroup:
     def window_members(self) -> list[PrimStep]:
         return [m for m in self.members if m.kind == "window"]
 
+    def scattered(self) -> list[str]:
+        """Scatter members (they add into outputs of their own shape, by atomics), in program order."""
+        return [m.name for m in self.members if m.kind == "scatter"]
+
+    def starts(self) -> list[str]:
+        """Tensors a scatter's output starts from (or takes its shape from), read by the launcher."""
+        return list(dict.fromkeys(t for m in self.members for t in m.starts()))
+
     def gathered(self) -> list[str]:
         """Tables read at ids (embedding lookups, index_select, gather), in first-use order."""
         return list(dict.fromkeys(m.tensor_args()[0] for m in self.members if m.kind == "gather"))
@@ -136,6 +144,15 @@ def _reduces_gemm_rows(group: FusionGroup, step: PrimStep) -> bool:
 def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | None:
     """The level `step` would have in `group`, or None when it does not fit."""
     inside = [arg for arg in step.tensor_args() if arg in group.levels]
+    # A scatter's output is complete only when every program has added into it, and it has a shape of its own:
+    # what reads it, and anything but elementwise steps, belongs to another kernel.
+    if set(inside) & set(group.scattered()) or (group.scattered() and step.kind not in ("pointwise", "gather",
+                                                                                         "scatter")):
+        return None
+    if step.kind == "scatter":  # its output starts from its start's values before the kernel runs
+        plain = group.kind == "pointwise" and group.head() is None and not group.window_members()
+        starts_here = any(start in group.levels for start in step.starts())
+        return "full" if plain and step.dims == group.shape and not starts_here else None
     if step.kind in ("gemm", "segment") or (group.segment() is not None and step.kind != "pointwise"):
         return None
     if group.gemm() is not None and step.kind != "pointwise" \
@@ -270,8 +287,8 @@ class _Fuser:
             self.stages.append(stage)
             return
         if target is None or level is None:
-            full = step.shape.dims if step.kind in ("pointwise", "window", "gemm", "segment", "gather") else \
-                self.program.tensors[step.args[0]].dims
+            full = step.dims if step.kind == "scatter" else step.shape.dims if step.kind in (
+                "pointwise", "window", "gemm", "segment", "gather") else self.program.tensors[step.args[0]].dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in self.stages), shape=full)
             self.stages.append(target)
             level = "full" if step.kind != "reduce" else "reduced"
@@ -331,7 +348,7 @@ def _reads(stage: PyStep | FusionGroup) -> set[str]:
         return names_in(stage.code)
     head = stage.head()
     names = set(stage.external("full") + stage.external("reduced") + stage.windowed() + stage.gathered()
-                + stage.tables() + stage.pieces())
+                + stage.tables() + stage.pieces() + stage.starts())
     names |= set(head.tensor_args()) if head is not None else set()
     for expr in stage.scalars():
         names |= names_in(expr)

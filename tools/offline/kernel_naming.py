@@ -18,7 +18,7 @@ from .triton_source import KernelNames
 
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 # Positional names the kernel writers use: a family (one operand) and a part of it, or a loaded value.
-_PART = re.compile(r"(?P<family>[abwoqgpte]\d+)_(?P<part>ptr|st\d+|n\d+|off|k|base)")
+_PART = re.compile(r"(?P<family>[abwoqgptec]\d+)_(?P<part>ptr|st\d+|n\d+|off|k|base)")
 _GEMM_PART = re.compile(r"(?P<family>[xw])_(?P<part>ptr|s\d+)")
 _VALUE = re.compile(r"(?P<kind>[xy])(?P<index>\d+)")
 _OUT_STRIDE = re.compile(r"os(?P<dim>\d+)")
@@ -37,7 +37,8 @@ def _families(group: FusionGroup) -> dict[str, str]:
     product = group.gemm()
     families = {f"{prefix}{i}": tensor for prefix, tensors in (
         ("a", names.full), ("b", names.reduced), ("w", names.windowed), ("e", names.gathered),
-        ("o", names.outputs_full), ("q", names.outputs_reduced), ("p", names.pieces), ("t", names.tables))
+        ("o", names.outputs_full), ("q", names.outputs_reduced), ("p", names.pieces), ("t", names.tables),
+        ("c", names.scattered))
         for i, tensor in enumerate(tensors)}
     if product is not None:
         first, second = product.tensor_args()[:2]

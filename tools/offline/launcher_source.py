@@ -5,6 +5,8 @@ from __future__ import annotations
 from .configs import GroupConfig
 from .fusion import FusionGroup
 from .program import GATHERED, PrimStep
+from .scatter_source import OUTSIDE_OUTPUT, scatter_starts
+from .sorted_scatter_source import sorted_launch
 from .split_reduction import plan as split_plan
 from .split_source import kernel_names as split_kernel_names
 from .split_source import split_launch
@@ -89,7 +91,7 @@ def launcher_arguments(group: FusionGroup) -> list[str]:
     head = group.head()
     operands = head.tensor_args() if head is not None else []
     return [*operands, *names.full, *names.reduced, *names.windowed, *names.pieces, *names.tables, *names.gathered,
-            *names.scalars]
+            *names.starts, *names.scalars]
 
 
 def keyword_arguments(parameters: dict[str, str], values: dict[str, str]) -> str:
@@ -127,7 +129,10 @@ def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -
         rank = names.gathered_rank[table]
         values |= {f"e{i}_ptr": f"e{i}", **{f"e{i}_st{d}": f"e{i}.stride({d})" for d in range(rank)},
                    **{f"e{i}_n{d}": f"e{i}.shape[{d}]" for d in range(rank)}}
-    values |= {"ok_ptr": "ok"} if names.gathered else {}
+    for i in range(len(names.scattered)):
+        values |= {f"c{i}_ptr": f"c{i}", f"c{i}_n0": f"c{i}.shape[0]",
+                   **{f"c{i}_st{d}": f"c{i}.stride({d})" for d in range(names.rank)}}
+    values |= {"ok_ptr": "ok"} if names.checks_ids else {}
     values |= {f"os{d}": f"o0.stride({d})" for d in range(names.rank)} if names.outputs_full else {}
     values |= {f"n{d}": f"shape[{d}]" for d in range(names.rank)}
     values |= {f"s{i}": f"s{i}" for i in range(len(names.scalars))}
@@ -136,7 +141,7 @@ def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -
 
 
 def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], kernels: dict[str, dict[str, str]],
-             follow_layout: bool = False) -> str:
+             follow_layout: bool = False, sorted_scatter: bool = False) -> str:
     """`kernels`: the runtime parameters each of the group's kernels keeps (kernel_naming.readable_kernels).
     `follow_layout`: an elementwise kernel walks its first operand's memory order, and its outputs take that
     layout (a channels-last convolution's epilogue reads and writes contiguously, with no conversion kernel)."""
@@ -147,6 +152,8 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
     pieces = [f"p{i}" for i in range(len(names.pieces))]
     tables = [f"t{i}" for i in range(len(names.tables))]
     gathered = [f"e{i}" for i in range(len(names.gathered))]
+    starts = [f"u{i}" for i in range(len(names.starts))]
+    scattered = [f"c{i}" for i in range(len(names.scattered))]
     scalars = [f"s{i}" for i in range(len(names.scalars))]
     windows = group.window_members()
     product = group.gemm()
@@ -162,7 +169,8 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         shapes = [f"{a}.shape" for a in full] + [_concatenated_shape(names, m) for m in group.members if m.pieces()]
         shapes += _selected_shapes(group, names)
         lines = [f"shape = torch.broadcast_shapes({', '.join(shapes)}{',' if len(shapes) == 1 else ''})"]
-    walks_layout = follow_layout and group.kind == "pointwise"
+    # A scatter addresses its output by the iteration's own dims: it walks them in order.
+    walks_layout = follow_layout and group.kind == "pointwise" and not scattered
     if walks_layout:
         lines.append("order = _memory_order(a0, shape)")
         lines += [f"{a} = {a}.broadcast_to(shape).permute(order)" for a in full]
@@ -194,8 +202,9 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         shape = kept_expr if keep else f"[size for d, size in enumerate(shape) if d not in {reduced_dims!r}]"
         lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
-    pointers = gemm + full + reduced + windowed + pieces + tables + gathered + outputs
-    lines += [f"ok = torch.ones(1, device={device}, dtype=torch.bool)"] if gathered else []
+    lines += scatter_starts(names, device)
+    pointers = gemm + full + reduced + windowed + pieces + tables + gathered + outputs + scattered
+    lines += [f"ok = torch.ones(1, device={device}, dtype=torch.bool)"] if names.checks_ids else []
     values = _kernel_values(group, names, outputs)
     wide = f"wide = _needs_int64(shape, {', '.join(pointers)})"
     if group.kind != "pointwise":
@@ -205,6 +214,10 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         plan = split_plan(group)
         arguments = {name: keyword_arguments(kernels[name], values) for name in split_kernel_names(group, plan)}
         lines += split_launch(group, config, plan, arguments, pointers, device)
+    elif sorted_scatter:  # rows sorted by destination, reduced per output row (sorted_scatter_source.py)
+        kernel = f"_{group.name}_sorted"
+        arguments = values | {"N": "shape[0]", "keys_ptr": "keys", "order_ptr": "order"}
+        lines += sorted_launch(group, config, keyword_arguments(kernels[kernel], arguments))
     elif group.kind == "pointwise":
         lines += [wide, "n = math.prod(shape)",
                   f"grid = (triton.cdiv(n, {config.block}),)",
@@ -225,12 +238,16 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
                   f"    {launch('single', whole_row)}",
                   "else:",
                   f"    {launch('loop', str(config.chunk))}"]
-    lines += [f"torch._assert_async(ok, {(group.name + ': ' + OUTSIDE_TABLE)!r})"] if gathered else []
+    bad_ids = " or ".join([OUTSIDE_TABLE] * bool(gathered) + [OUTSIDE_OUTPUT] * bool(scattered))
+    lines += [f"torch._assert_async(ok, {(group.name + ': ' + bad_ids)!r})"] if names.checks_ids else []
     if walks_layout:
         lines.append("back = [order.index(d) for d in range(len(order))]")
         outputs = [f"{o}.permute(back)" for o in outputs]
-    lines.append(f"return {', '.join(outputs)}{',' if len(outputs) == 1 else ''}")
-    signature = ", ".join(gemm + full + reduced + windowed + pieces + tables + gathered + scalars)
+    # In the order of the group's outputs, as the forward unpacks them.
+    written = dict(zip(names.outputs_full + names.outputs_reduced + names.scattered, outputs + scattered, strict=True))
+    returned = [written[name] for name in group.outputs]
+    lines.append(f"return {', '.join(returned)}{',' if len(returned) == 1 else ''}")
+    signature = ", ".join(gemm + full + reduced + windowed + pieces + tables + gathered + starts + scalars)
     return f"def {launcher_name(group)}({signature}):\n" + "\n".join(f"    {line}" for line in lines) + "\n"
 
 

@@ -17,7 +17,7 @@ import torch
 
 from . import dtypes
 from .formulas import POINTWISE, SIGNATURES
-from .program import PrimKind, PrimStep, Program, PyStep, Scalar, SegmentSpec, Shape, names_in
+from .program import PrimKind, PrimStep, Program, PyStep, Scalar, ScatterSpec, SegmentSpec, Shape, names_in
 from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 from .view_motion import move_views
 
@@ -175,7 +175,8 @@ class LoweringState:
 
     def emit_prim(self, kind: PrimKind, fn: str, args: list[str | Scalar], *, name: str | None = None,
                   dims: tuple[int, ...] = (), keepdim: bool = False, index: bool = False,
-                  shape_override: tuple[int, ...] | None = None, segment: SegmentSpec | None = None) -> str:
+                  shape_override: tuple[int, ...] | None = None, segment: SegmentSpec | None = None,
+                  scatter: ScatterSpec | None = None, dtype: str | None = None) -> str:
         name = name or self.fresh(fn)
         if shape_override is not None:
             dims_out = shape_override
@@ -185,8 +186,8 @@ class LoweringState:
             source = self.shape(args[0])
             dims_out = source if kind == "scan" else tuple(
                 1 if i in dims else size for i, size in enumerate(source) if keepdim or i not in dims)
-        shape = Shape(dims_out, self.result_dtype(kind, fn, args, index))
-        self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, dims, keepdim, index, segment))
+        shape = Shape(dims_out, dtype or self.result_dtype(kind, fn, args, index))
+        self.steps.append(PrimStep(name, kind, fn, tuple(args), shape, dims, keepdim, index, segment, scatter))
         self.tensors[name] = shape
         return name
 

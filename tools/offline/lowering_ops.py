@@ -239,12 +239,14 @@ def _register_composites() -> None:
     from .lowering_composites import COMPOSITES
     from .lowering_gather import GATHERS
     from .lowering_pool import POOLS
+    from .lowering_scatter import SCATTERS
     from .lowering_segments import SEGMENTS
 
     HANDLERS.update(COMPOSITES)
     HANDLERS.update(POOLS)
     HANDLERS.update(SEGMENTS)
     HANDLERS.update(GATHERS)
+    HANDLERS.update(SCATTERS)
 
 
 _register_composites()

@@ -13,7 +13,7 @@ import json
 from kevolve.eval_harness.precision import MathMode
 
 from .configs import GroupConfig
-from .fusion import FusedProgram
+from .fusion import FusedProgram, FusionGroup
 from .gemm_source import gemm_kernel, gemm_launcher
 from .kernel_naming import readable_kernels
 from .launcher_source import (
@@ -28,8 +28,10 @@ from .launcher_source import (
 from .program import PyStep
 from .reduction_source import reduction_kernels
 from .regime import EXACT
+from .scatter_source import SCATTER_START_SOURCE
 from .schedules import PLAIN, Schedule, schedule_line
 from .segment_source import SEGMENT_ENDS_SOURCE, segment_kernel, segment_launcher
+from .sorted_scatter_source import SORT_SOURCE, sortable, sorted_kernel
 from .split_reduction import plan as split_plan
 from .split_source import split_kernels
 from .triton_source import helpers_used, pointwise_kernel
@@ -130,6 +132,10 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
     """`mode`: the regime the program was traced in, which decides how its GEMMs use tensor cores; `schedule`:
     the one `fused` was built with, recorded so that the search's next step starts from it."""
     groups = fused.groups
+
+    def sorted_form(group: FusionGroup) -> bool:
+        return schedule.sorted_scatters and sortable(group)
+
     dtypes = {name: shape.dtype for name, shape in fused.program.tensors.items()}
     kept, model_class = _reference_parts(reference)
     header = [
@@ -148,14 +154,17 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
             launch = segment_launcher(group, configs[group.name], dtypes, names)
         else:
             config = configs[group.name]
-            if group.kind == "pointwise":
+            if sorted_form(group):
+                source = sorted_kernel(group, dtypes)
+            elif group.kind == "pointwise":
                 source = pointwise_kernel(group, dtypes)
             elif config.splits:
                 source = split_kernels(group, dtypes, mode, split_plan(group))
             else:
                 source = reduction_kernels(group, dtypes, mode)
             kernel, names = readable_kernels(group, source)
-            launch = launcher(group, config, dtypes, names, follow_layout=schedule.channels_last)
+            launch = launcher(group, config, dtypes, names, follow_layout=schedule.channels_last,
+                              sorted_scatter=sorted_form(group))
         kernels.append(kernel)
         generated += [kernel, launch]
     parts = [*kept, *helpers_used(kernels)]
@@ -167,6 +176,10 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(WINDOW_SOURCE)
     if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups):
         parts.append(SEGMENT_ENDS_SOURCE)
+    if any(group.scattered() for group in groups):
+        parts.append(SCATTER_START_SOURCE)
+    if any(sorted_form(group) for group in groups):
+        parts.append(SORT_SOURCE)
     if any(group.kind not in ("gemm", "segment") for group in groups):
         parts.append(INDEX_WIDTH_SOURCE)
     if schedule.channels_last and any(group.kind == "pointwise" for group in groups):

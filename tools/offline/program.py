@@ -24,7 +24,9 @@ def names_in(code: str) -> set[str]:
 # "segment" reduces runs of rows whose bounds are data (offsets or lengths), over a jagged tensor or over rows
 # of a table picked by ids (an embedding bag); its iteration shape is (segments, row width), see SegmentSpec.
 # "gather" reads a table at an id (lowering_gather.py): `dims` maps each table dim to the iteration dim it follows.
-PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather"]
+# "scatter" adds each element of its iteration into an output row picked by an id (lowering_scatter.py): its shape is
+# the output's, its `dims` the iteration's (the ids' and the added values'), see ScatterSpec.
+PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather", "scatter"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,19 @@ class SegmentSpec:
 
 
 @dataclass(frozen=True)
+class ScatterSpec:
+    """Where a scatter's output starts. Its step's args are the ids (shaped like the iteration), the values added
+    (a tensor, or a scalar such as bincount's 1) and `start`: a tensor whose values the output starts from
+    ("copy", an out-of-place index_add on an input), a tensor whose shape it takes, filled with zeros ("like", an
+    index_add on zeros_like), or a scalar: the output's size, filled with zeros ("sized", zeros(n, d), bincount)."""
+
+    start: Literal["copy", "like", "sized"]
+    # The ids pick one output row per row of the iteration (index_add's, shaped (rows, 1)): the rows can be sorted
+    # by destination and reduced per output row instead of added by atomics (sorted_scatter_source.py).
+    per_row: bool = False
+
+
+@dataclass(frozen=True)
 class PyStep:
     name: str
     code: str
@@ -88,6 +103,7 @@ class PrimStep:
     # True for an argmax whose result is an index (int64) rather than a value
     index: bool = False
     segment: SegmentSpec | None = None
+    scatter: ScatterSpec | None = None
 
     def tensor_args(self) -> list[str]:
         return [arg for arg in self.args if isinstance(arg, str)]
@@ -100,9 +116,15 @@ class PrimStep:
         """A concatenation's sources along `dims[0]`, each read where it holds the element."""
         return self.tensor_args() if self.fn == "cat" else []
 
+    def starts(self) -> list[str]:
+        """A scatter's starting tensor (copied, or giving its shape): the launcher reads it, not the kernel."""
+        return [self.args[2]] if self.kind == "scatter" and isinstance(self.args[2], str) else []
+
     def elementwise_args(self) -> list[str]:
         """Tensors read at the element the step computes, broadcast to its shape (a gather's table is read at its
         ids: only the ids are)."""
+        if self.kind == "scatter":  # its ids and values (its start may be one of them too)
+            return [arg for arg in self.args[:2] if isinstance(arg, str)]
         addressed = set(self.tables()) | set(self.pieces())
         args = self.tensor_args()[1:] if self.kind == "gather" else self.tensor_args()
         return [arg for arg in args if arg not in addressed]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .fusion import FusedProgram, fuse
 from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
 from .program import PrimStep
+from .sorted_scatter_source import sortable
 from .split_reduction import worth_splitting
 from .traced import TracedProgram
 
@@ -37,6 +38,8 @@ class Schedule(BaseModel):
                                  "over the input viewed as (outputs, taps) per spatial dim, with their producers fused")
     split_reductions: bool = Field(default=False, description="reductions with too few kept rows to fill the "
                                    "device share each row among several programs, and a kernel combines them")
+    sorted_scatters: bool = Field(default=False, description="index_add's rows sorted by destination (a radix sort "
+                                  "in Triton) and reduced per output row: bitwise reproducible, where atomics are not")
 
     @property
     def label(self) -> str:
@@ -44,6 +47,7 @@ class Schedule(BaseModel):
         parts += ["channels-last convolutions"] if self.channels_last else []
         parts += ["pools as reductions over reshaped windows"] if self.reshaped_pools else []
         parts += ["split reductions"] if self.split_reductions else []
+        parts += ["sorted scatters"] if self.sorted_scatters else []
         return " and ".join(parts) or "plain"
 
 
@@ -84,6 +88,8 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_cou
     for schedule, fused in [(PLAIN, plain), *found.items()]:
         if any(worth_splitting(g, sm_count) for g in fused.groups):
             found[schedule.model_copy(update={"split_reductions": True})] = fused
+    if any(sortable(g) for g in plain.groups):
+        found[Schedule(sorted_scatters=True)] = plain
     return found
 
 

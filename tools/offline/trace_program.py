@@ -235,7 +235,9 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dt
                   for i, (key, value) in enumerate(node.kwargs.items())}
         if op.startswith("module:"):
             unknown.append(op)
-        nodes.append({"name": node.name, "op": op, "args": args, "kwargs": kwargs, "meta": tensor_meta})
+        in_place = node.op == "call_method" and node.target.endswith("_") and not node.target.startswith("_")
+        nodes.append({"name": node.name, "op": op, "args": args, "kwargs": kwargs, "meta": tensor_meta,
+                      "in_place": in_place})
     param_meta = {name: {"shape": list(t.shape), "dtype": str(t.dtype)}
                   for name, t in [*model.named_parameters(), *model.named_buffers()]}
     return {"inputs": inputs_named, "input_meta": input_meta, "param_meta": param_meta, "nodes": nodes,

@@ -29,6 +29,8 @@ class TracedNode(BaseModel):
     args: list[Any] = Field(default_factory=list, description="tagged values, see the module docstring")
     kwargs: dict[str, Any] = Field(default_factory=dict)
     meta: TensorMeta | None = Field(default=None, description="None when the result is not one tensor")
+    in_place: bool = Field(default=False, description="called in its in-place form (`x.index_add_(...)`), which "
+                           "changes its first argument")
 
 
 class TracedProgram(BaseModel):

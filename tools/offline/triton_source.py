@@ -15,6 +15,7 @@ from .dtypes import FP32, computation_type, converted, kernel_type, literal
 from .formulas import HELPERS, INTEGER, POINTWISE
 from .fusion import FusionGroup
 from .program import GATHERED, PrimStep, Scalar
+from .scatter_source import scatter_lines
 
 NEUTRAL = {"sum": "0.0", "mean": "0.0", "amax": 'float("-inf")', "amin": 'float("inf")',
             "argmax": 'float("-inf")', "argmin": 'float("inf")'}
@@ -28,7 +29,10 @@ class KernelNames:
         self.group = group
         self.full = group.external("full")
         self.reduced = group.external("reduced")
-        self.outputs_full = [o for o in group.outputs if group.levels[o] == "full"]
+        # Scatter members add into outputs of their own (family `c`), started from `starts` (scatter_source.py).
+        self.scattered = group.scattered()
+        self.starts = group.starts()
+        self.outputs_full = [o for o in group.outputs if group.levels[o] == "full" and o not in self.scattered]
         self.outputs_reduced = [o for o in group.outputs if group.levels[o] == "reduced"]
         self.scalars = group.scalars()
         self.windowed = group.windowed()
@@ -42,6 +46,11 @@ class KernelNames:
         # A pooled tensor is (N, C, spatial...) under an iteration shape of (N, C, outputs..., taps...).
         self.window_rank = 2 + (self.rank - 2) // 2
         self.kept = [d for d in range(self.rank) if d not in group.reduced_dims]
+
+    @property
+    def checks_ids(self) -> bool:
+        """Whether the kernel reads or writes at ids it must check (a gather's, a scatter's): it has an ok flag."""
+        return bool(self.gathered or self.scattered)
 
     def table(self, tensor: str) -> str:
         """A sorted table as the search helper takes it: its pointer, length and stride."""
@@ -64,7 +73,8 @@ class KernelNames:
         ptrs += [f"a{i}_ptr" for i in range(len(self.full))] + [f"b{i}_ptr" for i in range(len(self.reduced))]
         ptrs += [f"w{i}_ptr" for i in range(len(self.windowed))]
         ptrs += [f"p{i}_ptr" for i in range(len(self.pieces))] + [f"t{i}_ptr" for i in range(len(self.tables))]
-        ptrs += [f"e{i}_ptr" for i in range(len(self.gathered))] + (["ok_ptr"] if self.gathered else [])
+        ptrs += [f"e{i}_ptr" for i in range(len(self.gathered))] + [f"c{i}_ptr" for i in range(len(self.scattered))]
+        ptrs += ["ok_ptr"] if self.checks_ids else []
         ptrs += [f"o{i}_ptr" for i in range(len(self.outputs_full))]
         ptrs += [f"q{i}_ptr" for i in range(len(self.outputs_reduced))]
         strides = ["g0_st0", "g0_st1", "g1_st0", "g1_st1"] if product else []
@@ -79,6 +89,8 @@ class KernelNames:
                     for i, tensor in enumerate(tensors) if tensor in self.index_inputs]
         strides += [f"e{i}_st{d}" for i, t in enumerate(self.gathered) for d in range(self.gathered_rank[t])]
         strides += [f"e{i}_n{d}" for i, t in enumerate(self.gathered) for d in range(self.gathered_rank[t])]
+        strides += [f"c{i}_st{d}" for i in range(len(self.scattered)) for d in range(self.rank)]
+        strides += [f"c{i}_n0" for i in range(len(self.scattered))]
         sizes = [f"n{d}" for d in range(self.rank)]
         sizes += [f"w{i}_n{d}" for i in range(len(self.windowed)) for d in range(2, self.window_rank)]
         sizes += [f"p{i}_n{d}" for i in range(len(self.pieces)) for d in range(self.rank)]
@@ -139,6 +151,8 @@ def member_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str], i
         return concatenation(names, member, dtypes, index)
     if member.kind == "gather":
         return gather_lines(names, member, dtypes)
+    if member.kind == "scatter":
+        return scatter_lines(names, member, dtypes)
     return [f"v_{member.name} = {expression_of(names, member, dtypes)}"]
 
 
@@ -191,17 +205,17 @@ def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
     body = [*PROGRAM_ID, "offs = pid * BLOCK + tl.arange(0, BLOCK)", "mask = offs < N"]
     strided = decompose("offs", dims, "i") + [f"a{i}_off = {offset_of(f'a{i}_st', dims, 'i', 'offs')}"
                                               for i in range(len(names.full))]
-    if names.pieces or names.gathered:  # a concatenation's pieces and a gather's table are addressed per dim
+    if names.pieces or names.checks_ids:  # pieces, a gather's table and a scatter's output are addressed per dim
         body += strided
     else:
         body += ["if FLAT:", *[f"    a{i}_off = offs" for i in range(len(names.full))], "else:",
                  *[f"    {line}" for line in strided or ["pass"]]]
     body += [f"x{i} = {read_of(names, t, f'a{i}', f'a{i}_off', 'mask', dtypes[t])}" for i, t in enumerate(names.full)]
-    body += ["bad = offs < 0"] if names.gathered else []
+    body += ["bad = offs < 0"] if names.checks_ids else []
     body += [line for m in group.members for line in member_lines(names, m, dtypes, lambda d: f"i{d}")]
     body += [f"tl.store(o{i}_ptr + offs, v_{o}, mask=mask)" for i, o in enumerate(names.outputs_full)]
     # Only a program that met an id outside its table writes the flag (the launcher raises on it).
-    body += ["if tl.max(bad.to(tl.int32), axis=0) > 0:", "    tl.store(ok_ptr, False)"] if names.gathered else []
+    body += ["if tl.max(bad.to(tl.int32), axis=0) > 0:", "    tl.store(ok_ptr, False)"] if names.checks_ids else []
     header = (f"def _{group.name}({names.signature(['N'])}, BLOCK: tl.constexpr, FLAT: tl.constexpr, "
               "WIDE: tl.constexpr):")
     return render(group, header, body)

@@ -1,0 +1,165 @@
+"""Accumulation into rows picked by ids: `index_add`, `scatter_add` and `bincount` as a `scatter` primitive.
+
+A scatter iterates over the values it adds (a GNN's messages, one row per edge), so the elementwise steps that
+make those values (a gather of source rows, a product with edge weights) fuse into the kernel that adds them and
+the values are never written. The output starts from zeros or from a tensor's values (program.ScatterSpec) and
+is accumulated in fp32 (int64 for counts); a dtype the reference stores otherwise is a conversion after it.
+
+bincount's length is its `minlength` (a size the launcher knows): an id at or past it, which would make PyTorch
+grow the result by a size read from the data, is reported as bad input instead, as a negative id is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .lowering import Handler, LoweringState
+from .program import PrimStep, Scalar, ScatterSpec, Shape
+from .traced import TracedNode, tag_of
+
+_ONE = Scalar("1", literal=True)
+
+
+def _mentions(value: Any, name: str) -> bool:
+    if isinstance(value, dict):
+        return value.get("node") == name or any(_mentions(v, name) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, name) for v in value)
+    return False
+
+
+def _changed_and_read(state: LoweringState, node: TracedNode, name: str) -> bool:
+    """Whether `node` updates `name` in place (index_add_) and a node after it, or the output, reads `name`: that
+    reader would see the update, which the generated program writes to a tensor of its own."""
+    if not node.in_place:
+        return False
+    later = state.traced.nodes[[n.name for n in state.traced.nodes].index(node.name) + 1:]
+    return _mentions(state.traced.output, name) or any(_mentions([n.args, n.kwargs], name) for n in later)
+
+
+def _size_expression(state: LoweringState, sizes: list[Any]) -> str:
+    """zeros(n, d), zeros((n, d)) and zeros(x.shape) as a tuple expression of the forward."""
+    if len(sizes) == 1 and not isinstance(state.value(sizes[0]), int):
+        return f"tuple({state.py(sizes[0])})"
+    return f"({', '.join(state.py(size) for size in sizes)},)"
+
+
+def _start(state: LoweringState, node: TracedNode, base_arg: Any) -> tuple[str | Scalar, ScatterSpec] | None:
+    """Where the output starts: zeros shaped like a tensor or of a size the forward computes, else a copy of
+    the base. None when the base is no tensor, or is updated in place and read again."""
+    base = state.operand(base_arg)
+    if not isinstance(base, str) or _changed_and_read(state, node, base):
+        return None
+    producer = next((s for s in reversed(state.steps) if s.name == base), None)
+    if isinstance(producer, PrimStep) and producer.fn == "fill" and producer.args[1] == Scalar("0.0", True) \
+            and isinstance(producer.args[0], str):
+        return producer.args[0], ScatterSpec("like")
+    factory = next((n for n in state.traced.nodes if n.name == base and tag_of(base_arg) == "node"), None)
+    if factory is not None and factory.op == "zeros":
+        return Scalar(_size_expression(state, factory.args), literal=False), ScatterSpec("sized")
+    if factory is not None and factory.op == "new_zeros":
+        return Scalar(_size_expression(state, factory.args[1:]), literal=False), ScatterSpec("sized")
+    return base, ScatterSpec("copy")
+
+
+def _emit(state: LoweringState, node: TracedNode, ids: str, values: str | Scalar, start: str | Scalar,
+          spec: ScatterSpec, iteration: tuple[int, ...]) -> None:
+    traced = node.meta.dtype if node.meta is not None else "torch.float32"
+    accumulator = "torch.float32" if "float" in traced else "torch.int64"
+    name = node.name if accumulator == traced else None
+    out = state.emit_prim("scatter", "scatter_add", [ids, values, start], name=name, dims=iteration,
+                          shape_override=tuple(node.meta.shape) if node.meta is not None else (0,), scatter=spec,
+                          dtype=accumulator)
+    if name is None:  # stored as the reference stores it (bf16 sums, float64 weighted counts)
+        state.pw("identity", out, name=node.name)
+
+
+def _checked(state: LoweringState, node: TracedNode, bound: dict[str, Any]) -> tuple[str, str] | None:
+    """The base and index of an index_add or scatter_add along dim 0, or None (declined)."""
+    base, index = state.operand(bound["input"]), state.operand(bound["index"])
+    if not isinstance(base, str) or not isinstance(index, str) or not state.shape(base):
+        state.decline(node, "without a tensor to add into and an index tensor")
+        return None
+    dim = state.value(bound["dim"])
+    if not isinstance(dim, int) or dim % len(state.shape(base)) != 0:
+        state.decline(node, "along a dim other than 0")
+        return None
+    if "complex" in state.tensors[base].dtype or state.tensors[base].dtype == "torch.bool":
+        state.decline(node, "into a complex or bool tensor")
+        return None
+    return base, index
+
+
+def _index_add(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    checked = _checked(state, node, bound)
+    source = state.operand(bound["source"])
+    if checked is None:
+        return
+    base, index = checked
+    rank = len(state.shape(base))
+    if not isinstance(source, str) or len(state.shape(index)) != 1 or len(state.shape(source)) != rank:
+        state.decline(node, "without a 1-D index and a source of its base's rank")
+        return
+    started = _start(state, node, bound["input"])
+    if started is None:
+        state.decline(node, "in place on a tensor read again afterwards (the update is written to a tensor of its own)")
+        return
+    alpha = state.operand(bound["alpha"])
+    if not (isinstance(alpha, Scalar) and alpha.literal and alpha.expr in ("1", "1.0")):
+        source = state.pw("mul", source, alpha)
+    iteration = state.shape(source)
+    ids = state.emit_py(state.fresh(f"{index}_rows"), f"{index}.view({[-1] + [1] * (rank - 1)})",
+                        Shape((iteration[0], *[1] * (rank - 1)), state.tensors[index].dtype))
+    start, spec = started
+    _emit(state, node, ids, source, start, ScatterSpec(spec.start, per_row=True), iteration)
+
+
+def _scatter_add(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    checked = _checked(state, node, bound)
+    source = state.operand(bound["src"])
+    if checked is None:
+        return
+    base, index = checked
+    if not isinstance(source, str) or state.shape(source) != state.shape(index) \
+            or len(state.shape(index)) != len(state.shape(base)):
+        state.decline(node, "with a src shaped otherwise than its index, or an index of another rank than its base")
+        return
+    started = _start(state, node, bound["input"])
+    if started is None:
+        state.decline(node, "in place on a tensor read again afterwards (the update is written to a tensor of its own)")
+        return
+    _emit(state, node, index, source, *started, state.shape(index))
+
+
+def _bincount(state: LoweringState, node: TracedNode) -> None:
+    bound = state.bind(node)
+    ids, weights = state.operand(bound["input"]), state.operand(bound["weights"])
+    minlength = state.operand(bound["minlength"])
+    if not isinstance(ids, str) or len(state.shape(ids)) != 1:
+        state.decline(node, "of anything but a 1-D id tensor")
+        return
+    if isinstance(minlength, Scalar) and minlength.literal and minlength.expr in ("0", "None"):
+        state.decline(node, "without minlength (its length would be read from the data: the largest id + 1)")
+        return
+    if isinstance(minlength, str) or (isinstance(weights, str) and state.shape(weights) != state.shape(ids)):
+        state.decline(node, "with minlength a tensor, or weights not shaped like the ids")
+        return
+    values = weights if isinstance(weights, str) else _ONE
+    _emit(state, node, ids, values, Scalar(f"({minlength.expr},)", literal=False), ScatterSpec("sized"),
+          state.shape(ids))
+
+
+def _zeros(state: LoweringState, node: TracedNode) -> None:
+    """A zero tensor: an allocation, which a scatter starting from it leaves unread (it zeroes its own output)."""
+    args = [state.py(arg) for arg in node.args] + [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
+    if node.op == "new_zeros":
+        code = f"{args[0]}.new_zeros({', '.join(args[1:])})"
+    else:
+        code = f"torch.zeros({', '.join(args)})"
+    state.emit_py(node.name, code, Shape(tuple(node.meta.shape), node.meta.dtype) if node.meta is not None else None)
+
+
+SCATTERS: dict[str, Handler] = {"index_add": _index_add, "scatter_add": _scatter_add, "bincount": _bincount,
+                                "zeros": _zeros, "new_zeros": _zeros}
