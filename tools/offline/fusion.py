@@ -172,9 +172,10 @@ def _relabels(step: PrimStep, program: Program) -> bool:
 
 
 def _index_value(step: PrimStep, index_tensors: set[str], pending: dict[str, PrimStep]) -> bool:
-    """A function of aranges alone: recomputing it in each kernel that reads it is cheaper than a write and reads."""
-    args = step.tensor_args()
-    return step.kind == "pointwise" and not step.tables() and not step.pieces() and bool(args) \
+    """A function of aranges alone (and of tables it searches, such as segment ends: a row's segment): recomputing
+    it in each kernel that reads it is cheaper than a write and reads."""
+    args = step.elementwise_args()
+    return step.kind == "pointwise" and not step.pieces() and bool(args) \
         and all(arg in index_tensors or arg in pending for arg in args)
 
 
@@ -203,7 +204,8 @@ class _Fuser:
             self.pending[step.name] = step
         else:
             # A table, a concatenation's piece, or a reduction's operand is read from memory.
-            addressed = step.tensor_args() if step.kind != "pointwise" else step.tables() + step.pieces()
+            addressed = step.tensor_args() if step.kind not in ("pointwise", "gather") else \
+                step.tables() + step.pieces() + step.tensor_args()[:1] * (step.kind == "gather")
             self.materialise(set(addressed))
             self.place(step)
 
@@ -225,15 +227,17 @@ class _Fuser:
 
     def place(self, step: PrimStep) -> None:
         inlined = self.inlined_cone(step)
-        reads = step.tensor_args() + [name for m in [step, *inlined] for a in m.args
-                                      if isinstance(a, Scalar) and not a.literal for name in names_in(a.expr)]
+        reads = [arg for m in [step, *inlined] for arg in m.tensor_args()]
+        reads += [name for m in [step, *inlined] for a in m.args
+                  if isinstance(a, Scalar) and not a.literal for name in names_in(a.expr)]
         producers = [self.group_of[arg] for arg in step.tensor_args() if arg in self.group_of]
         target = max(producers, key=lambda g: g.index, default=None)
         level = _join(target, step, self.gemm_reductions) if target is not None else None
         if target is not None and level is not None:
             outside = [arg for arg in reads if arg not in target.levels]
             if any(self.reaches(self.reads_groups.get(arg, set()), target.index) for arg in outside) \
-                    or (inlined and target.kind not in ADDRESSING_KERNELS):
+                    or (inlined and target.kind not in ADDRESSING_KERNELS) \
+                    or any(table in target.levels for m in inlined for table in m.tables()):
                 level = None
         if (target is None or level is None) and _relabels(step, self.program):
             # Outside the kernel that reduced it, dropping size-1 dims is a view, not a kernel.

@@ -73,6 +73,9 @@ class LoweringState:
         # that a view of `arange(3, n, 2)` stays a view of the stand-in.
         self.index_affine: dict[str, tuple[Scalar, Scalar]] = {}
         self.affine_values: dict[str, str] = {}
+        # Values computed from a stand-in alone (a row's segment, lowering_repeat.py) -> that stand-in and how to
+        # compute the value from a view of it: a view of the value is then recomputed, never materialised.
+        self.recomputed: dict[str, tuple[str, Callable[[str], str]]] = {}
         self.counter = 0
         self.traced_names = {node.name for node in traced.nodes} | set(traced.inputs)
 

@@ -9,11 +9,18 @@ that broadcasts), so the gather fuses with the elementwise steps around it and n
 from __future__ import annotations
 
 from .lowering import Handler, LoweringState
+from .lowering_index import alias
 from .program import GATHERED, Shape
 from .traced import TracedNode
 
 
 def _index_view(state: LoweringState, index: str, shape: tuple[int, ...], code: str) -> str:
+    if index in state.recomputed:  # computed from a stand-in: computed again from the stand-in's view
+        base, compute = state.recomputed[index]
+        view = state.emit_py(state.fresh(f"{base}_view"), code.replace(index, base, 1),
+                             Shape(shape, state.tensors[base].dtype))
+        alias(state, base, view)
+        return compute(view)
     return state.emit_py(state.fresh(f"{index}_ids"), code, Shape(shape, state.tensors[index].dtype))
 
 

@@ -163,7 +163,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(REDUCED_OPERAND_SOURCE)
     if any(group.window_members() for group in groups):
         parts.append(WINDOW_SOURCE)
-    if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups):
+    if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups) \
+            or any(isinstance(stage, PyStep) and "_segment_ends(" in stage.code for stage in fused.stages):
         parts.append(SEGMENT_ENDS_SOURCE)
     if any(group.kind not in ("gemm", "segment") for group in groups):
         parts.append(INDEX_WIDTH_SOURCE)

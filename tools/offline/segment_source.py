@@ -24,22 +24,38 @@ ROLES = ("g0", "g1", "g2", "g3")  # rows (a jagged tensor or a table), ids, boun
 _NEUTRAL = {"sum": "0.0", "mean": "0.0", "max": 'float("-inf")', "min": 'float("inf")'}
 # Each segment's end from the lengths: a running sum, one program walking a block at a time (a segment is one int,
 # so even a million segments are a few microseconds), written only into a module whose segments take lengths.
+# A negative length clears `ok`: segment_reduce and repeat_interleave both refuse one, and ends that go back would
+# place rows in the wrong segment.
 SEGMENT_ENDS_SOURCE = '''@triton.jit
-def _segment_ends_kernel(lengths_ptr, ends_ptr, count, BLOCK: tl.constexpr):
+def _segment_ends_kernel(lengths_ptr, ends_ptr, ok_ptr, count, BLOCK: tl.constexpr):
     carry = tl.sum(tl.zeros([BLOCK], dtype=tl.int64), axis=0)
+    negative = carry
     for start in range(0, count, BLOCK):
         offsets = start + tl.arange(0, BLOCK)
         inside = offsets < count
         lengths = tl.load(lengths_ptr + offsets, mask=inside, other=0).to(tl.int64)
         tl.store(ends_ptr + offsets, tl.cumsum(lengths, axis=0) + carry, mask=inside)
         carry = carry + tl.sum(lengths, axis=0)
+        negative = negative + tl.sum((lengths < 0).to(tl.int64), axis=0)
+    if negative > 0:
+        tl.store(ok_ptr, False)
 
 
 def _segment_ends(lengths):
     ends = torch.empty(lengths.shape, device=lengths.device, dtype=torch.int64)
+    ok = torch.ones(1, device=lengths.device, dtype=torch.bool)
     if lengths.numel():
-        _segment_ends_kernel[(1,)](lengths, ends, lengths.numel(), BLOCK=1024)
+        _segment_ends_kernel[(1,)](lengths, ends, ok, lengths.numel(), BLOCK=1024)
+    torch._assert_async(ok, "segment bounds: a negative length")
     return ends
+
+
+def _segment_rows(ends, segments):
+    """The rows of `segments` segments that end at `ends`: the last end, read on the host (it sizes a result, as
+    PyTorch's own repeat_interleave and boolean indexing read it)."""
+    if ends.shape[0] != segments:
+        raise RuntimeError(f"{ends.shape[0]} segment lengths for {segments} segments")
+    return int(ends[-1]) if segments else 0
 '''
 BAD_INPUT = ("an id outside the table, or segment bounds (offsets or lengths) that are negative, out of order or "
              "beyond the rows")
