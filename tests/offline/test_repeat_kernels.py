@@ -1,9 +1,9 @@
-"""repeat_interleave and padded-to-jagged masks against PyTorch, on lengths the trace never saw, in the interpreter.
+"""repeat_interleave, padded to jagged and jagged to padded against PyTorch, on lengths the trace never saw, in the
+interpreter.
 
 Each reference is traced once (its inputs need values, so on real CPU tensors); its generated module then runs on
 fresh lengths: empty segments, no rows at all, a single segment, one long segment among many short ones, and (for
-masks) lengths past the padded width. A row's segment is searched in the kernel that reads it, so these also check
-that nothing but the segment ends is written between the lengths and the result.
+masks) lengths past the padded width. A row's segment is searched in the kernel that reads it: no kernel writes it.
 """
 
 from __future__ import annotations
@@ -45,30 +45,15 @@ REPEATS = _reference("""
     return (x.index_select(0, segment) * (segment + 1).unsqueeze(1).float(), rows, stepped * 2,
             torch.repeat_interleave(x[:, :5].t(), lengths, dim=1), x.repeat_interleave(3, dim=0))
 """, "[torch.randn(5, 7), lengths]")
-# Padded to jagged, with the bound written both ways round, strict and inclusive, over 3-D and 2-D padding.
-MASKS = _reference("""
-    position = torch.arange(x.shape[1], device=x.device)
-    flat = x.sum(2)
-    return x[position.unsqueeze(0) < lengths.unsqueeze(1)], flat[lengths[:, None] >= position[None, :]]
-""", "[torch.randn(5, 6, 3), lengths]")
-
-LENGTHS = {
-    "empty segments": [0, 3, 0, 0, 2, 1, 0],
-    "no rows": [0, 0, 0],
-    "single": [9],
-    "long and short": [1, 0, 40, 1, 2, 0, 1],
-}
+# Empty segments, no rows at all, a single segment, one long segment among short ones (past a mask's width).
+LENGTHS = [[0, 3, 0, 0, 6, 1, 0], [0, 0, 0], [9], [1, 0, 40, 1, 2, 0, 1]]
 
 
-@pytest.mark.parametrize(("reference", "width"), [(REPEATS, 7), (MASKS, 6)], ids=["repeat_interleave", "masks"])
-def test_rows_follow_their_segment_as_pytorch(reference: str, width: int, tmp_path) -> None:
-    fused = fused_program(reference)
-    expected = load(reference, tmp_path, "ref")
-    candidate = load(candidate_source(reference, fused, looping=False), tmp_path, "gen")
-    for name, lengths in LENGTHS.items():
-        lengths = torch.tensor(lengths)
-        x = torch.randn(len(lengths), width, 3) if reference is MASKS else torch.randn(len(lengths), width)
-        assert_same(expected, candidate, [], [x, lengths]), name
+def test_rows_follow_their_segment_as_pytorch(tmp_path) -> None:
+    expected = load(REPEATS, tmp_path, "ref")
+    candidate = load(candidate_source(REPEATS, fused_program(REPEATS), looping=False), tmp_path, "gen")
+    for lengths in LENGTHS:
+        assert_same(expected, candidate, [], [torch.randn(len(lengths), 7), torch.tensor(lengths)])
 
 
 def test_segment_ids_are_searched_where_they_are_read(tmp_path) -> None:
@@ -87,8 +72,35 @@ def test_negative_lengths_raise_as_pytorch_does(tmp_path) -> None:
         candidate.ModelNew()(torch.randn(3, 7), torch.tensor([2, 1]))
 
 
-def test_other_boolean_masks_are_declined_by_name() -> None:
-    reference = _reference("return x[x > 0]", "[torch.randn(5, 6), lengths]")
+# Jagged to padded, written as a constant and an assignment by a length mask (rows past the width are dropped),
+# then a 2-D buffer of ones given values computed from the padded result; padded to jagged again, with the bound
+# written both ways round, strict and inclusive, over 3-D and 2-D padding.
+ASSIGNED = _reference("""
+    position = torch.arange(4, device=x.device)
+    valid = position[None, :] < lengths[:, None]
+    starts = torch.cumsum(lengths, 0) - lengths
+    padded = x.new_zeros(lengths.shape[0], 4, x.shape[1])
+    padded[valid] = x[(starts[:, None] + position[None, :])[valid]]
+    firsts = x.new_ones(lengths.shape[0], 4)
+    firsts[valid] = padded[valid][:, 0] * 2.0
+    return padded, firsts, firsts[lengths[:, None] - 1 >= position[None, :]]
+""", "[torch.randn(int(lengths.sum()), 3), lengths]")
+
+
+def test_assignment_and_selection_by_a_length_mask_pad_and_unpad_as_pytorch(tmp_path) -> None:
+    fused = fused_program(ASSIGNED)
+    expected = load(ASSIGNED, tmp_path, "ref_assigned")
+    candidate = load(candidate_source(ASSIGNED, fused, looping=False), tmp_path, "gen_assigned")
+    for lengths in map(torch.tensor, LENGTHS):
+        assert_same(expected, candidate, [], [torch.randn(int(lengths.sum()), 3), lengths])
+
+
+def test_other_masks_and_assignments_are_declined_by_name() -> None:
+    reference = _reference("""
+        x[torch.arange(6, device=x.device)[None, :] < lengths[:, None]] = 0.0
+        return x[x > 0]
+    """, "[torch.randn(5, 6), lengths]")
     program = lower(trace_reference(reference))
-    assert program.unsupported == ["getitem by a boolean mask other than "
-                                   "`padded[arange(L)[None, :] < lengths[:, None]]`"]
+    assert program.unsupported == [
+        "setitem into an input or a view (the write would reach another tensor)",
+        "getitem by a boolean mask other than `padded[arange(L)[None, :] < lengths[:, None]]`"]

@@ -8,6 +8,7 @@ that broadcasts), so the gather fuses with the elementwise steps around it and n
 
 from __future__ import annotations
 
+from .dtypes import is_integral
 from .lowering import Handler, LoweringState
 from .lowering_index import alias
 from .program import GATHERED, Shape
@@ -84,6 +85,17 @@ def _take_along_dim(state: LoweringState, node: TracedNode) -> None:
         state.decline(node, "without a dim (over the flattened tensor)")
         return
     _along_dim(state, node, bound["input"], bound["indices"], bound["dim"], "take_along_dim")
+
+
+def indexed_rows(state: LoweringState, node: TracedNode, index: object) -> bool:
+    """`x[ids]` with one 1-D integer tensor is `x.index_select(0, ids)` (a negative id is outside the table, where
+    PyTorch's indexing would count it from the end). False for any other index: the caller goes on."""
+    ids = index.get("node") if isinstance(index, dict) and "node" in index else None
+    dtype = state.tensors[ids].dtype if ids in state.tensors else "torch.bool"
+    if not is_integral(dtype) or dtype == "torch.bool" or len(state.shape(ids)) != 1:
+        return False
+    _along_dim(state, node, node.args[0], index, {"const": 0}, "index_select")
+    return True
 
 
 GATHERS: dict[str, Handler] = {"embedding": _embedding, "index_select": _index_select, "gather": _gather,

@@ -32,7 +32,7 @@ def _ends(state: LoweringState, lengths: str) -> str:
     return state.emit_py(state.fresh("ends"), f"_segment_ends({lengths})", Shape((count,), _INDEX))
 
 
-def _rows(state: LoweringState, count: str, total: int, rank: int, dim: int) -> str:
+def index_along(state: LoweringState, count: str, total: int, rank: int, dim: int) -> str:
     """A stand-in for the result's index along `dim` (size 1 along the others of `rank` dims)."""
     rows = state.emit_py(state.fresh("rows"), f"torch.empty({count}, device='meta', dtype={_INDEX})",
                          Shape((total,), _INDEX))
@@ -100,9 +100,9 @@ def _repeat_interleave(state: LoweringState, node: TracedNode) -> None:
             return state.pw("floor_divide", rows, repeats, name=name)
         count = f"{segments} * {repeats.expr}"
     if values is None or stand_in in state.index_tensors:
-        _segment_values(state, node, stand_in, segment_of, _rows(state, count, total, 1, 0))
+        _segment_values(state, node, stand_in, segment_of, index_along(state, count, total, 1, 0))
         return
-    rows = _rows(state, count, total, rank, dim)
+    rows = index_along(state, count, total, rank, dim)
     state.emit_prim("gather", "select", [values, segment_of(state, rows, None)], name=node.name,
                     dims=tuple(GATHERED if d == dim else d for d in range(rank)), shape_override=tuple(node.meta.shape))
 
@@ -139,7 +139,7 @@ def _whole_arange(state: LoweringState, nodes: dict[str, TracedNode], name: str)
     return tag_of(node.args[0]) == "node" and _whole_arange(state, nodes, node.args[0]["node"])
 
 
-def _length_mask(state: LoweringState, mask: TracedNode | None) -> tuple[str, int] | None:
+def length_mask(state: LoweringState, mask: TracedNode | None) -> tuple[str, int] | None:
     """(lengths, as a column, and 1 for an inclusive bound) where `mask` is `arange(L)[None, :] < lengths[:, None]`
     or a form of it that keeps a row's leading positions."""
     if mask is None or len(mask.args) != 2 or not all(tag_of(arg) == "node" for arg in mask.args):
@@ -156,6 +156,15 @@ def _length_mask(state: LoweringState, mask: TracedNode | None) -> tuple[str, in
     return None
 
 
+def masked_ends(state: LoweringState, column: str, inclusive: int, width: Scalar) -> str:
+    """The segment ends of a length mask's rows (length_mask): each row keeps its length (plus `inclusive`)
+    clamped to [0, width] positions."""
+    lengths = state.emit_py(state.fresh("lengths"), f"{column}.reshape(-1)",
+                            Shape((state.shape(column)[0],), state.tensors[column].dtype))
+    kept = state.pw("add", lengths, Scalar("1", literal=True)) if inclusive else lengths
+    return _ends(state, state.pw("clamp", kept, Scalar("0", literal=True), width))
+
+
 def masked_rows(state: LoweringState, node: TracedNode, index: object) -> bool:
     """`padded[mask]` by a boolean tensor: written where the mask keeps each row's leading positions (padded to
     jagged), declined by name otherwise. False where `index` is no boolean tensor (the caller goes on)."""
@@ -163,20 +172,16 @@ def masked_rows(state: LoweringState, node: TracedNode, index: object) -> bool:
     if mask not in state.tensors or state.tensors[mask].dtype != "torch.bool":
         return False
     padded = state.operand(node.args[0])
-    found = _length_mask(state, next((n for n in state.traced.nodes if n.name == mask), None))
+    found = length_mask(state, next((n for n in state.traced.nodes if n.name == mask), None))
     if found is None or not isinstance(padded, str) or len(state.shape(padded)) < 2 \
             or state.shape(mask) != state.shape(padded)[:2]:
         state.decline(node, "by a boolean mask other than `padded[arange(L)[None, :] < lengths[:, None]]`")
         return True
-    column, inclusive = found
     segments, width, *rest = state.shape(padded)
-    lengths = state.emit_py(state.fresh("lengths"), f"{column}.reshape(-1)",
-                            Shape((segments,), state.tensors[column].dtype))
     size = Scalar(f"{padded}.shape[1]", literal=False)
-    kept = state.pw("add", lengths, Scalar("1", literal=True)) if inclusive else lengths
-    ends = _ends(state, state.pw("clamp", kept, Scalar("0", literal=True), size))
+    ends = masked_ends(state, *found, size)
     total = int(node.meta.shape[0]) if node.meta is not None else 0
-    rows = _rows(state, f"_segment_rows({ends}, {padded}.shape[0])", total, 1 + len(rest), 0)
+    rows = index_along(state, f"_segment_rows({ends}, {padded}.shape[0])", total, 1 + len(rest), 0)
     segment = _segment_of(ends)(state, rows, None)
     start = state.emit_prim("pointwise", "segment_start", [segment, ends], shape_override=state.shape(rows))
     flat = state.pw("add", state.pw("mul", segment, size), state.pw("sub", rows, start))
