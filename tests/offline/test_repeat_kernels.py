@@ -89,6 +89,9 @@ ASSIGNED = _reference("""
 
 def test_assignment_and_selection_by_a_length_mask_pad_and_unpad_as_pytorch(tmp_path) -> None:
     fused = fused_program(ASSIGNED)
+    # Rows selected by the assignment's own mask are read in place: x straight into the padded result.
+    assert any(m.kind == "gather" and m.args[0] == "x" and len(m.shape.dims) == 3 for g in fused.groups
+               for m in g.members)
     expected = load(ASSIGNED, tmp_path, "ref_assigned")
     candidate = load(candidate_source(ASSIGNED, fused, looping=False), tmp_path, "gen_assigned")
     for lengths in map(torch.tensor, LENGTHS):

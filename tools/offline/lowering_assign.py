@@ -5,11 +5,13 @@
 element of `buf` a value: element (s, j) of a row keeps `rows[start(s) + j]` where j is below the row's length
 clamped to L, and `buf`'s own value elsewhere. That is a `where` over a guarded gather (read only where the mask
 holds, so a position past the last row reads nothing), and from that node on `buf` names it (LoweringState.assigned):
-the reference's in-place write becomes a value that fuses with whatever reads it.
+the reference's in-place write becomes a value that fuses with whatever reads it. Rows selected by the same mask,
+`buf[mask] = table[index[mask]]`, are read as `table[index[s, j]]` directly.
 """
 
 from __future__ import annotations
 
+from .dtypes import is_integral
 from .lowering import Handler, LoweringState
 from .lowering_repeat import index_along, length_mask, masked_ends
 from .program import GATHERED, PrimStep, Scalar, Shape
@@ -55,9 +57,31 @@ def _setitem(state: LoweringState, node: TracedNode) -> None:
     end = state.emit_prim("pointwise", "segment_start", [state.pw("add", segment, Scalar("1", literal=True)), ends],
                           shape_override=state.shape(segment))
     keep = state.pw("lt", position, state.pw("sub", end, start))
-    read = state.emit_prim("gather", "select", [rows, state.pw("add", start, position), keep],
-                           dims=(GATHERED, *range(2, rank)), shape_override=state.shape(buffer))
+    table, index = _selected_by_the_mask(state, key, value) or (rows, None)
+    if index is None or len(state.shape(table)) != rank - 1 or state.shape(index) != state.shape(buffer)[:2]:
+        table, ids = rows, state.pw("add", start, position)
+    else:  # element (s, j) is table[index[s, j]]: read in place, not selected into rows and scattered back
+        ids = state.emit_py(state.fresh(f"{index}_ids"), f"{index}.view({index}.shape + {(1,) * (rank - 2)!r})",
+                            Shape((*state.shape(index), *(1,) * (rank - 2)), state.tensors[index].dtype))
+    read = state.emit_prim("gather", "select", [table, ids, keep], dims=(GATHERED, *range(2, rank)),
+                           shape_override=state.shape(buffer))
     state.assigned[target["node"]] = state.pw("where", keep, read, buffer)
+
+
+def _selected_by_the_mask(state: LoweringState, key: object, value: object) -> tuple[str, str] | None:
+    """(table, index) where the assigned rows are `table[index[mask]]` under the assignment's own mask."""
+    nodes = {n.name: n for n in state.traced.nodes}
+    rows = nodes.get(value["node"]) if tag_of(value) == "node" else None
+    if rows is None or rows.op != "getitem" or tag_of(rows.args[1]) != "node":
+        return None
+    picked = nodes.get(rows.args[1]["node"])
+    if picked is None or picked.op != "getitem" or picked.args[1] != key:
+        return None
+    table, index = state.operand(rows.args[0]), state.operand(picked.args[0])
+    if not isinstance(table, str) or not isinstance(index, str) or index in state.index_tensors \
+            or not is_integral(state.tensors[index].dtype) or state.tensors[index].dtype == "torch.bool":
+        return None
+    return table, index
 
 
 ASSIGNMENTS: dict[str, Handler] = {"setitem": _setitem, **{name: _constant for name in _FILLS}}
