@@ -33,7 +33,8 @@ def _ends(state: LoweringState, lengths: str) -> str:
 
 
 def index_along(state: LoweringState, count: str, total: int, rank: int, dim: int) -> str:
-    """A stand-in for the result's index along `dim` (size 1 along the others of `rank` dims)."""
+    """A stand-in for the result's index along `dim` (size 1 along the others of `rank` dims): `count` is a Python
+    expression of its length, `total` that length at the traced configuration."""
     rows = state.emit_py(state.fresh("rows"), f"torch.empty({count}, device='meta', dtype={_INDEX})",
                          Shape((total,), _INDEX))
     state.index_tensors.add(rows)
