@@ -127,6 +127,8 @@ POINTWISE: dict[str, Formula] = {
     # A 1-D sorted table (args: the value, the table, `right`) read by binary search; KernelNames.operand names
     # the table by its pointer, length and stride.
     "bucketize": lambda x, table, right: f"_sorted_position({table}, {x}, {right})",
+    # Where segment `x` starts, from the table of segment ends (the end before it; 0 for the first).
+    "segment_start": lambda x, table: f"_segment_start({table}, {x})",
 }
 
 # Where an integer step needs another form than a floating one.
@@ -162,6 +164,13 @@ def _sorted_position(table_ptr, length, stride, x, RIGHT: tl.constexpr):
         hi = tl.where(active & ~after, mid, hi)
         span = span // 2
     return lo
+''',
+    "_segment_start": '''@triton.jit
+def _segment_start(ends_ptr, length, stride, segment):
+    """The end of the segment before `segment` (0 for the first, and for an id outside the table)."""
+    before = segment.to(tl.int64) - 1
+    inside = (before >= 0) & (before < length)
+    return tl.load(ends_ptr + tl.where(inside, before, 0) * stride, mask=inside, other=0).to(tl.int64)
 ''',
     "_remainder": '''@triton.jit
 def _remainder(a, b):
@@ -234,6 +243,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "var": ("input", "dim=None", "unbiased=True", "keepdim=False", "correction=None"),
     "std": ("input", "dim=None", "unbiased=True", "keepdim=False", "correction=None"),
     "norm": ("input", "p=2", "dim=None", "keepdim=False"),
+    "repeat_interleave": ("input", "repeats=None", "dim=None", "output_size=None"),
     "cumsum": ("input", "dim", "dtype=None"), "cumprod": ("input", "dim", "dtype=None"),
     "logcumsumexp": ("input", "dim"),
     "embedding_bag": ("input", "weight", "offsets=None", "max_norm=None", "norm_type=2", "scale_grad_by_freq=False",

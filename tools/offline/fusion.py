@@ -210,14 +210,15 @@ def _parameter_values(program: Program) -> set[str]:
 
 
 def _recomputed(step: PrimStep, program: Program, parameters: set[str], pending: dict[str, PrimStep]) -> bool:
-    """A function of aranges, or of small parameters, alone: recomputing it in each kernel that reads it is cheaper
-    than a kernel that writes it and reads of it."""
-    args = step.tensor_args()
-    if step.kind != "pointwise" or step.tables() or step.pieces() or not args:
+    """A function of aranges alone (and of tables it searches, such as segment ends: a row's segment), or of small
+    parameters alone: recomputing it in each kernel that reads it is cheaper than a kernel that writes it and
+    reads of it."""
+    args = step.elementwise_args()
+    if step.kind != "pointwise" or step.pieces() or not args:
         return False
     if all(arg in program.index_tensors or arg in pending for arg in args):
         return True
-    return all(arg in parameters or arg in pending for arg in args) \
+    return not step.tables() and all(arg in parameters or arg in pending for arg in args) \
         and all(math.prod(program.tensors[n].dims) <= RECOMPUTED_ELEMENTS for n in [*args, step.name])
 
 
@@ -247,7 +248,8 @@ class _Fuser:
             self.pending[step.name] = step
         else:
             # A table, a concatenation's piece, or a reduction's operand is read from memory.
-            addressed = step.tensor_args() if step.kind != "pointwise" else step.tables() + step.pieces()
+            addressed = step.tensor_args() if step.kind not in ("pointwise", "gather") else \
+                step.tables() + step.pieces() + step.tensor_args()[:1] * (step.kind == "gather")
             self.materialise(set(addressed))
             self.place(step)
 
@@ -269,15 +271,17 @@ class _Fuser:
 
     def place(self, step: PrimStep) -> None:
         inlined = self.inlined_cone(step)
-        reads = step.tensor_args() + [name for m in [step, *inlined] for a in m.args
-                                      if isinstance(a, Scalar) and not a.literal for name in names_in(a.expr)]
+        reads = [arg for m in [step, *inlined] for arg in m.tensor_args()]
+        reads += [name for m in [step, *inlined] for a in m.args
+                  if isinstance(a, Scalar) and not a.literal for name in names_in(a.expr)]
         producers = [self.group_of[arg] for arg in step.tensor_args() if arg in self.group_of]
         target = max(producers, key=lambda g: g.index, default=None)
         level = _join(target, step, self.gemm_reductions) if target is not None else None
         if target is not None and level is not None:
             outside = [arg for arg in reads if arg not in target.levels]
             if any(self.reaches(self.reads_groups.get(arg, set()), target.index) for arg in outside) \
-                    or (inlined and target.kind not in ADDRESSING_KERNELS):
+                    or (inlined and target.kind not in ADDRESSING_KERNELS) \
+                    or any(table in target.levels for m in inlined for table in m.tables()):
                 level = None
         if (target is None or level is None) and _relabels(step, self.program):
             # Outside the kernel that reduced it, dropping size-1 dims is a view, not a kernel.

@@ -190,7 +190,7 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
     # An arange's stand-in lives on the meta device: the outputs go where a tensor read from memory is.
     real = [a for a, tensor in zip(full + reduced, names.full + names.reduced, strict=True)
             if tensor not in names.index_inputs]
-    device = f"{(gemm + real + windowed + pieces + tables)[0]}.device"
+    device = f"{(gemm + real + windowed + pieces + tables + gathered)[0]}.device"
     outputs = []
     for i, name in enumerate(names.outputs_full):
         lines.append(f"o{i} = torch.empty(shape, device={device}, dtype={out_dtype(dtypes, name)})")

@@ -75,6 +75,11 @@ class LoweringState:
         # that a view of `arange(3, n, 2)` stays a view of the stand-in.
         self.index_affine: dict[str, tuple[Scalar, Scalar]] = {}
         self.affine_values: dict[str, str] = {}
+        # Values computed from a stand-in alone (a row's segment, lowering_repeat.py) -> that stand-in and how to
+        # compute the value from a view of it: a view of the value is then recomputed, never materialised.
+        self.recomputed: dict[str, tuple[str, Callable[[str], str]]] = {}
+        # A tensor assigned into by index (`t[mask] = v`, lowering_assign.py) -> the value it holds from then on.
+        self.assigned: dict[str, str] = {}
         self.counter = 0
         self.traced_names = {node.name for node in traced.nodes} | set(traced.inputs)
 
@@ -92,7 +97,7 @@ class LoweringState:
         """A tagged value as a Python expression in the generated forward."""
         tag = tag_of(arg)
         if tag == "node":
-            return arg["node"]
+            return self.assigned.get(arg["node"], arg["node"])
         if tag == "param":
             return self.param(arg["param"])
         if tag == "attr":
@@ -138,7 +143,7 @@ class LoweringState:
         if tag == "param":
             return self.param(arg["param"])
         if tag == "node" and arg["node"] in self.tensors:
-            return self.scaled_index(arg["node"])
+            return self.scaled_index(self.assigned.get(arg["node"], arg["node"]))
         if tag == "node":
             return Scalar(arg["node"], literal=False)
         if tag == "attr" and (isinstance(arg["value"], bool) or not isinstance(arg["value"], int | float)):
@@ -340,6 +345,6 @@ def _handler_for(node: TracedNode, state: LoweringState) -> Handler | None:
         return HANDLERS["maximum" if node.op == "max" else "minimum"]
     if node.op in ("max", "min"):
         return HANDLERS[node.op]
-    if node.meta is None and node.op != "param":
+    if node.meta is None and node.op not in ("param", "setitem"):
         return python_value
     return HANDLERS.get(node.op)

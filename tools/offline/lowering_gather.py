@@ -8,12 +8,20 @@ that broadcasts), so the gather fuses with the elementwise steps around it and n
 
 from __future__ import annotations
 
+from .dtypes import is_integral
 from .lowering import Handler, LoweringState
+from .lowering_index import alias
 from .program import GATHERED, Shape
 from .traced import TracedNode
 
 
 def _index_view(state: LoweringState, index: str, shape: tuple[int, ...], code: str) -> str:
+    if index in state.recomputed:  # computed from a stand-in: computed again from the stand-in's view
+        base, compute = state.recomputed[index]
+        view = state.emit_py(state.fresh(f"{base}_view"), code.replace(index, base, 1),
+                             Shape(shape, state.tensors[base].dtype))
+        alias(state, base, view)
+        return compute(view)
     return state.emit_py(state.fresh(f"{index}_ids"), code, Shape(shape, state.tensors[index].dtype))
 
 
@@ -77,6 +85,17 @@ def _take_along_dim(state: LoweringState, node: TracedNode) -> None:
         state.decline(node, "without a dim (over the flattened tensor)")
         return
     _along_dim(state, node, bound["input"], bound["indices"], bound["dim"], "take_along_dim")
+
+
+def indexed_rows(state: LoweringState, node: TracedNode, index: object) -> bool:
+    """`x[ids]` with one 1-D integer tensor is `x.index_select(0, ids)` (a negative id is outside the table, where
+    PyTorch's indexing would count it from the end). False for any other index: the caller goes on."""
+    ids = index.get("node") if isinstance(index, dict) and "node" in index else None
+    dtype = state.tensors[ids].dtype if ids in state.tensors else "torch.bool"
+    if not is_integral(dtype) or dtype == "torch.bool" or len(state.shape(ids)) != 1:
+        return False
+    _along_dim(state, node, node.args[0], index, {"const": 0}, "index_select")
+    return True
 
 
 GATHERS: dict[str, Handler] = {"embedding": _embedding, "index_select": _index_select, "gather": _gather,

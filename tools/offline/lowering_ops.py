@@ -13,7 +13,10 @@ from .lowering import (
     LoweringState,
     shape_of,
 )
+from .lowering_assign import ASSIGNMENTS
+from .lowering_gather import indexed_rows
 from .lowering_index import INDEXING, alias, index_view
+from .lowering_repeat import REPEATS, masked_rows
 from .lowering_segments import bag_of_lookup
 from .program import Scalar
 from .traced import TracedNode, tag_of
@@ -80,6 +83,9 @@ def _view(state: LoweringState, node: TracedNode) -> None:
     rest += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
     index = node.args[1] if node.op == "getitem" else None
     items = index["list"] if tag_of(index) == "list" and index.get("tuple") else [index]
+    if len(items) == 1 and node.op == "getitem" and (masked_rows(state, node, items[0])
+                                                     or indexed_rows(state, node, items[0])):
+        return
     if any(tag_of(item) == "node" and item["node"] in state.tensors for item in items):
         # Indexing by a tensor (or a mask) reads elements by address: PyTorch would compute it.
         state.unsupported.append("indexing by a tensor (a gather)")
@@ -233,6 +239,8 @@ HANDLERS["div"] = _divide
 HANDLERS["param"] = _param
 HANDLERS["getitem"] = _getitem
 HANDLERS["getattr"] = _getattr
+HANDLERS.update(REPEATS)
+HANDLERS.update(ASSIGNMENTS)
 
 
 def _register_composites() -> None:

@@ -19,14 +19,15 @@ _BAG_EMPTY = "0.0"
 _SEGMENT_EMPTY = {"sum": "0.0", "mean": 'float("nan")', "max": 'float("-inf")', "min": 'float("inf")'}
 
 
-def _given(state: LoweringState, arg: Any) -> bool:
+def given(state: LoweringState, arg: Any) -> bool:
+    """Whether an optional argument was passed (a None constant or attribute was not)."""
     return arg is not None and not (tag_of(arg) in ("const", "attr") and state.value(arg) is None)
 
 
 def _embedding_bag(state: LoweringState, node: TracedNode) -> None:
     bound = state.bind(node)
     mode = state.value(bound["mode"])
-    if _given(state, bound.get("max_norm")):
+    if given(state, bound.get("max_norm")):
         state.decline(node, "with max_norm (it renormalises the table in place)")
         return
     if mode not in ("sum", "mean", "max"):
@@ -36,12 +37,12 @@ def _embedding_bag(state: LoweringState, node: TracedNode) -> None:
     if not isinstance(table, str) or not isinstance(ids, str) or len(state.shape(table)) != 2:
         state.decline(node, "over anything but a 2-D table and an id tensor")
         return
-    has_offsets = _given(state, bound.get("offsets"))
+    has_offsets = given(state, bound.get("offsets"))
     if has_offsets != (len(state.shape(ids)) == 1):
         state.decline(node, "with 1-D ids and no offsets, or 2-D ids and offsets")
         return
-    weighted = _given(state, bound.get("per_sample_weights"))
-    padded = _given(state, bound.get("padding_idx"))
+    weighted = given(state, bound.get("per_sample_weights"))
+    padded = given(state, bound.get("padding_idx"))
     args: list[str | Scalar] = [table, ids]
     args += [state.operand(bound["offsets"])] if has_offsets else []
     args += [state.operand(bound["per_sample_weights"])] if weighted else []
@@ -61,19 +62,19 @@ def _segment_reduce(state: LoweringState, node: TracedNode) -> None:
     if not isinstance(data, str) or len(state.shape(data)) != 2 or state.value(bound.get("axis")) not in (0, None):
         state.decline(node, "over anything but a 2-D tensor's rows (axis 0)")
         return
-    if _given(state, bound.get("indices")):
+    if given(state, bound.get("indices")):
         state.decline(node, "with indices (it is deprecated; lengths or offsets are generated)")
         return
-    lengths, offsets = _given(state, bound.get("lengths")), _given(state, bound.get("offsets"))
+    lengths, offsets = given(state, bound.get("lengths")), given(state, bound.get("offsets"))
     if lengths == offsets:
         state.decline(node, "without exactly one of lengths and offsets")
         return
     bounds = state.operand(bound["lengths"] if lengths else bound["offsets"])
     initial = bound.get("initial")
-    if _given(state, initial) and reduce == "mean":
+    if given(state, initial) and reduce == "mean":
         state.decline(node, "mean with an initial value")
         return
-    initial_expr = repr(float(state.value(initial))) if _given(state, initial) else None
+    initial_expr = repr(float(state.value(initial))) if given(state, initial) else None
     spec = SegmentSpec(reduce=reduce, bounds="lengths" if lengths else "offsets", gathered=False, weighted=False,
                        empty=initial_expr or _SEGMENT_EMPTY[reduce], initial=initial_expr, closed=offsets)
     _emit(state, node, [data, bounds], spec)

@@ -174,7 +174,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
     if any(group.window_members() for group in groups) \
             or any(isinstance(step, PyStep) and "_window(" in step.code for step in fused.program.steps):
         parts.append(WINDOW_SOURCE)
-    if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups):
+    if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups) \
+            or any(isinstance(stage, PyStep) and "_segment_ends(" in stage.code for stage in fused.stages):
         parts.append(SEGMENT_ENDS_SOURCE)
     if any(group.scattered() for group in groups):
         parts.append(SCATTER_START_SOURCE)

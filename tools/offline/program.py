@@ -45,6 +45,9 @@ class Scalar:
     literal: bool
 
 
+# Elementwise functions whose second argument is a 1-D table they address (formulas.py).
+TABLE_FUNCTIONS = ("bucketize", "segment_start")
+
 # In a gather step's `dims`: the table dim that its id picks (the others follow iteration dims).
 GATHERED = -1
 
@@ -109,8 +112,9 @@ class PrimStep:
         return [arg for arg in self.args if isinstance(arg, str)]
 
     def tables(self) -> list[str]:
-        """A sorted 1-D table searched by address (bucketize's boundaries), not read elementwise."""
-        return [self.args[1]] if self.fn == "bucketize" else []
+        """A 1-D table read by address (bucketize's sorted boundaries, the segment ends a segment's start is read
+        from), not elementwise."""
+        return [self.args[1]] if self.fn in TABLE_FUNCTIONS else []
 
     def pieces(self) -> list[str]:
         """A concatenation's sources along `dims[0]`, each read where it holds the element."""

@@ -22,8 +22,10 @@ from .triton_source import KernelNames, expression_of, load_of, render
 # Positional families of a segment's own operands (kernel_naming.py names them after the traced tensors).
 ROLES = ("g0", "g1", "g2", "g3")  # rows (a jagged tensor or a table), ids, bounds, per-row weights
 _NEUTRAL = {"sum": "0.0", "mean": "0.0", "max": 'float("-inf")', "min": 'float("inf")'}
-# Each segment's end from the lengths: a running sum, one program walking a block at a time (a segment is one int,
-# so even a million segments are a few microseconds), written only into a module whose segments take lengths.
+# Each segment's end from the lengths: a running sum in two parallel passes, written only into a module whose
+# segments take lengths.
+# A negative length clears `ok`: segment_reduce and repeat_interleave both refuse one, and ends that go back would
+# place rows in the wrong segment.
 SEGMENT_ENDS_SOURCE = '''@triton.jit
 def _length_sums_kernel(lengths_ptr, sums_ptr, count, BLOCK: tl.constexpr):
     offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
@@ -32,7 +34,7 @@ def _length_sums_kernel(lengths_ptr, sums_ptr, count, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def _segment_ends_kernel(lengths_ptr, sums_ptr, ends_ptr, count, BLOCK: tl.constexpr, SUMS: tl.constexpr):
+def _segment_ends_kernel(lengths_ptr, sums_ptr, ends_ptr, ok_ptr, count, BLOCK: tl.constexpr, SUMS: tl.constexpr):
     block = tl.program_id(0)
     carry = tl.sum(tl.zeros([SUMS], dtype=tl.int64), axis=0)
     for first in range(0, block, SUMS):  # the lengths before this block: the sums of the blocks before it
@@ -42,6 +44,8 @@ def _segment_ends_kernel(lengths_ptr, sums_ptr, ends_ptr, count, BLOCK: tl.const
     inside = offsets < count
     lengths = tl.load(lengths_ptr + offsets, mask=inside, other=0).to(tl.int64)
     tl.store(ends_ptr + offsets, tl.cumsum(lengths, axis=0) + carry, mask=inside)
+    if tl.sum((lengths < 0).to(tl.int64), axis=0) > 0:
+        tl.store(ok_ptr, False)
 
 
 def _segment_ends(lengths):
@@ -49,13 +53,23 @@ def _segment_ends(lengths):
     block's running sum plus the sums of the blocks before it (a serial scan would walk millions of lengths on
     one SM)."""
     ends = torch.empty(lengths.shape, device=lengths.device, dtype=torch.int64)
+    ok = torch.ones(1, device=lengths.device, dtype=torch.bool)
     blocks = triton.cdiv(lengths.numel(), 1024)
     if blocks:
         sums = torch.empty(blocks, device=lengths.device, dtype=torch.int64)
         if blocks > 1:
             _length_sums_kernel[(blocks,)](lengths, sums, lengths.numel(), BLOCK=1024)
-        _segment_ends_kernel[(blocks,)](lengths, sums, ends, lengths.numel(), BLOCK=1024, SUMS=1024)
+        _segment_ends_kernel[(blocks,)](lengths, sums, ends, ok, lengths.numel(), BLOCK=1024, SUMS=1024)
+    torch._assert_async(ok, "segment bounds: a negative length")
     return ends
+
+
+def _segment_rows(ends, segments):
+    """The rows of `segments` segments that end at `ends`: the last end, read on the host (it sizes a result, as
+    PyTorch's own repeat_interleave and boolean indexing read it)."""
+    if ends.shape[0] != segments:
+        raise RuntimeError(f"{ends.shape[0]} segment lengths for {segments} segments")
+    return int(ends[-1]) if segments else 0
 '''
 BAD_INPUT = ("an id outside the table, or segment bounds (offsets or lengths) that are negative, out of order or "
              "beyond the rows")

@@ -24,10 +24,13 @@ is symbolic either way, and every size the generated code uses is read from its 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import operator
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +191,21 @@ def _provenance(model: nn.Module, base: dict[tuple[str, int], Any]
     return attributes, derived
 
 
+@contextlib.contextmanager
+def _item_assignment_recorded() -> Iterator[None]:
+    """`t[index] = value` on a traced tensor becomes an `operator.setitem` node (fx's Proxy has no __setitem__, so
+    tracing would fail): the lowering reads the tensor as assigned from that node on."""
+
+    def record(proxy: torch.fx.Proxy, key: Any, value: Any) -> None:
+        proxy.tracer.create_proxy("call_function", operator.setitem, (proxy, key, value), {})
+
+    torch.fx.Proxy.__setitem__ = record
+    try:
+        yield
+    finally:
+        del torch.fx.Proxy.__setitem__
+
+
 def _built(module: Any, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, list[Any]]:
     with device:
         torch.manual_seed(0)
@@ -201,8 +219,9 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dt
     """The traced program; `device` "cpu" builds and propagates real tensors (for data-dependent sizes)."""
     module = module_from_source(source, stem="traced_problem", workdir=workdir, overrides=overrides)
     model, inputs = _built(module, torch.device(device), dtype)
-    graph_module = torch.fx.symbolic_trace(model)
-    attributes, derived = _provenance(model, _constants(graph_module.graph))
+    with _item_assignment_recorded():
+        graph_module = torch.fx.symbolic_trace(model)
+        attributes, derived = _provenance(model, _constants(graph_module.graph))
     with torch.no_grad():
         ShapeProp(graph_module).propagate(*inputs)
     encoder = _Encoder(model, attributes)

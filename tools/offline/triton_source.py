@@ -222,17 +222,19 @@ def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
 
 
 def gather_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -> list[str]:
-    """A table read at an id (lowering_gather.py): masked where the id is outside the table, and counted as bad."""
+    """A table read at an id (lowering_gather.py): masked where the id is outside the table, and counted as bad.
+    A guarded gather (a third argument, a flag) reads only where its flag holds, and gives 0 elsewhere."""
     t = names.gathered.index(member.args[0])
     picked = member.dims.index(GATHERED)
     index = f"ids_{member.name}"
     address = " + ".join(f"{index} * e{t}_st{k}" if d == GATHERED else f"i{d} * e{t}_st{k}"
                          for k, d in enumerate(member.dims))
     valid = f"ok_{member.name}"
+    read = f"mask & ({names.operand(member.args[2])} != 0)" if len(member.args) > 2 else "mask"
     return [f"{index} = {names.operand(member.args[1])}.to(tl.int64)",
             f"{valid} = ({index} >= 0) & ({index} < e{t}_n{picked})",
-            f"bad = bad | (mask & ({valid} == 0))",
-            f"v_{member.name} = {load_of(f'e{t}_ptr', address, f'mask & {valid}', dtypes[member.args[0]])}"]
+            f"bad = bad | ({read} & ({valid} == 0))",
+            f"v_{member.name} = {load_of(f'e{t}_ptr', address, f'{read} & {valid}', dtypes[member.args[0]])}"]
 
 
 def render(group: FusionGroup, header: str, body: list[str]) -> str:
