@@ -203,7 +203,8 @@ class _Fuser:
             self.pending[step.name] = step
         else:
             # A table, a concatenation's piece, or a reduction's operand is read from memory.
-            addressed = step.tensor_args() if step.kind != "pointwise" else step.tables() + step.pieces()
+            addressed = step.tensor_args() if step.kind not in ("pointwise", "gather") else \
+                [arg for arg in step.tensor_args() if arg not in step.elementwise_args()]
             self.materialise(set(addressed))
             self.place(step)
 
