@@ -2,11 +2,14 @@
 
 Each reference is traced once and its generated module run on shapes and offsets it was not traced with: square and
 rectangular triangles, offsets past either corner (an empty triangle, a full one), index tensors that broadcast,
-adjacent and split indexed dims, negative ids, a slice before the gather. An id outside the tensor raises.
+adjacent and split indexed dims, negative ids, a slice before the gather. An id outside the tensor raises. Triangles
+of a batched product are also computed by the pairwise schedule's kernel (tiles of pairs, steps along the features),
+and both recommendation problems pass every small configuration in both schedules.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,12 @@ import torch
 
 from kevolve.eval_harness.module_loader import module_from_source
 from kevolve.eval_harness.problem import load_problem
+from kevolve.tools.offline.configs import GroupConfig, default_config
 from kevolve.tools.offline.engine import OfflineEngine
+from kevolve.tools.offline.fusion import FusedProgram
+from kevolve.tools.offline.module_source import module_source
+from kevolve.tools.offline.schedules import Schedule, build
+from kevolve.tools.offline.tracing import trace_reference
 from offline_helpers import assert_same, candidate_source, fused_program, load, reference_module
 
 PROBLEMS = Path(__file__).resolve().parents[2] / "eval_harness" / "problems"
@@ -31,11 +39,31 @@ TRIANGLES = reference_module("""
             return x[rows, cols] + rows * 100 + cols, x[upper[0], upper[1]] - upper[0] * 100 - upper[1]
     """, "[torch.randn(5, 5)]", "[-1, 1]")
 
+PAIRS = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, low, high):
+            super().__init__()
+            self.low, self.high = low, high
+
+        def forward(self, a, b):
+            gram = torch.bmm(a, b)
+            rows, cols = torch.tril_indices(a.shape[1], b.shape[2], self.low)
+            upper = torch.triu_indices(a.shape[1], b.shape[2], self.high)
+            return gram[:, rows, cols] * 2.0, gram[:, upper[0], upper[1]]
+    """, "[torch.randn(2, 5, 8), torch.randn(2, 8, 5)]", "[-1, 1]")
+# 16 x 16 pairs a program, 16 features a step: small products still take several tiles and steps.
+SMALL_TILES = GroupConfig(tile_m=16, tile_n=16, tile_k=16, warps=2)
+
 SUBSCRIPTS = reference_module("""
     class Model(nn.Module):
         def forward(self, x, i, j):
             return x[:, i, j] * 2.0, x[i, :, j], x[..., j] + 1.0, x[1:, i]
     """, "[torch.randn(3, 4, 5), torch.randint(0, 3, (2, 1)), torch.randint(0, 4, (3,))]")
+
+
+@functools.cache
+def _pairwise_program() -> FusedProgram:
+    return build(trace_reference(PAIRS), "hybrid", Schedule(pairwise=True))
 
 
 def _fused_kernels(reference: str) -> list[str]:
@@ -82,14 +110,32 @@ def test_an_index_outside_the_tensor_raises(bad: int, tmp_path) -> None:
         module.ModelNew()(torch.randn(3, 4, 5), i, torch.tensor([0, 1, 2]))
 
 
+@pytest.mark.parametrize(("rows", "inner", "cols", "low", "high"), [
+    (20, 24, 37, 1, -2),  # several tiles of the product each way, the features in two steps
+    (5, 7, 5, -6, 0),  # no lower pairs, the upper triangle with its diagonal
+])
+def test_pairwise_products_match_pytorch(rows: int, inner: int, cols: int, low: int, high: int, tmp_path) -> None:
+    fused = _pairwise_program()
+    assert [g.kind for g in fused.groups].count("pairwise") == 2 and not fused.program.vendor_calls
+    configs = {g.name: SMALL_TILES if g.kind == "pairwise" else default_config(g) for g in fused.groups}
+    name = f"pairs_{rows}_{low}".replace("-", "m")
+    module = load(module_source(PAIRS, fused, configs, "test"), tmp_path, f"gen_{name}")
+    generator = torch.Generator().manual_seed(rows)
+    a, b = torch.randn(3, rows, inner, generator=generator), torch.randn(3, inner, cols, generator=generator)
+    assert_same(load(PAIRS, tmp_path, f"ref_{name}"), module, [low, high], [a, b])
+
+
 @pytest.mark.parametrize("name", ["recsys_dot_interaction", "recsys_sparse_pairwise_dots"])
-def test_the_pairwise_interactions_match_every_small_config(name: str, tmp_path) -> None:
+def test_the_pairwise_interactions_match_every_small_config_in_both_schedules(name: str, tmp_path) -> None:
     path = PROBLEMS / f"{name}.py"
     source, problem, engine = path.read_text(), load_problem(path), OfflineEngine()
-    assert engine.design(source, "hybrid").supported
-    candidate = load(engine.propose(source, "hybrid", [], set()).source, tmp_path, f"gen_{name}")
-    for config in [c for c in problem.configs if c.startswith("small")]:
-        reference = module_from_source(source, stem=f"ref_{config}", workdir=tmp_path,
-                                       overrides=problem.overrides(config))
-        torch.manual_seed(0)
-        assert_same(reference, candidate, [], list(reference.get_inputs()))
+    assert engine.design(source, "hybrid").alternatives == [Schedule(pairwise=True).label]
+    for i in range(2):  # each schedule's defaults come first
+        proposal = engine.propose(source, "hybrid", [], set())
+        assert "default configurations" in proposal.notes
+        candidate = load(proposal.source, tmp_path, f"gen_{name}_{i}")
+        for config in [c for c in problem.configs if c.startswith("small")]:
+            reference = module_from_source(source, stem=f"ref_{config}", workdir=tmp_path,
+                                           overrides=problem.overrides(config))
+            torch.manual_seed(0)
+            assert_same(reference, candidate, [], list(reference.get_inputs()))

@@ -201,6 +201,28 @@ def _triangle(k, n, m, offset, count, UPPER: tl.constexpr, COLUMN: tl.constexpr)
         return column
     return row
 ''',
+    "_triangle_position": '''@triton.jit
+def _triangle_position(r, c, n, m, offset, count, UPPER: tl.constexpr):
+    """Where the pair (r, c) comes among _triangle's pairs (its inverse), and whether it is one: rows before r hold
+    a trapezoid's then full rows' pairs."""
+    n = tl.cast(n, tl.int64)
+    m = tl.cast(m, tl.int64)
+    offset = tl.cast(offset, tl.int64)
+    r = r.to(tl.int64)
+    c = c.to(tl.int64)
+    if UPPER:
+        r = n - 1 - r
+        c = m - 1 - c
+    inside = (r >= 0) & (r < n) & (c >= 0) & (c < m) & (c <= r + offset)
+    r0 = tl.minimum(tl.maximum(-offset, 0), n)
+    r1 = tl.minimum(tl.maximum(m - offset - 1, r0), n)
+    first = r0 + offset + 1
+    height = tl.minimum(tl.maximum(r, r0), r1) - r0
+    k = height * first + height * (height - 1) // 2 + tl.maximum(r - r1, 0) * m + c
+    if UPPER:
+        k = tl.cast(count, tl.int64) - 1 - k
+    return k, inside
+''',
     "_remainder": '''@triton.jit
 def _remainder(a, b):
     """PyTorch's remainder takes the divisor's sign; Triton's % (C's) takes the dividend's."""

@@ -24,7 +24,9 @@ def names_in(code: str) -> set[str]:
 # "segment" reduces runs of rows whose bounds are data (offsets or lengths), over a jagged tensor or over rows
 # of a table picked by ids (an embedding bag); its iteration shape is (segments, row width), see SegmentSpec.
 # "gather" reads a table at an id (lowering_gather.py): `dims` maps each table dim to the iteration dim it follows.
-PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather"]
+# "pairwise" computes the pairs of a triangle of a batched product bmm(A, B) (pairwise.py): args A, B, then the
+# triangle's sizes, lower offset, count and side as `triangle` takes them; its shape is (batch, count).
+PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather", "pairwise"]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusedProgram, fuse
 from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
+from .pairwise import pairwise_program
 from .split_reduction import worth_splitting
 from .traced import TracedProgram
 
@@ -33,12 +34,15 @@ class Schedule(BaseModel):
                                 "their elementwise epilogues walking that layout")
     split_reductions: bool = Field(default=False, description="reductions with too few kept rows to fill the "
                                    "device share each row among several programs, and a kernel combines them")
+    pairwise: bool = Field(default=False, description="a triangle gathered from a batched product is computed in "
+                           "one kernel that writes only the triangle (pairwise.py), not a vendor product and a gather")
 
     @property
     def label(self) -> str:
         parts = ["GEMMs with their row reductions in one Triton kernel"] if self.gemm_reductions else []
         parts += ["channels-last convolutions"] if self.channels_last else []
         parts += ["split reductions"] if self.split_reductions else []
+        parts += ["pairwise products in one kernel"] if self.pairwise else []
         return " and ".join(parts) or "plain"
 
 
@@ -53,6 +57,8 @@ def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgra
                     vendor_fallback=not strict and schedule.gemm_reductions, channels_last=schedule.channels_last)
     if program.unsupported:
         return FusedProgram(program, [])
+    if schedule.pairwise:
+        program = pairwise_program(program) or program
     return fuse(program, gemm_reductions=schedule.gemm_reductions)
 
 
@@ -67,6 +73,9 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_cou
     fused_rows = build(traced, policy, Schedule(gemm_reductions=True))
     if not fused_rows.program.unsupported and any(g.kind == "gemm_reduction" for g in fused_rows.groups):
         found[Schedule(gemm_reductions=True)] = fused_rows
+    fused_pairs = build(traced, policy, Schedule(pairwise=True))
+    if any(g.kind == "pairwise" for g in fused_pairs.groups):
+        found[Schedule(pairwise=True)] = fused_pairs
     if any(call in CHANNELS_LAST_CALLS for call in plain.program.vendor_calls):
         found[Schedule(channels_last=True)] = build(traced, policy, Schedule(channels_last=True))
     for schedule, fused in [(PLAIN, plain), *found.items()]:
