@@ -43,6 +43,9 @@ def padded(state: LoweringState, name: str, before: int, after: int) -> str:
     shape = state.shape(name)
     wide = (1,) * before + shape + (1,) * after
     step = _producer(state, name)
+    if isinstance(step, PrimStep) and step.fn == "identity" and not step.dims \
+            and state.tensors[step.args[0]].dtype == step.shape.dtype:
+        return padded(state, step.args[0], before, after)  # a name, not a conversion
     if isinstance(step, PrimStep) and step.kind == "pointwise" and not step.dims and not step.pieces():
         elementwise = set(step.elementwise_args())
         args = [padded(state, arg, before + len(shape) - len(state.shape(arg)), after)
