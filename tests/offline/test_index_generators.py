@@ -241,11 +241,10 @@ def _problem(name: str) -> str:
     return (PROBLEMS / f"{name}.py").read_text()
 
 
-def test_the_dot_interaction_concatenations_lower_and_only_the_triangle_gather_is_missing(tmp_path) -> None:
+def test_the_dot_interaction_is_two_concatenations_around_a_gather_of_the_triangle(tmp_path) -> None:
     engine = OfflineEngine()
     design = engine.design(_problem("recsys_dot_interaction"), "hybrid")
-    assert not design.supported
-    assert design.reason == "no generator for indexing by a tensor (a gather), triu_indices"
+    assert design.supported and [g.operations[-1] for g in design.groups] == ["cat", "subscript", "cat"]
     source = _reference("""
         dense, sparse = inputs
         feats = torch.cat([dense.unsqueeze(1), sparse], dim=1)

@@ -77,6 +77,10 @@ def default_config(group: FusionGroup) -> GroupConfig:
         # One segment a program, its rows 16 at a time across a 128-wide slice of the row: a bag's ids are few
         # and its rows scattered, so many programs in flight hide the latency of the dependent loads.
         return GroupConfig(rows=1, chunk=16, tile_n=128, warps=4)
+    if group.kind == "pairwise":
+        # A sample's whole product up to 64 x 64 pairs in one program (recommendation models have a few dozen
+        # features), its features 32 at a time along the dot products.
+        return GroupConfig(tile_m=64, tile_n=64, tile_k=32, warps=4)
     if group.kind == "gemm_reduction":
         # A 32-row tile of a 1024-column row is 32K fp32 accumulators: 8 warps keep them in registers.
         return GroupConfig(rows=32, single_max=1024, chunk=128, tile_k=32, warps=8)
@@ -121,6 +125,10 @@ def neighbours(group: FusionGroup, config: GroupConfig, sorted_scatter: bool = F
         moves += [{"tile_n": t} for t in step(_TILES, config.tile_n)]
         moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]
         moves += [{"stages": s} for s in step(_STAGES, config.stages)]
+        moves += [{"warps": w} for w in step(_WARPS, config.warps)]
+    elif group.kind == "pairwise":
+        moves = [{"tile_m": t, "tile_n": t} for t in step(_TILES, config.tile_m)]
+        moves += [{"tile_k": t} for t in step(_TILES[:4], config.tile_k)]
         moves += [{"warps": w} for w in step(_WARPS, config.warps)]
     elif group.kind == "segment":
         moves = [{"rows": r} for r in step(_SEGMENTS, config.rows)]

@@ -92,6 +92,15 @@ def _group_work(group: FusionGroup, config: GroupConfig, program: Program, mode:
     if group.kind == "pointwise":
         return [KernelWork(what=group.name, bytes=read + written, flops=flops,
                            programs=max(1, math.ceil(elements / config.block)))]
+    if (pair := group.pairwise()) is not None:
+        a, b = pair.tensor_args()
+        batch, n, inner = program.tensors[a].dims
+        m = program.tensors[b].dims[2]
+        row_tiles, column_tiles = math.ceil(n / config.tile_m), math.ceil(m / config.tile_n)
+        # Each tile reads its rows of A and its columns of B: A once per column tile, B once per row tile.
+        return [KernelWork(what=group.name, flops=2.0 * batch * n * m * inner, programs=max(1, batch * row_tiles
+                           * column_tiles), bytes=column_tiles * _bytes(program, a) + row_tiles * _bytes(program, b)
+                           + written, tensor_cores=_uses_tensor_cores(mode, convolution=False))]
     product = group.gemm()
     reductions = sum(m.kind == "reduce" for m in group.members)
     if product is not None:

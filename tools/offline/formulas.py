@@ -129,6 +129,10 @@ POINTWISE: dict[str, Formula] = {
     "bucketize": lambda x, table, right: f"_sorted_position({table}, {x}, {right})",
     # Where segment `x` starts, from the table of segment ends (the end before it; 0 for the first).
     "segment_start": lambda x, table: f"_segment_start({table}, {x})",
+    # The k-th row (or column) index of a triangle (lowering_triangle.py): the sizes, the lower triangle's offset,
+    # the count of pairs, then whether it is the upper triangle and whether the column is asked for.
+    "triangle": lambda k, n, m, offset, count, upper, column:
+        f"_triangle({k}, {n}, {m}, {offset}, {count}, {upper}, {column})",
 }
 
 # Where an integer step needs another form than a floating one.
@@ -171,6 +175,62 @@ def _segment_start(ends_ptr, length, stride, segment):
     before = segment.to(tl.int64) - 1
     inside = (before >= 0) & (before < length)
     return tl.load(ends_ptr + tl.where(inside, before, 0) * stride, mask=inside, other=0).to(tl.int64)
+''',
+    "_triangle": '''@triton.jit
+def _triangle(k, n, m, offset, count, UPPER: tl.constexpr, COLUMN: tl.constexpr):
+    """The row (with COLUMN, the column) of the k-th pair of torch.tril_indices(n, m, offset) in its row-major
+    order; with UPPER, of the triu_indices whose reflection that is (k counts from the last of `count` pairs, rows
+    and columns from the last). Row r holds clamp(r + offset + 1, 0, m) pairs: none before r0, then one more each
+    row up to r1 (a trapezoid, where the row of k solves a quadratic: an fp64 square root, exact far past any
+    int32 count, then corrected by one either way on integers), then m from r1 on."""
+    n = tl.cast(n, tl.int64)  # a tensor even where Triton passes a size of 1 as a constexpr
+    m = tl.cast(m, tl.int64)
+    offset = tl.cast(offset, tl.int64)
+    k = k.to(tl.int64)
+    if UPPER:
+        k = tl.cast(count, tl.int64) - 1 - k
+    k = tl.maximum(k, 0)  # lanes past the end stay finite
+    r0 = tl.minimum(tl.maximum(-offset, 0), n)
+    r1 = tl.minimum(tl.maximum(m - offset - 1, r0), n)
+    first = r0 + offset + 1
+    height = r1 - r0
+    trapezoid = height * first + height * (height - 1) // 2
+    b = (2 * first - 1).to(tl.float64)
+    j = ((tl.sqrt(b * b + 8.0 * k.to(tl.float64)) - b) * 0.5).to(tl.int64)
+    j = tl.where(j * first + j * (j - 1) // 2 > k, j - 1, j)
+    j = tl.where((j + 1) * first + (j + 1) * j // 2 <= k, j + 1, j)
+    past = tl.maximum(k - trapezoid, 0)
+    width = tl.maximum(m, 1)
+    row = tl.where(k < trapezoid, r0 + j, r1 + past // width)
+    column = tl.where(k < trapezoid, k - (j * first + j * (j - 1) // 2), past % width)
+    if UPPER:
+        row = n - 1 - row
+        column = m - 1 - column
+    if COLUMN:
+        return column
+    return row
+''',
+    "_triangle_position": '''@triton.jit
+def _triangle_position(r, c, n, m, offset, count, UPPER: tl.constexpr):
+    """Where the pair (r, c) comes among _triangle's pairs (its inverse), and whether it is one: rows before r hold
+    a trapezoid's then full rows' pairs."""
+    n = tl.cast(n, tl.int64)
+    m = tl.cast(m, tl.int64)
+    offset = tl.cast(offset, tl.int64)
+    r = r.to(tl.int64)
+    c = c.to(tl.int64)
+    if UPPER:
+        r = n - 1 - r
+        c = m - 1 - c
+    inside = (r >= 0) & (r < n) & (c >= 0) & (c < m) & (c <= r + offset)
+    r0 = tl.minimum(tl.maximum(-offset, 0), n)
+    r1 = tl.minimum(tl.maximum(m - offset - 1, r0), n)
+    first = r0 + offset + 1
+    height = tl.minimum(tl.maximum(r, r0), r1) - r0
+    k = height * first + height * (height - 1) // 2 + tl.maximum(r - r1, 0) * m + c
+    if UPPER:
+        k = tl.cast(count, tl.int64) - 1 - k
+    return k, inside
 ''',
     "_remainder": '''@triton.jit
 def _remainder(a, b):
@@ -226,6 +286,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "bucketize": ("input", "boundaries", "out_int32=False", "right=False"),
     "searchsorted": ("sorted_sequence", "input", "out_int32=False", "right=False", "side=None", "sorter=None"),
     "cat": ("tensors", "dim=0"), "stack": ("tensors", "dim=0"),
+    **{name: ("row", "col", "offset=0") for name in ("tril_indices", "triu_indices")},
     "gelu": ("input", "approximate='none'"), "softplus": ("input", "beta=1.0", "threshold=20.0"),
     "leaky_relu": ("input", "negative_slope=0.01", "inplace=False"),
     "hardtanh": ("input", "min_val=-1.0", "max_val=1.0", "inplace=False"),

@@ -43,7 +43,9 @@ class FusionGroup:
         return f"fused_{self.index}"
 
     @property
-    def kind(self) -> Literal["pointwise", "reduction", "gemm", "gemm_reduction", "segment"]:
+    def kind(self) -> Literal["pointwise", "reduction", "gemm", "gemm_reduction", "segment", "pairwise"]:
+        if self.pairwise() is not None:
+            return "pairwise"
         if self.gemm() is not None:
             return "gemm_reduction" if self.reduced_dims else "gemm"
         if self.segment() is not None:
@@ -58,9 +60,13 @@ class FusionGroup:
         """The segment reduction a segment group starts with; its other members are an elementwise epilogue."""
         return next((m for m in self.members if m.kind == "segment"), None)
 
+    def pairwise(self) -> PrimStep | None:
+        """The triangle of a batched product a pairwise group computes (it has no other members)."""
+        return next((m for m in self.members if m.kind == "pairwise"), None)
+
     def head(self) -> PrimStep | None:
-        """The member that reads its operands its own way (a GEMM or a segment reduction), if any."""
-        return self.gemm() or self.segment()
+        """The member that reads its operands its own way (a GEMM, a segment reduction, a pairwise product)."""
+        return self.gemm() or self.segment() or self.pairwise()
 
     def kept_shape(self, keepdim: bool) -> tuple[int, ...]:
         return tuple(1 if i in self.reduced_dims else s for i, s in enumerate(self.shape)
@@ -96,7 +102,7 @@ class FusionGroup:
         """Tensors from outside the group that members read elementwise at `level`, in first-use order."""
         found: dict[str, None] = {}
         for member in self.members:
-            if member.kind in ("window", "gemm", "segment"):
+            if member.kind in ("window", "gemm", "segment", "pairwise"):
                 continue
             use = "full" if member.kind != "pointwise" else self.levels[member.name]
             for arg in member.elementwise_args():
@@ -153,7 +159,8 @@ def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | 
         plain = group.kind == "pointwise" and group.head() is None and not group.window_members()
         starts_here = any(start in group.levels for start in step.starts())
         return "full" if plain and step.dims == group.shape and not starts_here else None
-    if step.kind in ("gemm", "segment") or (group.segment() is not None and step.kind != "pointwise"):
+    if step.kind in ("gemm", "segment", "pairwise") or group.pairwise() is not None \
+            or (group.segment() is not None and step.kind != "pointwise"):
         return None
     if group.gemm() is not None and step.kind != "pointwise" \
             and not (gemm_reductions and _reduces_gemm_rows(group, step)):
@@ -249,7 +256,7 @@ class _Fuser:
         else:
             # A table, a concatenation's piece, or a reduction's operand is read from memory.
             addressed = step.tensor_args() if step.kind not in ("pointwise", "gather") else \
-                step.tables() + step.pieces() + step.tensor_args()[:1] * (step.kind == "gather")
+                [arg for arg in step.tensor_args() if arg not in step.elementwise_args()]
             self.materialise(set(addressed))
             self.place(step)
 
@@ -291,8 +298,8 @@ class _Fuser:
             self.stages.append(stage)
             return
         if target is None or level is None:
-            full = step.dims if step.kind == "scatter" else step.shape.dims if step.kind in (
-                "pointwise", "window", "gemm", "segment", "gather") else self.program.tensors[step.args[0]].dims
+            full = step.dims if step.kind == "scatter" else self.program.tensors[step.args[0]].dims \
+                if step.kind in ("reduce", "scan") else step.shape.dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in self.stages), shape=full)
             self.stages.append(target)
             level = "full" if step.kind != "reduce" else "reduced"

@@ -45,6 +45,8 @@ def _families(group: FusionGroup) -> dict[str, str]:
         families |= {"x": first, "w": second} if group.kind == "gemm" else {"g0": first, "g1": second}
     if (segment := group.segment()) is not None:
         families |= segment_operands(segment)
+    if (pair := group.pairwise()) is not None:
+        families |= dict(zip(("g0", "g1"), pair.tensor_args(), strict=True))
     return families
 
 

@@ -16,6 +16,8 @@ from .triton_source import KernelNames
 # give), raised from a flag the kernel sets, so that a valid call pays no host synchronisation.
 OUTSIDE_TABLE = "an index outside the tensor it selects from"
 LARGER_INDEX = "gather's index is larger than its source along a dim it does not pick"
+# Gathers whose table's other sizes broadcast with the ids' (not torch.gather's "take", whose ids give them all).
+SELECTING = ("select", "subscript")
 
 
 def out_dtype(dtypes: dict[str, str], name: str) -> str:
@@ -38,11 +40,12 @@ def _selected_shapes(group: FusionGroup, names: KernelNames) -> list[str]:
     its ids give the other dims."""
     shapes = []
     for member in group.members:
-        if member.kind == "gather" and member.fn == "select":
+        if member.kind == "gather" and member.fn in SELECTING:
             table = f"e{names.gathered.index(member.args[0])}"
             sizes = [1] * len(group.shape)
             for k, d in enumerate(member.dims):
-                sizes[d] = f"{table}.shape[{k}]" if d != GATHERED else 1
+                if d != GATHERED:
+                    sizes[d] = f"{table}.shape[{k}]"
             shapes.append(f"({', '.join(map(str, sizes))},)")
     return shapes
 
@@ -51,7 +54,7 @@ def _broadcast_tables(group: FusionGroup, names: KernelNames) -> list[str]:
     """A selecting gather's table of size 1 along a dim it follows reads its one row there (stride 0)."""
     lines = []
     for member in group.members:
-        if member.kind == "gather" and member.fn == "select":
+        if member.kind == "gather" and member.fn in SELECTING:
             table = f"e{names.gathered.index(member.args[0])}"
             sizes = ", ".join(f"{table}.shape[{k}]" if d == GATHERED else f"shape[{d}]"
                               for k, d in enumerate(member.dims))

@@ -31,12 +31,16 @@ def _arange(state: LoweringState, node: TracedNode) -> None:
     start, end, step = (given[name] for name in names)
     plain = state.value(start) == 0 and state.value(step) == 1
     length = state.py(end) if plain else f"math.ceil(({state.py(end)} - {state.py(start)}) / {state.py(step)})"
-    dtype = node.meta.dtype
-    state.emit_py(node.name, f"torch.empty({length}, device='meta', dtype={dtype})",
-                  Shape(tuple(node.meta.shape), dtype))
-    state.index_tensors.add(node.name)
+    arange_of(state, node.name, length, tuple(node.meta.shape), node.meta.dtype)
     if not plain:
         state.index_affine[node.name] = (state.operand(start), state.operand(step))
+
+
+def arange_of(state: LoweringState, name: str, length: str, shape: tuple[int, ...], dtype: str) -> str:
+    """A stand-in for `torch.arange(length)`: `length` is a Python expression, `shape` its traced value."""
+    state.emit_py(name, f"torch.empty({length}, device='meta', dtype={dtype})", Shape(shape, dtype))
+    state.index_tensors.add(name)
+    return name
 
 
 def index_view(state: LoweringState, node: TracedNode, code: str) -> bool:

@@ -18,7 +18,8 @@ from .lowering_gather import indexed_rows
 from .lowering_index import INDEXING, alias, index_view
 from .lowering_repeat import REPEATS, masked_rows
 from .lowering_segments import bag_of_lookup
-from .program import Scalar
+from .lowering_subscript import index_by_tensors
+from .program import PrimStep, Scalar
 from .traced import TracedNode, tag_of
 
 _NOT_OPERANDS = {"inplace", "dtype", "_stacklevel"}
@@ -86,10 +87,8 @@ def _view(state: LoweringState, node: TracedNode) -> None:
     if len(items) == 1 and node.op == "getitem" and (masked_rows(state, node, items[0])
                                                      or indexed_rows(state, node, items[0])):
         return
-    if any(tag_of(item) == "node" and item["node"] in state.tensors for item in items):
-        # Indexing by a tensor (or a mask) reads elements by address: PyTorch would compute it.
-        state.unsupported.append("indexing by a tensor (a gather)")
-        state.emit_py(node.name, "None  # unsupported: indexing by a tensor", shape_of(node.meta))
+    if any(tag_of(item) == "param" or (tag_of(item) == "node" and item["node"] in state.tensors) for item in items):
+        index_by_tensors(state, node, base, items)
         return
     if len(items) > 1:  # x[:, 1:] is x[(slice, slice)], written without the parentheses
         rest = [state.py(item) for item in items]
@@ -154,7 +153,14 @@ def _param(state: LoweringState, node: TracedNode) -> None:
 def _getitem(state: LoweringState, node: TracedNode) -> None:
     base = node.args[0]["node"] if tag_of(node.args[0]) == "node" else None
     if base in state.tuples:
-        state.emit_py(node.name, state.tuples[base][int(state.value(node.args[1]))], shape_of(node.meta))
+        element = state.tuples[base][int(state.value(node.args[1]))]
+        step = next((s for s in reversed(state.steps) if s.name == element), None)
+        if isinstance(step, PrimStep) and step.kind == "pointwise":
+            # Named again as itself, so that it stays what fusion recomputes where it is read (a triangle's rows,
+            # functions of an arange) rather than a tensor a Python alias would make a kernel write first.
+            state.pw("identity", element, name=node.name)
+        else:
+            state.emit_py(node.name, element, shape_of(node.meta))
     else:
         _view(state, node)
 
@@ -249,12 +255,14 @@ def _register_composites() -> None:
     from .lowering_pool import POOLS
     from .lowering_scatter import SCATTERS
     from .lowering_segments import SEGMENTS
+    from .lowering_triangle import TRIANGLES
 
     HANDLERS.update(COMPOSITES)
     HANDLERS.update(POOLS)
     HANDLERS.update(SEGMENTS)
     HANDLERS.update(GATHERS)
     HANDLERS.update(SCATTERS)
+    HANDLERS.update(TRIANGLES)
 
 
 _register_composites()

@@ -25,6 +25,7 @@ from .launcher_source import (
     launcher_arguments,
     launcher_name,
 )
+from .pairwise_source import pairwise_kernel, pairwise_launcher
 from .program import PyStep
 from .reduction_source import reduction_kernels
 from .regime import EXACT
@@ -152,6 +153,9 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         elif group.kind == "segment":
             kernel, names = readable_kernels(group, segment_kernel(group, dtypes))
             launch = segment_launcher(group, configs[group.name], dtypes, names)
+        elif group.kind == "pairwise":
+            kernel, names = readable_kernels(group, pairwise_kernel(group, mode))
+            launch = pairwise_launcher(group, configs[group.name], dtypes, launcher_name(group), names)
         else:
             config = configs[group.name]
             if sorted_form(group):
@@ -181,7 +185,7 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(SCATTER_START_SOURCE)
     if any(sorted_form(group) for group in groups):
         parts.append(SORT_SOURCE)
-    if any(group.kind not in ("gemm", "segment") for group in groups):
+    if any(group.kind not in ("gemm", "segment", "pairwise") for group in groups):
         parts.append(INDEX_WIDTH_SOURCE)
     if schedule.channels_last and any(group.kind == "pointwise" for group in groups):
         parts.append(MEMORY_ORDER_SOURCE)

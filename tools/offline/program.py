@@ -26,7 +26,9 @@ def names_in(code: str) -> set[str]:
 # "gather" reads a table at an id (lowering_gather.py): `dims` maps each table dim to the iteration dim it follows.
 # "scatter" adds each element of its iteration into an output row picked by an id (lowering_scatter.py): its shape is
 # the output's, its `dims` the iteration's (the ids' and the added values'), see ScatterSpec.
-PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather", "scatter"]
+# "pairwise" computes the pairs of a triangle of a batched product bmm(A, B) (pairwise.py): args A, B, then the
+# triangle's sizes, lower offset, count and side as `triangle` takes them; its shape is (batch, count).
+PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather", "scatter", "pairwise"]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusedProgram, fuse
 from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
+from .pairwise import pairwise_program
 from .program import PrimStep
 from .sorted_scatter_source import sortable
 from .split_reduction import worth_splitting
@@ -40,6 +41,8 @@ class Schedule(BaseModel):
                                    "device share each row among several programs, and a kernel combines them")
     sorted_scatters: bool = Field(default=False, description="index_add's rows sorted by destination (a radix sort "
                                   "in Triton) and reduced per output row: bitwise reproducible, where atomics are not")
+    pairwise: bool = Field(default=False, description="a triangle gathered from a batched product is computed in "
+                           "one kernel that writes only the triangle (pairwise.py), not a vendor product and a gather")
 
     @property
     def label(self) -> str:
@@ -48,6 +51,7 @@ class Schedule(BaseModel):
         parts += ["pools as reductions over reshaped windows"] if self.reshaped_pools else []
         parts += ["split reductions"] if self.split_reductions else []
         parts += ["sorted scatters"] if self.sorted_scatters else []
+        parts += ["pairwise products in one kernel"] if self.pairwise else []
         return " and ".join(parts) or "plain"
 
 
@@ -63,6 +67,8 @@ def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgra
                     reshaped_pools=schedule.reshaped_pools)
     if program.unsupported:
         return FusedProgram(program, [])
+    if schedule.pairwise:
+        program = pairwise_program(program) or program
     return fuse(program, gemm_reductions=schedule.gemm_reductions)
 
 
@@ -77,6 +83,9 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_cou
     fused_rows = build(traced, policy, Schedule(gemm_reductions=True))
     if not fused_rows.program.unsupported and any(g.kind == "gemm_reduction" for g in fused_rows.groups):
         found[Schedule(gemm_reductions=True)] = fused_rows
+    fused_pairs = build(traced, policy, Schedule(pairwise=True))
+    if any(g.kind == "pairwise" for g in fused_pairs.groups):
+        found[Schedule(pairwise=True)] = fused_pairs
     layouts = [False, True] if any(call in CHANNELS_LAST_CALLS for call in plain.program.vendor_calls) else [False]
     pools = [False, True] if _windows(build(traced, policy, Schedule(reshaped_pools=True))) < _windows(plain) \
         else [False]

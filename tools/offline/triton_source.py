@@ -222,19 +222,26 @@ def pointwise_kernel(group: FusionGroup, dtypes: dict[str, str]) -> str:
 
 
 def gather_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -> list[str]:
-    """A table read at an id (lowering_gather.py): masked where the id is outside the table, and counted as bad.
-    A guarded gather (a third argument, a flag) reads only where its flag holds, and gives 0 elsewhere."""
+    """A table read at its ids, one per GATHERED dim in order (lowering_gather.py, lowering_subscript.py): masked
+    where an id is outside the table, and counted as bad. Indexing by tensors (`subscript`) counts negative ids
+    from the end, as PyTorch does. A guarded gather (an argument after its ids, a flag) reads only where its flag
+    holds, and gives 0 elsewhere."""
     t = names.gathered.index(member.args[0])
-    picked = member.dims.index(GATHERED)
-    index = f"ids_{member.name}"
-    address = " + ".join(f"{index} * e{t}_st{k}" if d == GATHERED else f"i{d} * e{t}_st{k}"
-                         for k, d in enumerate(member.dims))
+    picked = [k for k, d in enumerate(member.dims) if d == GATHERED]
+    index = {k: f"ids_{member.name}_{k}" for k in picked}
     valid = f"ok_{member.name}"
-    read = f"mask & ({names.operand(member.args[2])} != 0)" if len(member.args) > 2 else "mask"
-    return [f"{index} = {names.operand(member.args[1])}.to(tl.int64)",
-            f"{valid} = ({index} >= 0) & ({index} < e{t}_n{picked})",
-            f"bad = bad | ({read} & ({valid} == 0))",
-            f"v_{member.name} = {load_of(f'e{t}_ptr', address, f'{read} & {valid}', dtypes[member.args[0]])}"]
+    guard = member.args[1 + len(picked):]
+    read = f"mask & ({names.operand(guard[0])} != 0)" if guard else "mask"
+    lines = [f"{valid} = {read}"]
+    for k, ids in zip(picked, member.args[1:1 + len(picked)], strict=True):
+        lines.append(f"{index[k]} = {names.operand(ids)}.to(tl.int64)")
+        if member.fn == "subscript":
+            lines.append(f"{index[k]} = tl.where({index[k]} < 0, {index[k]} + e{t}_n{k}, {index[k]})")
+        lines.append(f"{valid} = {valid} & ({index[k]} >= 0) & ({index[k]} < e{t}_n{k})")
+    address = " + ".join(f"{index[k]} * e{t}_st{k}" if d == GATHERED else f"i{d} * e{t}_st{k}"
+                         for k, d in enumerate(member.dims))
+    return [*lines, f"bad = bad | ({read} & ({valid} == 0))",
+            f"v_{member.name} = {load_of(f'e{t}_ptr', address, valid, dtypes[member.args[0]])}"]
 
 
 def render(group: FusionGroup, header: str, body: list[str]) -> str:
