@@ -148,7 +148,7 @@ def _param(state: LoweringState, node: TracedNode) -> None:
 def _getitem(state: LoweringState, node: TracedNode) -> None:
     base = node.args[0]["node"] if tag_of(node.args[0]) == "node" else None
     if base in state.tuples:
-        state.emit_py(node.name, state.tuples[base][int(state.value(node.args[1]))], shape_of(node.meta))
+        state.aliases[node.name] = state.tuples[base][int(state.value(node.args[1]))]
     else:
         _view(state, node)
 
@@ -160,7 +160,7 @@ def _getattr(state: LoweringState, node: TracedNode) -> None:
     """`torch.max(x, dim).values` names an element of the result; `x.T` is a view."""
     base, attribute = node.args[0]["node"], node.args[1]["const"]
     if base in state.tuples and attribute in ("values", "indices"):
-        state.emit_py(node.name, state.tuples[base][attribute == "indices"], shape_of(node.meta))
+        state.aliases[node.name] = state.tuples[base][attribute == "indices"]
     elif attribute in _TENSOR_ATTRIBUTE_VIEWS:
         state.emit_py(node.name, f"{base}.{attribute}", shape_of(node.meta))
     else:
@@ -240,11 +240,13 @@ def _register_composites() -> None:
     from .lowering_gather import GATHERS
     from .lowering_pool import POOLS
     from .lowering_segments import SEGMENTS
+    from .lowering_topk import TOPK
 
     HANDLERS.update(COMPOSITES)
     HANDLERS.update(POOLS)
     HANDLERS.update(SEGMENTS)
     HANDLERS.update(GATHERS)
+    HANDLERS.update(TOPK)
 
 
 _register_composites()

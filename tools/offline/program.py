@@ -24,7 +24,9 @@ def names_in(code: str) -> set[str]:
 # "segment" reduces runs of rows whose bounds are data (offsets or lengths), over a jagged tensor or over rows
 # of a table picked by ids (an embedding bag); its iteration shape is (segments, row width), see SegmentSpec.
 # "gather" reads a table at an id (lowering_gather.py): `dims` maps each table dim to the iteration dim it follows.
-PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather"]
+# "topk" selects the k largest (or smallest) elements along its one reduced dim (lowering_topk.py): its args are
+# the tensor, k and `largest`; `index` marks the indices' step. Its shape has k along that dim.
+PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather", "topk"]
 
 
 @dataclass(frozen=True)
