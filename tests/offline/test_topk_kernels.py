@@ -15,28 +15,28 @@ import torch
 
 from kevolve.tools.offline.configs import default_config, neighbours
 from kevolve.tools.offline.lowering import lower
-from kevolve.tools.offline.tracing import trace_reference
+from kevolve.tools.offline.traced import TracedProgram
 from offline_helpers import assert_same, candidate_source, fused_program, load, reference_module
 
 PROBLEMS = Path(__file__).resolve().parents[2] / "eval_harness" / "problems"
 
 # Two selections, so that one trace covers both orders and a middle dim as well as the last, and gathers at the
-# first's indices from a row computed in its kernel and from one it reads. k is the model's (the kernel takes it at
-# run time); the dim and `largest` choose the kernel's code.
+# first's indices from a row computed in its kernel and from one it reads, scaled per row (`gain`, read by the same
+# kernel). k is the model's (the kernel takes it at run time); the dim and `largest` choose the kernel's code.
 TOPK = reference_module("""
     class Model(nn.Module):
         def __init__(self, k):
             super().__init__()
             self.k = k
 
-        def forward(self, x):
+        def forward(self, x, gain):
             scores = x * 2.0
             weighted = scores.sigmoid() * x
             values, indices = torch.topk(scores, self.k, dim=-1)
             picked = torch.gather(weighted, -1, indices) + torch.gather(x, 2, indices)
             smallest = x.topk(self.k, dim=1, largest=False)
-            return values + 1.0, indices, picked * values, smallest.values, smallest.indices
-    """, "[torch.randn(2, 6, 6)]", "[3]")
+            return values + 1.0, indices, picked * values * gain, smallest.values, smallest.indices
+    """, "[torch.randn(2, 6, 6), torch.randn(6, 1)]", "[3]")
 
 
 def _run(reference: str, init: list, inputs: list, tmp_path: Path, name: str) -> tuple:
@@ -58,7 +58,8 @@ def test_topk_matches_pytorch(shape: tuple, k: int, tmp_path: Path) -> None:
     name = f"topk_{k}"
     module = load(candidate_source(TOPK, fused_program(TOPK), looping=False), tmp_path, f"gen_{name}")
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(k))
-    assert_same(load(TOPK, tmp_path, f"ref_{name}"), module, [k], [x])
+    gain = torch.randn(shape[1], 1, generator=torch.Generator().manual_seed(k))
+    assert_same(load(TOPK, tmp_path, f"ref_{name}"), module, [k], [x, gain])
 
 
 def test_ties_and_nans_pick_what_pytorch_picks(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_ties_and_nans_pick_what_pytorch_picks(tmp_path: Path) -> None:
     rows = torch.stack([pattern.roll(i) for i in range(10)])  # each row and each column a rotation of the pattern
     x = torch.stack([rows, torch.zeros(10, 10), rows.nan_to_num(nan=2.0).round()])
     k = 6
-    largest, largest_at, _, smallest, smallest_at = _run(TOPK, [k], [x / 2.0], tmp_path, "ties")
+    largest, largest_at, _, smallest, smallest_at = _run(TOPK, [k], [x / 2.0, torch.ones(10, 1)], tmp_path, "ties")
     for values, at, dim, biggest in ((largest - 1.0, largest_at, 2, True), (smallest * 2.0, smallest_at, 1, False)):
         torch.testing.assert_close(values, torch.topk(x, k, dim=dim, largest=biggest).values, equal_nan=True)
         torch.testing.assert_close(x.gather(dim, at), values, equal_nan=True)
@@ -98,14 +99,24 @@ def test_the_search_walks_rows_and_warps_only() -> None:
 
 def test_k_beyond_the_row_raises_as_pytorch_does(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="selected index k out of range"):
-        _run(TOPK, [8], [torch.randn(3, 9, 7)], tmp_path, "too_many")
+        _run(TOPK, [8], [torch.randn(3, 9, 7), torch.ones(9, 1)], tmp_path, "too_many")
 
 
 def test_declines_name_the_reason() -> None:
-    reference = reference_module("""
-        class Model(nn.Module):
-            def forward(self, x):
-                return torch.topk(x, 17).values, torch.topk(x, 2, sorted=False).indices
-        """, "[torch.randn(4, 32)]")
-    unsupported = " ".join(lower(trace_reference(reference)).unsupported)
+    """What the tracer reports for `torch.topk(x, 17).values, torch.topk(x, 2, sorted=False).indices` (a trace of
+    its own would take a tracing process's start)."""
+    def selection(name: str, k: int, kwargs: dict) -> dict:
+        return {"name": name, "op": "topk", "args": [{"node": "x"}, {"const": k}], "kwargs": kwargs}
+
+    def element(name: str, of: str, attribute: str, k: int, dtype: str) -> dict:
+        return {"name": name, "op": "getattr", "args": [{"node": of}, {"const": attribute}],
+                "meta": {"shape": [4, k], "dtype": dtype}}
+
+    traced = TracedProgram.model_validate({
+        "inputs": ["x"], "input_meta": {"x": {"shape": [4, 32], "dtype": "torch.float32"}},
+        "nodes": [selection("topk", 17, {}), selection("topk_1", 2, {"sorted": {"const": False}}),
+                  element("getattr_1", "topk", "values", 17, "torch.float32"),
+                  element("getattr_2", "topk_1", "indices", 2, "torch.int64")],
+        "output": {"list": [{"node": "getattr_1"}, {"node": "getattr_2"}], "tuple": True}})
+    unsupported = " ".join(lower(traced).unsupported)
     assert "with k > 16" in unsupported and "with sorted=False" in unsupported, unsupported

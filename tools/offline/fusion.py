@@ -158,8 +158,8 @@ def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool, tensors: di
         return "full" if step.shape.dims == group.shape and not group.reduced_dims else None
     if step.kind == "topk":
         return "picked" if _joins_selection(group, step, tensors) else None
-    if group.selections() and (picked := _picked_level(group, step, tensors)) != "unpicked":
-        return picked
+    if any(group.levels.get(arg) == "picked" for arg in step.tensor_args()):
+        return _picked_level(group, step, tensors)
     if step.kind == "gather":  # gathers are generated in elementwise kernels only
         plain = not group.reduced_dims and group.head() is None and not group.window_members()
         return "full" if plain and step.shape.dims == group.shape else None
@@ -201,11 +201,12 @@ def _joins_selection(group: FusionGroup, step: PrimStep, tensors: dict[str, Shap
 def _per_row(group: FusionGroup, shape: tuple[int, ...]) -> bool:
     """An operand from outside that a picked value reads: one value per kept row (it broadcasts over the k)."""
     kept = group.kept_shape(True)
-    return len(shape) <= len(kept) and all(s in (1, k) for s, k in zip(reversed(shape), reversed(kept)))
+    tail = kept[len(kept) - len(shape):]  # broadcasting aligns the trailing dims
+    return len(shape) <= len(kept) and all(s in (1, k) for s, k in zip(shape, tail, strict=True))
 
 
-def _picked_level(group: FusionGroup, step: PrimStep, tensors: dict[str, Shape]) -> Level | None | str:
-    """How `step` joins a group that selects top-k: "unpicked" where the selection does not concern it."""
+def _picked_level(group: FusionGroup, step: PrimStep, tensors: dict[str, Shape]) -> Level | None:
+    """How `step`, which reads a value of the group's picked level, joins it."""
     inside = {arg: group.levels[arg] for arg in step.tensor_args() if arg in group.levels}
     picked_shape = group.selections()[0].shape.dims
     if step.kind == "gather":
@@ -213,9 +214,8 @@ def _picked_level(group: FusionGroup, step: PrimStep, tensors: dict[str, Shape])
         along = tuple(GATHERED if d in group.reduced_dims else d for d in range(len(group.shape)))
         table = step.args[0]
         return "picked" if ids is not None and step.dims == along and step.shape.dims == picked_shape \
-            and inside.get(table, "full") == "full" and tensors[table].dims == group.shape else None
-    if "picked" not in inside.values():
-        return "unpicked"
+            and inside.get(table, "full") == "full" and tensors[table].dims == group.shape \
+            and "float" in tensors[table].dtype else None
     if step.kind == "reduce":
         return "reduced" if step.dims == group.reduced_dims and step.fn in ("sum", "mean", "amax", "amin") else None
     outside = [arg for arg in step.tensor_args() if arg not in group.levels]

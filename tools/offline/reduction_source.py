@@ -176,7 +176,8 @@ class ReductionBody:
         lines = []
         if key not in self.selected:
             self.selected[key] = f"sel{len(self.selected)}"
-            lines = selection_lines(self.selected[key], self.names.operand(member.args[0]), member.args[2].expr == "True")
+            largest = member.args[2].expr == "True"
+            lines = selection_lines(self.selected[key], self.names.operand(member.args[0]), largest)
         return [*lines, f"v_{member.name} = {self.selected[key]}_{'i' if member.index else 'v'}"]
 
     def picked_gather(self, member: PrimStep) -> list[str]:
