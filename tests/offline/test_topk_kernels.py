@@ -22,7 +22,8 @@ PROBLEMS = Path(__file__).resolve().parents[2] / "eval_harness" / "problems"
 
 # Two selections, so that one trace covers both orders and a middle dim as well as the last, and gathers at the
 # first's indices from a row computed in its kernel and from one it reads, scaled per row (`gain`, read by the same
-# kernel). k is the model's (the kernel takes it at run time); the dim and `largest` choose the kernel's code.
+# kernel), and a reduced and a full output before the picked ones (the forward unpacks them in the order the launcher
+# returns them). k is the model's (the kernel takes it at run time); the dim and `largest` choose the kernel's code.
 TOPK = reference_module("""
     class Model(nn.Module):
         def __init__(self, k):
@@ -31,11 +32,13 @@ TOPK = reference_module("""
 
         def forward(self, x, gain):
             scores = x * 2.0
+            peak = scores.amax(-1, keepdim=True)
+            centred = scores - peak
             weighted = scores.sigmoid() * x
             values, indices = torch.topk(scores, self.k, dim=-1)
             picked = torch.gather(weighted, -1, indices) + torch.gather(x, 2, indices)
             smallest = x.topk(self.k, dim=1, largest=False)
-            return values + 1.0, indices, picked * values * gain, smallest.values, smallest.indices
+            return values + 1.0, indices, picked * values * gain, smallest.values, smallest.indices, peak, centred
     """, "[torch.randn(2, 6, 6), torch.randn(6, 1)]", "[3]")
 
 
@@ -54,7 +57,7 @@ def _run(reference: str, init: list, inputs: list, tmp_path: Path, name: str) ->
 ])
 def test_topk_matches_pytorch(shape: tuple, k: int, tmp_path: Path) -> None:
     groups = fused_program(TOPK).groups  # the gathers and what follows them are in their selection's kernel
-    assert [(g.kind, len(g.selections()), len(g.outputs)) for g in groups] == [("reduction", 2, 3), ("reduction", 2, 2)]
+    assert [(g.kind, len(g.selections()), len(g.outputs)) for g in groups] == [("reduction", 2, 5), ("reduction", 2, 2)]
     name = f"topk_{k}"
     module = load(candidate_source(TOPK, fused_program(TOPK), looping=False), tmp_path, f"gen_{name}")
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(k))
@@ -68,7 +71,8 @@ def test_ties_and_nans_pick_what_pytorch_picks(tmp_path: Path) -> None:
     rows = torch.stack([pattern.roll(i) for i in range(10)])  # each row and each column a rotation of the pattern
     x = torch.stack([rows, torch.zeros(10, 10), rows.nan_to_num(nan=2.0).round()])
     k = 6
-    largest, largest_at, _, smallest, smallest_at = _run(TOPK, [k], [x / 2.0, torch.ones(10, 1)], tmp_path, "ties")
+    outputs = _run(TOPK, [k], [x / 2.0, torch.ones(10, 1)], tmp_path, "ties")
+    largest, largest_at, _, smallest, smallest_at = outputs[:5]
     for values, at, dim, biggest in ((largest - 1.0, largest_at, 2, True), (smallest * 2.0, smallest_at, 1, False)):
         torch.testing.assert_close(values, torch.topk(x, k, dim=dim, largest=biggest).values, equal_nan=True)
         torch.testing.assert_close(x.gather(dim, at), values, equal_nan=True)
