@@ -106,21 +106,18 @@ def test_k_beyond_the_row_raises_as_pytorch_does(tmp_path: Path) -> None:
         _run(TOPK, [8], [torch.randn(3, 9, 7), torch.ones(9, 1)], tmp_path, "too_many")
 
 
-def test_declines_name_the_reason() -> None:
-    """What the tracer reports for `torch.topk(x, 17).values, torch.topk(x, 2, sorted=False).indices` (a trace of
-    its own would take a tracing process's start)."""
-    def selection(name: str, k: int, kwargs: dict) -> dict:
-        return {"name": name, "op": "topk", "args": [{"node": "x"}, {"const": k}], "kwargs": kwargs}
-
-    def element(name: str, of: str, attribute: str, k: int, dtype: str) -> dict:
-        return {"name": name, "op": "getattr", "args": [{"node": of}, {"const": attribute}],
-                "meta": {"shape": [4, k], "dtype": dtype}}
-
+@pytest.mark.parametrize(("width", "k", "kwargs", "why"), [
+    (32, 17, {}, "with k > 16"),
+    (32, 2, {"sorted": {"const": False}}, "with sorted=False"),
+    (16385, 2, {}, "over rows longer than 16384"),
+])
+def test_declines_name_the_reason(width: int, k: int, kwargs: dict, why: str) -> None:
+    """What the tracer reports for `torch.topk(x, k, **kwargs).values` (a trace of its own would take a tracing
+    process's start)."""
     traced = TracedProgram.model_validate({
-        "inputs": ["x"], "input_meta": {"x": {"shape": [4, 32], "dtype": "torch.float32"}},
-        "nodes": [selection("topk", 17, {}), selection("topk_1", 2, {"sorted": {"const": False}}),
-                  element("getattr_1", "topk", "values", 17, "torch.float32"),
-                  element("getattr_2", "topk_1", "indices", 2, "torch.int64")],
-        "output": {"list": [{"node": "getattr_1"}, {"node": "getattr_2"}], "tuple": True}})
-    unsupported = " ".join(lower(traced).unsupported)
-    assert "with k > 16" in unsupported and "with sorted=False" in unsupported, unsupported
+        "inputs": ["x"], "input_meta": {"x": {"shape": [4, width], "dtype": "torch.float32"}},
+        "nodes": [{"name": "topk", "op": "topk", "args": [{"node": "x"}, {"const": k}], "kwargs": kwargs},
+                  {"name": "getattr_1", "op": "getattr", "args": [{"node": "topk"}, {"const": "values"}],
+                   "meta": {"shape": [4, k], "dtype": "torch.float32"}}],
+        "output": {"node": "getattr_1"}})
+    assert why in " ".join(lower(traced).unsupported)

@@ -1,7 +1,7 @@
 """`torch.topk` with a small constant k as a `topk` primitive of the row-reduction family.
 
-The kernel keeps the row in registers and takes k passes of max and arg-max over it (reduction_source.py), so
-the cost grows with k: beyond MAX_K a sort would be the better kernel, and none is written here. The values
+The kernel keeps the row in registers and takes k passes of max and arg-max over it (topk_source.py), so the cost
+grows with k: beyond MAX_K a sort would be the better kernel, and none is written here. The values
 and the indices are two steps over the same selection, which the kernel computes once.
 """
 
@@ -12,6 +12,9 @@ from .program import Scalar
 from .traced import TracedNode
 
 MAX_K = 16
+# The kernel holds whole rows in registers (it has no looping form): longer rows would spill or pass Triton's
+# largest block.
+MAX_ROW = 16384
 
 
 def _topk(state: LoweringState, node: TracedNode) -> None:
@@ -33,6 +36,9 @@ def _topk(state: LoweringState, node: TracedNode) -> None:
         state.decline(node, "with sorted=False (PyTorch's order is then unspecified)")
         return
     dims = state.dims_of(x, bound["dim"])
+    if any(state.shape(x)[d] > MAX_ROW for d in dims):
+        state.decline(node, f"over rows longer than {MAX_ROW} (the kernel holds whole rows; it has no looping form)")
+        return
     shape = tuple(traced_k if d in dims else size for d, size in enumerate(state.shape(x)))
     args: list[str | Scalar] = [x, k, largest]
     values = state.emit_prim("topk", "topk", args, name=f"{node.name}_values", dims=dims, shape_override=shape)
