@@ -150,12 +150,14 @@ def neighbours(group: FusionGroup, config: GroupConfig, sorted_scatter: bool = F
     else:
         # A pool keeps its tap loop (one tap per step): only how many outputs a program takes, and its warps, move.
         pool = bool(group.window_members())
+        # A top-k selection always holds whole rows (reduction_source.py): it has no slices to size.
+        sliced = not pool and not group.selections()
         rows = step(_TAP_ROWS if pool else _ROWS, config.rows)
         moves = [{"splits": s} for s in step(_SPLITS, config.splits)] if config.splits else []
         moves += [{"rows": r} for r in rows] + [{"warps": w} for w in step(_WARPS, config.warps)]
-        if not pool:
+        if sliced:
             moves += [{"chunk": c} for c in step(_CHUNKS, config.chunk)]
-        if not pool and not config.splits:  # a split program always loops over its part
+        if sliced and not config.splits:  # a split program always loops over its part
             moves += [{"single_max": s} for s in step(_SINGLE, config.single_max)]
         moves += [{"rows": r, "warps": w} for r, w in product(rows, step(_WARPS, config.warps))]
     return [config.model_copy(update=move) for move in moves]

@@ -116,7 +116,7 @@ def _group_work(group: FusionGroup, config: GroupConfig, program: Program, mode:
     if config.splits:
         return _split_work(group, config, row_blocks, read, per_row, written, flops)
     # On chip, every input is read once; looping, once per reduction and once more for the full-level outputs.
-    on_chip = extent(group) <= config.single_max or bool(group.window_members())
+    on_chip = extent(group) <= config.single_max or bool(group.window_members() or group.selections())
     passes = 1 if on_chip else reductions + bool(names.outputs_full)
     return [KernelWork(what=group.name, bytes=passes * read + per_row + written, flops=flops, programs=row_blocks)]
 

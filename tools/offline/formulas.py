@@ -312,6 +312,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
                       "padding_idx=None"),
     "embedding": ("input", "weight", "padding_idx=None", "max_norm=None", "norm_type=2.0", "scale_grad_by_freq=False",
                   "sparse=False"),
+    "topk": ("input", "k", "dim=-1", "largest=True", "sorted=True"),
     "index_select": ("input", "dim", "index"), "gather": ("input", "dim", "index", "sparse_grad=False"),
     "take_along_dim": ("input", "indices", "dim=None"), "masked_fill": ("input", "mask", "value"),
     "index_add": ("input", "dim", "index", "source", "alpha=1"), "scatter_add": ("input", "dim", "index", "src"),

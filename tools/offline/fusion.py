@@ -10,6 +10,10 @@ they start a group. A group's outputs are the members that something outside it 
 A GEMM's group holds its product and an elementwise epilogue; with `gemm_reductions`, also reductions over
 the product's rows (max, sum, logsumexp, softmax: the reduced dim is the output's last of two), so the whole
 row is reduced in the kernel that computes it instead of being written out and read back.
+
+A reduction group may select each row's top k (lowering_topk.py): the selection's values and indices, gathers
+at those indices from the row, elementwise steps on them and reductions over the k picked are its `picked` level,
+so a mixture-of-experts router (softmax, top-k, gather, renormalisation) is one kernel.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .program import PrimStep, Program, PyStep, Scalar, names_in
+from .program import GATHERED, PrimStep, Program, PyStep, Scalar, Shape, names_in
 from .view_motion import view_source
 
-Level = Literal["full", "reduced"]
+# "picked": shaped like the reduced level with k along the reduced dim, a top-k selection's and what follows it.
+Level = Literal["full", "reduced", "picked"]
 
 
 @dataclass
@@ -95,8 +100,18 @@ class FusionGroup:
         return list(dict.fromkeys(t for m in self.members for t in m.starts()))
 
     def gathered(self) -> list[str]:
-        """Tables read at ids (embedding lookups, index_select, gather), in first-use order."""
-        return list(dict.fromkeys(m.tensor_args()[0] for m in self.members if m.kind == "gather"))
+        """Tables read at ids (embedding lookups, index_select, gather), in first-use order; a gather from the row
+        at its top-k indices is not one (the row is on chip)."""
+        return list(dict.fromkeys(m.tensor_args()[0] for m in self.members if m.kind == "gather"
+                                  and not self.picks(m)))
+
+    def selections(self) -> list[PrimStep]:
+        """The top-k members; one group's all have the same k (their picked level has one shape)."""
+        return [m for m in self.members if m.kind == "topk"]
+
+    def picks(self, member: PrimStep) -> bool:
+        """A gather from the row at a top-k selection's indices."""
+        return member.kind == "gather" and self.levels.get(member.name) == "picked"
 
     def external(self, level: Level) -> list[str]:
         """Tensors from outside the group that members read elementwise at `level`, in first-use order."""
@@ -105,7 +120,8 @@ class FusionGroup:
             if member.kind in ("window", "gemm", "segment", "pairwise"):
                 continue
             use = "full" if member.kind != "pointwise" else self.levels[member.name]
-            for arg in member.elementwise_args():
+            use = "reduced" if use == "picked" else use  # a picked value meets per-row operands only
+            for arg in member.elementwise_args() + member.tensor_args()[:1] * self.picks(member):
                 if arg not in self.levels and use == level:
                     found[arg] = None
         return list(found)
@@ -147,8 +163,8 @@ def _reduces_gemm_rows(group: FusionGroup, step: PrimStep) -> bool:
     return step.kind == "reduce" and len(group.shape) == 2 and step.dims == (1,)
 
 
-def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | None:
-    """The level `step` would have in `group`, or None when it does not fit."""
+def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool, tensors: dict[str, Shape]) -> Level | None:
+    """The level `step` would have in `group`, or None when it does not fit; `tensors`: every value's shape."""
     inside = [arg for arg in step.tensor_args() if arg in group.levels]
     # A scatter's output is complete only when every program has added into it, and it has a shape of its own:
     # what reads it, and anything but elementwise steps, belongs to another kernel.
@@ -167,6 +183,10 @@ def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | 
         return None
     if step.kind == "window":
         return "full" if step.shape.dims == group.shape and not group.reduced_dims else None
+    if step.kind == "topk":
+        return "picked" if _joins_selection(group, step, tensors) else None
+    if any(group.levels.get(arg) == "picked" for arg in step.tensor_args()):
+        return _picked_level(group, step, tensors)
     if step.kind == "gather":  # gathers are generated in elementwise kernels only
         plain = not group.reduced_dims and group.head() is None and not group.window_members()
         return "full" if plain and step.shape.dims == group.shape else None
@@ -191,6 +211,44 @@ def _join(group: FusionGroup, step: PrimStep, gemm_reductions: bool) -> Level | 
     if any(member.kind == "scan" for member in group.members) and step.kind == "reduce":
         return None
     return "reduced" if step.kind == "reduce" else "full"
+
+
+def _joins_selection(group: FusionGroup, step: PrimStep, tensors: dict[str, Shape]) -> bool:
+    """A top-k of a row of the group (computed in it or read), in a kernel that holds whole rows (and other
+    selections of the same k)."""
+    operand = step.args[0]
+    row = group.levels.get(operand, "full" if tensors[operand].dims == group.shape else None)
+    plain = group.head() is None and not group.window_members() and not group.gathered() \
+        and not any(m.kind == "scan" for m in group.members)
+    same_k = all(m.args[1] == step.args[1] and m.shape.dims == step.shape.dims for m in group.selections())
+    return plain and same_k and row == "full" and len(step.dims) == 1 \
+        and group.reduced_dims in ((), step.dims)
+
+
+def _per_row(group: FusionGroup, shape: tuple[int, ...]) -> bool:
+    """An operand from outside that a picked value reads: one value per kept row (it broadcasts over the k)."""
+    kept = group.kept_shape(True)
+    tail = kept[len(kept) - len(shape):]  # broadcasting aligns the trailing dims
+    return len(shape) <= len(kept) and all(s in (1, k) for s, k in zip(shape, tail, strict=True))
+
+
+def _picked_level(group: FusionGroup, step: PrimStep, tensors: dict[str, Shape]) -> Level | None:
+    """How `step`, which reads a value of the group's picked level, joins it."""
+    inside = {arg: group.levels[arg] for arg in step.tensor_args() if arg in group.levels}
+    picked_shape = group.selections()[0].shape.dims
+    if step.kind == "gather":
+        ids = next((m for m in group.selections() if m.name == step.args[1] and m.index), None)
+        along = tuple(GATHERED if d in group.reduced_dims else d for d in range(len(group.shape)))
+        table = step.args[0]
+        return "picked" if ids is not None and step.dims == along and step.shape.dims == picked_shape \
+            and inside.get(table, "full") == "full" and tensors[table].dims == group.shape \
+            and "float" in tensors[table].dtype else None
+    if step.kind == "reduce":
+        return "reduced" if step.dims == group.reduced_dims and step.fn in ("sum", "mean", "amax", "amin") else None
+    outside = [arg for arg in step.tensor_args() if arg not in group.levels]
+    fits = step.kind == "pointwise" and step.shape.dims == picked_shape and "full" not in inside.values() \
+        and not step.tables() and not step.pieces() and all(_per_row(group, tensors[arg].dims) for arg in outside)
+    return "picked" if fits else None
 
 
 def _relabels(step: PrimStep, program: Program) -> bool:
@@ -282,8 +340,11 @@ class _Fuser:
         reads += [name for m in [step, *inlined] for a in m.args
                   if isinstance(a, Scalar) and not a.literal for name in names_in(a.expr)]
         producers = [self.group_of[arg] for arg in step.tensor_args() if arg in self.group_of]
+        if step.kind == "topk":  # a selection's values and indices share its kernel, whatever they select from
+            producers += [self.group_of[m.name] for m in self.program.steps if m.name in self.group_of
+                          and m.kind == "topk" and (m.args, m.dims) == (step.args, step.dims)]
         target = max(producers, key=lambda g: g.index, default=None)
-        level = _join(target, step, self.gemm_reductions) if target is not None else None
+        level = _join(target, step, self.gemm_reductions, self.program.tensors) if target is not None else None
         if target is not None and level is not None:
             outside = [arg for arg in reads if arg not in target.levels]
             if any(self.reaches(self.reads_groups.get(arg, set()), target.index) for arg in outside) \
@@ -302,13 +363,13 @@ class _Fuser:
                 if step.kind in ("reduce", "scan") else step.shape.dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in self.stages), shape=full)
             self.stages.append(target)
-            level = "full" if step.kind != "reduce" else "reduced"
+            level = {"reduce": "reduced", "topk": "picked"}.get(step.kind, "full")
         for value in inlined:
             if value.name not in target.levels:
                 target.members.append(value)
                 target.levels[value.name] = level
                 target.inlined.add(value.name)
-        if step.kind in ("reduce", "scan"):
+        if step.kind in ("reduce", "scan", "topk"):
             target.reduced_dims = step.dims
         self.group_reads.setdefault(target.index, set()).update(
             *(self.reads_groups.get(arg, set()) for arg in reads if arg not in target.levels))

@@ -18,10 +18,10 @@ from .triton_source import KernelNames
 
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 # Positional names the kernel writers use: a family (one operand) and a part of it, or a loaded value.
-_PART = re.compile(r"(?P<family>[abwoqgptec]\d+)_(?P<part>ptr|st\d+|n\d+|off|k|base)")
+_PART = re.compile(r"(?P<family>[abwoqugptec]\d+)_(?P<part>ptr|st\d+|n\d+|off|k|base)")
 _GEMM_PART = re.compile(r"(?P<family>[xw])_(?P<part>ptr|s\d+)")
 _VALUE = re.compile(r"(?P<kind>[xy])(?P<index>\d+)")
-_OUT_STRIDE = re.compile(r"os(?P<dim>\d+)")
+_OUT_STRIDE = re.compile(r"(?P<level>[op])s(?P<dim>\d+)")
 _VALUE_FAMILY = {"x": "a", "y": "b"}
 
 
@@ -37,8 +37,8 @@ def _families(group: FusionGroup) -> dict[str, str]:
     product = group.gemm()
     families = {f"{prefix}{i}": tensor for prefix, tensors in (
         ("a", names.full), ("b", names.reduced), ("w", names.windowed), ("e", names.gathered),
-        ("o", names.outputs_full), ("q", names.outputs_reduced), ("p", names.pieces), ("t", names.tables),
-        ("c", names.scattered))
+        ("o", names.outputs_full), ("q", names.outputs_reduced), ("u", names.outputs_picked), ("p", names.pieces),
+        ("t", names.tables), ("c", names.scattered))
         for i, tensor in enumerate(tensors)}
     if product is not None:
         first, second = product.tensor_args()[:2]
@@ -53,7 +53,7 @@ def _families(group: FusionGroup) -> dict[str, str]:
 def _readable(identifier: str, families: dict[str, str], gemm: bool) -> str | None:
     """The name `identifier` reads as, or None for one that is not a positional name (or has no readable base)."""
     if match := _OUT_STRIDE.fullmatch(identifier):
-        return f"out_stride{match['dim']}"
+        return f"{'picked' if match['level'] == 'p' else 'out'}_stride{match['dim']}"
     part_match = _PART.fullmatch(identifier) or (_GEMM_PART.fullmatch(identifier) if gemm else None)
     if part_match:
         base = sanitise(families.get(part_match["family"], ""))

@@ -18,6 +18,7 @@ OUTSIDE_TABLE = "an index outside the tensor it selects from"
 LARGER_INDEX = "gather's index is larger than its source along a dim it does not pick"
 # Gathers whose table's other sizes broadcast with the ids' (not torch.gather's "take", whose ids give them all).
 SELECTING = ("select", "subscript")
+TOPK_RANGE = "selected index k out of range"  # PyTorch's words
 
 
 def out_dtype(dtypes: dict[str, str], name: str) -> str:
@@ -40,7 +41,7 @@ def _selected_shapes(group: FusionGroup, names: KernelNames) -> list[str]:
     its ids give the other dims."""
     shapes = []
     for member in group.members:
-        if member.kind == "gather" and member.fn in SELECTING:
+        if member.kind == "gather" and member.fn in SELECTING and not group.picks(member):
             table = f"e{names.gathered.index(member.args[0])}"
             sizes = [1] * len(group.shape)
             for k, d in enumerate(member.dims):
@@ -54,7 +55,7 @@ def _broadcast_tables(group: FusionGroup, names: KernelNames) -> list[str]:
     """A selecting gather's table of size 1 along a dim it follows reads its one row there (stride 0)."""
     lines = []
     for member in group.members:
-        if member.kind == "gather" and member.fn in SELECTING:
+        if member.kind == "gather" and member.fn in SELECTING and not group.picks(member):
             table = f"e{names.gathered.index(member.args[0])}"
             sizes = ", ".join(f"{table}.shape[{k}]" if d == GATHERED else f"shape[{d}]"
                               for k, d in enumerate(member.dims))
@@ -75,7 +76,7 @@ def _checked_takes(group: FusionGroup, names: KernelNames) -> list[str]:
     checked on the shapes, on the host, so the kernel never reads past the source."""
     lines = []
     for member in group.members:
-        if member.kind == "gather" and member.fn == "take":
+        if member.kind == "gather" and member.fn == "take" and not group.picks(member):
             table = f"e{names.gathered.index(member.args[0])}"
             pairs = ", ".join(f"({d}, {k})" for k, d in enumerate(member.dims) if d != GATHERED)
             lines += [f"if any(shape[d] > {table}.shape[k] for d, k in ({pairs},)):",
@@ -137,6 +138,8 @@ def _kernel_values(group: FusionGroup, names: KernelNames, outputs: list[str]) -
                    **{f"c{i}_st{d}": f"c{i}.stride({d})" for d in range(names.rank)}}
     values |= {"ok_ptr": "ok"} if names.checks_ids else {}
     values |= {f"os{d}": f"o0.stride({d})" for d in range(names.rank)} if names.outputs_full else {}
+    values |= {f"u{i}_ptr": f"u{i}" for i in range(len(names.outputs_picked))}
+    values |= {f"ps{d}": f"u0.stride({d})" for d in range(names.rank)} if names.outputs_picked else {}
     values |= {f"n{d}": f"shape[{d}]" for d in range(names.rank)}
     values |= {f"s{i}": f"s{i}" for i in range(len(names.scalars))}
     return values | {"N": "n", "K": "kept", "R": "extent", "partials_ptr": "partials", "SPLITS": "splits",
@@ -206,6 +209,13 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         lines.append(f"q{i} = torch.empty({shape}, device={device}, dtype={out_dtype(dtypes, name)})")
         outputs.append(f"q{i}")
     lines += scatter_starts(names, device)
+    selections = group.selections()
+    if selections:  # top-k outputs: k along the reduced dim
+        lines.append(f"top = {names.operand(selections[0].args[1])}")
+    for i, name in enumerate(names.outputs_picked):
+        shape = f"[top if d in {reduced_dims!r} else size for d, size in enumerate(shape)]"
+        lines.append(f"u{i} = torch.empty({shape}, device={device}, dtype={out_dtype(dtypes, name)})")
+        outputs.append(f"u{i}")
     pointers = gemm + full + reduced + windowed + pieces + tables + gathered + outputs + scattered
     lines += [f"ok = torch.ones(1, device={device}, dtype=torch.bool)"] if names.checks_ids else []
     values = _kernel_values(group, names, outputs)
@@ -213,6 +223,8 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
     if group.kind != "pointwise":
         lines += [f"kept = math.prod(size for d, size in enumerate(shape) if d not in {reduced_dims!r})",
                   f"extent = math.prod(shape[d] for d in {reduced_dims!r})"]
+    if selections:
+        lines.append(f"if not 0 <= top <= extent:\n        raise RuntimeError({TOPK_RANGE!r})")
     if config.splits:
         plan = split_plan(group)
         arguments = {name: keyword_arguments(kernels[name], values) for name in split_kernel_names(group, plan)}
@@ -236,11 +248,15 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         # tl.dot takes blocks of at least 16 in each dim.
         whole_row = "max(16, triton.next_power_of_2(extent))" if product is not None else \
             "triton.next_power_of_2(extent)"
-        lines += [wide, f"grid = (triton.cdiv(kept, {config.rows}),)",
-                  f"if extent <= {config.single_max}:  # whole rows on chip: every input read once",
-                  f"    {launch('single', whole_row)}",
-                  "else:",
-                  f"    {launch('loop', str(config.chunk))}"]
+        lines += [wide, f"grid = (triton.cdiv(kept, {config.rows}),)"]
+        if selections:  # a top-k selection makes k passes over the whole row, held on chip
+            inner += "BLOCK_T=max(1, triton.next_power_of_2(top)), "
+            lines.append(launch("single", whole_row))
+        else:
+            lines += [f"if extent <= {config.single_max}:  # whole rows on chip: every input read once",
+                      f"    {launch('single', whole_row)}",
+                      "else:",
+                      f"    {launch('loop', str(config.chunk))}"]
     bad_ids = " or ".join([OUTSIDE_TABLE] * bool(gathered) + [OUTSIDE_OUTPUT] * bool(scattered))
     lines += [f"torch._assert_async(ok, {(group.name + ': ' + bad_ids)!r})"] if names.checks_ids else []
     if walks_layout:

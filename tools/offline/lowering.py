@@ -67,6 +67,9 @@ class LoweringState:
         self.steps: list[PyStep | PrimStep] = []
         self.tensors: dict[str, Shape] = {name: Shape(tuple(m.shape), m.dtype) for name, m in traced.input_meta.items()}
         self.tuples: dict[str, list[str]] = {}
+        # A tuple's element that the reference names (`topk(...).indices`, `values, ids = ...`) -> the step that
+        # computes it: read under that step's name, a kernel's value stays in the kernel that computes it.
+        self.aliases: dict[str, str] = {}
         self.params: dict[str, str] = {}
         self.unsupported: list[str] = []
         self.lookups: dict[str, tuple[str, str]] = {}  # an embedding's result -> its table and ids (lowering_gather)
@@ -97,7 +100,8 @@ class LoweringState:
         """A tagged value as a Python expression in the generated forward."""
         tag = tag_of(arg)
         if tag == "node":
-            return self.assigned.get(arg["node"], arg["node"])
+            name = self.aliases.get(arg["node"], arg["node"])
+            return self.assigned.get(name, name)
         if tag == "param":
             return self.param(arg["param"])
         if tag == "attr":
@@ -140,6 +144,8 @@ class LoweringState:
 
     def operand(self, arg: Any) -> str | Scalar:
         tag = tag_of(arg)
+        if tag == "node" and arg["node"] in self.aliases:
+            arg = {**arg, "node": self.aliases[arg["node"]]}
         if tag == "param":
             return self.param(arg["param"])
         if tag == "node" and arg["node"] in self.tensors:
@@ -343,7 +349,7 @@ def _handler_for(node: TracedNode, state: LoweringState) -> Handler | None:
     if node.op in ("max", "min") and tag_of(second) in ("node", "param") \
             and (tag_of(second) == "param" or second["node"] in state.tensors):
         return HANDLERS["maximum" if node.op == "max" else "minimum"]
-    if node.op in ("max", "min"):
+    if node.op in ("max", "min", "topk"):  # a tuple of tensors, which the trace gives no meta
         return HANDLERS[node.op]
     if node.meta is None and node.op not in ("param", "setitem"):
         return python_value

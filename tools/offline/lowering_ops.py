@@ -19,7 +19,7 @@ from .lowering_index import INDEXING, alias, index_view
 from .lowering_repeat import REPEATS, masked_rows
 from .lowering_segments import bag_of_lookup
 from .lowering_subscript import index_by_tensors
-from .program import PrimStep, Scalar
+from .program import Scalar
 from .traced import TracedNode, tag_of
 
 _NOT_OPERANDS = {"inplace", "dtype", "_stacklevel"}
@@ -153,14 +153,7 @@ def _param(state: LoweringState, node: TracedNode) -> None:
 def _getitem(state: LoweringState, node: TracedNode) -> None:
     base = node.args[0]["node"] if tag_of(node.args[0]) == "node" else None
     if base in state.tuples:
-        element = state.tuples[base][int(state.value(node.args[1]))]
-        step = next((s for s in reversed(state.steps) if s.name == element), None)
-        if isinstance(step, PrimStep) and step.kind == "pointwise":
-            # Named again as itself, so that it stays what fusion recomputes where it is read (a triangle's rows,
-            # functions of an arange) rather than a tensor a Python alias would make a kernel write first.
-            state.pw("identity", element, name=node.name)
-        else:
-            state.emit_py(node.name, element, shape_of(node.meta))
+        state.aliases[node.name] = state.tuples[base][int(state.value(node.args[1]))]
     else:
         _view(state, node)
 
@@ -172,7 +165,7 @@ def _getattr(state: LoweringState, node: TracedNode) -> None:
     """`torch.max(x, dim).values` names an element of the result; `x.T` is a view."""
     base, attribute = node.args[0]["node"], node.args[1]["const"]
     if base in state.tuples and attribute in ("values", "indices"):
-        state.emit_py(node.name, state.tuples[base][attribute == "indices"], shape_of(node.meta))
+        state.aliases[node.name] = state.tuples[base][attribute == "indices"]
     elif attribute in _TENSOR_ATTRIBUTE_VIEWS:
         state.emit_py(node.name, f"{base}.{attribute}", shape_of(node.meta))
     else:
@@ -255,6 +248,7 @@ def _register_composites() -> None:
     from .lowering_pool import POOLS
     from .lowering_scatter import SCATTERS
     from .lowering_segments import SEGMENTS
+    from .lowering_topk import TOPK
     from .lowering_triangle import TRIANGLES
 
     HANDLERS.update(COMPOSITES)
@@ -263,6 +257,7 @@ def _register_composites() -> None:
     HANDLERS.update(GATHERS)
     HANDLERS.update(SCATTERS)
     HANDLERS.update(TRIANGLES)
+    HANDLERS.update(TOPK)
 
 
 _register_composites()

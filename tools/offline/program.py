@@ -28,7 +28,10 @@ def names_in(code: str) -> set[str]:
 # the output's, its `dims` the iteration's (the ids' and the added values'), see ScatterSpec.
 # "pairwise" computes the pairs of a triangle of a batched product bmm(A, B) (pairwise.py): args A, B, then the
 # triangle's sizes, lower offset, count and side as `triangle` takes them; its shape is (batch, count).
-PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather", "scatter", "pairwise"]
+# "topk" selects the k largest (or smallest) elements along its one reduced dim (lowering_topk.py): its args are
+# the tensor, k and `largest`; `index` marks the indices' step. Its shape has k along that dim.
+PrimKind = Literal["pointwise", "reduce", "scan", "window", "gemm", "segment", "gather", "scatter", "pairwise",
+                   "topk"]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ outputs, carrying scans across slices.
 A group may start with a GEMM whose rows it reduces (kept dim 0 is the product's row, reduced dim 1 its
 column): the product's tile is computed where a load would be, so the on-chip form multiplies once and the
 looping form multiplies again in each pass, which only pays where the search finds it does.
+
+A group that selects top-k (topk_source.py) has the on-chip form only: its launcher holds whole rows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ from kevolve.eval_harness.precision import MathMode
 from .fusion import FusionGroup
 from .program import PrimStep
 from .regime import dot_call
+from .topk_source import (
+    SLOTS,
+    TOP_COUNT,
+    picked_gather_lines,
+    picked_reduction_lines,
+    picked_stores,
+    selection_key,
+    selection_lines,
+)
 from .triton_source import (
     NEUTRAL,
     PROGRAM_ID,
@@ -38,6 +49,7 @@ class ReductionBody:
         self.names = KernelNames(group)
         self.reduced_dims = list(group.reduced_dims)
         self.members = {m.name: m for m in group.members}
+        self.selected: dict[tuple[object, ...], str] = {}  # a selection's key -> the prefix of its values
 
     def prologue(self, out_row: bool = True) -> list[str]:
         """`out_row`: the offset of each kept row in the full-level outputs, for a kernel that stores them."""
@@ -52,6 +64,8 @@ class ReductionBody:
             lines.append(f"y{i} = {load}")
         if n.outputs_full and out_row:
             lines.append(f"out_row = {offset_of('os', n.kept, 'j', 'k')}")
+        if self.group.selections():
+            lines += [f"{TOP_COUNT} = {n.operand(self.group.selections()[0].args[1])}", *SLOTS]
         return lines
 
     def slice_lines(self, start: str, stop: str = "R") -> list[str]:
@@ -156,9 +170,29 @@ class ReductionBody:
         last = f"tl.sum(tl.where(tl.arange(0, BLOCK_R)[None, :] == BLOCK_R - 1, v_{member.name}, 0.0), axis=1)"
         return [f"v_{member.name} = {combine}", f"{carry} = {last}"]
 
+    def selection(self, member: PrimStep) -> list[str]:
+        """A top-k's values or indices; the selection is made once for both."""
+        key = selection_key(member)
+        lines = []
+        if key not in self.selected:
+            self.selected[key] = f"sel{len(self.selected)}"
+            largest = member.args[2].expr == "True"
+            lines = selection_lines(self.selected[key], self.names.operand(member.args[0]), largest)
+        return [*lines, f"v_{member.name} = {self.selected[key]}_{'i' if member.index else 'v'}"]
+
+    def picked_gather(self, member: PrimStep) -> list[str]:
+        """The row at a selection's indices: the selection's own values where it selected from that row."""
+        table, ids = member.tensor_args()[:2]
+        selection = self.members[ids]
+        if selection.args[0] == table:
+            return [f"v_{member.name} = {self.selected[selection_key(selection)]}_v"]
+        return picked_gather_lines(member.name, self.names.operand(table), self.names.operand(ids))
+
     def reduction(self, member: PrimStep) -> list[str]:
         operand = self.names.operand(member.args[0])
         neutral = NEUTRAL[member.fn]
+        if self.group.levels.get(member.args[0]) == "picked":
+            return picked_reduction_lines(member, operand, neutral)
         masked = f"tl.where(mask, {operand}, {neutral})"
         v = f"v_{member.name}"
         mean = " / R" if member.fn == "mean" else ""
@@ -199,7 +233,11 @@ class ReductionBody:
         for member in self.group.members:
             if member.kind == "reduce":
                 lines += self.reduction(member)
-            elif self.group.levels[member.name] == "reduced":
+            elif member.kind == "topk":
+                lines += self.selection(member)
+            elif self.group.picks(member):
+                lines += self.picked_gather(member)
+            elif self.group.levels[member.name] in ("reduced", "picked"):
                 lines += self.computed(member)
             elif not self.looped and member.kind == "scan":
                 lines += self.scan(member, {})
@@ -212,6 +250,8 @@ class ReductionBody:
         lines += self.final_pass()
         lines += [f"tl.store(q{i}_ptr + k[:, None], v_{o}, mask=k_mask[:, None])"
                   for i, o in enumerate(self.names.outputs_reduced)]
+        if self.names.outputs_picked:
+            lines += picked_stores(self.names.outputs_picked, self.names.kept, self.reduced_dims[0])
         return lines
 
     def final_pass(self) -> list[str]:
@@ -231,8 +271,9 @@ def reduction_kernels(group: FusionGroup, dtypes: dict[str, str], mode: MathMode
     names = KernelNames(group)
     signature = names.signature(["K", "R"])
     product = ", BLOCK_D: tl.constexpr" if group.gemm() is not None else ""
+    product += ", BLOCK_T: tl.constexpr" if group.selections() else ""
     parts = []
-    for looped, suffix in ((False, "single"), (True, "loop")):
+    for looped, suffix in ((False, "single"), (True, "loop"))[:1 if group.selections() else 2]:
         body = ReductionBody(group, dtypes, looped, mode).lines()
         header = (f"def _{group.name}_{suffix}({signature}, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr"
                   f"{product}, WIDE: tl.constexpr):")

@@ -34,6 +34,9 @@ class KernelNames:
         self.starts = group.starts()
         self.outputs_full = [o for o in group.outputs if group.levels[o] == "full" and o not in self.scattered]
         self.outputs_reduced = [o for o in group.outputs if group.levels[o] == "reduced"]
+        self.outputs_picked = [o for o in group.outputs if group.levels[o] == "picked"]
+        # The order the launcher returns them in (each level's buffers are allocated together).
+        self.returned = self.outputs_full + self.outputs_reduced + self.outputs_picked
         self.scalars = group.scalars()
         self.windowed = group.windowed()
         self.gathered = group.gathered()
@@ -77,10 +80,12 @@ class KernelNames:
         ptrs += ["ok_ptr"] if self.checks_ids else []
         ptrs += [f"o{i}_ptr" for i in range(len(self.outputs_full))]
         ptrs += [f"q{i}_ptr" for i in range(len(self.outputs_reduced))]
+        ptrs += [f"u{i}_ptr" for i in range(len(self.outputs_picked))]
         strides = ["g0_st0", "g0_st1", "g1_st0", "g1_st1"] if product else []
         strides += [f"a{i}_st{d}" for i in range(len(self.full)) for d in range(self.rank)]
         strides += [f"b{i}_st{d}" for i in range(len(self.reduced)) for d in self.kept]
         strides += [f"os{d}" for d in range(self.rank)] if self.outputs_full else []
+        strides += [f"ps{d}" for d in range(self.rank)] if self.outputs_picked else []
         strides += [f"w{i}_st{d}" for i in range(len(self.windowed)) for d in range(self.window_rank)]
         strides += [f"p{i}_st{d}" for i in range(len(self.pieces)) for d in range(self.rank)]
         strides += [f"t{i}_st0" for i in range(len(self.tables))]
