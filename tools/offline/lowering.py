@@ -142,6 +142,10 @@ class LoweringState:
                 self.tensors[name] = shape_of(meta)
         return self.params[path]
 
+    def is_tensor(self, node: str) -> bool:
+        """Whether a traced node (or the tuple element it names) is a tensor."""
+        return self.aliases.get(node, node) in self.tensors
+
     def operand(self, arg: Any) -> str | Scalar:
         tag = tag_of(arg)
         if tag == "node" and arg["node"] in self.aliases:
@@ -347,7 +351,7 @@ def _handler_for(node: TracedNode, state: LoweringState) -> Handler | None:
 
     second = node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
     if node.op in ("max", "min") and tag_of(second) in ("node", "param") \
-            and (tag_of(second) == "param" or second["node"] in state.tensors):
+            and (tag_of(second) == "param" or state.is_tensor(second["node"])):
         return HANDLERS["maximum" if node.op == "max" else "minimum"]
     if node.op in ("max", "min", "topk"):  # a tuple of tensors, which the trace gives no meta
         return HANDLERS[node.op]

@@ -87,7 +87,7 @@ def _view(state: LoweringState, node: TracedNode) -> None:
     if len(items) == 1 and node.op == "getitem" and (masked_rows(state, node, items[0])
                                                      or indexed_rows(state, node, items[0])):
         return
-    if any(tag_of(item) == "param" or (tag_of(item) == "node" and item["node"] in state.tensors) for item in items):
+    if any(tag_of(item) == "param" or (tag_of(item) == "node" and state.is_tensor(item["node"])) for item in items):
         index_by_tensors(state, node, base, items)
         return
     if len(items) > 1:  # x[:, 1:] is x[(slice, slice)], written without the parentheses

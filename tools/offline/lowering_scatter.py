@@ -15,7 +15,7 @@ from typing import Any
 
 from .lowering import Handler, LoweringState
 from .program import PrimStep, Scalar, ScatterSpec, Shape
-from .traced import TracedNode, tag_of
+from .traced import TracedNode
 
 _ONE = Scalar("1", literal=True)
 
@@ -37,13 +37,6 @@ def _changed_and_read(state: LoweringState, node: TracedNode, name: str) -> bool
     return _mentions(state.traced.output, name) or any(_mentions([n.args, n.kwargs], name) for n in later)
 
 
-def _size_expression(state: LoweringState, sizes: list[Any]) -> str:
-    """zeros(n, d), zeros((n, d)) and zeros(x.shape) as a tuple expression of the forward."""
-    if len(sizes) == 1 and not isinstance(state.value(sizes[0]), int):
-        return f"tuple({state.py(sizes[0])})"
-    return f"({', '.join(state.py(size) for size in sizes)},)"
-
-
 def _start(state: LoweringState, node: TracedNode, base_arg: Any) -> tuple[str | Scalar, ScatterSpec] | None:
     """Where the output starts: zeros shaped like a tensor or of a size the forward computes, else a copy of
     the base. None when the base is no tensor, or is updated in place and read again."""
@@ -53,12 +46,10 @@ def _start(state: LoweringState, node: TracedNode, base_arg: Any) -> tuple[str |
     producer = next((s for s in reversed(state.steps) if s.name == base), None)
     if isinstance(producer, PrimStep) and producer.fn == "fill" and producer.args[1] == Scalar("0.0", True) \
             and isinstance(producer.args[0], str):
-        return producer.args[0], ScatterSpec("like")
-    factory = next((n for n in state.traced.nodes if n.name == base and tag_of(base_arg) == "node"), None)
-    if factory is not None and factory.op == "zeros":
-        return Scalar(_size_expression(state, factory.args), literal=False), ScatterSpec("sized")
-    if factory is not None and factory.op == "new_zeros":
-        return Scalar(_size_expression(state, factory.args[1:]), literal=False), ScatterSpec("sized")
+        shaped = producer.args[0]
+        if shaped in state.index_tensors:  # zeros of a size (lowering_assign.py): only the stand-in's shape is real
+            return Scalar(f"tuple({shaped}.shape)", literal=False), ScatterSpec("sized")
+        return shaped, ScatterSpec("like")
     return base, ScatterSpec("copy")
 
 
@@ -151,15 +142,4 @@ def _bincount(state: LoweringState, node: TracedNode) -> None:
           state.shape(ids))
 
 
-def _zeros(state: LoweringState, node: TracedNode) -> None:
-    """A zero tensor: an allocation, which a scatter starting from it leaves unread (it zeroes its own output)."""
-    args = [state.py(arg) for arg in node.args] + [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
-    if node.op == "new_zeros":
-        code = f"{args[0]}.new_zeros({', '.join(args[1:])})"
-    else:
-        code = f"torch.zeros({', '.join(args)})"
-    state.emit_py(node.name, code, Shape(tuple(node.meta.shape), node.meta.dtype) if node.meta is not None else None)
-
-
-SCATTERS: dict[str, Handler] = {"index_add": _index_add, "scatter_add": _scatter_add, "bincount": _bincount,
-                                "zeros": _zeros, "new_zeros": _zeros}
+SCATTERS: dict[str, Handler] = {"index_add": _index_add, "scatter_add": _scatter_add, "bincount": _bincount}
