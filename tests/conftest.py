@@ -14,6 +14,14 @@ from kevolve.eval_harness import Evaluator, load_problem
 from kevolve.eval_harness.problems import SUITE_DIR
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist, the Ray tests run in one worker: two local Ray clusters at once on CI's two cores would
+    compete for its CPUs, which each cluster takes as its own."""
+    for item in items:
+        if item.path.name.startswith("test_ray_"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
 @pytest.fixture(autouse=True)
 def own_results_cache(tmp_path, monkeypatch):
     """Each test its own results cache (commands it starts inherit the variable): a verdict another
