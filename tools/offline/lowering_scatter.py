@@ -39,9 +39,10 @@ def _changed_and_read(state: LoweringState, node: TracedNode, name: str) -> bool
 
 def _start(state: LoweringState, node: TracedNode, base_arg: Any) -> tuple[str | Scalar, ScatterSpec] | None:
     """Where the output starts: zeros shaped like a tensor or of a size the forward computes, else a copy of
-    the base. None when the base is no tensor, or is updated in place and read again."""
+    the base. None, declined, when the base is no tensor, or is updated in place and read again."""
     base = state.operand(base_arg)
     if not isinstance(base, str) or _changed_and_read(state, node, base):
+        state.decline(node, "in place on a tensor read again afterwards (the update is written to a tensor of its own)")
         return None
     producer = next((s for s in reversed(state.steps) if s.name == base), None)
     if isinstance(producer, PrimStep) and producer.fn == "fill" and producer.args[1] == Scalar("0.0", True) \
@@ -94,7 +95,6 @@ def _index_add(state: LoweringState, node: TracedNode) -> None:
         return
     started = _start(state, node, bound["input"])
     if started is None:
-        state.decline(node, "in place on a tensor read again afterwards (the update is written to a tensor of its own)")
         return
     alpha = state.operand(bound["alpha"])
     if not (isinstance(alpha, Scalar) and alpha.literal and alpha.expr in ("1", "1.0")):
@@ -119,7 +119,6 @@ def _scatter_add(state: LoweringState, node: TracedNode) -> None:
         return
     started = _start(state, node, bound["input"])
     if started is None:
-        state.decline(node, "in place on a tensor read again afterwards (the update is written to a tensor of its own)")
         return
     _emit(state, node, index, source, *started, state.shape(index))
 
