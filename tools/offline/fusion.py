@@ -360,7 +360,7 @@ class _Fuser:
             return
         if target is None or level is None:
             full = step.dims if step.kind == "scatter" else self.program.tensors[step.args[0]].dims \
-                if step.kind in ("reduce", "scan") else step.shape.dims
+                if step.kind in ("reduce", "scan", "topk") else step.shape.dims
             target = FusionGroup(index=sum(isinstance(s, FusionGroup) for s in self.stages), shape=full)
             self.stages.append(target)
             level = {"reduce": "reduced", "topk": "picked"}.get(step.kind, "full")

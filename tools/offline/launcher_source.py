@@ -263,7 +263,8 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
         lines.append("back = [order.index(d) for d in range(len(order))]")
         outputs = [f"{o}.permute(back)" for o in outputs]
     # In the order of the group's outputs, as the forward unpacks them.
-    written = dict(zip(names.outputs_full + names.outputs_reduced + names.scattered, outputs + scattered, strict=True))
+    written = dict(zip(names.outputs_full + names.outputs_reduced + names.outputs_picked + names.scattered,
+                       outputs + scattered, strict=True))
     returned = [written[name] for name in group.outputs]
     lines.append(f"return {', '.join(returned)}{',' if len(returned) == 1 else ''}")
     signature = ", ".join(gemm + full + reduced + windowed + pieces + tables + gathered + starts + scalars)

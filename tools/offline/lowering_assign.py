@@ -25,9 +25,11 @@ def _constant(state: LoweringState, node: TracedNode) -> None:
     sizes = node.args[1:] if node.op.startswith("new_") else node.args
     if len(sizes) == 1 and tag_of(sizes[0]) == "list":
         sizes = sizes[0]["list"]
+    # One size that is no int is a whole shape (`zeros(x.shape)`); otherwise each argument is one dim's size.
+    whole = len(sizes) == 1 and not isinstance(state.value(sizes[0]), int)
+    size = f"tuple({state.py(sizes[0])})" if whole else f"[{', '.join(state.py(s) for s in sizes)}]"
     shape = Shape(tuple(node.meta.shape), "torch.int64")
-    stand_in = state.emit_py(state.fresh("shape"), f"torch.empty([{', '.join(state.py(s) for s in sizes)}], "
-                             "device='meta', dtype=torch.int64)", shape)
+    stand_in = state.emit_py(state.fresh("shape"), f"torch.empty({size}, device='meta', dtype=torch.int64)", shape)
     state.index_tensors.add(stand_in)
     value = Scalar(_FILLS[node.op], literal=True)
     state.pw("fill", stand_in, value, name=node.name)

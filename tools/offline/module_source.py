@@ -35,7 +35,7 @@ from .segment_source import SEGMENT_ENDS_SOURCE, segment_kernel, segment_launche
 from .sorted_scatter_source import SORT_SOURCE, sortable, sorted_kernel
 from .split_reduction import plan as split_plan
 from .split_source import split_kernels
-from .triton_source import KernelNames, helpers_used, pointwise_kernel
+from .triton_source import helpers_used, pointwise_kernel
 
 CONFIG_MARKER = "# kevolve-offline: "
 _DROPPED_FUNCTIONS = {"get_inputs", "get_init_inputs"}
@@ -120,8 +120,7 @@ def _forward(fused: FusedProgram) -> str:
         if isinstance(stage, PyStep):
             lines.append(f"{stage.name} = {stage.code}")
             continue
-        returned = KernelNames(stage).returned  # the launcher's order: full, then reduced, then picked outputs
-        targets = ", ".join(returned) + ("," if len(returned) == 1 else "")
+        targets = ", ".join(stage.outputs) + ("," if len(stage.outputs) == 1 else "")  # as the launcher returns them
         call = f"{launcher_name(stage)}({', '.join(launcher_arguments(stage))})"
         lines.append(f"{targets} = {call}" if stage.outputs else call)
     lines.append(f"return {program.output}")

@@ -35,8 +35,6 @@ class KernelNames:
         self.outputs_full = [o for o in group.outputs if group.levels[o] == "full" and o not in self.scattered]
         self.outputs_reduced = [o for o in group.outputs if group.levels[o] == "reduced"]
         self.outputs_picked = [o for o in group.outputs if group.levels[o] == "picked"]
-        # The order the launcher returns them in (each level's buffers are allocated together).
-        self.returned = self.outputs_full + self.outputs_reduced + self.outputs_picked
         self.scalars = group.scalars()
         self.windowed = group.windowed()
         self.gathered = group.gathered()
