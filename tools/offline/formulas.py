@@ -287,6 +287,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "searchsorted": ("sorted_sequence", "input", "out_int32=False", "right=False", "side=None", "sorter=None"),
     "cat": ("tensors", "dim=0"), "stack": ("tensors", "dim=0"),
     **{name: ("row", "col", "offset=0") for name in ("tril_indices", "triu_indices")},
+    "triu": ("input", "diagonal=0"), "tril": ("input", "diagonal=0"),
     "gelu": ("input", "approximate='none'"), "softplus": ("input", "beta=1.0", "threshold=20.0"),
     "leaky_relu": ("input", "negative_slope=0.01", "inplace=False"),
     "hardtanh": ("input", "min_val=-1.0", "max_val=1.0", "inplace=False"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .formulas import POINTWISE, SIGNATURES
 from .lowering import (
     CHANNELS_LAST,
@@ -40,6 +42,8 @@ def python_value(state: LoweringState, node: TracedNode) -> None:
         code = f"{args[0]}[{args[1]}]"
     elif node.op in ("size", "dim", "numel", "stride"):
         code = f"{args[0]}.{node.op}({', '.join(args[1:])})"
+    elif callable(getattr(math, node.op, None)):  # fx records math functions of sizes (`math.sqrt(d)`)
+        code = f"math.{node.op}({', '.join(args)})"
     else:
         state.unsupported.append(node.op)
         code = f"None  # unsupported: {node.op}"

@@ -7,13 +7,17 @@ written by a kernel of its own and read back by every reader; the closed form co
 and fuses into whatever reads it (a gather by `t[:, rows, cols]`, arithmetic on the indices).
 
 The count of pairs, which sizes the stand-in arange of k, is Python arithmetic on the sizes in the forward.
+
+`torch.triu` / `torch.tril` of a tensor keep the elements on the kept side of a diagonal: a comparison of the
+column index with the row index (two aranges, never allocated) and a `where`, computed in whatever kernel reads
+it, so a causal mask built as `torch.ones(n, n).triu(1)` is never written.
 """
 
 from __future__ import annotations
 
 from .lowering import Handler, LoweringState
-from .lowering_index import arange_of
-from .program import Scalar
+from .lowering_index import alias, arange_of
+from .program import Scalar, Shape
 from .traced import TracedNode
 
 
@@ -61,4 +65,30 @@ def _triangle(state: LoweringState, node: TracedNode) -> None:
     state.emit_py(node.name, f"({pair[0]}, {pair[1]})")
 
 
-TRIANGLES: dict[str, Handler] = {"tril_indices": _triangle, "triu_indices": _triangle}
+def _position(state: LoweringState, x: str, dim: int, size: int) -> str:
+    """The index along `dim` (-2: rows, -1: columns) of `x`'s last two dims, as a broadcast view of an arange."""
+    index = arange_of(state, state.fresh("position"), f"{x}.shape[{dim}]", (size,), "torch.int64")
+    view, shape = ("view(-1, 1)", (size, 1)) if dim == -2 else ("view(1, -1)", (1, size))
+    viewed = state.emit_py(state.fresh("position"), f"{index}.{view}", Shape(shape, "torch.int64"))
+    alias(state, index, viewed)
+    return viewed
+
+
+def _triangular(state: LoweringState, node: TracedNode) -> None:
+    """triu(x, d) keeps column - row >= d; tril(x, d) keeps column - row <= d; the rest is zero."""
+    bound = state.bind(node)
+    x = state.operand(bound["input"])
+    if not isinstance(x, str) or len(state.shape(x)) < 2:
+        state.decline(node, "of a tensor with fewer than two dims")
+        return
+    rows, cols = state.shape(x)[-2:]
+    offset = state.pw("sub", _position(state, x, -1, cols), _position(state, x, -2, rows))
+    keep = state.pw("ge" if node.op == "triu" else "le", offset, state.operand(bound["diagonal"]))
+    if state.tensors[x].dtype == "torch.bool":  # a mask stays one: kernels compare with it, not with a float
+        state.pw("logical_and", keep, x, name=node.name)
+    else:
+        state.pw("where", keep, x, Scalar("0", literal=True), name=node.name)
+
+
+TRIANGLES: dict[str, Handler] = {"tril_indices": _triangle, "triu_indices": _triangle, "triu": _triangular,
+                                 "tril": _triangular}

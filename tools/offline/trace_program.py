@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import operator
@@ -206,6 +207,35 @@ def _item_assignment_recorded() -> Iterator[None]:
         del torch.fx.Proxy.__setitem__
 
 
+# Factories whose sizes may be traced values (`torch.ones(n, n)` with n = x.shape[-1]): PyTorch's argument parser
+# refuses a Proxy among varargs sizes before fx could record the call.
+FACTORIES = ("ones", "zeros", "full", "empty")
+
+
+@contextlib.contextmanager
+def _factories_recorded() -> Iterator[None]:
+    """A factory call with a traced size becomes a `call_function` node of the factory itself, as fx records one
+    whose sizes are plain ints."""
+    originals = {name: getattr(torch, name) for name in FACTORIES}
+
+    def recording(factory: Any) -> Any:
+        @functools.wraps(factory)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            traced = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.fx.Proxy)]
+            if not traced:
+                return factory(*args, **kwargs)
+            return traced[0].tracer.create_proxy("call_function", factory, args, kwargs)
+        return call
+
+    for name, factory in originals.items():
+        setattr(torch, name, recording(factory))
+    try:
+        yield
+    finally:
+        for name, factory in originals.items():
+            setattr(torch, name, factory)
+
+
 def _built(module: Any, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, list[Any]]:
     with device:
         torch.manual_seed(0)
@@ -219,7 +249,7 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dt
     """The traced program; `device` "cpu" builds and propagates real tensors (for data-dependent sizes)."""
     module = module_from_source(source, stem="traced_problem", workdir=workdir, overrides=overrides)
     model, inputs = _built(module, torch.device(device), dtype)
-    with _item_assignment_recorded():
+    with _item_assignment_recorded(), _factories_recorded():
         graph_module = torch.fx.symbolic_trace(model)
         attributes, derived = _provenance(model, _constants(graph_module.graph))
     with torch.no_grad():

@@ -106,20 +106,27 @@ class _Motion:
                 return True
         return False
 
+    def same_shaped_operand(self, name: str) -> str | None:
+        """An operand of the elementwise step `name` with its shape (an arange's stand-in will do: only its shape
+        is read), if it has one."""
+        step = self.by_name().get(name)
+        if not isinstance(step, PrimStep) or step.kind != "pointwise":
+            return None
+        return next((arg for arg in step.tensor_args() if self.tensors[arg].dims == step.shape.dims), None)
+
     def redirect_shape_reads(self) -> None:
         """`y.shape` for an elementwise `y` becomes its same-shaped operand's `.shape` (repeatedly)."""
-        steps = self.by_name()
         for i, step in enumerate(self.steps):
             if not isinstance(step, PyStep):
                 continue
             code = step.code
             for _ in range(len(self.steps)):
-                targets = [n for n in _SHAPE_READ.findall(code)
-                           if _plain_elementwise(steps.get(n), self.tensors, self.index_tensors)]
+                targets = [(n, self.same_shaped_operand(n)) for n in _SHAPE_READ.findall(code)]
+                targets = [(n, operand) for n, operand in targets if operand is not None]
                 if not targets:
                     break
-                code = re.sub(rf"(?<![.\w]){re.escape(targets[0])}(?=\.(?:shape\b|size\(|dim\(|numel\())",
-                              steps[targets[0]].tensor_args()[0], code)
+                name, operand = targets[0]
+                code = re.sub(rf"(?<![.\w]){re.escape(name)}(?=\.(?:shape\b|size\(|dim\(|numel\())", operand, code)
             self.steps[i] = replace(step, code=code)
 
     def hoist(self, index: int) -> bool:
