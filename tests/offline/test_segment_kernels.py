@@ -122,7 +122,7 @@ def _inputs(case: str, lengths: torch.Tensor, rows: int, dim: int, generator: to
 def _built(case: str, config: GroupConfig | None, tmp_path, name: str):
     reference = CASES[case]
     fused = fused_program(reference)
-    assert [g.kind for g in fused.groups][0] == "segment"
+    assert fused.groups[0].kind == "segment"
     configs = {g.name: config if config is not None and g.kind == "segment" else default_config(g)
                for g in fused.groups}
     return load(reference, tmp_path, f"ref_{name}"), load(module_source(reference, fused, configs, "test"),
@@ -183,5 +183,5 @@ def test_bad_bounds_and_ids_raise_like_the_reference(case: str, spoil: str, tmp_
         inputs[1] = torch.tensor([3, -1, 5, 2])
     with pytest.raises((RuntimeError, IndexError, ValueError)):
         model(*inputs)
-    with pytest.raises(RuntimeError, match="outside the table|bounds"):
+    with pytest.raises(RuntimeError, match=r"outside the table|bounds"):
         candidate(*inputs)
