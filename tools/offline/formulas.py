@@ -331,6 +331,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
                       "use_input_stats=True", "momentum=0.1", "eps=1e-05"),
     **{f"avg_pool{n}d": ("input", "kernel_size", "stride=None", "padding=0", "ceil_mode=False",
                          "count_include_pad=True", "divisor_override=None") for n in (1, 2, 3)},
+    **{f"adaptive_avg_pool{n}d": ("input", "output_size") for n in (1, 2, 3)},
+    **{f"adaptive_max_pool{n}d": ("input", "output_size", "return_indices=False") for n in (1, 2, 3)},
     **{f"max_pool{n}d": ("input", "kernel_size", "stride=None", "padding=0", "dilation=1", "ceil_mode=False",
                          "return_indices=False") for n in (1, 2, 3)},
     "cross_entropy": ("input", "target", "weight=None", "size_average=None", "ignore_index=-100", "reduce=None",

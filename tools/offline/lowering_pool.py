@@ -101,4 +101,26 @@ def _reshaped(state: LoweringState, node: TracedNode, x: str, kernel: list[Scala
     state.reduce("amax" if is_max else "mean", view, taps, False, name=node.name)
 
 
-POOLS: dict[str, Handler] = {f"{kind}_pool{n}d": _pool for kind in ("max", "avg") for n in (1, 2, 3)}
+def _adaptive(state: LoweringState, node: TracedNode) -> None:
+    """Adaptive pooling to one element per spatial dim (global pooling): a mean or max over the spatial dims. Other
+    output sizes have windows of unequal sizes and no generator. An output size read from the model keeps its
+    traced value (Program.baked), which the harness's other configurations check."""
+    bound = state.bind(node)
+    count = int(node.op[-2])
+    if state.value(bound.get("return_indices")):
+        state.decline(node, "with indices")
+        return
+    size = bound["output_size"]
+    if not all(v == 1 for v in _listed(state.value(size))):
+        state.decline(node, "to more than one element per dim (windows of unequal sizes)")
+        return
+    if tag_of(size) == "attr":
+        state.baked.append(f"{size['attr']} = 1 (global pooling)")
+    x = state.operand(bound["input"])
+    rank = len(state.shape(x))
+    state.reduce("amax" if node.op.startswith("adaptive_max") else "mean", x, tuple(range(rank - count, rank)), True,
+                 name=node.name)
+
+
+POOLS: dict[str, Handler] = {f"{kind}_pool{n}d": _pool for kind in ("max", "avg") for n in (1, 2, 3)} | {
+    f"adaptive_{kind}_pool{n}d": _adaptive for kind in ("max", "avg") for n in (1, 2, 3)}
