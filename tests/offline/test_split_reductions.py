@@ -14,7 +14,7 @@ from kevolve.eval_harness.precision import Precision, resolve
 from kevolve.hardware_specs import load_spec
 from kevolve.tools.offline.configs import GroupConfig, default_config, neighbours
 from kevolve.tools.offline.engine import OfflineEngine
-from kevolve.tools.offline.fusion import FusedProgram, FusionGroup
+from kevolve.tools.offline.fusion_groups import FusedProgram, FusionGroup
 from kevolve.tools.offline.module_source import module_source, read_configs
 from kevolve.tools.offline.schedules import PLAIN, Schedule, read_schedule
 from kevolve.tools.offline.split_reduction import MIN_SPAN, default_splits, extent, plan, splittable

@@ -19,7 +19,7 @@ from kevolve.eval_harness.module_loader import module_from_source
 from kevolve.eval_harness.problem import load_problem
 from kevolve.tools.offline.configs import GroupConfig, default_config
 from kevolve.tools.offline.engine import OfflineEngine
-from kevolve.tools.offline.fusion import FusedProgram
+from kevolve.tools.offline.fusion_groups import FusedProgram
 from kevolve.tools.offline.module_source import module_source
 from kevolve.tools.offline.schedules import Schedule, build
 from kevolve.tools.offline.tracing import trace_reference

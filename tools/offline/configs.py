@@ -17,7 +17,7 @@ from itertools import product
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .split_reduction import MAX_SPLITS, default_splits, worth_splitting
 
 _BLOCKS = (256, 512, 1024, 2048, 4096)

@@ -26,7 +26,7 @@ from kevolve.eval_harness.precision import DType, MathMode
 from kevolve.hardware_specs import HardwareSpec
 
 from .configs import GroupConfig
-from .fusion import FusedProgram, FusionGroup
+from .fusion_groups import FusedProgram, FusionGroup
 from .program import Program, PyStep
 from .split_reduction import extent, kept_rows, split_span
 from .split_reduction import plan as split_plan

@@ -25,7 +25,7 @@ from kevolve.hardware_specs import HardwareSpec, load_spec
 
 from .configs import GroupConfig, default_configs, neighbours
 from .cost_model import Calibration, Trial, predict_seconds, top_choice_agreement
-from .fusion import FusedProgram, FusionGroup
+from .fusion_groups import FusedProgram, FusionGroup
 from .module_source import module_source, read_configs
 from .regime import EXACT
 from .schedules import PLAIN, Schedule, alternatives, build, read_schedule

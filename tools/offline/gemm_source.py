@@ -12,7 +12,7 @@ from __future__ import annotations
 from kevolve.eval_harness.precision import MathMode
 
 from .configs import GroupConfig
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .launcher_source import keyword_arguments, out_dtype
 from .regime import dot_call
 from .triton_source import KernelNames, expression_of, load_of, render

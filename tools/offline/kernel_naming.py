@@ -12,7 +12,7 @@ import ast
 import keyword
 import re
 
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .segment_source import segment_operands
 from .triton_source import KernelNames
 

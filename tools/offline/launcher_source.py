@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .configs import GroupConfig
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .program import GATHERED, PrimStep
 from .scatter_source import OUTSIDE_OUTPUT, scatter_starts
 from .sorted_scatter_source import sorted_launch

@@ -13,7 +13,7 @@ import json
 from kevolve.eval_harness.precision import MathMode
 
 from .configs import GroupConfig
-from .fusion import FusedProgram, FusionGroup
+from .fusion_groups import FusedProgram, FusionGroup
 from .gemm_source import gemm_kernel, gemm_launcher
 from .kernel_naming import readable_kernels
 from .launcher_source import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from kevolve.eval_harness.precision import MathMode
 
 from .configs import GroupConfig
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .launcher_source import OUTSIDE_TABLE, keyword_arguments, out_dtype
 from .program import Scalar
 from .regime import dot_call

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from kevolve.eval_harness.precision import MathMode
 
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .program import PrimStep
 from .regime import dot_call
 from .topk_source import (

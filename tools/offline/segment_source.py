@@ -14,7 +14,7 @@ a RuntimeError on the CPU), so no host synchronisation is added to a valid call.
 from __future__ import annotations
 
 from .configs import GroupConfig
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .launcher_source import keyword_arguments, launcher_name, out_dtype
 from .program import PrimStep, SegmentSpec
 from .triton_source import KernelNames, expression_of, load_of, render

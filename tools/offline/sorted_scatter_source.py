@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .configs import GroupConfig
 from .dtypes import converted, kernel_type
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .program import Scalar
 from .triton_source import KernelNames, member_lines, read_of, render
 

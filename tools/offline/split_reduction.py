@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .program import PrimStep
 
 SPLITTABLE = {"sum", "mean", "amax", "amin"}

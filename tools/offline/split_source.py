@@ -16,7 +16,7 @@ from __future__ import annotations
 from kevolve.eval_harness.precision import MathMode
 
 from .configs import GroupConfig
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .program import PrimStep
 from .reduction_source import ReductionBody
 from .split_reduction import SplitPlan

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from .dtypes import FP32, computation_type, converted, kernel_type, literal
 from .formulas import HELPERS, INTEGER, POINTWISE
-from .fusion import FusionGroup
+from .fusion_groups import FusionGroup
 from .program import GATHERED, PrimStep, Scalar
 from .scatter_source import scatter_lines
 
