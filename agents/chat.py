@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,6 +80,10 @@ _CUES: dict[ChatAction, re.Pattern[str]] = {
     ChatAction.OPTIMIZE: re.compile(r"\b(faster|optimi[sz]e|speed (it )?up|accelerate|tune)\b"),
     ChatAction.HELP: re.compile(r"\b(help|what can you do)\b"),
 }
+# What cannot be taken back: an approved kernel is used, a rejection steers the search, a stop or a quit ends it.
+# The model's reading of one of these is acted on only where the person's words carry its cue too: a small
+# model that reads "how is it going?" as "approve" must not put a kernel in the library.
+IN_THE_PERSONS_WORDS = frozenset({ChatAction.APPROVE, ChatAction.REJECT, ChatAction.STOP, ChatAction.QUIT})
 # Showing the kernel reports its speedups, so "show me the best kernel" needs no separate status.
 _SUBSUMED = {ChatAction.SHOW_KERNEL: ChatAction.STATUS, ChatAction.REJECT: ChatAction.APPROVE}
 # The reason follows "because" when there is one, else the rejecting words.
@@ -133,34 +138,50 @@ def _comment(message: str) -> str | None:
     return None
 
 
-def understand(message: str, *, context: str, llm: RoleLLM | None) -> tuple[ChatIntent, TokenUsage]:
+class Reading(NamedTuple):
+    """What a message asks for, what reading it cost, and what the model read that is not acted on."""
+
+    intent: ChatIntent
+    usage: TokenUsage
+    held: tuple[ChatAction, ...] = ()  # model readings in IN_THE_PERSONS_WORDS the person's words do not carry
+
+
+def understand(message: str, *, context: str, llm: RoleLLM | None) -> Reading:
     """The intent of `message`; `context` tells the model whether a run goes and what waits for approval.
 
     Raises LLMUnavailable when the model cannot be reached: the caller says so, then may use the rules.
     """
     if llm is None:
-        return understand_offline(message), TokenUsage()
+        return Reading(understand_offline(message), TokenUsage())
     try:
         prompt, _ = fit_messages("chat", dict(message=message, context=context), CHAT_CUTS, budget_for(llm))
         intent, usage = llm.structured(ChatIntent, prompt)
     except PromptTooLarge as exc:
         # A message too long for the model's window is still a message: the rules read any length.
         logger.warning("chat: %s; understood by keywords instead", exc)
-        return understand_offline(message), TokenUsage()
+        return Reading(understand_offline(message), TokenUsage())
     except MalformedReply as exc:
         logger.warning("chat: unreadable reply, understood by keywords instead: %s", exc)
-        return understand_offline(message), exc.usage
-    return _surer(intent, understand_offline(message)), usage
+        return Reading(understand_offline(message), exc.usage)
+    intent, held = _surer(intent, understand_offline(message))
+    return Reading(intent, usage, held)
 
 
-def _surer(model: ChatIntent, keywords: ChatIntent) -> ChatIntent:
-    """The model's reading, unless it asks only for help where the keyword rules found a request.
+def _surer(model: ChatIntent, keywords: ChatIntent) -> tuple[ChatIntent, tuple[ChatAction, ...]]:
+    """The model's reading, less what cannot be taken back unless the keyword rules read it too.
 
     The rules say "help" whenever they are unsure, so a request they read is one they are sure of; a
-    small model that answers "help" to "make the softmax in softmax_rows.py faster" is not.
+    small model that answers "help" to "make the softmax in softmax_rows.py faster" is not. Where the model's
+    reading is nothing but help, or nothing is left once the held actions are out, the rules' reading is used.
     """
-    if model.actions == [ChatAction.HELP] and keywords.actions != [ChatAction.HELP]:
-        logger.info("chat: the model read help, the keyword rules %s: the rules' reading is used",
-                    [action.value for action in keywords.actions])
-        return keywords
-    return model
+    held = tuple(action for action in model.actions
+                 if action in IN_THE_PERSONS_WORDS and action not in keywords.actions)
+    kept = [action for action in model.actions if action not in held]
+    if held:
+        logger.info("chat: the model read %s, which the message's words do not say: not acted on",
+                    [action.value for action in held])
+    if not kept or (kept == [ChatAction.HELP] and keywords.actions != [ChatAction.HELP]):
+        logger.info("chat: the model read %s, the keyword rules %s: the rules' reading is used",
+                    [action.value for action in model.actions], [action.value for action in keywords.actions])
+        return keywords, held
+    return model.model_copy(update={"actions": kept}), held

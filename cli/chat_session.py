@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from kevolve.agents.chat import ChatAction, ChatIntent, understand, understand_offline
+from kevolve.agents.chat import ChatAction, ChatIntent, Reading, understand, understand_offline
 from kevolve.eval_harness.environment import UnknownDeviceError
 from kevolve.eval_harness.precision import Precision
 from kevolve.eval_harness.problem import ProblemLoadError
@@ -94,12 +94,16 @@ class ChatSession:
     def _understand(self, message: str) -> ChatIntent:
         context = describe(self.optimization, searching=self.busy)
         try:
-            intent, usage = understand(message, context=context, llm=self._llm)
+            reading = understand(message, context=context, llm=self._llm)
         except LLMUnavailable as exc:
             self._say(f"the model did not answer ({exc}); I read your message by its keywords")
-            intent, usage = understand_offline(message), TokenUsage()
-        self.usage += usage
-        return intent
+            reading = Reading(understand_offline(message), TokenUsage())
+        self.usage += reading.usage
+        if reading.held:
+            said = " or ".join(f"'{action.value}'" for action in reading.held)
+            self._say(f"I may have read {said} in that; it cannot be taken back, so I do it only when you say it "
+                      "in those words")
+        return reading.intent
 
     def _act(self, action: ChatAction, intent: ChatIntent, message: str) -> None:
         match action:

@@ -82,7 +82,7 @@ class ScriptedLLM(RoleLLM):
 def test_model_intent_is_used_and_told_the_session():
     wanted = ChatIntent(actions=[A.OPTIMIZE], problem="softmax rows", device="H200")
     llm = ScriptedLLM(wanted)
-    intent, usage = understand("could you have a go at the row softmax, on the H200 box",
+    intent, usage, _ = understand("could you have a go at the row softmax, on the H200 box",
                                context="No run has been started in this conversation.", llm=llm)
     assert intent == wanted and usage.calls == 1
     system, user = llm.prompts[0]
@@ -92,19 +92,39 @@ def test_model_intent_is_used_and_told_the_session():
 
 def test_a_plain_request_a_weak_model_reads_as_help_starts_the_optimization():
     message = "make the softmax in eval_harness/problems/softmax_rows.py faster"
-    intent, usage = understand(message, context="", llm=ScriptedLLM(ChatIntent(actions=[A.HELP])))
+    intent, usage, _ = understand(message, context="", llm=ScriptedLLM(ChatIntent(actions=[A.HELP])))
     assert intent.actions == [A.OPTIMIZE] and intent.problem == "eval_harness/problems/softmax_rows.py"
     assert usage.calls == 1  # the model was asked and paid for; its vaguer reading lost
     # A message the rules cannot read either stays the model's.
-    vague, _ = understand("hello there", context="", llm=ScriptedLLM(ChatIntent(actions=[A.HELP])))
+    vague, _, _ = understand("hello there", context="", llm=ScriptedLLM(ChatIntent(actions=[A.HELP])))
     assert vague.actions == [A.HELP]
     # A model that read a request keeps its reading, even where the rules read another.
     status = ChatIntent(actions=[A.STATUS])
     assert understand("make it faster", context="", llm=ScriptedLLM(status))[0] == status
 
 
+def test_what_cannot_be_taken_back_is_done_only_in_the_persons_words():
+    # A weak model may read a question as an approval, or as the end of the conversation.
+    approve = ScriptedLLM(ChatIntent(actions=[A.APPROVE]))
+    intent, _, held = understand("how is it going?", context="", llm=approve)
+    assert intent.actions == [A.STATUS] and held == (A.APPROVE,)
+    stop_and_show = ScriptedLLM(ChatIntent(actions=[A.STOP, A.SHOW_KERNEL]))
+    intent, _, held = understand("show me the kernel", context="", llm=stop_and_show)
+    assert intent.actions == [A.SHOW_KERNEL] and held == (A.STOP,)
+    # Said in words, the same reading is acted on.
+    assert understand("approve it", context="", llm=approve) == (ChatIntent(actions=[A.APPROVE]),
+                                                                TokenUsage(input_tokens=120, output_tokens=20,
+                                                                           calls=1), ())
+    replies = []
+    session = ChatSession(_no_runs, say=replies.append, on_event=lambda event: None,
+                          llm=ScriptedLLM(ChatIntent(actions=[A.QUIT])))
+    assert session.handle("how is it going?")  # the conversation goes on
+    assert "'quit'" in replies[0] and "nothing running" in replies[1]
+    assert not session.handle("quit")
+
+
 def test_unreadable_model_reply_falls_back_to_the_rules():
-    intent, usage = understand("stop and show me the kernel", context="", llm=ScriptedLLM(MalformedReply("junk")))
+    intent, usage, _ = understand("stop and show me the kernel", context="", llm=ScriptedLLM(MalformedReply("junk")))
     assert intent.actions == [A.STOP, A.SHOW_KERNEL] and usage == TokenUsage()
 
 

@@ -76,7 +76,7 @@ def test_the_chat_answers_through_the_real_model(real_model, tmp_path):
                    env=real_model.environment(), stdin=lines)
     assert chat.returncode == 0, chat.stdout[-3000:] + chat.stderr[-3000:]
     assert "Traceback" not in chat.stdout + chat.stderr
-    # A 135M model may take "stop" for "quit", which ends the conversation a line early.
-    assert chat.stdout.count("you>") >= 3
+    # A 135M model may read "how is it going?" or "stop" as "quit"; only the person's own "quit" ends it.
+    assert chat.stdout.count("you>") >= 4
     # Each line was understood by the model (one call each, at least), not by the keyword rules alone.
     assert completions_served(real_model.log) - served_before >= 3
