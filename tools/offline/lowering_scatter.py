@@ -66,8 +66,10 @@ def _emit(state: LoweringState, node: TracedNode, ids: str, values: str | Scalar
         state.pw("identity", out, name=node.name)
 
 
-def _checked(state: LoweringState, node: TracedNode, bound: dict[str, Any]) -> tuple[str, str] | None:
-    """The base and index of an index_add or scatter_add along dim 0, or None (declined)."""
+def _opened(state: LoweringState, node: TracedNode,
+            source_key: str) -> tuple[dict[str, Any], str, str, Any] | None:
+    """An index_add's or scatter_add's arguments, base, index and source along dim 0, or None (declined)."""
+    bound = state.bind(node)
     base, index = state.operand(bound["input"]), state.operand(bound["index"])
     if not isinstance(base, str) or not isinstance(index, str) or not state.shape(base):
         state.decline(node, "without a tensor to add into and an index tensor")
@@ -79,16 +81,14 @@ def _checked(state: LoweringState, node: TracedNode, bound: dict[str, Any]) -> t
     if "complex" in state.tensors[base].dtype or state.tensors[base].dtype == "torch.bool":
         state.decline(node, "into a complex or bool tensor")
         return None
-    return base, index
+    return bound, base, index, state.operand(bound[source_key])
 
 
 def _index_add(state: LoweringState, node: TracedNode) -> None:
-    bound = state.bind(node)
-    checked = _checked(state, node, bound)
-    source = state.operand(bound["source"])
-    if checked is None:
+    opened = _opened(state, node, "source")
+    if opened is None:
         return
-    base, index = checked
+    bound, base, index, source = opened
     rank = len(state.shape(base))
     if not isinstance(source, str) or len(state.shape(index)) != 1 or len(state.shape(source)) != rank:
         state.decline(node, "without a 1-D index and a source of its base's rank")
@@ -107,12 +107,10 @@ def _index_add(state: LoweringState, node: TracedNode) -> None:
 
 
 def _scatter_add(state: LoweringState, node: TracedNode) -> None:
-    bound = state.bind(node)
-    checked = _checked(state, node, bound)
-    source = state.operand(bound["src"])
-    if checked is None:
+    opened = _opened(state, node, "src")
+    if opened is None:
         return
-    base, index = checked
+    bound, base, index, source = opened
     if not isinstance(source, str) or state.shape(source) != state.shape(index) \
             or len(state.shape(index)) != len(state.shape(base)):
         state.decline(node, "with a src shaped otherwise than its index, or an index of another rank than its base")

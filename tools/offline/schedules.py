@@ -87,12 +87,14 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_cou
     if any(g.kind == "pairwise" for g in fused_pairs.groups):
         found[Schedule(pairwise=True)] = fused_pairs
     layouts = [False, True] if any(call in CHANNELS_LAST_CALLS for call in plain.program.vendor_calls) else [False]
-    pools = [False, True] if _windows(build(traced, policy, Schedule(reshaped_pools=True))) < _windows(plain) \
-        else [False]
+    reshaped = build(traced, policy, Schedule(reshaped_pools=True))
+    pools = [False, True] if _windows(reshaped) < _windows(plain) else [False]
     for channels_last in layouts:  # a layout and a pooling form are independent choices: each pair is offered
         for reshaped_pools in pools:
             schedule = Schedule(channels_last=channels_last, reshaped_pools=reshaped_pools)
-            if schedule != PLAIN:
+            if schedule == Schedule(reshaped_pools=True):
+                found[schedule] = reshaped
+            elif schedule != PLAIN:
                 found[schedule] = build(traced, policy, schedule)
     for schedule, fused in [(PLAIN, plain), *found.items()]:
         if any(worth_splitting(g, sm_count) for g in fused.groups):
