@@ -25,3 +25,11 @@ def test_what_has_no_generator_is_named() -> None:
     assert not convolution.supported and "conv2d" in convolution.reason
     attention = _design("attention_sdpa", "hybrid")
     assert not attention.supported and "sdpa" in attention.describe()
+
+
+def test_a_loop_on_the_inputs_values_is_declined_at_its_line() -> None:
+    # The reference decides how many steps to take from a value it reads: tracing cannot follow it, and the
+    # reason says where, so a person sees which loop stopped the engine.
+    design = _design("recsys_hstu_jagged_attention", "hybrid")
+    assert not design.supported and "control flow" in design.reason
+    assert "at the reference's line" in design.reason and "lengths.max()" in design.reason

@@ -31,6 +31,7 @@ import math
 import operator
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,15 @@ def _needs_values(exc: Exception) -> bool:
                                                                       or "Meta" in text)
 
 
+def _where(exc: Exception, workdir: Path) -> str:
+    """Where in the reference tracing stopped: its innermost line in the traceback, so that a person reads which
+    branch or loop on a value (or which call) the engine could not follow; '' when the reference is not in it."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename).parent == workdir]
+    if not frames:
+        return ""
+    return f", at the reference's line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("problem")
@@ -320,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                 program = trace(problem.source, problem.overrides(config), Path(workdir), dtype, device="cpu")
                 program["traced_on"] = f"cpu, config {config!r}: the meta device could not ({exc})"[:300]
         except Exception as exc:
-            args.out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+            args.out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}{_where(exc, Path(workdir))}"}))
             return 1
     args.out.write_text(json.dumps(program))
     return 0
