@@ -151,5 +151,5 @@ def test_declines_what_it_does_not_generate() -> None:
             return summed + x.index_add(1, src[:6], x)
     """, _INPUTS)))
     reasons = " | ".join(program.unsupported)
-    assert "index_add in place on a tensor read again afterwards" in reasons
+    assert len(program.unsupported) == 1  # the in-place index_add_ is lowered: its later reads read the update
     assert "index_add along a dim other than 0" in reasons

@@ -73,7 +73,8 @@ class LoweringState:
         self.params: dict[str, str] = {}
         self.unsupported: list[str] = []
         # Model attributes whose traced value chose the program's structure (Program.baked).
-        self.baked: list[str] = list(traced.derived_constants)
+        self.baked: list[str] = list(traced.derived_constants) + [
+            f"len(self.{path}) = {length} (its loop unrolled)" for path, length in traced.unrolled.items()]
         self.lookups: dict[str, tuple[str, str]] = {}  # an embedding's result -> its table and ids (lowering_gather)
         self.index_tensors: set[str] = set()  # arange stand-ins and their views (lowering_index.py)
         # An arange's start and step, kept on its stand-in's views and applied where a primitive reads one, so
@@ -314,7 +315,7 @@ def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallbac
     _keep_index_tensors_in_kernels(state, output)
     steps = move_views(state.steps, output, state.tensors, state.index_tensors)
     return Program(list(traced.inputs), _live(steps, output), output, state.tensors, state.unsupported,
-                   state.baked, state.index_tensors)
+                   state.baked, state.index_tensors, dict(traced.unrolled))
 
 
 def _keep_index_tensors_in_kernels(state: LoweringState, output: str) -> None:

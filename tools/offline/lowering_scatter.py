@@ -20,29 +20,13 @@ from .traced import TracedNode
 _ONE = Scalar("1", literal=True)
 
 
-def _mentions(value: Any, name: str) -> bool:
-    if isinstance(value, dict):
-        return value.get("node") == name or any(_mentions(v, name) for v in value.values())
-    if isinstance(value, list):
-        return any(_mentions(v, name) for v in value)
-    return False
-
-
-def _changed_and_read(state: LoweringState, node: TracedNode, name: str) -> bool:
-    """Whether `node` updates `name` in place (index_add_) and a node after it, or the output, reads `name`: that
-    reader would see the update, which the generated program writes to a tensor of its own."""
-    if not node.in_place:
-        return False
-    later = state.traced.nodes[[n.name for n in state.traced.nodes].index(node.name) + 1:]
-    return _mentions(state.traced.output, name) or any(_mentions([n.args, n.kwargs], name) for n in later)
-
-
 def _start(state: LoweringState, node: TracedNode, base_arg: Any) -> tuple[str | Scalar, ScatterSpec] | None:
     """Where the output starts: zeros shaped like a tensor or of a size the forward computes, else a copy of
-    the base. None, declined, when the base is no tensor, or is updated in place and read again."""
+    the base. None, declined, when the base is no tensor. (An in-place update's later readers read its result:
+    trace_mutations.)"""
     base = state.operand(base_arg)
-    if not isinstance(base, str) or _changed_and_read(state, node, base):
-        state.decline(node, "in place on a tensor read again afterwards (the update is written to a tensor of its own)")
+    if not isinstance(base, str):
+        state.decline(node, "into something other than a tensor")
         return None
     producer = next((s for s in reversed(state.steps) if s.name == base), None)
     if isinstance(producer, PrimStep) and producer.fn == "fill" and producer.args[1] == Scalar("0.0", True) \

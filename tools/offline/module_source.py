@@ -35,6 +35,7 @@ from .segment_source import SEGMENT_ENDS_SOURCE, segment_kernel, segment_launche
 from .sorted_scatter_source import SORT_SOURCE, sortable, sorted_kernel
 from .split_reduction import plan as split_plan
 from .split_source import split_kernels
+from .trace_containers import container_guard
 from .triton_source import helpers_used, pointwise_kernel
 
 CONFIG_MARKER = "# kevolve-offline: "
@@ -115,7 +116,7 @@ def _reference_parts(reference: str) -> tuple[list[str], str]:
 
 def _forward(fused: FusedProgram) -> str:
     program = fused.program
-    lines = []
+    lines = [line for path, length in program.unrolled.items() for line in container_guard(path, length)]
     for stage in fused.stages:
         if isinstance(stage, PyStep):
             lines.append(f"{stage.name} = {stage.code}")

@@ -64,7 +64,7 @@ MODULE_CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Softmax": ("softmax", ("input", "A:dim")),
     "LogSoftmax": ("log_softmax", ("input", "A:dim")),
     "Identity": ("identity", ("input",)),
-    "Dropout": ("dropout", ("input", "A:p")),
+    "Dropout": ("dropout", ("input", "A:p", "A:training")),
     "Flatten": ("flatten", ("input", "A:start_dim", "A:end_dim")),
     "AdaptiveAvgPool2d": ("adaptive_avg_pool2d", ("input", "A:output_size")),
     "Embedding": ("embedding", ("input", "P:weight", "A:padding_idx", "A:max_norm")),

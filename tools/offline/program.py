@@ -155,6 +155,8 @@ class Program:
     # Stand-ins for `torch.arange` and its views: meta tensors whose element at an offset is that offset, so
     # kernels compute the index instead of loading it (lowering_index.py).
     index_tensors: set[str] = field(default_factory=set)
+    # Module containers whose loop tracing unrolled, with the traced length: the forward checks it (trace_containers).
+    unrolled: dict[str, int] = field(default_factory=dict)
 
     @property
     def vendor_calls(self) -> list[str]:

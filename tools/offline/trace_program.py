@@ -47,6 +47,8 @@ from kevolve.eval_harness.problem import load_problem
 from kevolve.eval_harness.tensors import place
 
 from .op_names import MODULE_CALLS, canonical
+from .trace_containers import unrolled_containers
+from .trace_mutations import follow_mutations
 
 _SCALARS = (int, float)
 
@@ -252,6 +254,9 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dt
     model, inputs = _built(module, torch.device(device), dtype)
     with _item_assignment_recorded(), _factories_recorded():
         graph_module = torch.fx.symbolic_trace(model)
+        follow_mutations(graph_module.graph, model)
+        graph_module.recompile()
+        unrolled = unrolled_containers(graph_module.graph, model)
         attributes, derived = _provenance(model, _constants(graph_module.graph))
     with torch.no_grad():
         ShapeProp(graph_module).propagate(*inputs)
@@ -285,13 +290,12 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dt
                   for i, (key, value) in enumerate(node.kwargs.items())}
         if op.startswith("module:"):
             unknown.append(op)
-        in_place = node.op == "call_method" and node.target.endswith("_") and not node.target.startswith("_")
-        nodes.append({"name": node.name, "op": op, "args": args, "kwargs": kwargs, "meta": tensor_meta,
-                      "in_place": in_place})
+        nodes.append({"name": node.name, "op": op, "args": args, "kwargs": kwargs, "meta": tensor_meta})
     param_meta = {name: {"shape": list(t.shape), "dtype": str(t.dtype)}
                   for name, t in [*model.named_parameters(), *model.named_buffers()]}
     return {"inputs": inputs_named, "input_meta": input_meta, "param_meta": param_meta, "nodes": nodes,
-            "output": output, "unknown": unknown, "derived_constants": derived, "traced_on": device}
+            "output": output, "unknown": unknown, "derived_constants": derived, "traced_on": device,
+            "unrolled": unrolled}
 
 
 def _needs_values(exc: Exception) -> bool:

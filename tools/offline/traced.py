@@ -29,8 +29,6 @@ class TracedNode(BaseModel):
     args: list[Any] = Field(default_factory=list, description="tagged values, see the module docstring")
     kwargs: dict[str, Any] = Field(default_factory=dict)
     meta: TensorMeta | None = Field(default=None, description="None when the result is not one tensor")
-    in_place: bool = Field(default=False, description="called in its in-place form (`x.index_add_(...)`), which "
-                           "changes its first argument")
 
 
 class TracedProgram(BaseModel):
@@ -45,6 +43,8 @@ class TracedProgram(BaseModel):
     derived_constants: list[str] = Field(
         default_factory=list, description="constants that depend on a model attribute in a way we cannot re-express"
     )
+    unrolled: dict[str, int] = Field(default_factory=dict, description="module containers (ModuleList, Sequential) "
+                                     "whose loop tracing unrolled, by path, with the traced length")
     traced_on: str = Field(default="meta", description="where shapes were propagated: the meta device, or real "
                            "CPU tensors at a small configuration when sizes depend on values")
 

@@ -1,0 +1,36 @@
+"""Loops over module containers that tracing unrolled.
+
+`for layer in self.layers: x = layer(x)` over an `nn.ModuleList` (or an `nn.Sequential`'s own loop) is traced
+as one call per module, so the program holds as many steps as the traced model had modules. A model built
+with another count (`num_layers` is often an init input) would need another program: the generated module
+checks the count it was written for and says so, rather than failing on a missing index or skipping a layer.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+_SEQUENCES = (nn.ModuleList, nn.Sequential)
+
+
+def unrolled_containers(graph: torch.fx.Graph, model: nn.Module) -> dict[str, int]:
+    """Each ModuleList or Sequential whose modules the graph calls or reads, by path, with its length."""
+    found: dict[str, int] = {}
+    for node in graph.nodes:
+        if node.op not in ("call_module", "get_attr"):
+            continue
+        parts = str(node.target).split(".")
+        for end in range(1, len(parts)):
+            path = ".".join(parts[:end])
+            if parts[end].isdigit() and isinstance(container := model.get_submodule(path), _SEQUENCES):
+                found[path] = len(container)
+    return found
+
+
+def container_guard(path: str, length: int) -> list[str]:
+    """Forward lines that refuse a model whose container at `path` has another length than the traced one."""
+    attribute = "self." + path
+    return [f"if len({attribute}) != {length}:",
+            f"    raise ValueError(f'kevolve generated this module for {length} modules in {attribute}, unrolled; "
+            f"this model has {{len({attribute})}}: generate it again for this model')"]
