@@ -29,5 +29,5 @@ def test_the_traced_depth_is_computed_and_another_is_refused(tmp_path) -> None:
     reference = load(STACKED, tmp_path, "stacked_reference")
     candidate = load(candidate_source(STACKED, fused, looping=False), tmp_path, "stacked_candidate")
     assert_same(reference, candidate, [12, 3], [torch.randn(7, 12)])
-    with pytest.raises(ValueError, match="3 modules in self.layers, unrolled; this model has 2"):
+    with pytest.raises(ValueError, match=r"3 modules in self\.layers, unrolled; this model has 2"):
         candidate.ModelNew(12, 2)(torch.randn(7, 12))
