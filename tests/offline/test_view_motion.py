@@ -37,8 +37,29 @@ SCALED_TWICE_READ = reference_module("""
             y = x * 0.5
             return y, y.view(x.shape[0], -1, 4).amax(dim=-1)
     """, "[torch.randn(64, 32)]")
+# Swish written out reads the normalised values twice, through two views of the kernel's outputs.
+GROUP_NORM_SWISH = reference_module("""
+    class Model(nn.Module):
+        def forward(self, x):
+            y = F.group_norm(x, 4)
+            return y * torch.sigmoid(y)
+    """, "[torch.randn(64, 32)]")
+# RMSNorm as LLaMA writes it: the casts to the dtype the values already have rename them, and cut nothing.
+RMS_NORM_CAST = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, features):
+            super().__init__()
+            self.weight = nn.Parameter(torch.rand(features) + 0.5)
+
+        def forward(self, x):
+            dtype = x.dtype
+            x = x.to(torch.float32)
+            x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+            return self.weight * x.to(dtype)
+    """, "[torch.randn(64, 32)]", "[32]")
 CASES = {"group_norm_silu": (GROUP_NORM_SILU, [32, 4], 1), "scaled_group_logsumexp": (SCALED_GROUP_LOGSUMEXP, [8], 1),
-         "scaled_twice_read": (SCALED_TWICE_READ, [], 2)}
+         "scaled_twice_read": (SCALED_TWICE_READ, [], 2), "group_norm_swish": (GROUP_NORM_SWISH, [], 1),
+         "rms_norm_cast": (RMS_NORM_CAST, [32], 1)}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -11,12 +11,14 @@ depends only on the operand elements at the same place), so the view can move in
   windows). Only where `f`'s result has no other reader, so nothing is computed twice. Basic slicing is a view
   here too.
 - *sinking* (elementwise steps read a view of a kernel's value): `g(view(s))` becomes `view(g(s))`, so `g` joins
-  the kernel that computes `s`, in `s`'s shape. Not where `g` feeds a reduction: that reduction needs the view's
-  shape, and sinking would only move the cut (and hoisting would move it back).
+  the kernel that computes `s`, in `s`'s shape; `g(view(s), view(t))` too, where both views are one code. Not
+  where `g` feeds a reduction: that reduction needs the view's shape, and sinking would only move the cut (and
+  hoisting would move it back).
 
 Both require every tensor operand of the elementwise step to have its full shape (no broadcasting), so one view
 expression, with its source renamed, fits each. A shape read (`y.shape`) of an elementwise result is answered from
-an operand of the same shape, so asking for a size does not keep a value alive.
+an operand of the same shape, so asking for a size does not keep a value alive; a step that only renames a value
+(`b = a`, a cast to the dtype it has) is read through.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from .program import PrimStep, PyStep, Shape, Step, names_in
 # Methods whose result holds every element of the source, re-indexed: an elementwise function commutes with them.
 REINDEXING_VIEWS = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "view_as", "reshape_as",
                     "permute", "transpose", "movedim", "t", "contiguous"}
+# Stands for a view's source in a view's code compared across operands (no identifier of a program has it).
+_SOURCE = "__view_source__"
 _SHAPE_READ = re.compile(r"(?<![.\w])([A-Za-z_]\w*)(?=\.(?:shape\b|size\(|dim\(|numel\())")
 
 
@@ -150,25 +154,57 @@ class _Motion:
         self.steps.remove(source)
         return True
 
+    def common_view(self, step: PrimStep) -> tuple[str, dict[str, str]] | None:
+        """Where every tensor operand of `step` is the same view (one code but for its source) of a value of one
+        shape: that code, with `_SOURCE` for the source, and each operand's source."""
+        code, sources = None, {}
+        for arg in dict.fromkeys(step.tensor_args()):
+            view = self.by_name().get(arg)
+            source = view_source(view, slices=False) if view is not None else None
+            if view is None or source is None or (code is not None and _renamed(view.code, source, _SOURCE) != code):
+                return None
+            code, sources[arg] = _renamed(view.code, source, _SOURCE), source
+        if code is None or len({self.tensors[source].dims for source in sources.values()}) != 1:
+            return None
+        return code, sources
+
     def sink(self, index: int) -> bool:
         step = self.steps[index]
         if not _plain_elementwise(step, self.tensors, self.index_tensors) or self.feeds_reduction(step.name):
             return False
-        views = set(step.tensor_args())
-        view = self.by_name().get(views.pop()) if len(views) == 1 else None
-        source = self.by_name().get(view_source(view, slices=False) or "") if view is not None else None
-        if not isinstance(source, PrimStep) or set(source.tensor_args()) & self.index_tensors \
-                or source.name in self.index_tensors:
+        common = self.common_view(step)
+        if common is None:
+            return False
+        code, sources = common
+        producers = [self.by_name()[source] for source in sources.values()]
+        if not any(isinstance(producer, PrimStep) for producer in producers) \
+                or any(set(p.tensor_args()) & self.index_tensors for p in producers if isinstance(p, PrimStep)) \
+                or set(sources.values()) & self.index_tensors:
             return False
         inner = self.fresh(f"{step.name}_unviewed")
-        computed = replace(step, name=inner, args=tuple(source.name if a == view.name else a for a in step.args),
-                           shape=Shape(source.shape.dims, step.shape.dtype))
+        computed = replace(step, name=inner, args=tuple(sources.get(a, a) if isinstance(a, str) else a
+                                                        for a in step.args),
+                           shape=Shape(self.tensors[producers[0].name].dims, step.shape.dtype))
         self.tensors[inner] = computed.shape
-        self.steps[index:index + 1] = [computed, PyStep(step.name, _renamed(view.code, source.name, inner),
-                                                        step.shape)]
+        self.steps[index:index + 1] = [computed, PyStep(step.name, _renamed(code, _SOURCE, inner), step.shape)]
         return True
 
+    def resolve_aliases(self) -> None:
+        """`b = a` (a cast to the dtype it has, as `.to(torch.float32)` of fp32 is): b's readers read a, so that
+        an elementwise step after it can join a's kernel. Liveness drops the alias once nothing reads it."""
+        for alias in [step for step in self.steps if isinstance(step, PyStep) and not step.vendor]:
+            target = alias.code.strip()
+            if not target.isidentifier() or self.tensors.get(target) != alias.shape or alias.shape is None \
+                    or alias.name in names_in(self.output):
+                continue
+            for i, step in enumerate(self.steps):
+                if isinstance(step, PrimStep) and alias.name in step.args:
+                    self.steps[i] = replace(step, args=tuple(target if a == alias.name else a for a in step.args))
+                elif isinstance(step, PyStep) and step is not alias and alias.name in names_in(step.code):
+                    self.steps[i] = replace(step, code=_renamed(step.code, alias.name, target))
+
     def run(self) -> list[Step]:
+        self.resolve_aliases()
         self.redirect_shape_reads()
         for move in (self.hoist, self.sink):
             for _ in range(4 * len(self.steps)):
