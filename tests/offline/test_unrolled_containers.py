@@ -1,11 +1,13 @@
-"""A loop over an nn.ModuleList is unrolled by tracing: the generated module computes the traced model's layers
-and refuses, by name, a model built with another number of them."""
+"""A loop over an nn.ModuleList is unrolled by tracing and rolled back up in the generated forward: from the first
+module whose block matches every later one, the forward loops over the container with each kernel written once,
+so one module serves any depth. A container whose blocks differ keeps its traced length, checked by name."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from kevolve.tools.offline.loop_rolling import roll_loops
 from offline_helpers import assert_same, candidate_source, fused_program, load, reference_module
 
 STACKED = reference_module("""
@@ -16,18 +18,46 @@ STACKED = reference_module("""
             self.tail = nn.Sequential(nn.ReLU(), nn.Linear(width, 4))
 
         def forward(self, x):
+            x0 = x
             for layer in self.layers:
-                x = torch.tanh(layer(x)) + x
-            return self.tail(x)
-    """, "[torch.randn(5, 12)]", "[12, 3]")
+                x = torch.tanh(layer(x)) * x0 + x
+            return self.tail(x), x
+    """, "[torch.randn(5, 12)]", "[12, 4]")
 
 
-def test_the_traced_depth_is_computed_and_another_is_refused(tmp_path) -> None:
-    fused = fused_program(STACKED)
-    assert fused.program.unrolled == {"layers": 3, "tail": 2}
-    assert "len(self.layers) = 3 (its loop unrolled)" in fused.program.baked
+def test_a_stack_of_layers_is_one_loop_that_serves_any_depth(tmp_path) -> None:
+    fused = roll_loops(fused_program(STACKED))
+    assert fused.loop is not None and (fused.loop.container, fused.loop.first) == ("layers", 1)
+    assert len(fused.groups) == 3  # the first layer's, the loop's, the tail's ReLU
+    assert fused.program.unrolled == {"tail": 2} and "len(self.tail) = 2 (its loop unrolled)" in fused.program.baked
     reference = load(STACKED, tmp_path, "stacked_reference")
     candidate = load(candidate_source(STACKED, fused, looping=False), tmp_path, "stacked_candidate")
-    assert_same(reference, candidate, [12, 3], [torch.randn(7, 12)])
-    with pytest.raises(ValueError, match=r"3 modules in self\.layers, unrolled; this model has 2"):
-        candidate.ModelNew(12, 2)(torch.randn(7, 12))
+    for depth in (2, 3, 5):
+        assert_same(reference, candidate, [12, depth], [torch.randn(7, 12)])
+    with pytest.raises(ValueError, match=r"at least 2 modules in self\.layers; this model has 1"):
+        candidate.ModelNew(12, 1)(torch.randn(7, 12))
+
+
+# Each block reads the block two before it: no loop carries that, so nothing is rolled and the depth is checked.
+SKIPPING = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, width, depth):
+            super().__init__()
+            self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+
+        def forward(self, x):
+            before, x = x, torch.relu(self.layers[0](x))
+            for layer in self.layers[1:]:
+                before, x = x, torch.relu(layer(x)) + before
+            return x
+    """, "[torch.randn(5, 12)]", "[12, 4]")
+
+
+def test_blocks_that_read_further_back_keep_the_traced_depth(tmp_path) -> None:
+    fused = roll_loops(fused_program(SKIPPING))
+    assert fused.loop is None and fused.program.unrolled == {"layers": 4}
+    reference = load(SKIPPING, tmp_path, "skipping_reference")
+    candidate = load(candidate_source(SKIPPING, fused, looping=False), tmp_path, "skipping_candidate")
+    assert_same(reference, candidate, [12, 4], [torch.randn(7, 12)])
+    with pytest.raises(ValueError, match=r"for 4 modules in self\.layers; this model has 3"):
+        candidate.ModelNew(12, 3)(torch.randn(7, 12))

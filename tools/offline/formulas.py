@@ -31,17 +31,34 @@ def _gelu(x: str, approximate: str = "'none'") -> str:
 
 
 def _pow(x: str, exponent: str) -> str:
+    """x ** exponent as PyTorch computes it: an integer exponent takes a negative base (x ** 3 of -2 is -8, where
+    exp(3 * log(x)) would be NaN), x ** 0 is 1 for every x; any other exponent of a negative base is NaN."""
     try:
         value = float(exponent)
     except ValueError:
-        return f"tl.exp({exponent} * tl.log({x}))"
-    if value.is_integer() and 1 <= value <= 4:
-        return "(" + " * ".join([x] * int(value)) + ")"
+        return _pow_at_run_time(x, exponent)
+    if value == 0:
+        return f"tl.where({x} == {x}, 1.0, 1.0)"  # ones shaped like x, NaN and infinities included
+    if value.is_integer() and abs(value) <= 8:
+        product = "(" + " * ".join([x] * int(abs(value))) + ")"
+        return product if value > 0 else f"(1.0 / {product})"
     if value == 0.5:
         return f"tl.sqrt({x})"
-    if value == -1:
-        return f"(1.0 / {x})"
+    if value.is_integer():
+        magnitude = f"tl.exp({exponent} * tl.log(tl.abs({x})))"
+        return f"tl.where({x} < 0, -{magnitude}, {magnitude})" if int(value) % 2 else magnitude
     return f"tl.exp({exponent} * tl.log({x}))"
+
+
+def _pow_at_run_time(x: str, exponent: str) -> str:
+    """x ** e with e known at launch only: the integer cases of `_pow`, decided in the kernel."""
+    exponent = f"({exponent} * 1.0)"  # an int attribute arrives as an integer: floor and log take floats
+    magnitude = f"tl.exp({exponent} * tl.log(tl.abs({x})))"
+    odd = f"({exponent} - 2.0 * tl.floor({exponent} * 0.5) == 1.0)"
+    integral = f"({exponent} == tl.floor({exponent}))"
+    signed = f"tl.where({odd}, -{magnitude}, {magnitude})"
+    negative_base = f"tl.where({integral}, {signed}, tl.exp({exponent} * tl.log({x})))"
+    return f"tl.where({exponent} == 0, 1.0, tl.where({x} < 0, {negative_base}, {magnitude}))"
 
 
 def _clamp(x: str, low: str = "None", high: str = "None") -> str:

@@ -3,6 +3,7 @@ their levels, and what its kernel reads and writes."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -126,10 +127,41 @@ class FusionGroup:
         return list(found)
 
 
+@dataclass(frozen=True)
+class RolledLoop:
+    """The stages `body` (a half-open range of FusedProgram.stages) run for modules `first`.. of `container`."""
+
+    container: str
+    first: int
+    body: tuple[int, int]
+    carried: tuple[tuple[str, str], ...]  # (the name the body reads, the name it defines for the next module)
+    after: tuple[tuple[str, str], ...]  # (a name the code after the loop reads, the carried name holding it)
+    # The traced index of the last module, whose block runs after the loop (its kernel holds what follows the
+    # stack), on the container's last module; None when the loop runs to the end.
+    trailing: int | None = None
+
+    @property
+    def modules_before(self) -> int:
+        """The modules the forward reads outside the loop: a model with fewer is refused."""
+        return self.first + (self.trailing is not None)
+
+    def indexed(self, line: str, index: str) -> str:
+        """A body line reading the module of the loop's index instead of the traced block's."""
+        return self._module(self.first).sub(f"self.{self.container}[{index}]", line)
+
+    def after_loop(self, line: str) -> str:
+        """A line after the loop reading the container's last module where it read the traced last one."""
+        return line if self.trailing is None else self._module(self.trailing).sub(f"self.{self.container}[-1]", line)
+
+    def _module(self, index: int) -> re.Pattern[str]:
+        return re.compile(rf"\bself\.{re.escape(self.container)}\[{index}\]")
+
+
 @dataclass
 class FusedProgram:
     program: Program
     stages: list[PyStep | FusionGroup]
+    loop: RolledLoop | None = None  # stages run once per module of a container (loop_rolling.py)
 
     @property
     def groups(self) -> list[FusionGroup]:

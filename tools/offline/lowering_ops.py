@@ -57,6 +57,10 @@ def _pointwise(state: LoweringState, node: TracedNode) -> None:
         state.pw(node.op, *operands, name=node.name)
         return
     operands = [state.operand(arg) for key, arg in bound.items() if key not in _NOT_OPERANDS]
+    if node.op == "add" and node.meta is not None and node.meta.dtype == "torch.bool":
+        # Booleans add as a logical or in PyTorch (True + True is True); 1-bit integers would wrap to False.
+        state.pw("logical_or", *operands[:2], name=node.name)
+        return
     # Trailing defaults that equal the formula's own defaults are left out, so kernels stay readable.
     state.pw(node.op, *operands, name=node.name)
 

@@ -114,16 +114,36 @@ def _reference_parts(reference: str) -> tuple[list[str], str]:
     return kept, ast.unparse(ast.fix_missing_locations(model_class))
 
 
+def _stage_line(stage: PyStep | FusionGroup) -> str:
+    if isinstance(stage, PyStep):
+        return f"{stage.name} = {stage.code}"
+    targets = ", ".join(stage.outputs) + ("," if len(stage.outputs) == 1 else "")  # as the launcher returns them
+    call = f"{launcher_name(stage)}({', '.join(launcher_arguments(stage))})"
+    return f"{targets} = {call}" if stage.outputs else call
+
+
 def _forward(fused: FusedProgram) -> str:
-    program = fused.program
+    program, loop = fused.program, fused.loop
     lines = [line for path, length in program.unrolled.items() for line in container_guard(path, length)]
-    for stage in fused.stages:
-        if isinstance(stage, PyStep):
-            lines.append(f"{stage.name} = {stage.code}")
+    if loop is not None and loop.modules_before:
+        lines += container_guard(loop.container, loop.modules_before, at_least=True)
+    index = "_module_" + (loop.container.replace(".", "_") if loop is not None else "")
+    for position, stage in enumerate(fused.stages):
+        if loop is None or position < loop.body[0]:
+            lines.append(_stage_line(stage))
             continue
-        targets = ", ".join(stage.outputs) + ("," if len(stage.outputs) == 1 else "")  # as the launcher returns them
-        call = f"{launcher_name(stage)}({', '.join(launcher_arguments(stage))})"
-        lines.append(f"{targets} = {call}" if stage.outputs else call)
+        if position >= loop.body[1]:
+            lines.append(loop.after_loop(_stage_line(stage)))
+            continue
+        if position == loop.body[0]:
+            end = f"len(self.{loop.container})" + (" - 1" if loop.trailing is not None else "")
+            lines.append(f"for {index} in range({loop.first}, {end}):")
+        lines.append("    " + loop.indexed(_stage_line(stage), index))
+        if position == loop.body[1] - 1:
+            if loop.carried:  # what the next module's block reads from this one's
+                lines.append("    " + ", ".join(read for read, _ in loop.carried) + " = "
+                             + ", ".join(made for _, made in loop.carried))
+            lines += [f"{name} = {holder}" for name, holder in loop.after]
     lines.append(f"return {program.output}")
     parameters = ", ".join(["self", *program.inputs])
     return f"    def forward({parameters}):\n" + "\n".join(f"        {line}" for line in lines) + "\n"

@@ -17,6 +17,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusedProgram, fuse
+from .loop_rolling import roll_loops
 from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
 from .pairwise import pairwise_program
 from .program import PrimStep
@@ -69,7 +70,7 @@ def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgra
         return FusedProgram(program, [])
     if schedule.pairwise:
         program = pairwise_program(program) or program
-    return fuse(program, gemm_reductions=schedule.gemm_reductions)
+    return roll_loops(fuse(program, gemm_reductions=schedule.gemm_reductions))
 
 
 def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_count: int

@@ -28,9 +28,11 @@ def unrolled_containers(graph: torch.fx.Graph, model: nn.Module) -> dict[str, in
     return found
 
 
-def container_guard(path: str, length: int) -> list[str]:
-    """Forward lines that refuse a model whose container at `path` has another length than the traced one."""
+def container_guard(path: str, length: int, *, at_least: bool = False) -> list[str]:
+    """Forward lines that refuse a model whose container at `path` has another length than the traced one (or,
+    `at_least`, fewer modules than the forward reads before its loop over the rest: loop_rolling.py)."""
     attribute = "self." + path
-    return [f"if len({attribute}) != {length}:",
-            f"    raise ValueError(f'kevolve generated this module for {length} modules in {attribute}, unrolled; "
+    wanted = f"at least {length}" if at_least else f"{length}"
+    return [f"if len({attribute}) {'<' if at_least else '!='} {length}:",
+            f"    raise ValueError(f'kevolve generated this module for {wanted} modules in {attribute}; "
             f"this model has {{len({attribute})}}: generate it again for this model')"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 # Operations whose result may share its operand's memory: reshapes and views, slicing, and `contiguous` (which
 # returns its operand when it is contiguous already).
@@ -41,9 +42,10 @@ def _op_name(node: torch.fx.Node) -> str:
 def _changes_its_input(node: torch.fx.Node, model: nn.Module) -> bool:
     """`x.relu_()`, `torch.relu_(x)`, `F.silu(x, inplace=True)`, `nn.ReLU(inplace=True)(x)`: the first argument
     is updated. (`x += y` is not seen: torch.fx traces it as `x = x + y`.)"""
-    if node.op in ("call_method", "call_function") and _op_name(node).endswith("_") \
-            and not _op_name(node).startswith("_"):
-        return True
+    name = _op_name(node)
+    if name.endswith("_") and not name.startswith("_") and (
+            node.op == "call_method" or any(getattr(space, name, None) is node.target for space in (torch, F))):
+        return True  # not operator.and_ or operator.or_ (`a & b`), which end with "_" and change nothing
     if node.op == "call_module":
         return getattr(model.get_submodule(str(node.target)), "inplace", False) is True
     if node.op == "call_function" and callable(node.target):

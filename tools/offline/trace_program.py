@@ -78,16 +78,17 @@ def _perturbed(value: Any) -> Any:
 class _Encoder:
     """fx arguments -> tagged JSON values, with provenance for constants."""
 
-    def __init__(self, model: nn.Module, attribute_constants: dict[tuple[str, int], tuple[str, str]]) -> None:
+    def __init__(self, model: nn.Module, attribute_constants: dict[tuple[str | int, ...], tuple[str, str]]) -> None:
         self.model = model
         self.tensor_paths = {id(t): name for name, t in [*model.named_parameters(), *model.named_buffers()]}
         self.attribute_constants = attribute_constants
 
-    def value(self, arg: Any, where: tuple[str, int] | None = None) -> Any:
+    def value(self, arg: Any, where: tuple[str | int, ...] | None = None) -> Any:
         if isinstance(arg, torch.fx.Node):
             return {"node": arg.name}
         if isinstance(arg, list | tuple):
-            return {"list": [self.value(item) for item in arg], "tuple": isinstance(arg, tuple)}
+            items = [self.value(item, None if where is None else (*where, place)) for place, item in enumerate(arg)]
+            return {"list": items, "tuple": isinstance(arg, tuple)}
         if isinstance(arg, torch.Tensor):
             path = self.tensor_paths.get(id(arg))
             return {"param": path} if path else {"const": "<tensor>"}
@@ -139,14 +140,21 @@ def _name_of(node: torch.fx.Node) -> str:
     return canonical(name)
 
 
-def _constants(graph: torch.fx.Graph) -> dict[tuple[str, int], Any]:
-    """Every plain numeric constant, keyed by (node, flat argument position)."""
-    found: dict[tuple[str, int], Any] = {}
+def _constants(graph: torch.fx.Graph) -> dict[tuple[str | int, ...], Any]:
+    """Every plain numeric constant, keyed by (node, flat argument position, places in nested lists and tuples):
+    `x.unflatten(1, (self.groups, -1))` holds self.groups at (node, 2, 0)."""
+    found: dict[tuple[str | int, ...], Any] = {}
+
+    def collect(arg: Any, key: tuple[str | int, ...]) -> None:
+        if isinstance(arg, list | tuple):
+            for place, item in enumerate(arg):
+                collect(item, (*key, place))
+        elif isinstance(arg, _SCALARS) and not isinstance(arg, bool):
+            found[key] = arg
+
     for node in graph.nodes:
-        flat = [*node.args, *node.kwargs.values()]
-        for position, arg in enumerate(flat):
-            if isinstance(arg, _SCALARS) and not isinstance(arg, bool):
-                found[(node.name, position)] = arg
+        for position, arg in enumerate([*node.args, *node.kwargs.values()]):
+            collect(arg, (node.name, position))
     return found
 
 
@@ -170,15 +178,15 @@ def _derivation(value: Any, moved_value: Any, old: Any, new: Any) -> str | None:
     return None
 
 
-def _provenance(model: nn.Module, base: dict[tuple[str, int], Any]
-                ) -> tuple[dict[tuple[str, int], tuple[str, str]], list[str]]:
+def _provenance(model: nn.Module, base: dict[tuple[str | int, ...], Any]
+                ) -> tuple[dict[tuple[str | int, ...], tuple[str, str]], list[str]]:
     """Constants that come from attributes: key -> (attribute path, how it was computed from it)."""
-    attributes: dict[tuple[str, int], tuple[str, str]] = {}
+    attributes: dict[tuple[str | int, ...], tuple[str, str]] = {}
     derived: list[str] = []
     for path, value in _scalar_attributes(model).items():
         _set_path(model, path, _perturbed(value))
         try:
-            moved = _constants(torch.fx.symbolic_trace(model).graph)
+            moved = _constants(_symbolic_trace(model).graph)
         except Exception:  # a trace that breaks under another value: the attribute shapes control flow
             moved = base
         finally:
@@ -247,13 +255,28 @@ def _built(module: Any, device: torch.device, dtype: torch.dtype) -> tuple[nn.Mo
     return model, inputs
 
 
+def _symbolic_trace(model: nn.Module) -> torch.fx.GraphModule:
+    """torch.fx's trace with buffers traced as parameters are: `self.scale.view(1, -1, 1)` is a view of the buffer
+    at run time, not a tensor computed once while tracing (which fx would attach as a constant)."""
+    tracer = torch.fx.Tracer()
+    tracer.proxy_buffer_attributes = True
+    graph = tracer.trace(model)
+    constants = [node.target for node in graph.nodes if node.op == "get_attr"
+                 and str(node.target) not in dict(model.named_parameters()) | dict(model.named_buffers())]
+    if constants:
+        raise ValueError(f"the forward makes a tensor while it is traced ({', '.join(map(str, constants))}: "
+                         "torch.tensor(...) of constants, or arithmetic on a plain tensor attribute): its values would "
+                         "be kept from the traced model")
+    return torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
 def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dtype = torch.float32,
           device: str = "meta") -> dict[str, Any]:
     """The traced program; `device` "cpu" builds and propagates real tensors (for data-dependent sizes)."""
     module = module_from_source(source, stem="traced_problem", workdir=workdir, overrides=overrides)
     model, inputs = _built(module, torch.device(device), dtype)
     with _item_assignment_recorded(), _factories_recorded():
-        graph_module = torch.fx.symbolic_trace(model)
+        graph_module = _symbolic_trace(model)
         follow_mutations(graph_module.graph, model)
         graph_module.recompile()
         unrolled = unrolled_containers(graph_module.graph, model)

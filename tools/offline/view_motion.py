@@ -176,9 +176,9 @@ class _Motion:
         if common is None:
             return False
         code, sources = common
-        producers = [self.by_name()[source] for source in sources.values()]
-        if not any(isinstance(producer, PrimStep) for producer in producers) \
-                or any(set(p.tensor_args()) & self.index_tensors for p in producers if isinstance(p, PrimStep)) \
+        # A source may be an input: one computed source is enough for the step to have a kernel to join.
+        producers = [step for step in map(self.by_name().get, sources.values()) if isinstance(step, PrimStep)]
+        if not producers or any(set(producer.tensor_args()) & self.index_tensors for producer in producers) \
                 or set(sources.values()) & self.index_tensors:
             return False
         inner = self.fresh(f"{step.name}_unviewed")
@@ -190,12 +190,13 @@ class _Motion:
         return True
 
     def resolve_aliases(self) -> None:
-        """`b = a` (a cast to the dtype it has, as `.to(torch.float32)` of fp32 is): b's readers read a, so that
-        an elementwise step after it can join a's kernel. Liveness drops the alias once nothing reads it."""
+        """`b = a` of a computed `a` (a cast to the dtype it has, as `.to(torch.float32)` of fp32 is): b's readers
+        read a, so that an elementwise step after it can join a's kernel. Liveness drops the alias once nothing
+        reads it. (An alias of an input or a parameter cuts no kernel, and keeps its name in the kernels.)"""
+        computed = {step.name for step in self.steps if isinstance(step, PrimStep)}
         for alias in [step for step in self.steps if isinstance(step, PyStep) and not step.vendor]:
             target = alias.code.strip()
-            if not target.isidentifier() or self.tensors.get(target) != alias.shape or alias.shape is None \
-                    or alias.name in names_in(self.output):
+            if target not in computed or self.tensors.get(target) != alias.shape or alias.name in names_in(self.output):
                 continue
             for i, step in enumerate(self.steps):
                 if isinstance(step, PrimStep) and alias.name in step.args:

@@ -1,0 +1,69 @@
+"""PyTorch's semantics where a formula could quietly differ, in the interpreter: integer powers of negative bases,
+booleans added, `a & b` read again (operator.and_ ends with "_" and changes nothing), buffers viewed in the
+forward, and a model attribute inside a size tuple (`unflatten(1, (self.groups, -1))`) read at run time."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kevolve.tools.offline.lowering import lower
+from kevolve.tools.offline.tracing import TraceFailed, trace_reference
+from offline_helpers import assert_same, candidate_source, fused_program, load, reference_module
+
+POWERS = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, exponent):
+            super().__init__()
+            self.exponent = exponent
+
+        def forward(self, x):
+            return x.pow(5), x ** -2, x ** 0, torch.pow(x, 11), x ** self.exponent, x.abs() ** 1.5
+    """, "[torch.randn(6, 10)]", "[3]")
+BOOLEANS_AND_BITS = reference_module("""
+    class Model(nn.Module):
+        def forward(self, ids, a, b):
+            parity = ids & 1
+            either = a | b
+            return parity * 10 + ids, a + b, torch.where(either, 1.0, 0.0) + torch.where(a, 2.0, 0.0)
+    """, "[torch.randint(0, 100, (6, 10)), torch.rand(6, 10) > 0.5, torch.rand(6, 10) > 0.5]")
+BUFFER_AND_SIZE_ATTRIBUTE = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, channels, groups):
+            super().__init__()
+            self.groups = groups
+            self.register_buffer("scale", torch.linspace(0.5, 2.0, channels))
+
+        def forward(self, x):
+            scaled = x * self.scale.view(1, -1, 1)
+            return scaled.unflatten(1, (self.groups, -1)).sum(dim=2)
+    """, "[torch.randn(2, 12, 5)]", "[12, 4]")
+
+
+@pytest.mark.parametrize(("source", "init", "inputs", "other_init"), [
+    (POWERS, [3], lambda: [torch.randn(6, 10)], [4]),
+    (BOOLEANS_AND_BITS, [], lambda: [torch.randint(0, 100, (6, 10)), torch.rand(6, 10) > 0.5,
+                                     torch.rand(6, 10) > 0.5], []),
+    (BUFFER_AND_SIZE_ATTRIBUTE, [12, 4], lambda: [torch.randn(3, 12, 5)], [12, 3]),
+], ids=["powers", "booleans_and_bits", "buffer_and_size_attribute"])
+def test_generated_values_are_pytorchs(source: str, init: list, inputs, other_init: list, tmp_path) -> None:
+    name = f"semantics_{abs(hash(source))}"
+    reference = load(source, tmp_path, f"ref_{name}")
+    candidate = load(candidate_source(source, fused_program(source), looping=False), tmp_path, f"gen_{name}")
+    for configuration in (init, other_init):  # another exponent, another group count: read at run time
+        torch.manual_seed(len(configuration))
+        assert_same(reference, candidate, configuration, inputs(), tol=1e-5)
+
+
+def test_a_tensor_made_while_tracing_is_declined_by_name() -> None:
+    made = reference_module("""
+        class Model(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.table = torch.arange(10.0)  # a plain attribute: neither a parameter nor a buffer
+
+            def forward(self, x):
+                return x * self.table
+        """, "[torch.randn(4, 10)]")
+    with pytest.raises(TraceFailed, match="makes a tensor while it is traced"):
+        lower(trace_reference(made))
