@@ -27,7 +27,7 @@ STACKED = reference_module("""
 
 def test_a_stack_of_layers_is_one_loop_that_serves_any_depth(tmp_path) -> None:
     fused = roll_loops(fused_program(STACKED))
-    assert fused.loop is not None and (fused.loop.container, fused.loop.first) == ("layers", 1)
+    assert fused.loop is not None and (fused.loop.container, fused.loop.first, fused.loop.runs) == ("layers", 1, 2)
     assert len(fused.groups) == 3  # the first layer's, the loop's, the tail's ReLU
     assert fused.program.unrolled == {"tail": 2} and "len(self.tail) = 2 (its loop unrolled)" in fused.program.baked
     reference = load(STACKED, tmp_path, "stacked_reference")

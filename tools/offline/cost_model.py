@@ -156,11 +156,13 @@ def program_work(fused: FusedProgram, configs: dict[str, GroupConfig], mode: Mat
                  ) -> list[KernelWork]:
     """Every launch of a candidate, in order: the engine's kernels and the vendor calls left in place."""
     work: list[KernelWork] = []
-    for stage in fused.stages:
+    for position, stage in enumerate(fused.stages):
+        # A rolled loop's launches run once per module it covers, at the traced depth.
+        runs = fused.loop.runs if fused.loop is not None and fused.loop.body[0] <= position < fused.loop.body[1] else 1
         if isinstance(stage, PyStep):
-            work += [_vendor_work(stage, fused.program, mode, spec)] if stage.vendor else []
+            work += [_vendor_work(stage, fused.program, mode, spec)] * runs if stage.vendor else []
         else:
-            work += _group_work(stage, configs[stage.name], fused.program, mode)
+            work += _group_work(stage, configs[stage.name], fused.program, mode) * runs
     return work
 
 

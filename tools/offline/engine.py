@@ -57,6 +57,7 @@ class Design(BaseModel):
     vendor_calls: list[str] = Field(default_factory=list)
     baked: list[str] = Field(default_factory=list, description="constants kept at the traced configuration's value")
     alternatives: list[str] = Field(default_factory=list, description="other schedules the search also tries")
+    loop: str | None = Field(default=None, description="a module container's blocks run as one loop, if any")
 
     def describe(self) -> str:
         if not self.supported:
@@ -66,7 +67,8 @@ class Design(BaseModel):
         vendor = f"; left to the vendor library: {', '.join(self.vendor_calls)}" if self.vendor_calls else ""
         baked = f"; constants kept from the traced configuration: {', '.join(self.baked)}" if self.baked else ""
         others = f"; the search also tries {', '.join(self.alternatives)}" if self.alternatives else ""
-        return f"{len(self.groups)} fused kernel(s): " + "; ".join(parts) + vendor + baked + others
+        loop = f"; {self.loop}" if self.loop else ""
+        return f"{len(self.groups)} fused kernel(s): " + "; ".join(parts) + vendor + baked + loop + others
 
 
 class Proposal(BaseModel):
@@ -74,6 +76,15 @@ class Proposal(BaseModel):
 
     source: str
     notes: str
+
+
+def _loop_line(fused: FusedProgram) -> str | None:
+    loop = fused.loop
+    if loop is None:
+        return None
+    last = ", then the last module's block after it" if loop.trailing is not None else ""
+    return (f"the blocks of self.{loop.container} from module {loop.first} run as one loop (their kernels written "
+            f"once){last}")
 
 
 def _summary(group: FusionGroup) -> GroupSummary:
@@ -147,7 +158,8 @@ class OfflineEngine:
         if not fused.groups:
             return Design(supported=False, reason="nothing to fuse: the forward is vendor calls and views"), {}
         return Design(supported=True, groups=[_summary(g) for g in fused.groups], vendor_calls=program.vendor_calls,
-                      baked=program.baked, alternatives=[s.label for s in others]), {PLAIN: fused, **others}
+                      baked=program.baked, alternatives=[s.label for s in others], loop=_loop_line(fused)), \
+            {PLAIN: fused, **others}
 
     def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str],
                 mode: MathMode = EXACT, device: str | None = None) -> Proposal | None:

@@ -139,6 +139,7 @@ class RolledLoop:
     # The traced index of the last module, whose block runs after the loop (its kernel holds what follows the
     # stack), on the container's last module; None when the loop runs to the end.
     trailing: int | None = None
+    runs: int = 1  # how many times the body ran at the traced depth
 
     @property
     def modules_before(self) -> int:

@@ -136,7 +136,7 @@ def _rolled(fused: FusedProgram, container: str, length: int, *, trailing: bool)
     loop = RolledLoop(container, first, (starts[first], ends[first]),
                       carried=tuple((previous[place], defined[first][place]) for place in carried),
                       after=tuple((name, previous[last.index(name)]) for name in sorted(read_after & looped)),
-                      trailing=length - 1 if trailing else None)
+                      trailing=length - 1 if trailing else None, runs=len(blocks) - first)
     program = replace(fused.program, unrolled={k: v for k, v in fused.program.unrolled.items() if k != container},
                       baked=[line for line in fused.program.baked if not line.startswith(f"len(self.{container})")])
     return FusedProgram(program, stages[:ends[first]] + stages[ends[-1]:], loop)
