@@ -1,6 +1,7 @@
 """PyTorch's semantics where a formula could quietly differ, in the interpreter: integer powers of negative bases,
 booleans added, `a & b` read again (operator.and_ ends with "_" and changes nothing), buffers viewed in the
-forward, and a model attribute inside a size tuple (`unflatten(1, (self.groups, -1))`) read at run time."""
+forward, a model attribute inside a size tuple (`unflatten(1, (self.groups, -1))`) read at run time, and
+cosine similarity, lerp, addcmul, addcdiv and chunk as PyTorch computes them."""
 
 from __future__ import annotations
 
@@ -39,13 +40,28 @@ BUFFER_AND_SIZE_ATTRIBUTE = reference_module("""
             return scaled.unflatten(1, (self.groups, -1)).sum(dim=2)
     """, "[torch.randn(2, 12, 5)]", "[12, 4]")
 
+MIXING = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, protos, width):
+            super().__init__()
+            self.protos = nn.Parameter(torch.randn(protos, width))
+            self.fc = nn.Linear(width, 2 * width)
+
+        def forward(self, q, w):
+            similarity = F.cosine_similarity(q.unsqueeze(1), self.protos.unsqueeze(0), dim=-1)
+            value, gate = self.fc(q).chunk(2, dim=-1)
+            mixed = torch.lerp(q, value, w)
+            return similarity, torch.addcmul(q, value, gate, value=0.5), torch.addcdiv(mixed, value, gate.abs() + 1.0)
+    """, "[torch.randn(6, 10), torch.rand(6, 10) * 1.5 - 0.25]", "[7, 10]")
+
 
 @pytest.mark.parametrize(("source", "init", "inputs", "other_init"), [
     (POWERS, [3], lambda: [torch.randn(6, 10)], [4]),
     (BOOLEANS_AND_BITS, [], lambda: [torch.randint(0, 100, (6, 10)), torch.rand(6, 10) > 0.5,
                                      torch.rand(6, 10) > 0.5], []),
     (BUFFER_AND_SIZE_ATTRIBUTE, [12, 4], lambda: [torch.randn(3, 12, 5)], [12, 3]),
-], ids=["powers", "booleans_and_bits", "buffer_and_size_attribute"])
+    (MIXING, [7, 10], lambda: [torch.randn(5, 10), torch.rand(5, 10) * 1.5 - 0.25], [3, 10]),
+], ids=["powers", "booleans_and_bits", "buffer_and_size_attribute", "mixing"])
 def test_generated_values_are_pytorchs(source: str, init: list, inputs, other_init: list, tmp_path) -> None:
     name = f"semantics_{abs(hash(source))}"
     reference = load(source, tmp_path, f"ref_{name}")

@@ -356,7 +356,7 @@ def _handler_for(node: TracedNode, state: LoweringState) -> Handler | None:
     if node.op in ("max", "min") and tag_of(second) in ("node", "param") \
             and (tag_of(second) == "param" or state.is_tensor(second["node"])):
         return HANDLERS["maximum" if node.op == "max" else "minimum"]
-    if node.op in ("max", "min", "topk"):  # a tuple of tensors, which the trace gives no meta
+    if node.op in ("max", "min", "topk", "chunk", "split", "unbind"):  # a tuple of tensors: the trace gives no meta
         return HANDLERS[node.op]
     if node.meta is None and node.op not in ("param", "setitem"):
         return python_value

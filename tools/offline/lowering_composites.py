@@ -235,9 +235,27 @@ def _normalize_lp(state: LoweringState, node: TracedNode) -> None:
     state.pw("div", x, state.pw("clamp_min", norm, state.operand(bound["eps"])), name=node.name)
 
 
+def _cosine_similarity(state: LoweringState, node: TracedNode) -> None:
+    """sum over dim of (x1 / max(||x1||, eps)) * (x2 / max(||x2||, eps)), as PyTorch computes it (each operand
+    scaled by its own clamped norm first); operands of one rank, broadcast against each other."""
+    bound = state.bind(node)
+    x1, x2 = state.operand(bound["x1"]), state.operand(bound["x2"])
+    if not isinstance(x1, str) or not isinstance(x2, str) or len(state.shape(x1)) != len(state.shape(x2)):
+        state.decline(node, "of operands of different ranks")
+        return
+    dims = state.dims_of(x1, bound["dim"])
+    eps = state.operand(bound["eps"])
+
+    def unit(x: str) -> str:
+        norm = state.pw("sqrt", state.reduce("sum", state.pw("mul", x, x), dims, True))
+        return state.pw("div", x, state.pw("clamp_min", norm, eps))
+
+    state.reduce("sum", state.pw("mul", unit(x1), unit(x2)), dims, False, name=node.name)
+
+
 COMPOSITES: dict[str, Handler] = {
     "softmax": _softmax, "log_softmax": _softmax, "layer_norm": _layer_norm, "rms_norm": _layer_norm,
     "group_norm": _group_norm, "batch_norm": _batch_norm, "instance_norm": _batch_norm,
     "mse_loss": _loss, "l1_loss": _loss, "smooth_l1_loss": _loss, "kl_div": _loss, "cross_entropy": _cross_entropy,
-    "triplet_margin_loss": _triplet_margin, "normalize": _normalize_lp,
+    "triplet_margin_loss": _triplet_margin, "normalize": _normalize_lp, "cosine_similarity": _cosine_similarity,
 }
