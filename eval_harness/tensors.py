@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.utils._pytree as pytree
 
 from .results import ErrorKind, Tolerance
 
@@ -113,10 +114,26 @@ class OutputCheck:
     total: int = 0
 
 
+@dataclass(frozen=True)
+class OutputStructure:
+    """How nested outputs are grouped (`(logits, (ctr, cvr))`), compared like a value: a candidate must group its
+    outputs as the reference does, not only return the same tensors in the same order."""
+
+    spec: str
+
+    def __repr__(self) -> str:
+        return f"outputs grouped as {self.spec}"
+
+
 def as_output_list(output: Any) -> list[Any]:
-    if isinstance(output, tuple | list):
+    """The outputs as a flat list: a tuple or list of them, or one; nested tuples, lists and dicts are flattened
+    (torch.utils._pytree), with their grouping as a last element to compare."""
+    if not isinstance(output, tuple | list | dict):
+        return [output]
+    if isinstance(output, tuple | list) and not any(isinstance(item, tuple | list | dict) for item in output):
         return list(output)
-    return [output]
+    leaves, spec = pytree.tree_flatten(output)
+    return [*leaves, OutputStructure(str(spec))]
 
 
 def check_structure(candidate: list[Any], reference: list[Any]) -> OutputCheck | None:

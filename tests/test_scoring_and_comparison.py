@@ -8,7 +8,7 @@ import torch
 from kevolve.eval_harness.compare import Verdict, compare_timings
 from kevolve.eval_harness.results import ErrorKind, EvalResult, EvalStatus, SpeedComparison, Tolerance
 from kevolve.eval_harness.scoring import fast_p, geometric_mean, score_suite
-from kevolve.eval_harness.tensors import compare_outputs, same_bits
+from kevolve.eval_harness.tensors import as_output_list, compare_outputs, same_bits
 from kevolve.eval_harness.timing import summarize
 
 
@@ -152,3 +152,17 @@ def test_scrub_leaves_no_answer_in_memory_but_spares_what_outputs_alias():
     assert torch.isnan(result).all()
     assert torch.equal(weights, torch.ones(4)), "an output that aliases the weights is left alone"
     assert (indices == torch.iinfo(torch.int64).min).all()
+
+
+def test_nested_outputs_are_compared_leaf_by_leaf_and_by_their_grouping():
+    logits, ctr, cvr = torch.randn(4, 3), torch.rand(4), torch.rand(4)
+    reference = as_output_list((logits, (ctr, cvr)))
+    same = as_output_list((logits.clone(), (ctr.clone(), cvr.clone())))
+    assert compare_outputs(same, reference, TOLERANCE).kind is None
+    assert compare_outputs(as_output_list({"a": logits, "b": [ctr, cvr]}),
+                           as_output_list({"a": logits, "b": [ctr, cvr]}), TOLERANCE).kind is None
+    off = as_output_list((logits, (ctr + 1.0, cvr)))
+    assert compare_outputs(off, reference, TOLERANCE).kind is ErrorKind.OUTPUT_MISMATCH
+    regrouped = as_output_list(((logits, ctr), cvr))  # the same tensors, grouped otherwise
+    check = compare_outputs(regrouped, reference, TOLERANCE)
+    assert check.kind is ErrorKind.OUTPUT_MISMATCH and "grouped as" in check.message

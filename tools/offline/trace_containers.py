@@ -11,27 +11,32 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from .lowering import self_path
+
 _SEQUENCES = (nn.ModuleList, nn.Sequential)
 
 
 def unrolled_containers(graph: torch.fx.Graph, model: nn.Module) -> dict[str, int]:
-    """Each ModuleList or Sequential whose modules the graph calls or reads, by path, with its length."""
+    """Each outermost ModuleList or Sequential whose modules the graph calls or reads, by path, with its length.
+    (A container inside one of its modules, `nn.Sequential(...)` per layer, is part of that module's block: the
+    outer container's check or loop covers it.)"""
     found: dict[str, int] = {}
     for node in graph.nodes:
         if node.op not in ("call_module", "get_attr"):
             continue
         parts = str(node.target).split(".")
-        for end in range(1, len(parts)):
+        end = next((end for end in range(1, len(parts)) if parts[end].isdigit()
+                    and isinstance(model.get_submodule(".".join(parts[:end])), _SEQUENCES)), None)
+        if end is not None:
             path = ".".join(parts[:end])
-            if parts[end].isdigit() and isinstance(container := model.get_submodule(path), _SEQUENCES):
-                found[path] = len(container)
+            found[path] = len(model.get_submodule(path))
     return found
 
 
 def container_guard(path: str, length: int, *, at_least: bool = False) -> list[str]:
     """Forward lines that refuse a model whose container at `path` has another length than the traced one (or,
     `at_least`, fewer modules than the forward reads before its loop over the rest: loop_rolling.py)."""
-    attribute = "self." + path
+    attribute = self_path(path)
     wanted = f"at least {length}" if at_least else f"{length}"
     return [f"if len({attribute}) {'<' if at_least else '!='} {length}:",
             f"    raise ValueError(f'kevolve generated this module for {wanted} modules in {attribute}; "
