@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kevolve.eval_harness.precision import DType, Precision, resolve
 from kevolve.tools.offline.lowering import lower
 from kevolve.tools.offline.tracing import TraceFailed, trace_reference
 from offline_helpers import assert_same, candidate_source, fused_program, load, reference_module
@@ -83,3 +84,41 @@ def test_a_tensor_made_while_tracing_is_declined_by_name() -> None:
         """, "[torch.randn(4, 10)]")
     with pytest.raises(TraceFailed, match="makes a tensor while it is traced"):
         lower(trace_reference(made))
+
+
+RMS_NORM_IN_FP32 = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.weight = nn.Parameter(torch.rand(width) + 0.5)
+
+        def forward(self, x):
+            dtype = x.dtype
+            x = x.to(torch.float32)
+            x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+            return self.weight * x.to(dtype)
+    """, "[torch.randn(6, 64)]", "[64]")
+
+
+def test_a_conversion_down_to_the_regimes_half_is_rounded_where_the_reference_rounds(tmp_path) -> None:
+    # In bf16 the normalised values are rounded to bf16 before the weight multiplies them, as PyTorch does.
+    fused = fused_program(RMS_NORM_IN_FP32, dtype=DType.BFLOAT16)
+    assert "round_to_bfloat16" in [step.fn for group in fused.groups for step in group.members]
+    source = candidate_source(RMS_NORM_IN_FP32, fused, looping=False, mode=resolve(Precision.BF16))
+    reference, candidate = load(RMS_NORM_IN_FP32, tmp_path, "ref_rms_bf16"), load(source, tmp_path, "gen_rms_bf16")
+    assert_same(reference, candidate, [64], [torch.randn(9, 64)], tol=1e-2, dtype=torch.bfloat16)
+
+
+def test_arithmetic_on_float64_values_is_declined_and_a_float64_result_is_not() -> None:
+    program = lower(trace_reference(reference_module("""
+        class Model(nn.Module):
+            def forward(self, x):
+                return (x.double() * 1e8 + 1.0 - x.double() * 1e8).float(), x.sum(dim=1, dtype=torch.float64)
+        """, "[torch.randn(4, 10)]")))
+    assert program.unsupported == ["arithmetic on float64 values (kernels compute in float32)"]
+    stored = lower(trace_reference(reference_module("""
+        class Model(nn.Module):
+            def forward(self, x):
+                return x.sum(dim=1, dtype=torch.float64)
+        """, "[torch.randn(4, 10)]")))
+    assert not stored.unsupported

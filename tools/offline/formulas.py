@@ -124,6 +124,8 @@ POINTWISE: dict[str, Formula] = {
     "eq": lambda a, b: f"({a} == {b})",
     "ne": lambda a, b: f"({a} != {b})",
     "identity": lambda x: x,
+    "round_to_float16": lambda x: f"{x}.to(tl.float16).to(tl.float32)",
+    "round_to_bfloat16": lambda x: f"{x}.to(tl.bfloat16).to(tl.float32)",
     # 1.0 where a pooling window's tap falls inside the tensor: `valid_<window>` is set where it is loaded.
     "window_valid": lambda window: f"valid_{window.removeprefix('v_')}.to(tl.float32)",
     "float": lambda x: f"{x}.to(tl.float32)",
@@ -292,6 +294,9 @@ def _shift_right(a, b):
     return tl.where((b < 0) | (b >= bits), a >> (bits - 1), a >> b)
 ''',
 }
+
+# The rounding a conversion down to a half dtype does, computed where the conversion is (kernels hold halves in fp32).
+ROUNDED_TO = {"torch.float16": "round_to_float16", "torch.bfloat16": "round_to_bfloat16"}
 
 # Parameter names in call order, with defaults, for binding a traced call's args and kwargs.
 SIGNATURES: dict[str, tuple[str, ...]] = {

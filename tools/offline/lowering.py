@@ -248,6 +248,10 @@ class LoweringState:
             self.unsupported.append(f"{fn} of scalars")
         return Scalar(expression, literal=all(arg.literal for arg in args))
 
+    def input_dtypes(self) -> set[str]:
+        """The dtypes of the forward's inputs and the model's parameters: the regime's."""
+        return {meta.dtype for meta in [*self.traced.input_meta.values(), *self.traced.param_meta.values()]}
+
     def take_traced_dtype(self, node: TracedNode) -> None:
         """A value the reference names is stored in the dtype the trace saw it in.
 
@@ -288,6 +292,9 @@ class LoweringState:
         return tuple(sorted(int(v) % rank for v in values))
 
 
+_CONVERSIONS = {"identity", "round_to_float16", "round_to_bfloat16"}
+
+
 def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False,
           channels_last: bool = False, reshaped_pools: bool = False) -> Program:
     """`gemm_in_triton`: linear layers and 2-D matmuls become Triton GEMMs (the `strict` policy, or a `hybrid`
@@ -312,6 +319,11 @@ def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallbac
             continue
         state.take_traced_dtype(node)
     output = state.py(traced.output)
+    if any(isinstance(step, PrimStep) and step.fn not in _CONVERSIONS
+           and any(state.tensors[arg].dtype == "torch.float64" for arg in step.tensor_args()) for step in state.steps):
+        # Values a reference made float64 (`x.double() * 1e8`) are there for their precision; a float64 result
+        # of float32 values (a weighted bincount, sum(dtype=float64)) is only stored so.
+        state.unsupported.append("arithmetic on float64 values (kernels compute in float32)")
     _keep_index_tensors_in_kernels(state, output)
     steps = move_views(state.steps, output, state.tensors, state.index_tensors)
     return Program(list(traced.inputs), _live(steps, output), output, state.tensors, state.unsupported,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .formulas import POINTWISE, SIGNATURES
+from .formulas import POINTWISE, ROUNDED_TO, SIGNATURES
 from .lowering import (
     CHANNELS_LAST,
     PYTHON_ARITHMETIC,
@@ -80,7 +80,13 @@ def _same_value(state: LoweringState, node: TracedNode) -> None:
             state.unsupported.append("dropout with p > 0 in training mode")
     source = state.operand(node.args[0])
     if isinstance(source, str) and node.meta is not None and node.meta.dtype != state.tensors[source].dtype:
-        state.pw("identity", source, name=node.name)  # `.float()` of a half tensor: a conversion, stored as traced
+        # `.float()` of a half tensor: a conversion, stored as traced. Kernels compute halves in fp32, so a
+        # conversion down to the half dtype the regime gives the inputs (`.to(input_dtype)` after an fp32 norm) is
+        # rounded where it happens: what follows reads the rounded value, as in PyTorch. (A half the regime does
+        # not have is only rounded when stored: the harness refuses kernels computing below the regime.)
+        narrowed = node.meta.dtype in ROUNDED_TO and node.meta.dtype in state.input_dtypes() \
+            and state.tensors[source].dtype in ("torch.float32", "torch.float64")
+        state.pw(ROUNDED_TO[node.meta.dtype] if narrowed else "identity", source, name=node.name)
         return
     state.emit_py(node.name, source if isinstance(source, str) else source.expr, shape_of(node.meta))
     if source in state.index_tensors:
