@@ -122,3 +122,19 @@ def test_arithmetic_on_float64_values_is_declined_and_a_float64_result_is_not() 
                 return x.sum(dim=1, dtype=torch.float64)
         """, "[torch.randn(4, 10)]")))
     assert not stored.unsupported
+
+
+def test_nan_is_kept_by_clamp_relu_and_maximum_and_an_all_minus_inf_row_has_logsumexp_minus_inf(tmp_path) -> None:
+    source = reference_module("""
+        class Model(nn.Module):
+            def forward(self, x, y):
+                masked = torch.where(y > 0.5, x, float("-inf"))
+                return torch.relu(x), x.clamp(-1.0, 1.0), torch.maximum(x, y), torch.logsumexp(masked, dim=1)
+        """, "[torch.randn(6, 10), torch.rand(6, 10)]")
+    reference = load(source, tmp_path, "ref_nan")
+    candidate = load(candidate_source(source, fused_program(source), looping=False), tmp_path, "gen_nan")
+    x, y = torch.randn(6, 10), torch.rand(6, 10)
+    x[torch.rand(6, 10) < 0.2] = float("nan")
+    y[0] = 0.0  # row 0 is all -inf
+    for want, got in zip(reference.Model()(x, y), candidate.ModelNew()(x, y), strict=True):
+        torch.testing.assert_close(got, want, equal_nan=True)

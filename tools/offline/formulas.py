@@ -61,11 +61,20 @@ def _pow_at_run_time(x: str, exponent: str) -> str:
     return f"tl.where({exponent} == 0, 1.0, tl.where({x} < 0, {negative_base}, {magnitude}))"
 
 
+def _max(a: str, b: str) -> str:
+    """PyTorch's maximum: NaN wins (clamp, relu and maximum of NaN are NaN), where Triton's default drops it."""
+    return f"tl.maximum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"
+
+
+def _min(a: str, b: str) -> str:
+    return f"tl.minimum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"
+
+
 def _clamp(x: str, low: str = "None", high: str = "None") -> str:
     if low != "None":
-        x = f"tl.maximum({x}, {low})"
+        x = _max(x, low)
     if high != "None":
-        x = f"tl.minimum({x}, {high})"
+        x = _min(x, high)
     return x
 
 
@@ -94,24 +103,24 @@ POINTWISE: dict[str, Formula] = {
     "pow": _pow,
     "sigmoid": lambda x: f"tl.sigmoid({x})",
     "tanh": _tanh,
-    "relu": lambda x: f"tl.maximum({x}, 0.0)",
-    "relu6": lambda x: f"tl.minimum(tl.maximum({x}, 0.0), 6.0)",
+    "relu": lambda x: _max(x, "0.0"),
+    "relu6": lambda x: _min(_max(x, "0.0"), "6.0"),
     "gelu": _gelu,
     "silu": lambda x: f"({x} * tl.sigmoid({x}))",
     "mish": lambda x: f"({x} * {_tanh(_softplus(x))})",
     "softplus": _softplus,
     "leaky_relu": lambda x, negative_slope="0.01": f"tl.where({x} >= 0, {x}, {x} * {negative_slope})",
-    "hardtanh": lambda x, min_val="-1.0", max_val="1.0": f"tl.minimum(tl.maximum({x}, {min_val}), {max_val})",
+    "hardtanh": lambda x, min_val="-1.0", max_val="1.0": _min(_max(x, min_val), max_val),
     "clamp": _clamp,
-    "clamp_min": lambda x, low: f"tl.maximum({x}, {low})",
-    "clamp_max": lambda x, high: f"tl.minimum({x}, {high})",
+    "clamp_min": lambda x, low: _max(x, low),
+    "clamp_max": lambda x, high: _min(x, high),
     "elu": lambda x, alpha="1.0": f"tl.where({x} > 0, {x}, {alpha} * (tl.exp({x}) - 1.0))",
-    "hardswish": lambda x: f"({x} * tl.minimum(tl.maximum({x} + 3.0, 0.0), 6.0) / 6.0)",
-    "hardsigmoid": lambda x: f"tl.minimum(tl.maximum({x} / 6.0 + 0.5, 0.0), 1.0)",
+    "hardswish": lambda x: f"({x} * {_min(_max(f'{x} + 3.0', '0.0'), '6.0')} / 6.0)",
+    "hardsigmoid": lambda x: _min(_max(f"{x} / 6.0 + 0.5", "0.0"), "1.0"),
     "softsign": lambda x: f"({x} / (1.0 + tl.abs({x})))",
-    "logsigmoid": lambda x: f"(tl.minimum({x}, 0.0) - tl.log(1.0 + tl.exp(-tl.abs({x}))))",
-    "maximum": lambda a, b: f"tl.maximum({a}, {b})",
-    "minimum": lambda a, b: f"tl.minimum({a}, {b})",
+    "logsigmoid": lambda x: f"({_min(x, '0.0')} - tl.log(1.0 + tl.exp(-tl.abs({x}))))",
+    "maximum": lambda a, b: _max(a, b),
+    "minimum": lambda a, b: _min(a, b),
     "where": lambda c, a, b: f"tl.where({c}, {a}, {b})",
     "addcmul": lambda a, t1, t2, value="1": f"({a} + {value} * ({t1} * {t2}))",
     "addcdiv": lambda a, t1, t2, value="1": f"({a} + {value} * ({t1} / {t2}))",

@@ -209,7 +209,10 @@ def _reduction(state: LoweringState, node: TracedNode) -> None:
     elif op in ("argmax", "argmin"):
         state.reduce(op, x, dims, keep, name=node.name, index=True)
     elif op == "logsumexp":
-        top = state.reduce("amax", x, dims, True)
+        # Shifted by the largest value, unless it is infinite (a row all -inf gives -inf, not NaN), as PyTorch does.
+        largest = state.reduce("amax", x, dims, True)
+        infinite = state.pw("eq", state.pw("abs", largest), Scalar('float("inf")', literal=True))
+        top = state.pw("where", infinite, Scalar("0.0", literal=True), largest)
         total = state.reduce("sum", state.pw("exp", state.pw("sub", x, top)), dims, keep)
         state.pw("add", state.reduced_view(top, dims, keep), state.pw("log", total), name=node.name)
     elif op in ("var", "std"):
