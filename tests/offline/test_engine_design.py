@@ -33,3 +33,27 @@ def test_a_loop_on_the_inputs_values_is_declined_at_its_line() -> None:
     design = _design("recsys_hstu_jagged_attention", "hybrid")
     assert not design.supported and "control flow" in design.reason
     assert "at the reference's line" in design.reason and "lengths.max()" in design.reason
+
+
+def test_settings_that_shape_the_forward_are_listed_as_kept() -> None:
+    # A step count and a flag decide which steps are traced; alpha / r is one constant that two attributes move.
+    from offline_helpers import reference_module
+
+    source = reference_module("""
+        class Model(nn.Module):
+            def __init__(self, steps, residual, alpha, r):
+                super().__init__()
+                self.steps, self.residual, self.alpha, self.r = steps, residual, alpha, r
+
+            def forward(self, x):
+                y = x
+                for _ in range(self.steps):
+                    y = torch.tanh(y)
+                if self.residual:
+                    y = y + x
+                return y * (self.alpha / self.r)
+        """, "[torch.randn(4, 8)]", "[3, True, 16.0, 4]")
+    design = OfflineEngine().design(source, "hybrid")
+    assert design.supported
+    kept = " | ".join(design.baked)
+    assert "depend on steps" in kept and "depend on residual" in kept and "depends on alpha and r" in kept, kept

@@ -49,41 +49,18 @@ from kevolve.eval_harness.tensors import place
 from .op_names import MODULE_CALLS, canonical
 from .trace_containers import unrolled_containers
 from .trace_mutations import follow_mutations
-
-_SCALARS = (int, float)
-
-
-def _scalar_attributes(model: nn.Module) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for prefix, module in model.named_modules():
-        for key, value in vars(module).items():
-            if key.startswith("_") or isinstance(value, bool) or not isinstance(value, _SCALARS):
-                continue
-            found[f"{prefix}.{key}" if prefix else key] = value
-    return found
-
-
-def _set_path(model: nn.Module, path: str, value: Any) -> None:
-    *owners, key = path.split(".")
-    target = model
-    for owner in owners:
-        target = getattr(target, owner)
-    setattr(target, key, value)
-
-
-def _perturbed(value: Any) -> Any:
-    return value + 7 if isinstance(value, int) else value * 1.37 + 0.0123
+from .trace_provenance import Key, provenance
 
 
 class _Encoder:
     """fx arguments -> tagged JSON values, with provenance for constants."""
 
-    def __init__(self, model: nn.Module, attribute_constants: dict[tuple[str | int, ...], tuple[str, str]]) -> None:
+    def __init__(self, model: nn.Module, attribute_constants: dict[Key, tuple[str, str]]) -> None:
         self.model = model
         self.tensor_paths = {id(t): name for name, t in [*model.named_parameters(), *model.named_buffers()]}
         self.attribute_constants = attribute_constants
 
-    def value(self, arg: Any, where: tuple[str | int, ...] | None = None) -> Any:
+    def value(self, arg: Any, where: Key | None = None) -> Any:
         if isinstance(arg, torch.fx.Node):
             return {"node": arg.name}
         if isinstance(arg, list | tuple):
@@ -138,69 +115,6 @@ def _name_of(node: torch.fx.Node) -> str:
     target = node.target
     name = getattr(target, "__name__", str(target))
     return canonical(name)
-
-
-def _constants(graph: torch.fx.Graph) -> dict[tuple[str | int, ...], Any]:
-    """Every plain numeric constant, keyed by (node, flat argument position, places in nested lists and tuples):
-    `x.unflatten(1, (self.groups, -1))` holds self.groups at (node, 2, 0)."""
-    found: dict[tuple[str | int, ...], Any] = {}
-
-    def collect(arg: Any, key: tuple[str | int, ...]) -> None:
-        if isinstance(arg, list | tuple):
-            for place, item in enumerate(arg):
-                collect(item, (*key, place))
-        elif isinstance(arg, _SCALARS) and not isinstance(arg, bool):
-            found[key] = arg
-
-    for node in graph.nodes:
-        for position, arg in enumerate([*node.args, *node.kwargs.values()]):
-            collect(arg, (node.name, position))
-    return found
-
-
-# How a constant may have been computed from an attribute at trace time (`math.log(self.group)`).
-_DERIVATIONS: dict[str, Any] = {
-    "{0}": lambda x: x, "1.0 / {0}": lambda x: 1.0 / x, "math.log({0})": math.log, "math.sqrt({0})": math.sqrt,
-    "1.0 / math.sqrt({0})": lambda x: 1.0 / math.sqrt(x), "{0} * {0}": lambda x: x * x,
-}
-
-
-def _derivation(value: Any, moved_value: Any, old: Any, new: Any) -> str | None:
-    """`a * f({0})` with f from _DERIVATIONS that maps both attribute values to both constants, if any."""
-    for pattern, f in _DERIVATIONS.items():
-        try:
-            base = f(value)
-            scale = old / base
-            if math.isclose(scale * f(moved_value), new, rel_tol=1e-9, abs_tol=1e-12):
-                return pattern if math.isclose(scale, 1.0) else f"{scale!r} * {pattern}"
-        except (ValueError, ZeroDivisionError, TypeError):
-            continue
-    return None
-
-
-def _provenance(model: nn.Module, base: dict[tuple[str | int, ...], Any]
-                ) -> tuple[dict[tuple[str | int, ...], tuple[str, str]], list[str]]:
-    """Constants that come from attributes: key -> (attribute path, how it was computed from it)."""
-    attributes: dict[tuple[str | int, ...], tuple[str, str]] = {}
-    derived: list[str] = []
-    for path, value in _scalar_attributes(model).items():
-        _set_path(model, path, _perturbed(value))
-        try:
-            moved = _constants(_symbolic_trace(model).graph)
-        except Exception:  # a trace that breaks under another value: the attribute shapes control flow
-            moved = base
-        finally:
-            _set_path(model, path, value)
-        for key, old in base.items():
-            new = moved.get(key, old)
-            if new == old:
-                continue
-            how = _derivation(value, _perturbed(value), old, new)
-            if how is not None:
-                attributes[key] = (path, how)
-            else:
-                derived.append(f"{key[0]} depends on {path}")
-    return attributes, derived
 
 
 @contextlib.contextmanager
@@ -280,7 +194,7 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dt
         follow_mutations(graph_module.graph, model)
         graph_module.recompile()
         unrolled = unrolled_containers(graph_module.graph, model)
-        attributes, derived = _provenance(model, _constants(graph_module.graph))
+        attributes, derived = provenance(model, graph_module.graph, lambda m: _symbolic_trace(m).graph)
     with torch.no_grad():
         ShapeProp(graph_module).propagate(*inputs)
     encoder = _Encoder(model, attributes)
