@@ -1,5 +1,6 @@
 """In-place steps whose result is not assigned (`y.mul_(s); return y`, `F.silu(h, inplace=True)`, an
-`nn.ReLU(inplace=True)` called for its effect, `out.index_add_(...)`): the generated module computes what the
+`nn.ReLU(inplace=True)` called for its effect, `out.index_add_(...)`, `h += 1` where another name holds h): the
+generated module computes what the
 reference returns, in the interpreter. Updates that would reach a view's base or a parameter are declined by name."""
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ UPDATED_IN_PLACE = reference_module("""
             self.act(h)                        # a module's in-place effect
             out = torch.zeros_like(x)
             out.index_add_(0, ids, rows)
-            return self.drop(y) + h, out
+            skip = h
+            h += 1.0                           # `+=` updates the tensor `skip` names too
+            n = x.shape[0]
+            n += 1                             # on an int it is a new value
+            return self.drop(y) + h * skip, out.view(n - 1, -1)
     """, _INPUTS)
 
 

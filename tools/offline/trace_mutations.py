@@ -12,8 +12,11 @@ view; a parameter or buffer changed in place keeps the change across calls. Both
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import operator
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -30,6 +33,29 @@ _MAY_ALIAS = frozenset({
 })
 
 
+# `x += y` on a tensor updates x in place; torch.fx's Proxy has no __iadd__, so Python would trace `x = x + y` and a
+# second name for the same tensor (`skip = x`) would keep the old value. Recorded as the operator it is instead.
+_AUGMENTED = {"__iadd__": operator.iadd, "__isub__": operator.isub, "__imul__": operator.imul,
+              "__itruediv__": operator.itruediv}
+
+
+@contextlib.contextmanager
+def augmented_assignments_recorded() -> Iterator[None]:
+    """While tracing, `x += y` becomes an `operator.iadd` node (and -=, *=, /=): follow_mutations treats it as
+    the in-place step it is on a tensor (after shapes are propagated, which tell a tensor from a traced int)."""
+
+    def recorder(function: Any) -> Any:
+        return lambda proxy, other: proxy.tracer.create_proxy("call_function", function, (proxy, other), {})
+
+    for method, function in _AUGMENTED.items():
+        setattr(torch.fx.Proxy, method, recorder(function))
+    try:
+        yield
+    finally:
+        for method in _AUGMENTED:
+            delattr(torch.fx.Proxy, method)
+
+
 class InPlaceUnsupported(ValueError):
     """An in-place update whose effect reaches past the tensor it names."""
 
@@ -41,7 +67,10 @@ def _op_name(node: torch.fx.Node) -> str:
 
 def _changes_its_input(node: torch.fx.Node, model: nn.Module) -> bool:
     """`x.relu_()`, `torch.relu_(x)`, `F.silu(x, inplace=True)`, `nn.ReLU(inplace=True)(x)`: the first argument
-    is updated. (`x += y` is not seen: torch.fx traces it as `x = x + y`.)"""
+    is updated; `x += y` on a tensor (augmented_assignments_recorded)."""
+    if node.op == "call_function" and node.target in _AUGMENTED.values():
+        changed = node.args[0]
+        return isinstance(changed, torch.fx.Node) and changed.meta.get("tensor_meta") is not None
     name = _op_name(node)
     if name.endswith("_") and not name.startswith("_") and (
             node.op == "call_method" or any(getattr(space, name, None) is node.target for space in (torch, F))):

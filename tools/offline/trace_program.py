@@ -48,7 +48,7 @@ from kevolve.eval_harness.tensors import place
 
 from .op_names import MODULE_CALLS, canonical
 from .trace_containers import unrolled_containers
-from .trace_mutations import follow_mutations
+from .trace_mutations import augmented_assignments_recorded, follow_mutations
 from .trace_provenance import Key, provenance
 
 
@@ -189,14 +189,14 @@ def trace(source: str, overrides: dict[str, Any], workdir: Path, dtype: torch.dt
     """The traced program; `device` "cpu" builds and propagates real tensors (for data-dependent sizes)."""
     module = module_from_source(source, stem="traced_problem", workdir=workdir, overrides=overrides)
     model, inputs = _built(module, torch.device(device), dtype)
-    with _item_assignment_recorded(), _factories_recorded():
+    with _item_assignment_recorded(), _factories_recorded(), augmented_assignments_recorded():
         graph_module = _symbolic_trace(model)
-        follow_mutations(graph_module.graph, model)
-        graph_module.recompile()
         unrolled = unrolled_containers(graph_module.graph, model)
         attributes, derived = provenance(model, graph_module.graph, lambda m: _symbolic_trace(m).graph)
-    with torch.no_grad():
+    with torch.no_grad():  # in-place steps act on the propagated tensors as in the reference: shapes are the same
         ShapeProp(graph_module).propagate(*inputs)
+    follow_mutations(graph_module.graph, model)
+    graph_module.recompile()
     encoder = _Encoder(model, attributes)
     inputs_named: list[str] = []
     input_meta: dict[str, Any] = {}
