@@ -105,5 +105,5 @@ def test_other_masks_and_assignments_are_declined_by_name() -> None:
     """, "[torch.randn(5, 6), lengths]")
     program = lower(trace_reference(reference))
     assert program.unsupported == [
-        "setitem into an input or a view (the write would reach another tensor)",
+        "setitem other than `buffer[arange(L)[None, :] < lengths[:, None]] = rows` (rows back to back)",
         "getitem by a boolean mask other than `padded[arange(L)[None, :] < lengths[:, None]]`"]

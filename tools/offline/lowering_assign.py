@@ -39,16 +39,16 @@ def _constant(state: LoweringState, node: TracedNode) -> None:
 def _setitem(state: LoweringState, node: TracedNode) -> None:
     target, key, value = node.args
     buffer, rows = state.operand(target), state.operand(value)
-    computed = {step.name for step in state.steps if isinstance(step, PrimStep)}
-    if buffer not in computed:
-        state.decline(node, "into an input or a view (the write would reach another tensor)")
-        return
     mask = next((n for n in state.traced.nodes if tag_of(key) == "node" and n.name == key["node"]), None)
     found = length_mask(state, mask)
-    rank = len(state.shape(buffer))
+    rank = len(state.shape(buffer)) if isinstance(buffer, str) else 0
     if found is None or rank < 2 or state.shape(mask.name) != state.shape(buffer)[:2] \
             or not isinstance(rows, str) or len(state.shape(rows)) != rank - 1:
         state.decline(node, "other than `buffer[arange(L)[None, :] < lengths[:, None]] = rows` (rows back to back)")
+        return
+    # The pattern's buffer is made in the forward (zeros): an input, or a view or clone of one, is read as it.
+    if buffer not in {step.name for step in state.steps if isinstance(step, PrimStep)}:
+        state.decline(node, "into an input or a view (the write would reach another tensor)")
         return
     # A constant's size is its stand-in's: reading the constant's would make a kernel write it.
     sized = state.recomputed.get(buffer, (buffer,))[0]
