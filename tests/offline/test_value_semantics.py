@@ -138,3 +138,18 @@ def test_nan_is_kept_by_clamp_relu_and_maximum_and_an_all_minus_inf_row_has_logs
     y[0] = 0.0  # row 0 is all -inf
     for want, got in zip(reference.Model()(x, y), candidate.ModelNew()(x, y), strict=True):
         torch.testing.assert_close(got, want, equal_nan=True)
+
+
+def test_round_is_half_to_even_and_finiteness_tests_are_pytorchs(tmp_path) -> None:
+    source = reference_module("""
+        class Model(nn.Module):
+            def forward(self, x):
+                return torch.round(x * 2.0), torch.round(x, decimals=1), torch.isfinite(x), x.isnan() | x.isinf()
+        """, "[torch.randn(6, 10)]")
+    reference = load(source, tmp_path, "ref_round")
+    candidate = load(candidate_source(source, fused_program(source), looping=False), tmp_path, "gen_round")
+    x = torch.randint(-40, 40, (6, 10)) / 4.0  # quarters: x * 2 holds every kind of tie
+    x[0, :3] = torch.tensor([float("nan"), float("inf"), float("-inf")])
+    x[1, :2] = torch.tensor([2.0**24 + 2, -(2.0**23) - 1])
+    for want, got in zip(reference.Model()(x), candidate.ModelNew()(x), strict=True):
+        torch.testing.assert_close(got, want, equal_nan=True, atol=0, rtol=0)

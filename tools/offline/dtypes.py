@@ -19,10 +19,11 @@ from .program import Scalar
 KEEPS_INTEGERS = {"add", "sub", "rsub", "mul", "neg", "abs", "square", "maximum", "minimum", "where", "identity",
                   "clamp", "clamp_min", "clamp_max", "relu", "remainder", "fmod", "floor_divide", "trunc_divide",
                   "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "left_shift", "right_shift", "cat"}
-BOOLEAN_RESULTS = {"gt", "lt", "ge", "le", "eq", "ne", "logical_and", "logical_or", "logical_xor", "logical_not"}
+BOOLEAN_RESULTS = {"gt", "lt", "ge", "le", "eq", "ne", "logical_and", "logical_or", "logical_xor", "logical_not",
+                   "isnan", "isinf", "isfinite"}
 INDEX_RESULTS = {"index", "bucketize", "segment_start", "triangle"}
 # Comparisons compute in their operands' promoted type; logical functions test each operand against zero.
-COMPARISONS = {"gt", "lt", "ge", "le", "eq", "ne"}
+COMPARISONS = {"gt", "lt", "ge", "le", "eq", "ne", "isnan", "isinf", "isfinite"}
 _SELF_CONVERTING = {"float", "window_valid", "index", "bucketize", "segment_start", "triangle", "logical_and",
                     "logical_or", "logical_xor", "logical_not"}
 

@@ -61,6 +61,17 @@ def _pow_at_run_time(x: str, exponent: str) -> str:
     return f"tl.where({exponent} == 0, 1.0, tl.where({x} < 0, {negative_base}, {magnitude}))"
 
 
+def _round_half_even(x: str, decimals: str) -> str:
+    """torch.round: halves to the even neighbour (2.5 -> 2, 3.5 -> 4); with decimals, round(x * 10^d) / 10^d as
+    PyTorch computes it. From 2^23 up every float32 is an integer already."""
+    scaled = x if decimals in ("0", "None") else f"({x} * {10.0 ** int(decimals)!r})"
+    below = f"tl.floor({scaled})"
+    tie = f"({scaled} - {below} == 0.5)"
+    rounded = f"tl.where({tie}, 2.0 * tl.floor({scaled} * 0.5 + 0.5), tl.floor({scaled} + 0.5))"
+    whole = f"tl.where(tl.abs({scaled}) >= 8388608.0, {scaled}, {rounded})"
+    return whole if decimals in ("0", "None") else f"({whole} / {10.0 ** int(decimals)!r})"
+
+
 def _max(a: str, b: str) -> str:
     """PyTorch's maximum: NaN wins (clamp, relu and maximum of NaN are NaN), where Triton's default drops it."""
     return f"tl.maximum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"
@@ -98,6 +109,10 @@ POINTWISE: dict[str, Formula] = {
     "cos": lambda x: f"tl.cos({x})",
     "erf": lambda x: f"tl.erf({x})",
     "floor": lambda x: f"tl.floor({x})",
+    "round": lambda x, decimals="0": _round_half_even(x, decimals),
+    "isnan": lambda x: f"({x} != {x})",
+    "isinf": lambda x: f"(tl.abs({x}) == float(\"inf\"))",
+    "isfinite": lambda x: f"(tl.abs({x}) < float(\"inf\"))",  # NaN compares false
     "ceil": lambda x: f"tl.ceil({x})",
     "sign": lambda x: f"tl.where({x} > 0, 1.0, tl.where({x} < 0, -1.0, 0.0))",
     "pow": _pow,
@@ -313,7 +328,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "mul": ("input", "other"), "div": ("input", "other", "rounding_mode=None"), "pow": ("input", "exponent"),
     "maximum": ("input", "other"), "minimum": ("input", "other"), "where": ("condition", "input", "other"),
     "addcmul": ("input", "tensor1", "tensor2", "value=1"), "addcdiv": ("input", "tensor1", "tensor2", "value=1"),
-    "lerp": ("input", "end", "weight"),
+    "lerp": ("input", "end", "weight"), "round": ("input", "decimals=0"),
     "gt": ("input", "other"), "lt": ("input", "other"), "ge": ("input", "other"), "le": ("input", "other"),
     "eq": ("input", "other"), "ne": ("input", "other"),
     **{name: ("input", "other") for name in ("remainder", "fmod", "floor_divide", "bitwise_and", "bitwise_or",
