@@ -27,7 +27,7 @@ STACKED = reference_module("""
 
 def test_a_stack_of_layers_is_one_loop_that_serves_any_depth(tmp_path) -> None:
     fused = roll_loops(fused_program(STACKED))
-    assert fused.loop is not None and (fused.loop.container, fused.loop.first, fused.loop.runs) == ("layers", 1, 2)
+    assert fused.loop is not None and (fused.loop.containers, fused.loop.first, fused.loop.runs) == (("layers",), 1, 2)
     assert len(fused.groups) == 3  # the first layer's, the loop's, the tail's ReLU
     assert fused.program.unrolled == {"tail": 2} and "len(self.tail) = 2 (its loop unrolled)" in fused.program.baked
     reference = load(STACKED, tmp_path, "stacked_reference")
@@ -61,3 +61,27 @@ def test_blocks_that_read_further_back_keep_the_traced_depth(tmp_path) -> None:
     assert_same(reference, candidate, [12, 4], [torch.randn(7, 12)])
     with pytest.raises(ValueError, match=r"for 4 modules in self\.layers; this model has 3"):
         candidate.ModelNew(12, 3)(torch.randn(7, 12))
+
+
+# A loop that walks two containers in step: one loop over both, their reads indexed together.
+ZIPPED = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, width, depth):
+            super().__init__()
+            self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+            self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(depth))
+
+        def forward(self, x):
+            for layer, norm in zip(self.layers, self.norms):
+                x = x + torch.relu(layer(norm(x)))
+            return x
+    """, "[torch.randn(5, 12)]", "[12, 4]")
+
+
+def test_containers_walked_together_are_one_loop(tmp_path) -> None:
+    fused = roll_loops(fused_program(ZIPPED))
+    assert fused.loop is not None and set(fused.loop.containers) == {"layers", "norms"}
+    reference = load(ZIPPED, tmp_path, "zipped_reference")
+    candidate = load(candidate_source(ZIPPED, fused, looping=False), tmp_path, "zipped_candidate")
+    for depth in (3, 6):
+        assert_same(reference, candidate, [12, depth], [torch.randn(7, 12)])

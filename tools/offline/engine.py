@@ -83,7 +83,8 @@ def _loop_line(fused: FusedProgram) -> str | None:
     if loop is None:
         return None
     last = ", then the last module's block after it" if loop.trailing is not None else ""
-    return (f"the blocks of self.{loop.container} from module {loop.first} run as one loop (their kernels written "
+    walked = " and ".join(f"self.{container}" for container in loop.containers)
+    return (f"the blocks of {walked} from module {loop.first} run as one loop (their kernels written "
             f"once){last}")
 
 

@@ -127,11 +127,18 @@ class FusionGroup:
         return list(found)
 
 
+def module_reads(containers: tuple[str, ...], index: int) -> re.Pattern[str]:
+    """`self.<container>[index]` for any of `containers` (the container's name captured)."""
+    names = "|".join(re.escape(container) for container in containers)
+    return re.compile(rf"\bself\.({names})\[{index}\]")
+
+
 @dataclass(frozen=True)
 class RolledLoop:
-    """The stages `body` (a half-open range of FusedProgram.stages) run for modules `first`.. of `container`."""
+    """The stages `body` (a half-open range of FusedProgram.stages) run for modules `first`.. of `containers`
+    (several where a loop walks them together: `zip(self.layers, self.norms)`, `self.gammas[i]`)."""
 
-    container: str
+    containers: tuple[str, ...]
     first: int
     body: tuple[int, int]
     carried: tuple[tuple[str, str], ...]  # (the name the body reads, the name it defines for the next module)
@@ -148,14 +155,13 @@ class RolledLoop:
 
     def indexed(self, line: str, index: str) -> str:
         """A body line reading the module of the loop's index instead of the traced block's."""
-        return self._module(self.first).sub(f"self.{self.container}[{index}]", line)
+        return module_reads(self.containers, self.first).sub(lambda m: f"self.{m.group(1)}[{index}]", line)
 
     def after_loop(self, line: str) -> str:
-        """A line after the loop reading the container's last module where it read the traced last one."""
-        return line if self.trailing is None else self._module(self.trailing).sub(f"self.{self.container}[-1]", line)
-
-    def _module(self, index: int) -> re.Pattern[str]:
-        return re.compile(rf"\bself\.{re.escape(self.container)}\[{index}\]")
+        """A line after the loop reading the containers' last module where it read the traced last one."""
+        if self.trailing is None:
+            return line
+        return module_reads(self.containers, self.trailing).sub(lambda m: f"self.{m.group(1)}[-1]", line)
 
 
 @dataclass

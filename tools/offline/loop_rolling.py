@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .fusion_groups import FusedProgram, FusionGroup, RolledLoop
+from .fusion_groups import FusedProgram, FusionGroup, RolledLoop, module_reads
 from .program import PrimStep, PyStep, Scalar, names_in
 
 Stage = PyStep | FusionGroup
@@ -53,15 +53,15 @@ def _code(text: str, rename: dict[str, str]) -> str:
     return re.sub(r"(?<![.\w])[A-Za-z_]\w*", lambda match: rename.get(match.group(0), match.group(0)), text)
 
 
-def _canonical(block: list[Stage], previous: list[str], container: str, index: int) -> tuple:
+def _canonical(block: list[Stage], previous: list[str], containers: tuple[str, ...], index: int) -> tuple:
     """The block with its own names by place, the block before's by place, and its module index as `@index`."""
     own = [name for stage in block for name in _defines(stage)]
     rename = {name: f"@C{place}" for place, name in enumerate(previous)}
     rename |= {name: f"@L{place}" for place, name in enumerate(own)}
-    module = re.compile(rf"\bself\.{re.escape(container)}\[{index}\]")
+    module = module_reads(containers, index)
 
     def code(text: str) -> str:
-        return _code(module.sub(f"self.{container}[@index]", text), rename)
+        return _code(module.sub(lambda m: f"self.{m.group(1)}[@index]", text), rename)
 
     def arg(value: str | Scalar) -> str | Scalar:
         return rename.get(value, value) if isinstance(value, str) else replace(value, expr=code(value.expr))
@@ -82,11 +82,11 @@ def _canonical(block: list[Stage], previous: list[str], container: str, index: i
     return tuple(forms)
 
 
-def _blocks(stages: list[Stage], container: str, length: int) -> list[int] | None:
+def _blocks(stages: list[Stage], containers: tuple[str, ...], length: int) -> list[int] | None:
     """Where each module's block starts: at the first stage that reads `self.<container>[k]`, in module order."""
     starts: list[int] = []
     for index in range(length):
-        module = re.compile(rf"\bself\.{re.escape(container)}\[{index}\]")
+        module = module_reads(containers, index)
         at = next((i for i, stage in enumerate(stages) if isinstance(stage, PyStep) and module.search(stage.code)),
                   None)
         if at is None or (starts and at <= starts[-1]):
@@ -96,20 +96,25 @@ def _blocks(stages: list[Stage], container: str, length: int) -> list[int] | Non
 
 
 def roll_loops(fused: FusedProgram) -> FusedProgram:
-    """`fused` with its first rollable container loop rolled (see the module's docstring), else as it is."""
-    for container, length in fused.program.unrolled.items():
+    """`fused` with its first rollable container loop rolled (see the module's docstring), else as it is. The
+    containers of one length are tried together first (a loop may walk them in step), then each alone."""
+    unrolled = fused.program.unrolled
+    together = [tuple(path for path in unrolled if unrolled[path] == length)
+                for length in dict.fromkeys(unrolled.values())]
+    for containers in [*(group for group in together if len(group) > 1), *((path,) for path in unrolled)]:
         for trailing in (False, True):
-            rolled = _rolled(fused, container, length, trailing=trailing)
+            rolled = _rolled(fused, containers, unrolled[containers[0]], trailing=trailing)
             if rolled is not None:
                 return rolled
     return fused
 
 
-def _rolled(fused: FusedProgram, container: str, length: int, *, trailing: bool) -> FusedProgram | None:
+def _rolled(fused: FusedProgram, containers: tuple[str, ...], length: int, *, trailing: bool
+            ) -> FusedProgram | None:
     """`trailing`: the last module's block differs (what follows the stack joined its kernel), so it runs after
     the loop, on the container's last module."""
     stages = fused.stages
-    starts = _blocks(stages, container, length)
+    starts = _blocks(stages, containers, length)
     if starts is None or length < 2:
         return None
     if trailing:
@@ -120,7 +125,7 @@ def _rolled(fused: FusedProgram, container: str, length: int, *, trailing: bool)
         return None
     blocks = [stages[start:end] for start, end in zip(starts, ends, strict=True)]
     defined = [[name for stage in block for name in _visible(stage)] for block in blocks]
-    forms = [_canonical(block, defined[k - 1] if k else [], container, k) for k, block in enumerate(blocks)]
+    forms = [_canonical(block, defined[k - 1] if k else [], containers, k) for k, block in enumerate(blocks)]
     first = next((k for k in range(len(blocks) - 1) if all(form == forms[k] for form in forms[k + 1:])), None)
     if first is None:
         return None
@@ -133,10 +138,11 @@ def _rolled(fused: FusedProgram, container: str, length: int, *, trailing: bool)
     last = defined[-1]
     if any(name not in last or last.index(name) not in carried for name in read_after & looped):
         return None
-    loop = RolledLoop(container, first, (starts[first], ends[first]),
+    loop = RolledLoop(containers, first, (starts[first], ends[first]),
                       carried=tuple((previous[place], defined[first][place]) for place in carried),
                       after=tuple((name, previous[last.index(name)]) for name in sorted(read_after & looped)),
                       trailing=length - 1 if trailing else None, runs=len(blocks) - first)
-    program = replace(fused.program, unrolled={k: v for k, v in fused.program.unrolled.items() if k != container},
-                      baked=[line for line in fused.program.baked if not line.startswith(f"len(self.{container})")])
+    kept = [line for line in fused.program.baked if not any(line.startswith(f"len(self.{c})") for c in containers)]
+    program = replace(fused.program, baked=kept,
+                      unrolled={k: v for k, v in fused.program.unrolled.items() if k not in containers})
     return FusedProgram(program, stages[:ends[first]] + stages[ends[-1]:], loop)

@@ -125,9 +125,11 @@ def _stage_line(stage: PyStep | FusionGroup) -> str:
 def _forward(fused: FusedProgram) -> str:
     program, loop = fused.program, fused.loop
     lines = [line for path, length in program.unrolled.items() for line in container_guard(path, length)]
-    if loop is not None and loop.modules_before:
-        lines += container_guard(loop.container, loop.modules_before, at_least=True)
-    index = "_module_" + (loop.container.replace(".", "_") if loop is not None else "")
+    if loop is not None:
+        walked = loop.containers[0]
+        lines += container_guard(walked, loop.modules_before, at_least=True) if loop.modules_before else []
+        lines += [line for other in loop.containers[1:] for line in container_guard(other, walked, same_length=True)]
+    index = "_module_" + (loop.containers[0].replace(".", "_") if loop is not None else "")
     for position, stage in enumerate(fused.stages):
         if loop is None or position < loop.body[0]:
             lines.append(_stage_line(stage))
@@ -136,7 +138,7 @@ def _forward(fused: FusedProgram) -> str:
             lines.append(loop.after_loop(_stage_line(stage)))
             continue
         if position == loop.body[0]:
-            end = f"len(self.{loop.container})" + (" - 1" if loop.trailing is not None else "")
+            end = f"len(self.{loop.containers[0]})" + (" - 1" if loop.trailing is not None else "")
             lines.append(f"for {index} in range({loop.first}, {end}):")
         lines.append("    " + loop.indexed(_stage_line(stage), index))
         if position == loop.body[1] - 1:

@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from .lowering import self_path
 
-_SEQUENCES = (nn.ModuleList, nn.Sequential)
+_SEQUENCES = (nn.ModuleList, nn.Sequential, nn.ParameterList)
 
 
 def unrolled_containers(graph: torch.fx.Graph, model: nn.Module) -> dict[str, int]:
@@ -33,10 +33,16 @@ def unrolled_containers(graph: torch.fx.Graph, model: nn.Module) -> dict[str, in
     return found
 
 
-def container_guard(path: str, length: int, *, at_least: bool = False) -> list[str]:
+def container_guard(path: str, length: int | str, *, at_least: bool = False, same_length: bool = False) -> list[str]:
     """Forward lines that refuse a model whose container at `path` has another length than the traced one (or,
-    `at_least`, fewer modules than the forward reads before its loop over the rest: loop_rolling.py)."""
+    `at_least`, fewer modules than the forward reads before its loop over the rest: loop_rolling.py; or,
+    `same_length`, another length than the container `length` names, which a loop walks with it)."""
     attribute = self_path(path)
+    if same_length:
+        other = self_path(str(length))
+        return [f"if len({attribute}) != len({other}):",
+                f"    raise ValueError(f'kevolve generated this module for {attribute} and {other} of one length; "
+                f"this model has {{len({attribute})}} and {{len({other})}}: generate it again for this model')"]
     wanted = f"at least {length}" if at_least else f"{length}"
     return [f"if len({attribute}) {'<' if at_least else '!='} {length}:",
             f"    raise ValueError(f'kevolve generated this module for {wanted} modules in {attribute}; "
