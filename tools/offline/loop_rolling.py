@@ -75,9 +75,9 @@ def _canonical(block: list[Stage], previous: list[str], containers: tuple[str, .
             forms.append(("py", rename[stage.name], code(stage.code), stage.shape, stage.vendor))
         else:
             forms.append(("group", stage.shape, stage.reduced_dims, tuple(member(step) for step in stage.members),
-                          tuple(sorted((rename[name], level) for name, level in stage.levels.items())),
-                          tuple(rename[name] for name in stage.outputs),
-                          tuple(sorted(rename[name] for name in stage.inlined)),
+                          tuple(sorted((rename.get(name, name), level) for name, level in stage.levels.items())),
+                          tuple(rename.get(name, name) for name in stage.outputs),
+                          tuple(sorted(rename.get(name, name) for name in stage.inlined)),
                           tuple(sorted(rename.get(name, name) for name in stage.index_inputs))))
     return tuple(forms)
 
