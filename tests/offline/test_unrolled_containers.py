@@ -10,6 +10,13 @@ import torch
 from kevolve.tools.offline.loop_rolling import roll_loops
 from offline_helpers import assert_same, candidate_source, fused_program, load, reference_module
 
+
+def _modules(source: str, fused, folder, name: str):
+    """The reference and the generated module, loaded."""
+    return load(source, folder, f"{name}_reference"), load(candidate_source(source, fused, looping=False), folder,
+                                                          f"{name}_candidate")
+
+
 STACKED = reference_module("""
     class Model(nn.Module):
         def __init__(self, width, depth):
@@ -30,8 +37,7 @@ def test_a_stack_of_layers_is_one_loop_that_serves_any_depth(tmp_path) -> None:
     assert fused.loop is not None and (fused.loop.containers, fused.loop.first, fused.loop.runs) == (("layers",), 1, 2)
     assert len(fused.groups) == 3  # the first layer's, the loop's, the tail's ReLU
     assert fused.program.unrolled == {"tail": 2} and "len(self.tail) = 2 (its loop unrolled)" in fused.program.baked
-    reference = load(STACKED, tmp_path, "stacked_reference")
-    candidate = load(candidate_source(STACKED, fused, looping=False), tmp_path, "stacked_candidate")
+    reference, candidate = _modules(STACKED, fused, tmp_path, "stacked")
     for depth in (2, 3, 5):
         assert_same(reference, candidate, [12, depth], [torch.randn(7, 12)])
     with pytest.raises(ValueError, match=r"at least 2 modules in self\.layers; this model has 1"):
@@ -56,8 +62,7 @@ SKIPPING = reference_module("""
 def test_blocks_that_read_further_back_keep_the_traced_depth(tmp_path) -> None:
     fused = roll_loops(fused_program(SKIPPING))
     assert fused.loop is None and fused.program.unrolled == {"layers": 4}
-    reference = load(SKIPPING, tmp_path, "skipping_reference")
-    candidate = load(candidate_source(SKIPPING, fused, looping=False), tmp_path, "skipping_candidate")
+    reference, candidate = _modules(SKIPPING, fused, tmp_path, "skipping")
     assert_same(reference, candidate, [12, 4], [torch.randn(7, 12)])
     with pytest.raises(ValueError, match=r"for 4 modules in self\.layers; this model has 3"):
         candidate.ModelNew(12, 3)(torch.randn(7, 12))
@@ -81,7 +86,6 @@ ZIPPED = reference_module("""
 def test_containers_walked_together_are_one_loop(tmp_path) -> None:
     fused = roll_loops(fused_program(ZIPPED))
     assert fused.loop is not None and set(fused.loop.containers) == {"layers", "norms"}
-    reference = load(ZIPPED, tmp_path, "zipped_reference")
-    candidate = load(candidate_source(ZIPPED, fused, looping=False), tmp_path, "zipped_candidate")
+    reference, candidate = _modules(ZIPPED, fused, tmp_path, "zipped")
     for depth in (3, 6):
         assert_same(reference, candidate, [12, depth], [torch.randn(7, 12)])
