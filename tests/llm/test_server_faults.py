@@ -185,7 +185,9 @@ def test_unconfigured_the_requests_in_flight_are_what_the_probe_finds_the_server
 
     server.then, server.responder = None, slowly
     server.get_routes.update({path: json_reply(body) for path, body in routes.items()})
-    coder_llm = coder(server.url, structured_output="auto")
+    # A generous timeout: on a loaded CI machine a 2 s one can expire on a 0.1 s reply, and the retry then puts a
+    # second request in flight beside the one the server is still answering, which is not what is measured here.
+    coder_llm = coder(server.url, structured_output="auto", timeout_s=60.0)
     threads = [threading.Thread(target=coder_llm.text, args=(ASK,)) for _ in range(8)]
     for thread in threads:
         thread.start()
