@@ -36,7 +36,8 @@ def test_a_stack_of_layers_is_one_loop_that_serves_any_depth(tmp_path) -> None:
     fused = roll_loops(fused_program(STACKED))
     assert fused.loop is not None and (fused.loop.containers, fused.loop.first, fused.loop.runs) == (("layers",), 1, 2)
     assert len(fused.groups) == 3  # the first layer's, the loop's, the tail's ReLU
-    assert fused.program.unrolled == {"tail": 2} and "len(self.tail) = 2 (its loop unrolled)" in fused.program.baked
+    assert fused.program.unrolled == {"tail": 2}
+    assert "len(self.tail) = 2 (its loop unrolled)" in fused.program.kept_at_trace
     reference, candidate = _modules(STACKED, fused, tmp_path, "stacked")
     for depth in (2, 3, 5):
         assert_same(reference, candidate, [12, depth], [torch.randn(7, 12)])

@@ -159,7 +159,7 @@ class OfflineEngine:
         if not fused.groups:
             return Design(supported=False, reason="nothing to fuse: the forward is vendor calls and views"), {}
         return Design(supported=True, groups=[_summary(g) for g in fused.groups], vendor_calls=program.vendor_calls,
-                      baked=program.baked, alternatives=[s.label for s in others], loop=_loop_line(fused)), \
+                      baked=program.kept_at_trace, alternatives=[s.label for s in others], loop=_loop_line(fused)), \
             {PLAIN: fused, **others}
 
     def propose(self, reference: str, policy: str, parents: list[str], known_sources: set[str],

@@ -20,11 +20,10 @@ code after the loop reads only what the loop carries.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from .fusion_groups import FusedProgram, FusionGroup, RolledLoop, module_reads
-from .program import PrimStep, PyStep, Scalar, names_in
+from .program import PrimStep, PyStep, Scalar, names_in, with_names
 
 Stage = PyStep | FusionGroup
 
@@ -49,10 +48,6 @@ def _reads(stage: Stage) -> set[str]:
     return found - set(_defines(stage))
 
 
-def _code(text: str, rename: dict[str, str]) -> str:
-    return re.sub(r"(?<![.\w])[A-Za-z_]\w*", lambda match: rename.get(match.group(0), match.group(0)), text)
-
-
 def _canonical(block: list[Stage], previous: list[str], containers: tuple[str, ...], index: int) -> tuple:
     """The block with its own names by place, the block before's by place, and its module index as `@index`."""
     own = [name for stage in block for name in _defines(stage)]
@@ -61,7 +56,7 @@ def _canonical(block: list[Stage], previous: list[str], containers: tuple[str, .
     module = module_reads(containers, index)
 
     def code(text: str) -> str:
-        return _code(module.sub(lambda m: f"self.{m.group(1)}[@index]", text), rename)
+        return with_names(module.sub(lambda m: f"self.{m.group(1)}[@index]", text), rename)
 
     def arg(value: str | Scalar) -> str | Scalar:
         return rename.get(value, value) if isinstance(value, str) else replace(value, expr=code(value.expr))
@@ -102,21 +97,21 @@ def roll_loops(fused: FusedProgram) -> FusedProgram:
     together = [tuple(path for path in unrolled if unrolled[path] == length)
                 for length in dict.fromkeys(unrolled.values())]
     for containers in [*(group for group in together if len(group) > 1), *((path,) for path in unrolled)]:
-        for trailing in (False, True):
-            rolled = _rolled(fused, containers, unrolled[containers[0]], trailing=trailing)
+        length = unrolled[containers[0]]
+        starts = _blocks(fused.stages, containers, length) if length >= 2 else None
+        for trailing in (False, True) if starts is not None else ():
+            rolled = _rolled(fused, containers, starts, trailing=trailing)
             if rolled is not None:
                 return rolled
     return fused
 
 
-def _rolled(fused: FusedProgram, containers: tuple[str, ...], length: int, *, trailing: bool
+def _rolled(fused: FusedProgram, containers: tuple[str, ...], starts: list[int], *, trailing: bool
             ) -> FusedProgram | None:
-    """`trailing`: the last module's block differs (what follows the stack joined its kernel), so it runs after
-    the loop, on the container's last module."""
+    """`starts`: where each module's block starts (_blocks). `trailing`: the last module's block differs (what
+    follows the stack joined its kernel), so it runs after the loop, on the container's last module."""
     stages = fused.stages
-    starts = _blocks(stages, containers, length)
-    if starts is None or length < 2:
-        return None
+    length = len(starts)
     if trailing:
         starts, ends = starts[:-1], starts[1:]
     else:
@@ -142,7 +137,5 @@ def _rolled(fused: FusedProgram, containers: tuple[str, ...], length: int, *, tr
                       carried=tuple((previous[place], defined[first][place]) for place in carried),
                       after=tuple((name, previous[last.index(name)]) for name in sorted(read_after & looped)),
                       trailing=length - 1 if trailing else None, runs=len(blocks) - first)
-    kept = [line for line in fused.program.baked if not any(line.startswith(f"len(self.{c})") for c in containers)]
-    program = replace(fused.program, baked=kept,
-                      unrolled={k: v for k, v in fused.program.unrolled.items() if k not in containers})
+    program = replace(fused.program, unrolled={k: v for k, v in fused.program.unrolled.items() if k not in containers})
     return FusedProgram(program, stages[:ends[first]] + stages[ends[-1]:], loop)

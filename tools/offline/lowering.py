@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from . import dtypes
-from .formulas import POINTWISE, SIGNATURES
+from .formulas import POINTWISE, ROUNDED_TO, SIGNATURES
 from .program import PrimKind, PrimStep, Program, PyStep, Scalar, ScatterSpec, SegmentSpec, Shape, names_in
 from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 from .view_motion import move_views
@@ -74,8 +74,7 @@ class LoweringState:
         self.params: dict[str, str] = {}
         self.unsupported: list[str] = []
         # Model attributes whose traced value chose the program's structure (Program.baked).
-        self.baked: list[str] = list(traced.derived_constants) + [
-            f"len(self.{path}) = {length} (its loop unrolled)" for path, length in traced.unrolled.items()]
+        self.baked: list[str] = list(traced.derived_constants)
         self.lookups: dict[str, tuple[str, str]] = {}  # an embedding's result -> its table and ids (lowering_gather)
         self.index_tensors: set[str] = set()  # arange stand-ins and their views (lowering_index.py)
         # An arange's start and step, kept on its stand-in's views and applied where a primitive reads one, so
@@ -293,7 +292,7 @@ class LoweringState:
         return tuple(sorted(int(v) % rank for v in values))
 
 
-_CONVERSIONS = {"identity", "round_to_float16", "round_to_bfloat16"}
+_CONVERSIONS = {"identity", *ROUNDED_TO.values()}
 
 
 def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallback: bool = False,

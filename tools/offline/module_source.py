@@ -35,7 +35,7 @@ from .segment_source import SEGMENT_ENDS_SOURCE, segment_kernel, segment_launche
 from .sorted_scatter_source import SORT_SOURCE, sortable, sorted_kernel
 from .split_reduction import plan as split_plan
 from .split_source import split_kernels
-from .trace_containers import container_guard
+from .trace_containers import container_guard, same_length_guard
 from .triton_source import helpers_used, pointwise_kernel
 
 CONFIG_MARKER = "# kevolve-offline: "
@@ -128,7 +128,7 @@ def _forward(fused: FusedProgram) -> str:
     if loop is not None:
         walked = loop.containers[0]
         lines += container_guard(walked, loop.modules_before, at_least=True) if loop.modules_before else []
-        lines += [line for other in loop.containers[1:] for line in container_guard(other, walked, same_length=True)]
+        lines += [line for other in loop.containers[1:] for line in same_length_guard(other, walked)]
     index = "_module_" + (loop.containers[0].replace(".", "_") if loop is not None else "")
     for position, stage in enumerate(fused.stages):
         if loop is None or position < loop.body[0]:

@@ -18,6 +18,11 @@ def names_in(code: str) -> set[str]:
     """The names a Python expression reads."""
     return set(_IDENTIFIER.findall(code))
 
+
+def with_names(code: str, renames: dict[str, str]) -> str:
+    """`code` with the names in `renames` replaced (attributes after a dot, and longer names, left alone)."""
+    return _IDENTIFIER.sub(lambda match: renames.get(match.group(0), match.group(0)), code)
+
 # "window" reads its tensor through a pooling window (out * stride - padding + tap * dilation), masked
 # where that falls outside the tensor; its iteration shape is (N, C, outputs..., taps...).
 # "gemm" is a matrix product written in Triton (under `strict`): fn "linear" (x @ w.T) or "matmul".
@@ -157,6 +162,12 @@ class Program:
     index_tensors: set[str] = field(default_factory=set)
     # Module containers whose loop tracing unrolled, with the traced length: the forward checks it (trace_containers).
     unrolled: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def kept_at_trace(self) -> list[str]:
+        """What keeps its traced value: the baked constants, and the length of each container left unrolled."""
+        return [*self.baked, *(f"len(self.{path}) = {length} (its loop unrolled)"
+                               for path, length in self.unrolled.items())]
 
     @property
     def vendor_calls(self) -> list[str]:

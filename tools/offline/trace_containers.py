@@ -33,17 +33,24 @@ def unrolled_containers(graph: torch.fx.Graph, model: nn.Module) -> dict[str, in
     return found
 
 
-def container_guard(path: str, length: int | str, *, at_least: bool = False, same_length: bool = False) -> list[str]:
+def _refused(condition: str, wanted: str, has: str) -> list[str]:
+    return [f"if {condition}:",
+            f"    raise ValueError(f'kevolve generated this module for {wanted}; this model has {has}: "
+            "generate it again for this model')"]
+
+
+def container_guard(path: str, length: int, *, at_least: bool = False) -> list[str]:
     """Forward lines that refuse a model whose container at `path` has another length than the traced one (or,
-    `at_least`, fewer modules than the forward reads before its loop over the rest: loop_rolling.py; or,
-    `same_length`, another length than the container `length` names, which a loop walks with it)."""
+    `at_least`, fewer modules than the forward reads before its loop over the rest: loop_rolling.py)."""
     attribute = self_path(path)
-    if same_length:
-        other = self_path(str(length))
-        return [f"if len({attribute}) != len({other}):",
-                f"    raise ValueError(f'kevolve generated this module for {attribute} and {other} of one length; "
-                f"this model has {{len({attribute})}} and {{len({other})}}: generate it again for this model')"]
     wanted = f"at least {length}" if at_least else f"{length}"
-    return [f"if len({attribute}) {'<' if at_least else '!='} {length}:",
-            f"    raise ValueError(f'kevolve generated this module for {wanted} modules in {attribute}; "
-            f"this model has {{len({attribute})}}: generate it again for this model')"]
+    return _refused(f"len({attribute}) {'<' if at_least else '!='} {length}", f"{wanted} modules in {attribute}",
+                    f"{{len({attribute})}}")
+
+
+def same_length_guard(path: str, other: str) -> list[str]:
+    """Forward lines that refuse a model whose containers at `path` and `other`, which one loop walks in step,
+    have different lengths."""
+    attribute, walked = self_path(path), self_path(other)
+    return _refused(f"len({attribute}) != len({walked})", f"{attribute} and {walked} of one length",
+                    f"{{len({attribute})}} and {{len({walked})}}")

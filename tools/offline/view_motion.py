@@ -27,7 +27,7 @@ import ast
 import re
 from dataclasses import replace
 
-from .program import PrimStep, PyStep, Shape, Step, names_in
+from .program import PrimStep, PyStep, Shape, Step, names_in, with_names
 
 # Methods whose result holds every element of the source, re-indexed: an elementwise function commutes with them.
 REINDEXING_VIEWS = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "view_as", "reshape_as",
@@ -35,10 +35,6 @@ REINDEXING_VIEWS = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squ
 # Stands for a view's source in a view's code compared across operands (no identifier of a program has it).
 _SOURCE = "__view_source__"
 _SHAPE_READ = re.compile(r"(?<![.\w])([A-Za-z_]\w*)(?=\.(?:shape\b|size\(|dim\(|numel\())")
-
-
-def _renamed(code: str, old: str, new: str) -> str:
-    return re.sub(rf"(?<![.\w]){re.escape(old)}(?!\w)", new, code)
 
 
 def view_source(step: Step, *, slices: bool) -> str | None:
@@ -146,7 +142,7 @@ class _Motion:
             renames[arg] = name
             shape = Shape(view.shape.dims, self.tensors[arg].dtype)
             self.tensors[name] = shape
-            new_views.append(PyStep(name, _renamed(view.code, source.name, arg), shape))
+            new_views.append(PyStep(name, with_names(view.code, {source.name: arg}), shape))
         args = tuple(renames.get(a, a) if isinstance(a, str) else a for a in source.args)
         moved = replace(source, name=view.name, args=args, shape=Shape(view.shape.dims, source.shape.dtype))
         self.tensors[view.name] = moved.shape
@@ -161,9 +157,12 @@ class _Motion:
         for arg in dict.fromkeys(step.tensor_args()):
             view = self.by_name().get(arg)
             source = view_source(view, slices=False) if view is not None else None
-            if view is None or source is None or (code is not None and _renamed(view.code, source, _SOURCE) != code):
+            if view is None or source is None:
                 return None
-            code, sources[arg] = _renamed(view.code, source, _SOURCE), source
+            form = with_names(view.code, {source: _SOURCE})
+            if code is not None and form != code:
+                return None
+            code, sources[arg] = form, source
         if code is None or len({self.tensors[source].dims for source in sources.values()}) != 1:
             return None
         return code, sources
@@ -177,7 +176,7 @@ class _Motion:
             return False
         code, sources = common
         # A source may be an input: one computed source is enough for the step to have a kernel to join.
-        producers = [step for step in map(self.by_name().get, sources.values()) if isinstance(step, PrimStep)]
+        producers = [made for made in map(self.by_name().get, sources.values()) if isinstance(made, PrimStep)]
         if not producers or any(set(producer.tensor_args()) & self.index_tensors for producer in producers) \
                 or set(sources.values()) & self.index_tensors:
             return False
@@ -186,7 +185,7 @@ class _Motion:
                                                         for a in step.args),
                            shape=Shape(self.tensors[producers[0].name].dims, step.shape.dtype))
         self.tensors[inner] = computed.shape
-        self.steps[index:index + 1] = [computed, PyStep(step.name, _renamed(code, _SOURCE, inner), step.shape)]
+        self.steps[index:index + 1] = [computed, PyStep(step.name, with_names(code, {_SOURCE: inner}), step.shape)]
         return True
 
     def resolve_aliases(self) -> None:
@@ -202,7 +201,7 @@ class _Motion:
                 if isinstance(step, PrimStep) and alias.name in step.args:
                     self.steps[i] = replace(step, args=tuple(target if a == alias.name else a for a in step.args))
                 elif isinstance(step, PyStep) and step is not alias and alias.name in names_in(step.code):
-                    self.steps[i] = replace(step, code=_renamed(step.code, alias.name, target))
+                    self.steps[i] = replace(step, code=with_names(step.code, {alias.name: target}))
 
     def run(self) -> list[Step]:
         self.resolve_aliases()
