@@ -50,18 +50,17 @@ def candidate_files(folder: Path) -> dict[str, list[Path]]:
     flat = {path.stem: [path] for path in folder.glob("*.py")}
     if flat:
         return flat
-    variants = {problem.name: sorted(problem.glob("*.py"), key=lambda p: (len(p.stem), p.stem))
-                for problem in sorted(folder.iterdir()) if problem.is_dir() and any(problem.glob("*.py"))}
-    if variants:
-        return variants
-    found: dict[str, list[Path]] = {}
+    # A library is recognised by its records before variants are looked for: it also keeps each problem's
+    # reference (`<problem>/reference-<hash>.py`) one level up, which is not a candidate.
+    library: dict[str, list[Path]] = {}
     for record in sorted(folder.glob("*/*/*.json"), key=lambda p: p.stat().st_mtime):
-        if record.name.endswith(".status.json"):
-            continue
         kernel = record.with_suffix(".py")
-        if kernel.is_file():
-            found[record.parent.parent.name] = [kernel]
-    return found
+        if not record.name.endswith(".status.json") and kernel.is_file():
+            library[record.parent.parent.name] = [kernel]
+    if library:
+        return library
+    return {problem.name: sorted(problem.glob("*.py"), key=lambda p: (len(p.stem), p.stem))
+            for problem in sorted(folder.iterdir()) if problem.is_dir() and any(problem.glob("*.py"))}
 
 
 def place(value, dtype: torch.dtype):
