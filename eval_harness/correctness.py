@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .failures import StageFailure, candidate_failure
+from .float64_arbiter import judge_outputs
 from .instances import ProblemInstance, call_model, run_into_poisoned_memory
 from .results import CorrectnessReport, ErrorKind, EvalStatus, InputSignature, Stage, Tolerance, TrialOutcome
 from .signatures import input_signature
@@ -88,7 +89,7 @@ def run_trial(
                 status=EvalStatus.ERROR,
             ) from exc
         produced += reference_out
-        check = compare_outputs(candidate_out, reference_out, tolerance)
+        check = judge_outputs(candidate_out, reference_out, instance, seed, seed, tolerance)
         if check.kind is not None:
             raise _fail(check, instance, seed, where)
         if check_self_agreement:

@@ -25,6 +25,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from . import kernel_launches
 from .failures import StageFailure, candidate_failure
+from .float64_arbiter import judge_outputs
 from .instances import ProblemInstance, call_model, run_into_poisoned_memory
 from .precision import MathMode, flags_differ
 from .results import ErrorKind, EvalStatus, ProblemSanity, Stage, Tolerance
@@ -159,7 +160,7 @@ def check_fresh_inputs(
     except Exception as exc:
         raise candidate_failure(exc, Stage.DYNAMIC_CHECK) from exc
     reference_out = as_output_list(call_model(instance.reference(model_seed), inputs))
-    check = compare_outputs(candidate_out, reference_out, tolerance)
+    check = judge_outputs(candidate_out, reference_out, instance, model_seed, input_seed, tolerance)
     scrub([*candidate_out, *reference_out], keep=[*inputs, *model.parameters(), *model.buffers()])
     if check.kind is not None:
         raise _failure(
