@@ -2,6 +2,8 @@
 # Issue 17's evidence on the lent GPU in one device call (under 10 minutes), from the repository root with the
 # wheels folder carried (.whl):
 #   bash benchmarks/recsys/run_on_device.sh
+# SPEC names another campaign spec (recsys_default_unfinished.yaml: the problems an earlier run left without an
+# approved kernel, its library copied to /tmp/recsys-state/default/library first so both are checked together).
 # The recommendation-model campaign in `default` (killed at CAMPAIGN_SECONDS, 345 by default: its report is written
 # from what it kept), the approved kernels under compute-sanitizer's memcheck on their edge-case configurations
 # (SANITIZER_SECONDS, 100), then re-timed by ../regimes/independent_timer.py (TIMER_SECONDS, 90). Everything
@@ -15,7 +17,7 @@ mkdir -p "$dir" "$out"
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv
   python3 -c "import torch, triton; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'triton', triton.__version__)"
 } > "$out/environment.txt" 2>&1
-timeout -s KILL "${CAMPAIGN_SECONDS:-345}" python3 -m kevolve campaign run benchmarks/recsys/recsys_default.yaml --auto-approve \
+timeout -s KILL "${CAMPAIGN_SECONDS:-345}" python3 -m kevolve campaign run "${SPEC:-benchmarks/recsys/recsys_default.yaml}" --auto-approve \
   --campaigns-dir "$dir/campaigns" --runs-dir "$dir/runs" --library "$dir/library" \
   --cache-dir "$dir/cache" --no-knowledge > "$dir/campaign.log" 2>&1
 echo "campaign: exit $?" >> "$dir/campaign.log"
