@@ -161,13 +161,11 @@ def _reference_switches(session: WorkerSession, request: EvaluateRequest, instan
         dynamic_checks.aten_ops(instance.reference(seed), instance.inputs(seed))))
 
 
-def _tolerance(session: WorkerSession, settings: EvalSettings, switches: list[str]) -> Tolerance:
-    """The request's tolerance: its regime's, looser where the reference itself computes in TF32."""
-    return settings.resolved_tolerance(tf32=tf32_applies(settings.math, switches, on_cuda=not session.on_cpu))
 
-
-def _problem_facts(session, request, instance, seed: int, clock, out, tolerance: Tolerance) -> BaselineTimings | None:
-    """Baselines, speed of light and sanity of the reference: computed once per problem and config."""
+def _problem_facts(session, request, instance, seed: int, clock, out, tolerance: Tolerance, *, tf32: bool
+                   ) -> BaselineTimings | None:
+    """Baselines, speed of light and sanity of the reference: computed once per problem and config. `tf32`: the
+    reference computes in TF32 in this regime."""
     settings, problem, config = request.settings, request.problem, instance.config
     with clock.stage(Stage.DYNAMIC_CHECK):
         out["problem_sanity"] = session.fact(
@@ -176,7 +174,7 @@ def _problem_facts(session, request, instance, seed: int, clock, out, tolerance:
         out["speed_of_light"] = session.fact(
             "sol", problem, settings, config,
             lambda: speed_of_light(instance.reference(seed), instance.inputs(seed), dtype=settings.dtype,
-                                   spec=session.spec),
+                                   spec=session.spec, tf32=tf32),
         )
     baselines = request.cached_baselines
     if baselines is None and request.measure_baselines:
@@ -196,8 +194,10 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seeds: _Seeds,
         instance = loaded.instance(primary)
     with clock.stage(Stage.DYNAMIC_CHECK):
         out["reference_switches"] = _reference_switches(session, request, instance, seeds.facts)
-    tolerance = _tolerance(session, settings, out["reference_switches"])
-    baselines = _problem_facts(session, request, instance, seeds.facts, clock, out, tolerance)
+    # Where the reference computes in TF32 its tolerance is TF32's, and so is the compute floor a candidate meets.
+    tf32 = tf32_applies(settings.math, out["reference_switches"], on_cuda=not session.on_cpu)
+    tolerance = settings.resolved_tolerance(tf32=tf32)
+    baselines = _problem_facts(session, request, instance, seeds.facts, clock, out, tolerance, tf32=tf32)
     if request.candidate_source is None:
         if settings.profile:
             with clock.stage(Stage.PROFILE):

@@ -23,7 +23,8 @@ from .results import SpeedOfLight
 from .settings import DType
 from .tensors import as_output_list, tensor_bytes
 
-# Whether the dtype's matrix products run on tensor cores: fp32 is floored with TF32 off, on the vector FMA units.
+# Whether the dtype's matrix products run on tensor cores: fp32 is floored on the vector FMA units unless the regime
+# lets the reference's products run in TF32 (then a candidate may too, and the floor is TF32's tensor peak).
 _ON_TENSOR_CORES: dict[DType, bool] = {DType.FLOAT32: False, DType.BFLOAT16: True, DType.FLOAT16: True}
 
 
@@ -39,23 +40,25 @@ def minimum_bytes(model: nn.Module, inputs: Sequence[Any], outputs: Sequence[Any
 
 
 def speed_of_light(
-    model: nn.Module, inputs: Sequence[Any], *, dtype: DType, spec: HardwareSpec | None
+    model: nn.Module, inputs: Sequence[Any], *, dtype: DType, spec: HardwareSpec | None, tf32: bool = False
 ) -> SpeedOfLight:
-    """Counts FLOPs and bytes of one reference forward; times need a spec with real numbers."""
+    """Counts FLOPs and bytes of one reference forward; times need a spec with real numbers. `tf32`: the regime
+    computes the reference's float32 products in TF32 (tolerances.tf32_applies)."""
     flops = count_flops(model, inputs)
     outputs = as_output_list(call_model(model, inputs))
     moved = minimum_bytes(model, inputs, outputs)
     if spec is None or not spec.timing_meaningful:
         return SpeedOfLight(flops=flops, bytes=moved)
-    tensor_cores = _ON_TENSOR_CORES[dtype]
-    peak_tflops = spec.peak_tflops(dtype, tensor_cores)
+    unit = DType.TF32 if tf32 and dtype is DType.FLOAT32 else dtype
+    tensor_cores = unit is DType.TF32 or _ON_TENSOR_CORES[dtype]
+    peak_tflops = spec.peak_tflops(unit, tensor_cores)
     flop_ms = flops / (peak_tflops * 1e12) * 1e3
     byte_ms = moved / (spec.memory_bandwidth_gbps * 1e9) * 1e3
     return SpeedOfLight(
         flops=flops,
         bytes=moved,
         peak_tflops=peak_tflops,
-        peak_unit=f"{dtype.value} {'tensor' if tensor_cores else 'vector'}",
+        peak_unit=f"{unit.value} {'tensor' if tensor_cores else 'vector'}",
         bandwidth_gbps=spec.memory_bandwidth_gbps,
         flop_floor_ms=flop_ms,
         byte_floor_ms=byte_ms,
