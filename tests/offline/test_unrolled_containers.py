@@ -90,3 +90,50 @@ def test_containers_walked_together_are_one_loop(tmp_path) -> None:
     reference, candidate = _modules(ZIPPED, fused, tmp_path, "zipped")
     for depth in (3, 6):
         assert_same(reference, candidate, [12, depth], [torch.randn(7, 12)])
+
+
+# One module per feature table, each taking its own row of the ids, the results side by side (a DLRM sparse arch).
+PER_TABLE = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, tables, rows, dim):
+            super().__init__()
+            self.tables = nn.ModuleList(nn.Embedding(rows, dim) for _ in range(tables))
+
+        def forward(self, ids, scale):
+            return torch.cat([table(ids[t]) * scale for t, table in enumerate(self.tables)], dim=1)
+    """, "[torch.randint(0, 50, (4, 9)), torch.randn(9, 1)]", "[4, 50, 6]")
+
+
+def test_results_of_every_module_are_collected_and_joined_at_any_depth(tmp_path) -> None:
+    fused = roll_loops(fused_program(PER_TABLE))
+    loop = fused.loop
+    assert loop is not None and (loop.containers, loop.first, loop.runs) == (("tables",), 0, 4)
+    assert loop.inputs and len(loop.collected) == 1
+    assert len(fused.groups) == 1, "one kernel for every table; the join is copies, not a kernel per depth"
+    assert fused.program.unrolled == {}
+    reference, candidate = _modules(PER_TABLE, fused, tmp_path, "per_table")
+    for tables in (1, 2, 4, 7):
+        assert_same(reference, candidate, [tables, 50, 6], [torch.randint(0, 50, (tables, 9)), torch.randn(9, 1)])
+    # More id rows than tables: each table still reads its own row, as the reference's `ids[t]` does.
+    assert_same(reference, candidate, [3, 50, 6], [torch.randint(0, 50, (5, 9)), torch.randn(9, 1)])
+
+
+# The block reads the ids row of the *next* table: not its own part, so it does not match as `ids[@index]`.
+SHIFTED = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, tables, rows, dim):
+            super().__init__()
+            self.tables = nn.ModuleList(nn.Embedding(rows, dim) for _ in range(tables))
+
+        def forward(self, ids):
+            return torch.cat([table(ids[t + 1]) for t, table in enumerate(self.tables)], dim=1)
+    """, "[torch.randint(0, 50, (4, 9))]", "[3, 50, 6]")
+
+
+def test_a_block_reading_another_modules_part_keeps_the_traced_depth(tmp_path) -> None:
+    fused = roll_loops(fused_program(SHIFTED))
+    assert fused.loop is None and fused.program.unrolled == {"tables": 3}
+    reference, candidate = _modules(SHIFTED, fused, tmp_path, "shifted")
+    assert_same(reference, candidate, [3, 50, 6], [torch.randint(0, 50, (4, 9))])
+    with pytest.raises(ValueError, match=r"3 modules in self\.tables; this model has 2"):
+        candidate.ModelNew(2, 50, 6)(torch.randint(0, 50, (4, 9)))

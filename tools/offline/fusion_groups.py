@@ -127,6 +127,12 @@ class FusionGroup:
         return list(found)
 
 
+def input_selections(inputs: tuple[str, ...], index: int) -> re.Pattern[str]:
+    """`<input>[index]` for any forward input in `inputs` (the input's name captured)."""
+    names = "|".join(re.escape(name) for name in inputs) or "(?!)"
+    return re.compile(rf"\b({names})\[{index}\]")
+
+
 def module_reads(containers: tuple[str, ...], index: int) -> re.Pattern[str]:
     """`self.<container>[index]` for any of `containers` (the container's name captured)."""
     names = "|".join(re.escape(container) for container in containers)
@@ -147,6 +153,10 @@ class RolledLoop:
     # stack), on the container's last module; None when the loop runs to the end.
     trailing: int | None = None
     runs: int = 1  # how many times the body ran at the traced depth
+    # (a list the body appends to, the body's value it appends): what a concatenation after the loop joins
+    collected: tuple[tuple[str, str], ...] = ()
+    # The forward's inputs, whose part for the module (`ids[k]`) a body line may select
+    inputs: tuple[str, ...] = ()
 
     @property
     def modules_before(self) -> int:
@@ -154,14 +164,19 @@ class RolledLoop:
         return self.first + (self.trailing is not None)
 
     def indexed(self, line: str, index: str) -> str:
-        """A body line reading the module of the loop's index instead of the traced block's."""
-        return module_reads(self.containers, self.first).sub(lambda m: f"self.{m.group(1)}[{index}]", line)
+        """A body line reading the module of the loop's index (and its part of an input) instead of the traced
+        block's."""
+        line = module_reads(self.containers, self.first).sub(lambda m: f"self.{m.group(1)}[{index}]", line)
+        return input_selections(self.inputs, self.first).sub(lambda m: f"{m.group(1)}[{index}]", line)
 
     def after_loop(self, line: str) -> str:
-        """A line after the loop reading the containers' last module where it read the traced last one."""
+        """A line after the loop reading the containers' last module where it read the traced last one, and that
+        module's part of an input (the input may have more parts than the container has modules)."""
         if self.trailing is None:
             return line
-        return module_reads(self.containers, self.trailing).sub(lambda m: f"self.{m.group(1)}[-1]", line)
+        line = module_reads(self.containers, self.trailing).sub(lambda m: f"self.{m.group(1)}[-1]", line)
+        last = f"len(self.{self.containers[0]}) - 1"
+        return input_selections(self.inputs, self.trailing).sub(lambda m: f"{m.group(1)}[{last}]", line)
 
 
 @dataclass

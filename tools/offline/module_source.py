@@ -25,6 +25,7 @@ from .launcher_source import (
     launcher_arguments,
     launcher_name,
 )
+from .loop_collection import CONCATENATE_SOURCE
 from .pairwise_source import pairwise_kernel, pairwise_launcher
 from .program import PyStep
 from .reduction_source import reduction_kernels
@@ -138,10 +139,12 @@ def _forward(fused: FusedProgram) -> str:
             lines.append(loop.after_loop(_stage_line(stage)))
             continue
         if position == loop.body[0]:
+            lines += [f"{pieces} = []" for pieces, _ in loop.collected]
             end = f"len(self.{loop.containers[0]})" + (" - 1" if loop.trailing is not None else "")
             lines.append(f"for {index} in range({loop.first}, {end}):")
         lines.append("    " + loop.indexed(_stage_line(stage), index))
         if position == loop.body[1] - 1:
+            lines += [f"    {pieces}.append({value})" for pieces, value in loop.collected]
             if loop.carried:  # what the next module's block reads from this one's
                 lines.append("    " + ", ".join(read for read, _ in loop.carried) + " = "
                              + ", ".join(made for _, made in loop.carried))
@@ -206,6 +209,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
         parts.append(SEGMENT_ENDS_SOURCE)
     if any(group.scattered() for group in groups):
         parts.append(SCATTER_START_SOURCE)
+    if fused.loop is not None and fused.loop.collected:
+        parts.append(CONCATENATE_SOURCE)
     if any(sorted_form(group) for group in groups):
         parts.append(SORT_SOURCE)
     if any(group.kind not in ("gemm", "segment", "pairwise") for group in groups):
