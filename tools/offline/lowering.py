@@ -22,7 +22,8 @@ from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 from .view_motion import move_views
 
 # Not einsum: its subscripts decide whether it is a GEMM at all (`"ij->i"` is a row sum), so the harness's hybrid
-# policy does not count it as a vendor call (static_checks/names.py), and a module calling it would be refused.
+# policy does not count it as a vendor call (static_checks/names.py); lowering_einsum.py writes it as a product
+# and a sum instead.
 VENDOR_CALLS = {
     "linear": "torch.nn.functional.linear", "matmul": "torch.matmul", "mm": "torch.mm", "bmm": "torch.bmm",
     "addmm": "torch.addmm", "baddbmm": "torch.baddbmm", "conv1d": "torch.nn.functional.conv1d",

@@ -65,7 +65,7 @@ def alias(state: LoweringState, base: str, name: str) -> None:
         state.index_affine[name] = state.index_affine[base]
 
 
-def _items(listed: Any) -> list[Any]:
+def listed_items(listed: Any) -> list[Any]:
     """The tagged items of a traced list or tuple argument."""
     return listed["list"] if tag_of(listed) == "list" else [listed]
 
@@ -105,7 +105,7 @@ def _searchsorted(state: LoweringState, node: TracedNode) -> None:
 def _concatenate(state: LoweringState, node: TracedNode) -> None:
     """`cat` reads each element from the piece that holds it; `stack` is a cat of the pieces unsqueezed."""
     bound = state.bind(node)
-    pieces = [state.operand(item) for item in _items(bound["tensors"])]
+    pieces = [state.operand(item) for item in listed_items(bound["tensors"])]
     if any(not isinstance(p, str) or p in state.index_tensors for p in pieces):
         state.decline(node, "of other than tensors held in memory")
         return

@@ -261,6 +261,7 @@ HANDLERS.update(ASSIGNMENTS)
 
 def _register_composites() -> None:
     from .lowering_composites import COMPOSITES
+    from .lowering_einsum import EINSUM
     from .lowering_gather import GATHERS
     from .lowering_pool import POOLS
     from .lowering_scatter import SCATTERS
@@ -275,6 +276,7 @@ def _register_composites() -> None:
     HANDLERS.update(SCATTERS)
     HANDLERS.update(TRIANGLES)
     HANDLERS.update(TOPK)
+    HANDLERS.update(EINSUM)
 
 
 _register_composites()
