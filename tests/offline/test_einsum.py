@@ -22,7 +22,13 @@ CASES = [
     ("ij,jk", [(3, 4), (4, 2)]),
     ("i,j->ij", [(5,), (3,)]),
     ("i,i,i->", [(8,), (8,), (8,)]),
+    ("bhij,bhjk->bhik", [(2, 3, 4, 5), (2, 3, 5, 6)]),
+    ("bjk,bij->ibk", [(2, 3, 4), (2, 5, 3)]),
+    ("ijab,ab->ij", [(3, 4, 2, 5), (2, 5)]),
+    ("iab,abj->ji", [(3, 2, 5), (2, 5, 4)]),
 ]
+# Those a GEMM: two operands, each with an index of its own, contracted over a shared one.
+GEMMS = {"bij,bjk->bik", "ij,jk", "bhij,bhjk->bhik", "bjk,bij->ibk", "iab,abj->ji"}
 
 
 def _reference(equation: str, shapes: list[tuple[int, ...]]) -> str:
@@ -38,20 +44,28 @@ def _reference(equation: str, shapes: list[tuple[int, ...]]) -> str:
 def test_einsum_matches_pytorch(tmp_path, equation: str, shapes: list[tuple[int, ...]]) -> None:
     source = _reference(equation, shapes)
     fused = fused_program(source)
-    assert "einsum" not in candidate_source(source, fused, looping=False).split("class ModelNew")[1]
+    forward = candidate_source(source, fused, looping=False).split("class ModelNew")[1]
+    assert "einsum(" not in forward
+    assert ("torch.matmul" in forward) == (equation in GEMMS), "GEMMs stay with cuBLAS under hybrid, nothing else"
     reference = load(source, tmp_path, "einsum_reference")
     candidate = load(candidate_source(source, fused, looping=False), tmp_path, "einsum_candidate")
     assert_same(reference, candidate, [], [torch.randn(*shape) for shape in shapes])
     # Other sizes of the same subscripts: nothing of the traced shapes is baked in.
-    bigger = [tuple(size + 2 for size in shape) for shape in shapes]
-    if equation in ("ij,jk", "bij,bjk->bik"):
-        bigger = [(2, 5, 6), (2, 6, 3)] if equation.startswith("b") else [(5, 6), (6, 3)]
+    sizes = {letter: 2 + ord(letter) % 5 for letter in equation}
+    parts = equation.split("->")[0].split(",")
+    bigger = [tuple(sizes[letter] for letter in part) for part in parts]
     assert_same(reference, candidate, [], [torch.randn(*shape) for shape in bigger])
 
 
 def test_one_fused_kernel_computes_a_contraction() -> None:
     fused = fused_program(_reference("bld,bd->bl", [(3, 7, 5), (3, 5)]))
     assert len(fused.groups) == 1 and fused.groups[0].reduced_dims == (2,)
+
+
+def test_under_strict_a_gemm_shaped_einsum_is_a_kernel_of_ours() -> None:
+    fused = fused_program(_reference("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), strict=True)
+    assert [group.reduced_dims for group in fused.groups] == [(3,)], "the product summed over j, in one kernel"
+    assert not any(getattr(stage, "vendor", None) for stage in fused.stages)
 
 
 @pytest.mark.parametrize(("equation", "why"), [

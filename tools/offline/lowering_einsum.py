@@ -4,12 +4,18 @@ Every operand is viewed into one shared index order, the output's indices first 
 (a permute, and `None` where the operand lacks an index), the views are multiplied with broadcasting, and the
 product is summed over the contracted indices: one fused reduction that reads the operands through their views and
 never stores the broadcast product. `"bld,bd->bl"` (attention scores against one query per row) is a row-wise dot
-product this way, the kernel a target-attention layer wants; a contraction that is a large GEMM is slower so than
-cuBLAS, which the search's timing shows. einsum itself may not stay in a module under `hybrid`: its string, not its
-name, decides whether it is a GEMM (static_checks/names.py).
+product this way, memory-bound, the kernel a target-attention layer wants.
+
+A contraction of two operands that each keep an index of their own (`"bij,bjk->bik"`) is a GEMM, and where the
+policy lets GEMMs stay with the vendor library it becomes `torch.matmul` between views: the shared output indices as
+batch dims, each operand's own indices and the contracted ones flattened to one dim each (sizes read at run time).
+einsum itself may not stay in a module under `hybrid`: its string, not its name, decides whether it is a GEMM
+(static_checks/names.py).
 """
 
 from __future__ import annotations
+
+import math
 
 from .lowering import Handler, LoweringState
 from .lowering_index import listed_items
@@ -36,6 +42,48 @@ def subscripts(equation: str, operands: int) -> tuple[list[str], str] | str:
     return inputs, output
 
 
+def _gemm_form(state: LoweringState, node: TracedNode, inputs: list[str], output: str, operands: list[str]) -> bool:
+    """The contraction as `torch.matmul` of two views and a view of its result, where it is a GEMM and the policy
+    leaves GEMMs to the vendor library; False (nothing emitted) otherwise."""
+    if len(inputs) != 2 or (state.gemm_in_triton and not state.vendor_fallback):
+        return False
+    (a, b), (x, y) = inputs, operands
+    batch = [letter for letter in output if letter in a and letter in b]
+    contracted = [letter for letter in a if letter in b and letter not in output]
+    rows, columns = [letter for letter in a if letter not in b], [letter for letter in b if letter not in a]
+    if not contracted or not rows or not columns or not set(rows + columns) <= set(output):
+        return False
+    size = {letter: n for part, operand in zip(inputs, operands, strict=True)
+            for letter, n in zip(part, state.shape(operand), strict=True)}
+    dtype = state.tensors[x].dtype
+
+    def flattened(operand: str, part: str, first: list[str], second: list[str]) -> str:
+        """`operand` as [batch..., first flattened, second flattened]."""
+        permutation = tuple(part.index(letter) for letter in [*batch, *first, *second])
+        code = operand if permutation == tuple(range(len(part))) else f"{operand}.permute{permutation!r}"
+        start = len(batch)
+        code += f".flatten({start}, {start + len(first) - 1})" if len(first) > 1 else ""
+        code += f".flatten({start + 1}, {start + len(second)})" if len(second) > 1 else ""
+        dims = (*(size[letter] for letter in batch), math.prod(size[letter] for letter in first),
+                math.prod(size[letter] for letter in second))
+        return state.emit_py(state.fresh("gemm_operand"), code, Shape(dims, dtype))
+
+    left, right = flattened(x, a, rows, contracted), flattened(y, b, contracted, columns)
+    product_dims = (*(size[letter] for letter in batch), state.shape(left)[-2], state.shape(right)[-1])
+    product = state.emit_py(state.fresh("product"), f"torch.matmul({left}, {right})", Shape(product_dims, dtype),
+                            vendor="torch.matmul")
+    code, start = product, len(batch)
+    for letters, operand, part, at in ((rows, x, a, start), (columns, y, b, start + len(rows))):
+        if len(letters) > 1:  # the flattened dim back to its letters, sized at run time
+            sizes = ", ".join(f"{operand}.shape[{part.index(letter)}]" for letter in letters)
+            code += f".unflatten({at}, ({sizes}))"
+    placed = [*batch, *rows, *columns]
+    permutation = tuple(placed.index(letter) for letter in output)
+    code += "" if permutation == tuple(range(len(output))) else f".permute{permutation!r}"
+    state.emit_py(node.name, code, Shape(tuple(size[letter] for letter in output), dtype))
+    return True
+
+
 def _einsum(state: LoweringState, node: TracedNode) -> None:
     equation, *rest = node.args
     listed = rest[0] if len(rest) == 1 and tag_of(rest[0]) == "list" else None
@@ -51,6 +99,8 @@ def _einsum(state: LoweringState, node: TracedNode) -> None:
     inputs, output = parsed
     if any(len(part) != len(state.shape(x)) for part, x in zip(inputs, operands, strict=True)):
         state.decline(node, "whose subscripts do not match its operands' ranks")
+        return
+    if _gemm_form(state, node, inputs, output, operands):
         return
     order = [*output, *(letter for letter in dict.fromkeys("".join(inputs)) if letter not in output)]
     aligned = []
