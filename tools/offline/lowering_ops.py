@@ -21,7 +21,7 @@ from .lowering_index import INDEXING, alias, index_view
 from .lowering_repeat import REPEATS, masked_rows
 from .lowering_segments import bag_of_lookup
 from .lowering_subscript import index_by_tensors
-from .program import Scalar
+from .program import Scalar, Shape
 from .traced import TracedNode, tag_of
 
 _NOT_OPERANDS = {"inplace", "dtype", "_stacklevel"}
@@ -137,9 +137,34 @@ def _vendor(state: LoweringState, node: TracedNode) -> None:
     args = [state.py(arg) for arg in node.args]
     if state.channels_last and node.op in CHANNELS_LAST:
         args[:2] = [f"{arg}.contiguous(memory_format={CHANNELS_LAST[node.op]})" for arg in args[:2]]
-    args += [f"{key}={state.py(value)}" for key, value in node.kwargs.items()]
+    kwargs = {key: state.py(value) for key, value in node.kwargs.items()}
+    bias = _convolution_bias(state, node)
+    if bias is not None:  # the convolution without it; the bias joins the kernel that reads its output
+        if len(node.args) > 2:
+            args[2] = "None"
+        else:
+            kwargs["bias"] = "None"
     call = VENDOR_CALLS[node.op]
-    state.emit_py(node.name, f"{call}({', '.join(args)})", shape_of(node.meta), vendor=call)
+    code = f"{call}({', '.join([*args, *(f'{key}={value}' for key, value in kwargs.items())])})"
+    if bias is None:
+        state.emit_py(node.name, code, shape_of(node.meta), vendor=call)
+        return
+    unbiased = state.emit_py(state.fresh(f"{node.name}_unbiased"), code, shape_of(node.meta), vendor=call)
+    rank = len(node.meta.shape)
+    per_channel = state.emit_py(state.fresh("bias"), f"{bias}.view(1, -1{', 1' * (rank - 2)})",
+                                Shape((1, state.shape(bias)[0], *(1,) * (rank - 2)), state.tensors[bias].dtype))
+    state.pw("add", unbiased, per_channel, name=node.name)
+
+
+def _convolution_bias(state: LoweringState, node: TracedNode) -> str | None:
+    """A convolution's bias tensor, which PyTorch adds in a pass of its own over the whole output (ATen's add
+    kernel after cuDNN's: 0.25 ms beside the convolution's 0.29 ms, measured on an H100 in `default`); None for
+    other calls."""
+    raw = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
+    if not node.op.startswith("conv") or node.meta is None or raw is None:
+        return None
+    bias = state.operand(raw)
+    return bias if isinstance(bias, str) and len(state.shape(bias)) == 1 else None
 
 
 def _masked_fill(state: LoweringState, node: TracedNode) -> None:

@@ -1,0 +1,36 @@
+"""A convolution's bias joins the kernel that reads the convolution's output: cuDNN is called without it, so the
+whole output is not read and written once more by ATen's add (measured on an H100: 0.25 ms beside a 0.29 ms
+convolution)."""
+
+from __future__ import annotations
+
+import torch
+
+from offline_helpers import assert_same, candidate_source, fused_program, load, reference_module
+
+BIASED = reference_module("""
+    class Model(nn.Module):
+        def __init__(self, inputs, outputs):
+            super().__init__()
+            self.conv = nn.Conv2d(inputs, outputs, 3, padding=1)
+            self.up = nn.ConvTranspose2d(outputs, inputs, 2, stride=2)
+            self.line = nn.Conv1d(inputs, outputs, 3)
+
+        def forward(self, x, s):
+            y = torch.nn.functional.gelu(self.conv(x))
+            return torch.tanh(self.up(y)), self.line(s), torch.nn.functional.conv2d(x, self.conv.weight, bias=None)
+    """, "[torch.randn(2, 3, 6, 5), torch.randn(2, 3, 9)]", "[3, 4]")
+
+
+def test_each_biased_convolution_runs_without_its_bias_and_the_bias_is_added_in_a_kernel(tmp_path) -> None:
+    fused = fused_program(BIASED)
+    source = candidate_source(BIASED, fused, looping=False)
+    forward = source.split("def forward")[-1]
+    assert forward.count("None, self.") == 3, "conv, conv_transpose and conv1d each called without their bias"
+    assert forward.count(".view(1, -1, 1, 1)") == 2 and forward.count(".view(1, -1, 1)") == 1
+    # The bias adds join the gelu and tanh kernels; the 1-D convolution's has a kernel of its own (the output).
+    assert [sorted({m.fn for m in group.members}) for group in fused.groups] == [["add", "gelu"], ["add", "tanh"],
+                                                                              ["add"]]
+    reference, candidate = load(BIASED, tmp_path, "biased_reference"), load(source, tmp_path, "biased_candidate")
+    assert_same(reference, candidate, [3, 4], [torch.randn(2, 3, 6, 5), torch.randn(2, 3, 9)])
+    assert_same(reference, candidate, [3, 4], [torch.randn(1, 3, 9, 7), torch.randn(3, 3, 12)])
