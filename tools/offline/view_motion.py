@@ -15,10 +15,12 @@ depends only on the operand elements at the same place), so the view can move in
   where `g` feeds a reduction: that reduction needs the view's shape, and sinking would only move the cut (and
   hoisting would move it back).
 
-Both require every tensor operand of the elementwise step to have its full shape (no broadcasting), so one view
-expression, with its source renamed, fits each. A shape read (`y.shape`) of an elementwise result is answered from
-an operand of the same shape, so asking for a size does not keep a value alive; a step that only renames a value
-(`b = a`, a cast to the dtype it has) is read through.
+Both require every tensor operand of the elementwise step to have its full shape, so one view expression, with its
+source renamed, fits each; hoisting also takes an operand that broadcasts (a per-channel bias, `[1, C, 1, 1]`) by
+first expanding it to the full shape (`expand_as`, stride 0: no copy), where the views it then passes through
+never merge dims (a merge of a stride-0 dim would copy it out in full). A shape read (`y.shape`) of an elementwise
+result is answered from an operand of the same shape, so asking for a size does not keep a value alive; a step that
+only renames a value (`b = a`, a cast to the dtype it has) is read through.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from .program import PrimStep, PyStep, Shape, Step, names_in, with_names
 # Methods whose result holds every element of the source, re-indexed: an elementwise function commutes with them.
 REINDEXING_VIEWS = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "view_as", "reshape_as",
                     "permute", "transpose", "movedim", "t", "contiguous"}
+# Views that never merge two dims into one: an expanded (stride-0) operand passes them as a view, never a copy.
+UNMERGING_VIEWS = {"unflatten", "unsqueeze", "squeeze", "permute", "transpose", "movedim", "t"}
 # Stands for a view's source in a view's code compared across operands (no identifier of a program has it).
 _SOURCE = "__view_source__"
 _SHAPE_READ = re.compile(r"(?<![.\w])([A-Za-z_]\w*)(?=\.(?:shape\b|size\(|dim\(|numel\())")
@@ -57,19 +61,32 @@ def view_source(step: Step, *, slices: bool) -> str | None:
     return None
 
 
-def _plain_elementwise(step: Step, tensors: dict[str, Shape], index_tensors: set[str]) -> bool:
-    """An elementwise step whose tensor operands all have its own shape (no broadcasting, no addressing)."""
+def _plain_elementwise(step: Step, tensors: dict[str, Shape], index_tensors: set[str], *, broadcast: bool = False
+                       ) -> bool:
+    """An elementwise step whose tensor operands all have its own shape (no addressing); `broadcast`: or one of its
+    rank whose dims are 1 where they differ, beside at least one that has its shape."""
     if not isinstance(step, PrimStep) or step.kind != "pointwise" or step.dims or step.tables() or step.pieces():
         return False
     args = step.tensor_args()
-    return bool(args) and not set(args) & index_tensors \
-        and all(tensors[arg].dims == step.shape.dims for arg in args)
+    full = [arg for arg in args if tensors[arg].dims == step.shape.dims]
+    fits = all(arg in full or (broadcast and len(tensors[arg].dims) == len(step.shape.dims)
+                               and all(size == 1 for size, whole in zip(tensors[arg].dims, step.shape.dims, strict=True)
+                                       if size != whole)) for arg in args)
+    return bool(full) and fits and not set(args) & index_tensors
+
+
+def _unmerging(view: Step) -> bool:
+    """A view step that never merges dims: basic slicing, or one of UNMERGING_VIEWS."""
+    body = ast.parse(view.code, mode="eval").body
+    return isinstance(body, ast.Subscript) or (isinstance(body, ast.Call) and isinstance(body.func, ast.Attribute)
+                                               and body.func.attr in UNMERGING_VIEWS)
 
 
 class _Motion:
     def __init__(self, steps: list[Step], output: str, tensors: dict[str, Shape], index_tensors: set[str]) -> None:
         self.steps, self.output, self.tensors, self.index_tensors = list(steps), output, tensors, index_tensors
         self.taken = {step.name for step in steps} | set(tensors)
+        self.expanded: set[str] = set()  # views of operands expanded by hoisting (stride 0 somewhere)
 
     def fresh(self, base: str) -> str:
         count = 0
@@ -132,17 +149,29 @@ class _Motion:
     def hoist(self, index: int) -> bool:
         view = self.steps[index]
         source = self.by_name().get(view_source(view, slices=True) or "")
-        if source is None or not _plain_elementwise(source, self.tensors, self.index_tensors) \
+        if source is None or not _plain_elementwise(source, self.tensors, self.index_tensors, broadcast=True) \
                 or self.value_read_outside(source.name, view.name) or not self.feeds_reduction(view.name):
             return False
+        args = list(dict.fromkeys(source.tensor_args()))
+        narrow = [arg for arg in args if self.tensors[arg].dims != source.shape.dims]
+        if (narrow or set(args) & self.expanded) and not _unmerging(view):
+            return False
+        whole = next(arg for arg in args if arg not in narrow)
         new_views: list[Step] = []
         renames: dict[str, str] = {}
-        for arg in dict.fromkeys(source.tensor_args()):
+        for arg in args:
+            viewed = arg
+            if arg in narrow:  # the full shape first, as a stride-0 view
+                viewed = self.fresh(f"{arg}_expanded")
+                self.tensors[viewed] = Shape(source.shape.dims, self.tensors[arg].dtype)
+                new_views.append(PyStep(viewed, f"{arg}.expand_as({whole})", self.tensors[viewed]))
             name = self.fresh(f"{arg}_view")
             renames[arg] = name
+            if arg in narrow or arg in self.expanded:
+                self.expanded.add(name)
             shape = Shape(view.shape.dims, self.tensors[arg].dtype)
             self.tensors[name] = shape
-            new_views.append(PyStep(name, with_names(view.code, {source.name: arg}), shape))
+            new_views.append(PyStep(name, with_names(view.code, {source.name: viewed}), shape))
         args = tuple(renames.get(a, a) if isinstance(a, str) else a for a in source.args)
         moved = replace(source, name=view.name, args=args, shape=Shape(view.shape.dims, source.shape.dtype))
         self.tensors[view.name] = moved.shape
