@@ -42,16 +42,20 @@ def _float64_reference(instance: ProblemInstance, model_seed: int, input_seed: i
 
 
 def _outside(cand: torch.Tensor, ref: torch.Tensor, exact: torch.Tensor, tolerance: Tolerance) -> int:
-    """Elements of `cand` further from `exact` than the tolerance plus the reference's own error."""
+    """Elements of `cand` outside the tolerance of the reference and further from `exact` than the tolerance plus
+    the reference's own error. Where the reference or `exact` is not finite, only the reference's own value (or
+    one within the tolerance of it) will do: an overflow grants no slack."""
     cand, ref, exact = cand.reshape(-1), ref.reshape(-1), exact.reshape(-1)
     outside = 0
     for start in range(0, exact.numel(), _CHUNK):
         part = slice(start, start + _CHUNK)
         c, r, e = cand[part].double(), ref[part].double(), exact[part]
-        same = (c == e) | (torch.isnan(c) & torch.isnan(e))
-        allowed = tolerance.atol + tolerance.rtol * e.abs() + (r - e).abs()
-        # NaN compares False: an error the reference does not share is outside.
-        outside += int((~same & ~((c - e).abs() <= allowed)).sum())
+        # NaN compares False throughout: an error the reference does not share is outside.
+        trusted = torch.isfinite(r) & torch.isfinite(e)
+        as_reference = (c == r) | (torch.isnan(c) & torch.isnan(r)) \
+            | (torch.isfinite(r) & ((c - r).abs() <= tolerance.atol + tolerance.rtol * r.abs()))
+        as_exact = trusted & ((c - e).abs() <= tolerance.atol + tolerance.rtol * e.abs() + (r - e).abs())
+        outside += int((~as_reference & ~as_exact).sum())
     return outside
 
 

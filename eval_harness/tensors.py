@@ -181,7 +181,9 @@ class _ErrorTally:
         identical = (cand64 == ref64) | (torch.isnan(ref64) & torch.isnan(cand64))
         abs_err = torch.where(identical, torch.zeros_like(abs_err), abs_err)
         rel_err = abs_err / ref64.abs().clamp_min(torch.finfo(torch.float64).tiny)
-        self.mismatched += int((~(abs_err <= tolerance.atol + tolerance.rtol * ref64.abs())).sum())
+        # A non-finite reference value allows exactly itself: `rtol * inf` would otherwise allow anything finite.
+        within = identical | (torch.isfinite(ref64) & (abs_err <= tolerance.atol + tolerance.rtol * ref64.abs()))
+        self.mismatched += int((~within).sum())
         self.worst_abs = max(self.worst_abs, float(abs_err.nan_to_num(float("inf")).max()))
         self.worst_rel = max(self.worst_rel, float(rel_err.nan_to_num(float("inf")).max()))
 

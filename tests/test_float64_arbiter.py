@@ -60,3 +60,15 @@ def test_an_error_the_reference_does_not_share_still_fails(cpu_evaluator):
     result = cpu_evaluator.evaluate(problem, _candidate(0.01), name="shifted")
     assert result.status is EvalStatus.INCORRECT
     assert result.error.kind is ErrorKind.OUTPUT_MISMATCH
+
+
+# In float32 `x * 1e38 * 10` overflows to inf for most x, and dividing back keeps inf; in float64 it is 10x.
+OVERFLOWING_REFERENCE = ROUNDING_REFERENCE.replace("return (x + 1e4) - 1e4", "return x * 1e38 * 10.0 / 1e38")
+
+
+def test_an_overflow_in_the_reference_grants_no_slack(cpu_evaluator):
+    problem = problem_from_source(OVERFLOWING_REFERENCE, name="overflowing_reference")
+    scaled = COPY_PLUS.replace("+ SHIFT", "* 10.0")  # exact where the reference is finite, finite where it is inf
+    result = cpu_evaluator.evaluate(problem, scaled, name="scaled")
+    assert result.status is EvalStatus.INCORRECT, "10x where the reference says inf is not the reference's answer"
+    assert result.error.kind is ErrorKind.OUTPUT_MISMATCH

@@ -106,6 +106,10 @@ def test_nan_never_passes_and_matching_infinities_do():
     assert compare_outputs([torch.tensor([float("nan"), float("inf")])], [reference], TOLERANCE).kind is (
         ErrorKind.NON_FINITE_OUTPUT
     )
+    # Where the reference is infinite, only that infinity will do: `rtol * inf` must not admit any finite value.
+    for wrong in (3.0e38, -float("inf"), 0.0):
+        check = compare_outputs([torch.tensor([1.0, wrong])], [reference], TOLERANCE)
+        assert check.kind is ErrorKind.OUTPUT_MISMATCH and check.mismatched == 1, wrong
 
 
 def test_values_within_tolerance_pass():
