@@ -57,27 +57,25 @@ RMS_NORM_CAST = reference_module("""
             x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
             return self.weight * x.to(dtype)
     """, "[torch.randn(64, 32)]", "[32]")
-# A per-row bias broadcast over the columns, then the columns grouped: the bias is expanded (no copy) and viewed
-# as the values are, so the add joins the reduction.
-BIASED_GROUPS = reference_module("""
+
+
+def _biased(view_and_reduce: str) -> str:
+    """A per-row bias broadcast over the columns, tanh, then `view_and_reduce` of the result."""
+    return reference_module(f"""
     class Model(nn.Module):
         def __init__(self, rows):
             super().__init__()
             self.bias = nn.Parameter(torch.randn(rows, 1))
 
         def forward(self, x):
-            return torch.tanh(x + self.bias[:x.shape[0]]).unflatten(1, (-1, 4)).amax(dim=-1)
+            return torch.tanh(x + self.bias[:x.shape[0]]){view_and_reduce}
     """, "[torch.randn(64, 32)]", "[64]")
-# The same bias, but the view merges dims: an expanded operand would be copied out in full, so the view stays.
-BIASED_MERGED = reference_module("""
-    class Model(nn.Module):
-        def __init__(self, rows):
-            super().__init__()
-            self.bias = nn.Parameter(torch.randn(rows, 1))
 
-        def forward(self, x):
-            return torch.tanh(x + self.bias[:x.shape[0]]).flatten().view(-1, 16).sum(dim=-1)
-    """, "[torch.randn(64, 32)]", "[64]")
+
+# Columns grouped: the bias is expanded (no copy) and viewed as the values are, so the add joins the reduction.
+BIASED_GROUPS = _biased(".unflatten(1, (-1, 4)).amax(dim=-1)")
+# The view merges dims: an expanded operand would be copied out in full, so the view stays where it is.
+BIASED_MERGED = _biased(".flatten().view(-1, 16).sum(dim=-1)")
 CASES = {"group_norm_silu": (GROUP_NORM_SILU, [32, 4], 1), "scaled_group_logsumexp": (SCALED_GROUP_LOGSUMEXP, [8], 1),
          "scaled_twice_read": (SCALED_TWICE_READ, [], 2), "group_norm_swish": (GROUP_NORM_SWISH, [], 1),
          "rms_norm_cast": (RMS_NORM_CAST, [32], 1), "biased_groups": (BIASED_GROUPS, [64], 1),
