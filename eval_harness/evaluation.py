@@ -161,7 +161,6 @@ def _reference_switches(session: WorkerSession, request: EvaluateRequest, instan
         dynamic_checks.aten_ops(instance.reference(seed), instance.inputs(seed))))
 
 
-
 def _problem_facts(session, request, instance, seed: int, clock, out, tolerance: Tolerance, *, tf32: bool
                    ) -> BaselineTimings | None:
     """Baselines, speed of light and sanity of the reference: computed once per problem and config. `tf32`: the

@@ -18,25 +18,17 @@ import torch
 
 from .instances import ProblemInstance, call_model
 from .results import ErrorKind, Tolerance
-from .tensors import OutputCheck, as_output_list, compare_outputs
+from .tensors import OutputCheck, as_output_list, compare_outputs, place, tolerated
 
 # Elements compared at a time, as tensors.py compares them: three float64 copies of a multi-GB output would not fit.
 _CHUNK = 1 << 24
-
-
-def _in_float64(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.double() if value.is_floating_point() else value
-    if isinstance(value, list | tuple):
-        return type(value)(_in_float64(item) for item in value)
-    return value
 
 
 def _float64_reference(instance: ProblemInstance, model_seed: int, input_seed: int) -> list[Any] | None:
     try:
         model = instance.reference(model_seed).double()
         with torch.no_grad():
-            return as_output_list(call_model(model, _in_float64(instance.inputs(input_seed))))
+            return as_output_list(call_model(model, place(instance.inputs(input_seed), instance.device, torch.float64)))
     except Exception:  # no float64 kernel for one of its operators, or a problem that insists on its dtype
         return None
 
@@ -50,19 +42,19 @@ def _outside(cand: torch.Tensor, ref: torch.Tensor, exact: torch.Tensor, toleran
     for start in range(0, exact.numel(), _CHUNK):
         part = slice(start, start + _CHUNK)
         c, r, e = cand[part].double(), ref[part].double(), exact[part]
-        # NaN compares False throughout: an error the reference does not share is outside.
+        _, as_reference = tolerated(c, r, tolerance)
+        # NaN compares False: an error the reference does not share is outside.
         trusted = torch.isfinite(r) & torch.isfinite(e)
-        as_reference = (c == r) | (torch.isnan(c) & torch.isnan(r)) \
-            | (torch.isfinite(r) & ((c - r).abs() <= tolerance.atol + tolerance.rtol * r.abs()))
         as_exact = trusted & ((c - e).abs() <= tolerance.atol + tolerance.rtol * e.abs() + (r - e).abs())
         outside += int((~as_reference & ~as_exact).sum())
     return outside
 
 
 def _float64_verdict(
-    candidate: list[Any], reference: list[Any], exact: list[Any] | None, tolerance: Tolerance
+    candidate: list[Any], reference: list[Any], exact: list[Any] | None, tolerance: Tolerance, plain: OutputCheck
 ) -> OutputCheck | None:
-    """The passing check when the float64 reference explains the mismatch; None when it does not, or cannot run."""
+    """The passing check when the float64 reference explains the mismatch `plain` found; None when it does not, or
+    cannot run."""
     if exact is None or len(exact) != len(reference):
         return None
     for cand, ref, truth in zip(candidate, reference, exact, strict=True):
@@ -72,7 +64,6 @@ def _float64_verdict(
                 return None
         elif _outside(cand.detach(), ref.detach(), truth.detach(), tolerance):
             return None
-    plain = compare_outputs(candidate, reference, tolerance)
     return OutputCheck(
         None,
         f"{plain.mismatched} of {plain.total} elements differ from the reference by more than atol={tolerance.atol}, "
@@ -92,4 +83,4 @@ def judge_outputs(
     if check.kind is not ErrorKind.OUTPUT_MISMATCH:
         return check
     exact = _float64_reference(instance, model_seed, input_seed)
-    return _float64_verdict(candidate, reference, exact, tolerance) or check
+    return _float64_verdict(candidate, reference, exact, tolerance, check) or check

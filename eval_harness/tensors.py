@@ -164,6 +164,16 @@ def check_structure(candidate: list[Any], reference: list[Any]) -> OutputCheck |
 _COMPARE_CHUNK = 1 << 25
 
 
+def tolerated(cand64: torch.Tensor, ref64: torch.Tensor, tolerance: Tolerance) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per element, the absolute error (0 where the values are identical) and whether the tolerance admits it.
+    A non-finite reference value admits exactly itself (NaN by NaN, +Inf by +Inf): `rtol * inf` would otherwise
+    admit anything finite."""
+    identical = (cand64 == ref64) | (torch.isnan(ref64) & torch.isnan(cand64))
+    abs_err = torch.where(identical, torch.zeros_like(ref64), (cand64 - ref64).abs())
+    within = identical | (torch.isfinite(ref64) & (abs_err <= tolerance.atol + tolerance.rtol * ref64.abs()))
+    return abs_err, within
+
+
 @dataclass
 class _ErrorTally:
     worst_abs: float = 0.0
@@ -176,13 +186,8 @@ class _ErrorTally:
         cand64, ref64 = cand.double(), ref.double()
         self.total += ref64.numel()
         self.non_finite += int((~torch.isfinite(cand64) & torch.isfinite(ref64)).sum())
-        abs_err = (cand64 - ref64).abs()
-        # Non-finite reference values must be matched exactly (NaN by NaN, +Inf by +Inf).
-        identical = (cand64 == ref64) | (torch.isnan(ref64) & torch.isnan(cand64))
-        abs_err = torch.where(identical, torch.zeros_like(abs_err), abs_err)
+        abs_err, within = tolerated(cand64, ref64, tolerance)
         rel_err = abs_err / ref64.abs().clamp_min(torch.finfo(torch.float64).tiny)
-        # A non-finite reference value allows exactly itself: `rtol * inf` would otherwise allow anything finite.
-        within = identical | (torch.isfinite(ref64) & (abs_err <= tolerance.atol + tolerance.rtol * ref64.abs()))
         self.mismatched += int((~within).sum())
         self.worst_abs = max(self.worst_abs, float(abs_err.nan_to_num(float("inf")).max()))
         self.worst_rel = max(self.worst_rel, float(rel_err.nan_to_num(float("inf")).max()))

@@ -51,12 +51,14 @@ def collected_join(stage: object, looped: list[list[str]], list_name: str, dtype
     if found is None or len(looped) < 2:
         return None
     pieces, dim = found
+    if len({dtypes.get(piece) for piece in pieces}) != 1:
+        return None
     for place, name in enumerate(looped[0]):
         if name not in pieces:
             continue
         at = pieces.index(name)
         run = [block[place] if place < len(block) else None for block in looped]
-        if list(pieces[at:at + len(run)]) != run or len({dtypes.get(piece) for piece in pieces}) != 1:
+        if list(pieces[at:at + len(run)]) != run:
             continue
         joined = [*pieces[:at], f"*{list_name}", *pieces[at + len(run):]]
         member = stage.members[0]
