@@ -116,6 +116,8 @@ def _inputs(case: str, lengths: torch.Tensor, rows: int, dim: int, generator: to
     if case == "bag_fixed_max":
         return [torch.randint(0, rows, (len(lengths), 5), generator=generator)]
     values = torch.randn(total, dim, generator=generator)
+    if total:  # a NaN in a segment is its sum, mean and max, as PyTorch gives
+        values[total // 2, dim // 3] = float("nan")
     return [values, closed if "offsets" in case else lengths]
 
 

@@ -77,6 +77,16 @@ def test_split_row_reductions_match_pytorch_over_random_shapes(config: GroupConf
                     dtype=getattr(torch, mode.dtype.value))
 
 
+def test_a_nan_reaches_every_split_reductions_result_as_in_pytorch(tmp_path) -> None:
+    fused = fused_program(ROW_REDUCTIONS)
+    reference = load(ROW_REDUCTIONS, tmp_path, "ref_split_nan")
+    candidate = load(_split_source(ROW_REDUCTIONS, fused, CONFIGS[0]), tmp_path, "gen_split_nan")
+    x = torch.randn(3, 300)
+    x[1, 170] = float("nan")  # in the second row's third split
+    for want, got in zip(reference.Model()(x), candidate.ModelNew()(x), strict=True):
+        torch.testing.assert_close(got, want, equal_nan=True)
+
+
 @pytest.mark.parametrize(("regime", "tol"), [("exact", 1e-4), ("bf16", 5e-2)])
 def test_split_norms_match_pytorch(regime: str, tol: float, tmp_path) -> None:
     """Batch norm (training-mode statistics), instance and group norm, a whole-tensor mean and a mean loss."""

@@ -81,6 +81,26 @@ def _min(a: str, b: str) -> str:
     return f"tl.minimum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"
 
 
+# Reductions: PyTorch's amax, amin, max pooling and segment maxima return NaN where any operand is NaN, while
+# Triton's tl.max and tl.min combine with max.f32, which drops it; so maxima and minima reduce with the
+# NaN-keeping helpers (HELPERS: _nan_max, _nan_min) and accumulate with _max and _min.
+_EXTREMES = {"amax": "max", "amin": "min", "max": "max", "min": "min"}
+
+
+def reduce_call(fn: str, x: str, axis: int) -> str:
+    """`x` reduced along `axis` by `fn` (sum and mean sum; a mean's division is the caller's)."""
+    if fn in _EXTREMES:
+        return f"tl.reduce({x}, {axis}, _nan_{_EXTREMES[fn]})"
+    return f"tl.sum({x}, axis={axis})"
+
+
+def accumulate(fn: str, acc: str, x: str) -> str:
+    """The running value `acc` of reduction `fn` after `x` is taken in."""
+    if fn in _EXTREMES:
+        return (_max if _EXTREMES[fn] == "max" else _min)(acc, x)
+    return f"{acc} + {x}"
+
+
 def _clamp(x: str, low: str = "None", high: str = "None") -> str:
     if low != "None":
         x = _max(x, low)
@@ -190,6 +210,14 @@ INTEGER: dict[str, Formula] = {
 
 # Triton helpers the kernels call, each written into a module whose kernels use it.
 HELPERS: dict[str, str] = {
+    "_nan_max": '''@triton.jit
+def _nan_max(a, b):
+    return tl.maximum(a, b, propagate_nan=tl.PropagateNan.ALL)
+''',
+    "_nan_min": '''@triton.jit
+def _nan_min(a, b):
+    return tl.minimum(a, b, propagate_nan=tl.PropagateNan.ALL)
+''',
     "_logaddexp": '''@triton.jit
 def _logaddexp(a, b):
     top = tl.maximum(a, b)

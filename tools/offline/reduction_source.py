@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from kevolve.eval_harness.precision import MathMode
 
+from .formulas import accumulate, reduce_call
 from .fusion_groups import FusionGroup
 from .program import PrimStep
 from .regime import dot_call
@@ -199,8 +200,7 @@ class ReductionBody:
         if not self.looped:
             if member.fn in ("argmax", "argmin"):
                 return [f"{v} = tl.{member.fn}({masked}, axis=1)[:, None]"]
-            fn = {"sum": "sum", "mean": "sum", "amax": "max", "amin": "min"}[member.fn]
-            return [f"{v} = (tl.{fn}({masked}, axis=1){mean})[:, None]"]
+            return [f"{v} = ({reduce_call(member.fn, masked, 1)}{mean})[:, None]"]
         body = self.slice_lines("r0 + ") + self.full_values([member.args[0]], {})
         if member.fn in ("argmax", "argmin"):
             better = ">" if member.fn == "argmax" else "<"
@@ -213,11 +213,9 @@ class ReductionBody:
                      f"{v} = tl.where(take, chunk_at, {v})",
                      f"best_{member.name} = tl.where(take, chunk_best, best_{member.name})"]
             return [*init, "for r0 in range(0, R, BLOCK_R):", *[f"    {b}" for b in body], f"{v} = {v}[:, None]"]
-        combine = {"sum": "acc + ", "mean": "acc + ", "amax": "tl.maximum(acc, ", "amin": "tl.minimum(acc, "}
-        update = f"acc = {combine[member.fn]}{masked}" + (")" if member.fn in ("amax", "amin") else "")
-        fn = {"sum": "sum", "mean": "sum", "amax": "max", "amin": "min"}[member.fn]
         return [f"acc = tl.full([BLOCK_K, BLOCK_R], {neutral}, tl.float32)", "for r0 in range(0, R, BLOCK_R):",
-                *[f"    {b}" for b in body], f"    {update}", f"{v} = (tl.{fn}(acc, axis=1){mean})[:, None]"]
+                *[f"    {b}" for b in body], f"    acc = {accumulate(member.fn, 'acc', masked)}",
+                f"{v} = ({reduce_call(member.fn, 'acc', 1)}{mean})[:, None]"]
 
     def stores_full(self) -> list[str]:
         n = self.names

@@ -14,6 +14,7 @@ a RuntimeError on the CPU), so no host synchronisation is added to a valid call.
 from __future__ import annotations
 
 from .configs import GroupConfig
+from .formulas import accumulate, reduce_call
 from .fusion_groups import FusionGroup
 from .launcher_source import keyword_arguments, launcher_name, out_dtype
 from .program import PrimStep, SegmentSpec
@@ -120,19 +121,15 @@ def _rows(spec: SegmentSpec, padding: str) -> list[str]:
     if spec.weighted:
         lines.append("vals = vals * tl.load(g3_ptr + pos, mask=take, other=0).to(tl.float32)[:, None]")
     if spec.reduce in ("max", "min"):
-        pick = "tl.maximum" if spec.reduce == "max" else "tl.minimum"
-        lines += [f"vals = tl.where(take[:, None], vals, {_NEUTRAL[spec.reduce]})",
-                  f"acc = {pick}(acc, tl.{spec.reduce}(vals, axis=0))"]
-    else:
-        lines.append("acc = acc + tl.sum(vals, axis=0)")
+        lines.append(f"vals = tl.where(take[:, None], vals, {_NEUTRAL[spec.reduce]})")
+    lines.append(f"acc = {accumulate(spec.reduce, 'acc', reduce_call(spec.reduce, 'vals', 0))}")
     return [*lines, "taken = taken + take.to(tl.int32)"]
 
 
 def _finish(spec: SegmentSpec) -> list[str]:
     lines = ["count = tl.sum(taken, axis=0)"]
     if spec.initial is not None:
-        pick = {"sum": "acc + {0}", "max": "tl.maximum(acc, {0})", "min": "tl.minimum(acc, {0})"}[spec.reduce]
-        lines.append("acc = " + pick.format(spec.initial))
+        lines.append(f"acc = {accumulate(spec.reduce, 'acc', str(spec.initial))}")
     if spec.reduce == "mean":
         lines.append("acc = acc / tl.maximum(count, 1).to(tl.float32)")
     return [*lines, f"acc = tl.where(count > 0, acc, {spec.empty})"]

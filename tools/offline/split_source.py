@@ -16,15 +16,12 @@ from __future__ import annotations
 from kevolve.eval_harness.precision import MathMode
 
 from .configs import GroupConfig
+from .formulas import accumulate, reduce_call
 from .fusion_groups import FusionGroup
 from .program import PrimStep
 from .reduction_source import ReductionBody
 from .split_reduction import SplitPlan
 from .triton_source import NEUTRAL, render
-
-_COMBINE = {"sum": "tl.sum", "mean": "tl.sum", "amax": "tl.max", "amin": "tl.min"}
-_ACCUMULATE = {"sum": "{acc} + {x}", "mean": "{acc} + {x}", "amax": "tl.maximum({acc}, {x})",
-               "amin": "tl.minimum({acc}, {x})"}
 
 
 def _indented(lines: list[str]) -> list[str]:
@@ -71,7 +68,7 @@ class SplitBody(ReductionBody):
                 lines += [f"{shift} = parts_{self.plan.variance[name]} - v_{self.plan.variance[name]}",
                           f"{v} = (tl.sum({parts} + count * {shift} * {shift}, axis=1){per_element})[:, None]"]
             else:
-                lines.append(f"{v} = ({_COMBINE[member.fn]}({parts}, axis=1){per_element})[:, None]")
+                lines.append(f"{v} = ({reduce_call(member.fn, parts, 1)}{per_element})[:, None]")
         return lines + self.reduced_members(set(done))
 
     def reduced_members(self, known: set[str]) -> list[str]:
@@ -93,8 +90,8 @@ class SplitBody(ReductionBody):
             acc = f"acc_{name}"
             masked = f"tl.where(mask, {x}, {NEUTRAL[member.fn]})"
             return ([f"{acc} = tl.full([BLOCK_K, BLOCK_R], {NEUTRAL[member.fn]}, tl.float32)"],
-                    [f"{acc} = {_ACCUMULATE[member.fn].format(acc=acc, x=masked)}"],
-                    [store.format(f"{_COMBINE[member.fn]}({acc}, axis=1)")])
+                    [f"{acc} = {accumulate(member.fn, acc, masked)}"],
+                    [store.format(reduce_call(member.fn, acc, 1))])
         # Welford per lane (each lane sees every BLOCK_R-th element of the slice), then Chan over the lanes.
         second = next(s for s, m in self.plan.variance.items() if m == name)
         n, mu, m2, delta = (f"{part}_{name}" for part in ("n", "mu", "m2", "delta"))

@@ -10,6 +10,7 @@ ones), the first index is as good a choice as any, and the one a person expects.
 
 from __future__ import annotations
 
+from .formulas import reduce_call
 from .program import PrimStep
 from .triton_source import offset_of
 
@@ -59,10 +60,9 @@ def picked_gather_lines(name: str, table: str, ids: str) -> list[str]:
 
 def picked_reduction_lines(member: PrimStep, operand: str, neutral: str) -> list[str]:
     """A reduction over the k picked (the renormalising sum of a router's weights)."""
-    fn = {"sum": "sum", "mean": "sum", "amax": "max", "amin": "min"}[member.fn]
     mean = f" / {TOP_COUNT}" if member.fn == "mean" else ""
     masked = f"tl.where(slot_mask[None, :], {operand}, {neutral})"
-    return [f"v_{member.name} = (tl.{fn}({masked}, axis=1){mean})[:, None]"]
+    return [f"v_{member.name} = ({reduce_call(member.fn, masked, 1)}{mean})[:, None]"]
 
 
 def picked_stores(outputs: list[str], kept: list[int], reduced_dim: int) -> list[str]:

@@ -9,6 +9,7 @@ through their broadcast strides, so transposed, broadcast and strided inputs nee
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from .dtypes import FP32, computation_type, converted, kernel_type, literal
@@ -254,4 +255,5 @@ def render(group: FusionGroup, header: str, body: list[str]) -> str:
 
 def helpers_used(kernels: list[str]) -> list[str]:
     """The sources of the Triton helpers (formulas.HELPERS) that `kernels` call."""
-    return [source for name, source in HELPERS.items() if any(f"{name}(" in kernel for kernel in kernels)]
+    return [source for name, source in HELPERS.items()
+            if any(re.search(rf"\b{name}\b", kernel) for kernel in kernels)]
