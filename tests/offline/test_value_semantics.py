@@ -158,13 +158,14 @@ def test_round_is_half_to_even_and_finiteness_tests_are_pytorchs(tmp_path) -> No
 @pytest.mark.parametrize("looping", [False, True])
 def test_nan_wins_the_maxima_and_minima_of_reductions_pools_and_softmax(looping: bool, tmp_path) -> None:
     """Triton's tl.max and tl.maximum drop a NaN (max.f32 returns the other operand); PyTorch's amax, max pooling
-    and softmax return NaN. Random inputs never hold one, so the harness would not see the difference."""
+    and softmax return NaN, and its argmax and argmin the first NaN's index. Random inputs never hold one, so the
+    harness would not see the difference."""
     source = reference_module("""
         class Model(nn.Module):
             def forward(self, x):
                 pooled = F.max_pool2d(x, 2)
                 return (x.amax(dim=-1), x.amin(dim=-1), x.max(dim=2).values, pooled, torch.softmax(x, dim=-1),
-                        F.adaptive_max_pool2d(x, 1))
+                        F.adaptive_max_pool2d(x, 1), x.argmax(dim=-1), x.argmin(dim=2))
         """, "[torch.randn(2, 3, 6, 40)]")
     reference = load(source, tmp_path, "ref_nan_max")
     candidate = load(candidate_source(source, fused_program(source), looping=looping), tmp_path, "gen_nan_max")

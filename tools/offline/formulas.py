@@ -101,6 +101,13 @@ def accumulate(fn: str, acc: str, x: str) -> str:
     return f"{acc} + {x}"
 
 
+def first_extreme_at(fn: str, values: str, axis: int) -> str:
+    """Where along `axis` the first largest (argmax) or smallest (argmin) of `values` is, a NaN counting as beyond
+    every number, as torch.argmax and argmin have it (Triton's comparisons never pick a NaN). `values`: a name."""
+    nan = f"({values} != {values}).to(tl.int32)"
+    return f"tl.where(tl.max({nan}, axis={axis}) > 0, tl.argmax({nan}, axis={axis}), tl.{fn}({values}, axis={axis}))"
+
+
 def _clamp(x: str, low: str = "None", high: str = "None") -> str:
     if low != "None":
         x = _max(x, low)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from kevolve.eval_harness.precision import MathMode
 
-from .formulas import accumulate, reduce_call
+from .formulas import accumulate, first_extreme_at, reduce_call
 from .fusion_groups import FusionGroup
 from .program import PrimStep
 from .regime import dot_call
@@ -199,17 +199,20 @@ class ReductionBody:
         mean = " / R" if member.fn == "mean" else ""
         if not self.looped:
             if member.fn in ("argmax", "argmin"):
-                return [f"{v} = tl.{member.fn}({masked}, axis=1)[:, None]"]
+                chunk = f"chunk_{member.name}"
+                return [f"{chunk} = {masked}", f"{v} = {first_extreme_at(member.fn, chunk, 1)}[:, None]"]
             return [f"{v} = ({reduce_call(member.fn, masked, 1)}{mean})[:, None]"]
         body = self.slice_lines("r0 + ") + self.full_values([member.args[0]], {})
         if member.fn in ("argmax", "argmin"):
             better = ">" if member.fn == "argmax" else "<"
             init = [f"best_{member.name} = tl.full([BLOCK_K], {neutral}, tl.float32)",
                     f"{v} = tl.zeros([BLOCK_K], tl.int64)"]
-            pick = "max" if member.fn == "argmax" else "min"
-            body += [f"chunk = {masked}", f"chunk_best = tl.{pick}(chunk, axis=1)",
-                     f"chunk_at = tl.{member.fn}(chunk, axis=1) + r0",
-                     f"take = chunk_best {better} best_{member.name}",
+            extreme = "amax" if member.fn == "argmax" else "amin"
+            best = f"best_{member.name}"
+            body += [f"chunk = {masked}", f"chunk_best = {reduce_call(extreme, 'chunk', 1)}",
+                     f"chunk_at = {first_extreme_at(member.fn, 'chunk', 1)} + r0",
+                     # the first NaN wins, and once found no later chunk beats it
+                     f"take = (chunk_best {better} {best}) | ((chunk_best != chunk_best) & ({best} == {best}))",
                      f"{v} = tl.where(take, chunk_at, {v})",
                      f"best_{member.name} = tl.where(take, chunk_best, best_{member.name})"]
             return [*init, "for r0 in range(0, R, BLOCK_R):", *[f"    {b}" for b in body], f"{v} = {v}[:, None]"]
