@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .adaptive_pool_source import ADAPTIVE_WINDOWS
 from .configs import GroupConfig
 from .fusion_groups import FusionGroup
 from .program import GATHERED, PrimStep
@@ -170,7 +171,8 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
     elif windows:
         # The iteration shape is the pooled tensor's (N, C), its output sizes, then the window's taps.
         settings = ", ".join(names.operand(a) for a in windows[0].args[1:])
-        lines = [f"shape = _window_shape(w0.shape, {settings})"]
+        shaped = "_adaptive_window_shape" if windows[0].fn in ADAPTIVE_WINDOWS else "_window_shape"
+        lines = [f"shape = {shaped}(w0.shape, {settings})"]
     else:
         shapes = [f"{a}.shape" for a in full] + [_concatenated_shape(names, m) for m in group.members if m.pieces()]
         shapes += _selected_shapes(group, names)

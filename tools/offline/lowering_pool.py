@@ -2,7 +2,8 @@
 
 The window's settings may come from the model (`self.pool`, `nn.AvgPool2d(k)`), so they are read in
 forward and passed to the kernel; `_window` in the generated module turns an int or a tuple into one
-value per spatial dim. ceil_mode, divisor_override and returned indices have no generator.
+value per spatial dim. ceil_mode, divisor_override and returned indices have no generator. Adaptive pooling reads
+windows of each output's own bounds (adaptive_pool_source.py).
 
 Under the `reshaped_pools` schedule, a pooling whose windows tile the input (stride equal to the kernel, no
 padding, no dilation) is instead a reduction over a view: the input cut to whole windows, each spatial dim split
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .adaptive_pool_source import largest_windows
 from .lowering import Handler, LoweringState
 from .program import Scalar, Shape
 from .traced import TracedNode, tag_of
@@ -102,24 +104,39 @@ def _reshaped(state: LoweringState, node: TracedNode, x: str, kernel: list[Scala
 
 
 def _adaptive(state: LoweringState, node: TracedNode) -> None:
-    """Adaptive pooling to one element per spatial dim (global pooling): a mean or max over the spatial dims. Other
-    output sizes have windows of unequal sizes and no generator. An output size read from the model keeps its
-    traced value (Program.baked), which the harness's other configurations check."""
+    """Adaptive pooling. To one element per spatial dim (global pooling) a mean or max over the spatial dims (an
+    output size read from the model keeps its traced value, Program.baked, which the harness's other
+    configurations check); to other sizes a window of each output's own bounds (adaptive_pool_source.py), with the
+    output sizes read at run time."""
     bound = state.bind(node)
     count = int(node.op[-2])
     if state.value(bound.get("return_indices")):
         state.decline(node, "with indices")
         return
-    size = bound["output_size"]
-    if not all(v == 1 for v in _listed(state.value(size))):
-        state.decline(node, "to more than one element per dim (windows of unequal sizes)")
-        return
-    if tag_of(size) == "attr":
-        state.baked.append(f"{size['attr']} = 1 (global pooling)")
+    size, is_max = bound["output_size"], node.op.startswith("adaptive_max")
     x = state.operand(bound["input"])
-    rank = len(state.shape(x))
-    state.reduce("amax" if node.op.startswith("adaptive_max") else "mean", x, tuple(range(rank - count, rank)), True,
-                 name=node.name)
+    dims = state.shape(x)
+    outputs = _listed(state.value(size))
+    if None in outputs:
+        state.decline(node, "with an output size of None (the input's own size)")
+        return
+    if all(v == 1 for v in outputs):
+        if tag_of(size) == "attr":
+            state.baked.append(f"{size['attr']} = 1 (global pooling)")
+        rank = len(dims)
+        state.reduce("amax" if is_max else "mean", x, tuple(range(rank - count, rank)), True, name=node.name)
+        return
+    traced = [int(v) for v in outputs] * (count if len(outputs) == 1 else 1)
+    taps = largest_windows(list(dims[2:]), traced)
+    window = state.emit_prim("window", "window_adaptive_max" if is_max else "window_adaptive_sum",
+                             [x, *_per_dim(state, size, count)], shape_override=(*dims[:2], *traced, *taps),
+                             dims=tuple(range(2, 2 + count)))
+    window_dims = tuple(range(2 + count, 2 + 2 * count))
+    if is_max:
+        state.reduce("amax", window, window_dims, False, name=node.name)
+        return
+    total = state.reduce("sum", window, window_dims, False)
+    state.pw("div", total, state.reduce("sum", state.pw("window_valid", window), window_dims, False), name=node.name)
 
 
 POOLS: dict[str, Handler] = {f"{kind}_pool{n}d": _pool for kind in ("max", "avg") for n in (1, 2, 3)} | {

@@ -12,6 +12,7 @@ import json
 
 from kevolve.eval_harness.precision import MathMode
 
+from .adaptive_pool_source import ADAPTIVE_WINDOW_SOURCE, ADAPTIVE_WINDOWS
 from .configs import GroupConfig
 from .fusion_groups import FusedProgram, FusionGroup
 from .gemm_source import gemm_kernel, gemm_launcher
@@ -204,6 +205,8 @@ def module_source(reference: str, fused: FusedProgram, configs: dict[str, GroupC
     if any(group.window_members() for group in groups) \
             or any(isinstance(step, PyStep) and "_window(" in step.code for step in fused.program.steps):
         parts.append(WINDOW_SOURCE)
+    if any(m.fn in ADAPTIVE_WINDOWS for group in groups for m in group.window_members()):
+        parts.append(ADAPTIVE_WINDOW_SOURCE)
     if any(g.segment() is not None and g.segment().segment.bounds == "lengths" for g in groups) \
             or any(isinstance(stage, PyStep) and "_segment_ends(" in stage.code for stage in fused.stages):
         parts.append(SEGMENT_ENDS_SOURCE)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from kevolve.eval_harness.precision import MathMode
 
+from .adaptive_pool_source import ADAPTIVE_WINDOWS, adaptive_tap
 from .formulas import accumulate, first_extreme_at, reduce_call
 from .fusion_groups import FusionGroup
 from .program import PrimStep
@@ -128,17 +129,23 @@ class ReductionBody:
         names = self.names
         w = names.windowed.index(member.args[0])
         count = names.window_rank - 2
-        # args: the tensor, then per spatial dim the kernel sizes, strides, paddings and dilations; the
-        # kernel sizes are the taps' extents in the iteration shape, so the kernel needs only the rest.
-        stride, padding, dilation = (
-            [names.operand(a) for a in member.args[1 + k * count:1 + (k + 1) * count]] for k in (1, 2, 3))
+        # args: the tensor, then per spatial dim the kernel sizes, strides, paddings and dilations (an adaptive
+        # window's: its output sizes); the kernel sizes are the taps' extents in the iteration shape, so the
+        # kernel needs only the rest.
+        settings = [[names.operand(a) for a in member.args[1 + k * count:1 + (k + 1) * count]] for k in range(4)]
         lines, valid, offset = [], ["mask"], [f"(j0 * w{w}_st0 + j1 * w{w}_st1)[:, None]"]
         for i in range(count):
             out, tap, position = 2 + i, 2 + count + i, f"pos_{member.name}_{i}"
-            lines.append(f"{position} = j{out}[:, None] * {stride[i]} - {padding[i]} + i{tap}[None, :] * {dilation[i]}")
-            valid.append(f"({position} >= 0) & ({position} < w{w}_n{2 + i})")
+            if member.fn in ADAPTIVE_WINDOWS:
+                placed, inside = adaptive_tap(position, f"j{out}", f"i{tap}", f"w{w}_n{2 + i}", settings[0][i])
+                lines.append(placed)
+                valid.append(inside)
+            else:
+                stride, padding, dilation = (setting[i] for setting in settings[1:])
+                lines.append(f"{position} = j{out}[:, None] * {stride} - {padding} + i{tap}[None, :] * {dilation}")
+                valid.append(f"({position} >= 0) & ({position} < w{w}_n{2 + i})")
             offset.append(f"{position} * w{w}_st{2 + i}")
-        pad = 'float("-inf")' if member.fn == "window_max" else "0.0"
+        pad = 'float("-inf")' if member.fn.endswith("_max") else "0.0"
         return [*lines, f"valid_{member.name} = {' & '.join(valid)}",
                 f"v_{member.name} = tl.load(w{w}_ptr + {' + '.join(offset)}, mask=valid_{member.name}, "
                 f"other={pad}).to(tl.float32)"]

@@ -63,6 +63,8 @@ class _Encoder:
     def value(self, arg: Any, where: Key | None = None) -> Any:
         if isinstance(arg, torch.fx.Node):
             return {"node": arg.name}
+        if isinstance(arg, list | tuple) and where in self.attribute_constants:  # a list attribute, whole
+            return {"attr": self.attribute_constants[where][0], "value": list(arg)}
         if isinstance(arg, list | tuple):
             items = [self.value(item, None if where is None else (*where, place)) for place, item in enumerate(arg)]
             return {"list": items, "tuple": isinstance(arg, tuple)}

@@ -98,6 +98,21 @@ def _derivation(value: Any, moved_value: Any, old: Any, new: Any) -> str | None:
     return None
 
 
+def _whole_sequences(value: Any, base: dict[Key, Any], moved: dict[Key, Any]) -> list[Key] | None:
+    """Where a list or tuple attribute (`self.size = (7, 9)`) stands whole as an argument, if every constant it
+    moved is one of its items in such a place; None otherwise (a flag, or numbers taken apart or computed on)."""
+    changed = {key for key, old in base.items() if moved.get(key, old) != old}
+    if not isinstance(value, list | tuple) or not changed:
+        return None if changed else []
+    perturbed = _perturbed(value)
+    places = {key[:-1] for key in changed}
+    for place in places:
+        items = {key[-1]: old for key, old in base.items() if key[:-1] == place}
+        if items != dict(enumerate(value)) or any(moved.get((*place, i)) != v for i, v in enumerate(perturbed)):
+            return None
+    return sorted(places, key=str)
+
+
 def provenance(model: nn.Module, graph: torch.fx.Graph, retrace: Callable[[nn.Module], torch.fx.Graph]
                ) -> tuple[dict[Key, tuple[str, str]], list[str]]:
     """Constants that come from attributes: key -> (attribute path, how it was computed from it). An attribute
@@ -120,8 +135,10 @@ def provenance(model: nn.Module, graph: torch.fx.Graph, retrace: Callable[[nn.Mo
             derived.append(f"the forward's steps depend on {path} (a loop count or a branch)")
             continue
         if not isinstance(value, _SCALARS) or isinstance(value, bool):
-            if moved != base:
+            whole = _whole_sequences(value, base, moved)
+            if whole is None:
                 derived.append(f"constants depend on {path}")
+            attributes |= {key: (path, "{0}") for key in whole or ()}
             continue
         for key, old in base.items():
             new = moved.get(key, old)
