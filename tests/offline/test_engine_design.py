@@ -57,3 +57,23 @@ def test_settings_that_shape_the_forward_are_listed_as_kept() -> None:
     assert design.supported
     kept = " | ".join(design.baked)
     assert "depend on steps" in kept and "depend on residual" in kept and "depends on alpha and r" in kept, kept
+
+
+def test_a_tuple_setting_passed_whole_is_read_at_run_time_and_one_taken_apart_is_kept() -> None:
+    from offline_helpers import reference_module
+
+    def design_of(use: str):
+        return OfflineEngine().design(reference_module(f"""
+            class Model(nn.Module):
+                def __init__(self, size):
+                    super().__init__()
+                    self.size = size
+
+                def forward(self, x):
+                    return {use}
+            """, "[torch.randn(2, 3, 8, 8)]", "[(2, 4)]"), "hybrid")
+
+    whole = design_of("F.max_pool2d(x, self.size), F.adaptive_avg_pool2d(x, self.size)")
+    assert whole.supported and not whole.baked
+    apart = design_of("F.max_pool2d(x, self.size) * self.size[0]")
+    assert apart.supported and "constants depend on size" in " | ".join(apart.baked)
