@@ -73,10 +73,17 @@ NEGATIVE = [
             tl.store(x_ptr + tl.arange(0, BLOCK), 1.0)
         def _run(kernel, x):
             kernel[(1,)](x, BLOCK=32)
+        @triton.jit
+        def _combine(a, b):
+            return tl.maximum(a, b)
+        @triton.jit
+        def _reducing(x_ptr, BLOCK: tl.constexpr):
+            tl.store(x_ptr, tl.reduce(tl.load(x_ptr + tl.arange(0, BLOCK)), 0, _combine))
         class ModelNew(nn.Module):
             def forward(self, x):
                 _scale[(1,)](x)
                 _run(_via_helper, x)
+                _reducing[(1,)](x, BLOCK=32)
                 return launch(x)
     """),
     ("calls_reference_model", """

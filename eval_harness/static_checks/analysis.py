@@ -150,7 +150,9 @@ class _FactVisitor(ast.NodeVisitor):
         self.facts.calls.append(CallFact(node, where, name, method, plain, symbols.layer_of(func), local))
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             kernels = symbols.kernels_in(arg)
-            if kernels and not self.ctx.kernel:
+            if kernels and self.ctx.kernel:  # a combine function (tl.reduce(x, 0, _combine)) runs in this kernel
+                self.facts.kernel_calls.setdefault(self.ctx.kernel, set()).update(kernels)
+            elif kernels:
                 callee = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
                 self.facts.kernel_args.append((callee, kernels))
             self.visit(arg)

@@ -8,6 +8,7 @@ import textwrap
 
 import torch
 
+from kevolve.tools.offline.formulas import HELPERS
 from kevolve.tools.offline.kernel_naming import sanitise
 from offline_helpers import assert_same, candidate_source, fused_program, load
 
@@ -46,7 +47,8 @@ LINEAR = HEADER + textwrap.dedent("""
 
 
 def _kernels(tree: ast.Module) -> dict[str, ast.FunctionDef]:
-    return {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)
+    """The launched kernels: every @triton.jit function but the helpers their bodies call (formulas.HELPERS)."""
+    return {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name not in HELPERS
             and any(isinstance(d, ast.Attribute) and d.attr == "jit" for d in s.decorator_list)}
 
 
