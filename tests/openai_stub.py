@@ -126,9 +126,11 @@ def serve(scripted: ScriptedServer, *, port: int = 0) -> Iterator[ScriptedServer
                 response = scripted.next_response(request) if self.path == "/v1/chat/completions" \
                     else error_reply(404, f"no route {self.path}")
                 time.sleep(response.delay_s)
-                self._answer(response, bool(request.get("stream")))
             finally:
+                # Counted out before the reply is written: once a client has it, it may send its next request
+                # before this thread runs again, and the two would be counted as in flight together.
                 scripted.finished()
+            self._answer(response, bool(request.get("stream")))
 
         def _answer(self, response: Response, stream: bool) -> None:
             stream = stream and response.streams and response.status == 200 and "choices" in response.body
