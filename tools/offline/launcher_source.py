@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .adaptive_pool_source import ADAPTIVE_WINDOWS
 from .configs import GroupConfig
 from .fusion_groups import FusionGroup
 from .program import GATHERED, PrimStep
@@ -12,6 +11,7 @@ from .split_reduction import plan as split_plan
 from .split_source import kernel_names as split_kernel_names
 from .split_source import split_launch
 from .triton_source import KernelNames
+from .window_source import ADAPTIVE_WINDOWS
 
 # A gather's bad id is PyTorch's asynchronous assertion (a device-side assert on a GPU, as its own indexing kernels
 # give), raised from a flag the kernel sets, so that a valid call pays no host synchronisation.
@@ -271,21 +271,6 @@ def launcher(group: FusionGroup, config: GroupConfig, dtypes: dict[str, str], ke
     lines.append(f"return {', '.join(returned)}{',' if len(returned) == 1 else ''}")
     signature = ", ".join(gemm + full + reduced + windowed + pieces + tables + gathered + starts + scalars)
     return f"def {launcher_name(group)}({signature}):\n" + "\n".join(f"    {line}" for line in lines) + "\n"
-
-
-WINDOW_SOURCE = '''def _window(value, count):
-    """A pooling setting as one int per spatial dim (modules keep an int or a tuple)."""
-    return (value,) * count if isinstance(value, int) else tuple(value)
-
-
-def _window_shape(shape, *settings):
-    """(N, C, outputs..., taps...) for a pooled tensor: settings are kernel sizes, strides, paddings, dilations."""
-    count = len(shape) - 2
-    kernel, stride, padding, dilation = (settings[k * count:(k + 1) * count] for k in range(4))
-    outputs = [(shape[2 + i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
-               for i in range(count)]
-    return torch.Size([shape[0], shape[1], *outputs, *kernel])
-'''
 
 
 REDUCED_OPERAND_SOURCE = '''def _reduced_operand(t, shape, reduced, dropped):

@@ -3,7 +3,7 @@
 The window's settings may come from the model (`self.pool`, `nn.AvgPool2d(k)`), so they are read in
 forward and passed to the kernel; `_window` in the generated module turns an int or a tuple into one
 value per spatial dim. ceil_mode, divisor_override and returned indices have no generator. Adaptive pooling reads
-windows of each output's own bounds (adaptive_pool_source.py).
+windows of each output's own bounds (window_source.py).
 
 Under the `reshaped_pools` schedule, a pooling whose windows tile the input (stride equal to the kernel, no
 padding, no dilation) is instead a reduction over a view: the input cut to whole windows, each spatial dim split
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .adaptive_pool_source import largest_windows
 from .lowering import Handler, LoweringState
 from .program import Scalar, Shape
 from .traced import TracedNode, tag_of
+from .window_source import largest_windows
 
 
 def _per_dim(state: LoweringState, arg: Any, count: int) -> list[Scalar]:
@@ -106,7 +106,7 @@ def _reshaped(state: LoweringState, node: TracedNode, x: str, kernel: list[Scala
 def _adaptive(state: LoweringState, node: TracedNode) -> None:
     """Adaptive pooling. To one element per spatial dim (global pooling) a mean or max over the spatial dims (an
     output size read from the model keeps its traced value, Program.baked, which the harness's other
-    configurations check); to other sizes a window of each output's own bounds (adaptive_pool_source.py), with the
+    configurations check); to other sizes a window of each output's own bounds (window_source.py), with the
     output sizes read at run time."""
     bound = state.bind(node)
     count = int(node.op[-2])

@@ -12,7 +12,6 @@ import json
 
 from kevolve.eval_harness.precision import MathMode
 
-from .adaptive_pool_source import ADAPTIVE_WINDOW_SOURCE, ADAPTIVE_WINDOWS
 from .configs import GroupConfig
 from .fusion_groups import FusedProgram, FusionGroup
 from .gemm_source import gemm_kernel, gemm_launcher
@@ -21,7 +20,6 @@ from .launcher_source import (
     INDEX_WIDTH_SOURCE,
     MEMORY_ORDER_SOURCE,
     REDUCED_OPERAND_SOURCE,
-    WINDOW_SOURCE,
     launcher,
     launcher_arguments,
     launcher_name,
@@ -39,6 +37,7 @@ from .split_reduction import plan as split_plan
 from .split_source import split_kernels
 from .trace_containers import container_guard, same_length_guard
 from .triton_source import helpers_used, pointwise_kernel
+from .window_source import ADAPTIVE_WINDOW_SOURCE, ADAPTIVE_WINDOWS, WINDOW_SOURCE
 
 CONFIG_MARKER = "# kevolve-offline: "
 _DROPPED_FUNCTIONS = {"get_inputs", "get_init_inputs"}

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from kevolve.eval_harness.precision import MathMode
 
-from .adaptive_pool_source import ADAPTIVE_WINDOWS, adaptive_tap
 from .formulas import accumulate, first_extreme_at, reduce_call
 from .fusion_groups import FusionGroup
 from .program import PrimStep
@@ -41,6 +40,7 @@ from .triton_source import (
     read_of,
     render,
 )
+from .window_source import ADAPTIVE_WINDOWS, adaptive_tap
 
 
 class ReductionBody:
