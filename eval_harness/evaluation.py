@@ -21,6 +21,7 @@ from .extensions import use_content_build_folder
 from .failures import StageFailure, candidate_failure
 from .instances import ProblemInstance, call_model, load_candidate_class
 from .kernel_profile import profile_kernels
+from .nan_propagation import nan_propagation_flag
 from .precision import apply
 from .protocol import EvaluateRequest
 from .results import BaselineTimings, ErrorKind, EvalError, EvalResult, EvalStatus, Stage, TimingStats, Tolerance
@@ -230,6 +231,8 @@ def _run_stages(session: WorkerSession, request: EvaluateRequest, seeds: _Seeds,
     with clock.stage(Stage.DYNAMIC_CHECK):
         dynamic_checks.check_fresh_inputs(instance, model, seeds.timing, seeds.fresh, tolerance)
         dynamic_checks.check_math_mode(settings.math)
+        if flag := nan_propagation_flag(instance, model, seeds.timing, seeds.fresh):
+            out["flags"].append(flag)
     if settings.profile:
         with clock.stage(Stage.PROFILE):
             try:
