@@ -8,8 +8,8 @@ import textwrap
 
 import torch
 
-from kevolve.tools.offline.formulas import HELPERS
 from kevolve.tools.offline.kernel_naming import sanitise
+from kevolve.tools.offline.triton_helpers import HELPERS
 from offline_helpers import assert_same, candidate_source, fused_program, load
 
 HEADER = "import math\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
@@ -47,7 +47,7 @@ LINEAR = HEADER + textwrap.dedent("""
 
 
 def _kernels(tree: ast.Module) -> dict[str, ast.FunctionDef]:
-    """The launched kernels: every @triton.jit function but the helpers their bodies call (formulas.HELPERS)."""
+    """The launched kernels: every @triton.jit function but the helpers their bodies call (triton_helpers.HELPERS)."""
     return {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name not in HELPERS
             and any(isinstance(d, ast.Attribute) and d.attr == "jit" for d in s.decorator_list)}
 

@@ -36,7 +36,8 @@ from .sorted_scatter_source import SORT_SOURCE, sortable, sorted_kernel
 from .split_reduction import plan as split_plan
 from .split_source import split_kernels
 from .trace_containers import container_guard, same_length_guard
-from .triton_source import helpers_used, pointwise_kernel
+from .triton_helpers import helpers_used
+from .triton_source import pointwise_kernel
 from .window_source import ADAPTIVE_WINDOW_SOURCE, ADAPTIVE_WINDOWS, WINDOW_SOURCE
 
 CONFIG_MARKER = "# kevolve-offline: "

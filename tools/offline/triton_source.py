@@ -9,11 +9,10 @@ through their broadcast strides, so transposed, broadcast and strided inputs nee
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from .dtypes import FP32, computation_type, converted, kernel_type, literal
-from .formulas import HELPERS, INTEGER, POINTWISE
+from .formulas import INTEGER, POINTWISE
 from .fusion_groups import FusionGroup
 from .program import GATHERED, PrimStep, Scalar
 from .scatter_source import scatter_lines
@@ -251,9 +250,3 @@ def gather_lines(names: KernelNames, member: PrimStep, dtypes: dict[str, str]) -
 def render(group: FusionGroup, header: str, body: list[str]) -> str:
     what = ", ".join(f"{m.fn}" for m in group.members)
     return "@triton.jit\n" + header + f'\n    """{what}"""\n' + "\n".join(f"    {line}" for line in body) + "\n"
-
-
-def helpers_used(kernels: list[str]) -> list[str]:
-    """The sources of the Triton helpers (formulas.HELPERS) that `kernels` call."""
-    return [source for name, source in HELPERS.items()
-            if any(re.search(rf"\b{name}\b", kernel) for kernel in kernels)]
