@@ -101,7 +101,7 @@ def _derivation(value: Any, moved_value: Any, old: Any, new: Any) -> str | None:
 def _whole_sequences(value: Any, base: dict[Key, Any], moved: dict[Key, Any]) -> list[Key] | None:
     """Where a list or tuple attribute (`self.size = (7, 9)`) stands whole as an argument, if every constant it
     moved is one of its items in such a place; None otherwise (a flag, or numbers taken apart or computed on)."""
-    changed = {key for key, old in base.items() if moved.get(key, old) != old}
+    changed = {key for key in base.keys() | moved.keys() if base.get(key) != moved.get(key)}
     if not isinstance(value, list | tuple) or not changed:
         return None if changed else []
     perturbed = _perturbed(value)
