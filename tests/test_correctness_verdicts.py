@@ -75,7 +75,11 @@ def test_half_precision_evaluations_cast_inputs_and_weights_and_loosen_tolerance
 
 def test_a_kernel_that_turns_nan_into_a_number_is_correct_but_flagged(cpu_evaluator, gelu_problem):
     # Random inputs hold no NaN, so the trials pass; one NaN in the input shows that gelu(NaN) came out 0.
-    dropped = cpu_evaluator.evaluate(gelu_problem, candidate_source("drops_nan"), name="drops_nan")
+    load = "x = tl.load(x_ptr + offsets, mask=mask).to(tl.float32)"
+    correct = candidate_source("correct_triton")
+    assert load in correct
+    drops_nan = correct.replace(load, f"{load}\n    x = tl.where(x != x, 0.0, x)")  # gelu(NaN) comes out 0
+    dropped = cpu_evaluator.evaluate(gelu_problem, drops_nan, name="drops_nan")
     assert dropped.status is EvalStatus.CORRECT
     flagged = [flag for flag in dropped.flags if flag.startswith("nan_propagation")]
     assert flagged and "1 output elements are NaN in one of reference and candidate only" in flagged[0], dropped.flags
