@@ -30,6 +30,7 @@ from .fusion_groups import FusedProgram, FusionGroup
 from .program import Program, PyStep
 from .split_reduction import extent, kept_rows, split_span
 from .split_reduction import plan as split_plan
+from .tap_producers import stored_as
 from .triton_source import KernelNames
 
 # A launch from the generated Python launcher: the driver's few microseconds and the launcher's own work.
@@ -84,7 +85,8 @@ def _uses_tensor_cores(mode: MathMode, convolution: bool) -> bool:
 
 def _group_work(group: FusionGroup, config: GroupConfig, program: Program, mode: MathMode) -> list[KernelWork]:
     names = KernelNames(group)
-    read = sum(_bytes(program, t) for t in names.full + names.windowed)
+    read = sum(_bytes(program, t) for t in names.full) + sum(_bytes(program, stored_as(program, t))
+                                                             for t in names.windowed)
     per_row = sum(_bytes(program, t) for t in names.reduced)
     written = sum(_bytes(program, o) for o in group.outputs)
     elements = math.prod(group.shape)

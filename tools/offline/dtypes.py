@@ -24,8 +24,8 @@ BOOLEAN_RESULTS = {"gt", "lt", "ge", "le", "eq", "ne", "logical_and", "logical_o
 INDEX_RESULTS = {"index", "bucketize", "segment_start", "triangle"}
 # Comparisons compute in their operands' promoted type; logical functions test each operand against zero.
 COMPARISONS = {"gt", "lt", "ge", "le", "eq", "ne", "isnan", "isinf", "isfinite"}
-_SELF_CONVERTING = {"float", "window_valid", "index", "bucketize", "segment_start", "triangle", "logical_and",
-                    "logical_or", "logical_xor", "logical_not"}
+_SELF_CONVERTING = {"float", "window_valid", "window_pad", "index", "bucketize", "segment_start", "triangle",
+                    "logical_and", "logical_or", "logical_xor", "logical_not"}
 
 _TRITON = {"torch.bool": "tl.int1", "torch.uint8": "tl.uint8", "torch.int8": "tl.int8", "torch.int16": "tl.int16",
            "torch.int32": "tl.int32", "torch.int64": "tl.int64"}

@@ -179,6 +179,8 @@ POINTWISE: dict[str, Formula] = {
     "round_to_bfloat16": lambda x: f"{x}.to(tl.bfloat16).to(tl.float32)",
     # 1.0 where a pooling window's tap falls inside the tensor: `valid_<window>` is set where it is loaded.
     "window_valid": lambda window: f"valid_{window.removeprefix('v_')}.to(tl.float32)",
+    # A value computed at a window's taps, with the pool's padding where the tap falls outside (tap_producers.py).
+    "window_pad": lambda x, window, padding: f"tl.where(valid_{window.removeprefix('v_')}, {x}, {padding})",
     "float": lambda x: f"{x}.to(tl.float32)",
     # zeros_like / ones_like / full_like: a constant shaped like its operand.
     "fill": lambda x, value: f"tl.full({x}.shape, {value}, tl.float32)",

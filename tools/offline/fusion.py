@@ -209,7 +209,8 @@ class _Fuser:
         reads = [arg for m in [step, *inlined] for arg in m.tensor_args()]
         reads += [name for m in [step, *inlined] for a in m.args
                   if isinstance(a, Scalar) and not a.literal for name in names_in(a.expr)]
-        producers = [self.group_of[arg] for arg in step.tensor_args() if arg in self.group_of]
+        producers = [self.group_of[arg] for arg in [*step.tensor_args(), self.program.kernel_mates.get(step.name)]
+                     if arg in self.group_of]
         if step.kind == "topk":  # a selection's values and indices share its kernel, whatever they select from
             producers += [self.group_of[m.name] for m in self.program.steps if m.name in self.group_of
                           and m.kind == "topk" and (m.args, m.dims) == (step.args, step.dims)]

@@ -327,7 +327,7 @@ def lower(traced: TracedProgram, *, gemm_in_triton: bool = False, vendor_fallbac
         state.unsupported.append("arithmetic on float64 values (kernels compute in float32)")
     _keep_index_tensors_in_kernels(state, output)
     steps = move_views(state.steps, output, state.tensors, state.index_tensors)
-    return Program(list(traced.inputs), _live(steps, output), output, state.tensors, state.unsupported,
+    return Program(list(traced.inputs), live_steps(steps, output), output, state.tensors, state.unsupported,
                    state.baked, state.index_tensors, dict(traced.unrolled))
 
 
@@ -341,7 +341,7 @@ def _keep_index_tensors_in_kernels(state: LoweringState, output: str) -> None:
         state.unsupported.append("an arange returned as it is")
 
 
-def _live(steps: list[PyStep | PrimStep], output: str) -> list[PyStep | PrimStep]:
+def live_steps(steps: list[PyStep | PrimStep], output: str) -> list[PyStep | PrimStep]:
     """The steps the output needs: a lookup that a reduction of it replaced (an embedding summed over its ids is
     an embedding bag) leaves a step that nothing reads, which would otherwise still be computed."""
     needed = names_in(output)

@@ -14,7 +14,7 @@ import ast
 import re
 from dataclasses import replace
 
-from .lowering import _live
+from .lowering import live_steps
 from .program import GATHERED, PrimStep, Program, PyStep, Step
 
 _PADDED = re.compile(r"(\w+)\[None, \.\.\.\]")  # lowering_subscript.padded's view of an arange's stand-in
@@ -27,7 +27,7 @@ def pairwise_program(program: Program) -> Program | None:
     replaced = [_interaction(step, steps, program) or step for step in program.steps]
     if replaced == program.steps:
         return None
-    return replace(program, steps=_live(replaced, program.output))
+    return replace(program, steps=live_steps(replaced, program.output))
 
 
 def _interaction(step: Step, steps: dict[str, Step], program: Program) -> PrimStep | None:

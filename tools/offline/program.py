@@ -162,6 +162,9 @@ class Program:
     index_tensors: set[str] = field(default_factory=set)
     # Module containers whose loop tracing unrolled, with the traced length: the forward checks it (trace_containers).
     unrolled: dict[str, int] = field(default_factory=dict)
+    # Steps that must be computed in another step's kernel, though neither reads the other: the loads of a pooling
+    # window's producers at its taps, each from its own tensor (tap_producers.py), share the pool's kernel.
+    kernel_mates: dict[str, str] = field(default_factory=dict)
 
     @property
     def kept_at_trace(self) -> list[str]:

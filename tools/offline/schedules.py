@@ -4,8 +4,9 @@ A schedule decides how the traced reference is lowered and fused: whether GEMMs 
 the row reductions that follow them (one kernel for `linear -> logsumexp` instead of cuBLAS, then a kernel
 that reads its output back), and whether vendor convolutions run channels-last (as Inductor runs cuDNN in
 TF32 and half precision), their epilogues reading that layout directly, whether pools whose windows tile their
-input are reductions over a reshaped view (so the activation before them fuses in; lowering_pool.py), and whether
-reductions with too few kept rows to fill the device are split across programs (split_reduction.py). The
+input are reductions over a reshaped view (so the activation before them fuses in; lowering_pool.py), whether
+other pools compute their elementwise producers at every tap (tap_producers.py), and whether reductions with too
+few kept rows to fill the device are split across programs (split_reduction.py). The
 policy's plain schedule is the baseline; the others are offered only where they change the program, and the
 harness's timings decide between them.
 """
@@ -23,6 +24,7 @@ from .pairwise import pairwise_program
 from .program import PrimStep
 from .sorted_scatter_source import sortable
 from .split_reduction import worth_splitting
+from .tap_producers import producers_at_taps
 from .traced import TracedProgram
 
 SCHEDULE_MARKER = "# kevolve-offline-schedule: "
@@ -44,6 +46,8 @@ class Schedule(BaseModel):
                                   "in Triton) and reduced per output row: bitwise reproducible, where atomics are not")
     pairwise: bool = Field(default=False, description="a triangle gathered from a batched product is computed in "
                            "one kernel that writes only the triangle (pairwise.py), not a vendor product and a gather")
+    tap_producers: bool = Field(default=False, description="a pool's elementwise producers computed at its taps in "
+                                "the pool's kernel (tap_producers.py), their output never written")
 
     @property
     def label(self) -> str:
@@ -53,6 +57,7 @@ class Schedule(BaseModel):
         parts += ["split reductions"] if self.split_reductions else []
         parts += ["sorted scatters"] if self.sorted_scatters else []
         parts += ["pairwise products in one kernel"] if self.pairwise else []
+        parts += ["pool producers computed at the taps"] if self.tap_producers else []
         return " and ".join(parts) or "plain"
 
 
@@ -70,6 +75,8 @@ def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgra
         return FusedProgram(program, [])
     if schedule.pairwise:
         program = pairwise_program(program) or program
+    if schedule.tap_producers:
+        program = producers_at_taps(program) or program
     return roll_loops(fuse(program, gemm_reductions=schedule.gemm_reductions))
 
 
@@ -89,10 +96,12 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_cou
         found[Schedule(pairwise=True)] = fused_pairs
     layouts = [False, True] if any(call in CHANNELS_LAST_CALLS for call in plain.program.vendor_calls) else [False]
     reshaped = build(traced, policy, Schedule(reshaped_pools=True))
-    pools = [False, True] if _windows(reshaped) < _windows(plain) else [False]
+    forms = {PLAIN: plain} | ({Schedule(reshaped_pools=True): reshaped} if _windows(reshaped) < _windows(plain) else {})
+    pools = [*forms, *(form.model_copy(update={"tap_producers": True}) for form, fused in forms.items()
+                       if producers_at_taps(fused.program) is not None)]
     for channels_last in layouts:  # a layout and a pooling form are independent choices: each pair is offered
-        for reshaped_pools in pools:
-            schedule = Schedule(channels_last=channels_last, reshaped_pools=reshaped_pools)
+        for pool in pools:
+            schedule = pool.model_copy(update={"channels_last": channels_last})
             if schedule == Schedule(reshaped_pools=True):
                 found[schedule] = reshaped
             elif schedule != PLAIN:
