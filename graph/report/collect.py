@@ -84,7 +84,7 @@ def _problem(run: RunDirectory, name: str, status: str, state: dict | None, *, g
     devices, bests = [], {}
     for device, search in state["searches"].items():
         result = run.read_evaluation(search.best.evaluation_file) if search.best is not None else None
-        devices.append(_device(search, result))
+        devices.append(_device(search, result, gpu_minutes_to_best(run, search)))
         if result is not None:
             bests[device] = result
     usage = state["usage"]
@@ -94,11 +94,28 @@ def _problem(run: RunDirectory, name: str, status: str, state: dict | None, *, g
     ), bests
 
 
-def _device(search: DeviceSearch, result: EvalResult | None) -> DeviceResult:
+def gpu_minutes_to_best(run: RunDirectory, search: DeviceSearch) -> float | None:
+    """How long the search took to find what it kept (issue targets quote its median over problems): the worker
+    time of every evaluation in the rounds up to and including the best's, baselines measured with them included."""
+    best = search.best
+    if best is None:
+        return None
+    seconds = 0.0
+    for node in search.nodes.values():
+        if node.round > best.round or node.evaluation_file is None:
+            continue
+        result = run.read_evaluation(node.evaluation_file)
+        if result.environment is not None and result.environment.device == CPU_DEVICE:
+            return None
+        seconds += result.worker_seconds
+    return seconds / 60
+
+
+def _device(search: DeviceSearch, result: EvalResult | None, gpu_minutes_to_best: float | None) -> DeviceResult:
     best = search.best
     common = {"device": search.device, "rounds": search.rounds, "candidates": len(search.nodes),
               "best_history": list(search.best_history), "stop": search.stop.value if search.stop else None,
-              "approval": search.approval.value}
+              "approval": search.approval.value, "gpu_minutes_to_best": gpu_minutes_to_best}
     if best is None or result is None:
         return DeviceResult(**common)
     return DeviceResult(

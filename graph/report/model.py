@@ -60,6 +60,9 @@ class DeviceResult(BaseModel):
     over_compiled: Speedup | None = None
     percent_of_light: float | None = None
     best_history: list[float] = Field(default_factory=list, description="best fitness after each round")
+    gpu_minutes_to_best: float | None = Field(default=None, description="what the evaluations of every round up to "
+                                              "the one that found the best kernel spent in the harness's workers; "
+                                              "None without a best, or where they ran on the CPU")
     stop: str | None = None
     approval: str
     roofline: RooflinePoint | None = None
@@ -115,6 +118,17 @@ class Report(BaseModel):
     problems: list[ProblemResult]
     fast_p: dict[str, SuiteScore] = Field(description="per device, over every problem of the campaign")
     device_use: list[DeviceUse] = Field(default_factory=list, description="campaigns only")
+
+    @computed_field
+    @property
+    def median_gpu_minutes_to_best(self) -> float | None:
+        """Over every problem and device whose search kept a kernel timed on a GPU."""
+        minutes = sorted(d.gpu_minutes_to_best for p in self.problems for d in p.devices
+                         if d.gpu_minutes_to_best is not None)
+        if not minutes:
+            return None
+        middle = len(minutes) // 2
+        return minutes[middle] if len(minutes) % 2 else (minutes[middle - 1] + minutes[middle]) / 2
 
     @computed_field
     @property

@@ -36,6 +36,10 @@ def format_duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{seconds / 60:.1f} min"
 
 
+def format_minutes(minutes: float | None) -> str:
+    return "n/a" if minutes is None else f"{minutes:.2f}"
+
+
 def approval_text(problem: ProblemResult, device: DeviceResult) -> str:
     author = f"; best by the {device.best_written_by}" if device.best_written_by else ""
     if problem.state == "waiting" and device.approval == "not_asked" and device.stop is not None:
@@ -47,7 +51,7 @@ def render_html(report: Report) -> str:
     return _TEMPLATES.get_template("report.html.j2").render(
         report=report, totals=report.totals, plots=all_plots(report), captions=CAPTIONS, thresholds=THRESHOLDS,
         speedup=format_speedup, percent=format_percent, ratio=format_ratio, duration=format_duration,
-        approval=approval_text,
+        minutes=format_minutes, approval=approval_text,
     )
 
 
@@ -59,20 +63,23 @@ def render_markdown(report: Report) -> str:
         f"problems; {totals['gpu_hours']:.3g} GPU-hours; {totals['tokens']:.0f} tokens; ${totals['cost_usd']:.2f}"
         + ("; approved automatically (--auto-approve)" if report.auto_approve else ""),
         *([f"- precision regime of every figure: {report.regime}"] if report.regime else []),
+        *([f"- GPU-minutes to the best kernel, median over problems: {report.median_gpu_minutes_to_best:.2f}"]
+          if report.median_gpu_minutes_to_best is not None else []),
     ]
     for use in report.device_use:
         lines.append(f"- {use.label}: busy {use.busy_fraction:.0%} of the wall time, {use.candidates} candidates, "
                      f"{use.candidates_per_gpu_hour:.0f} per GPU-hour")
-    lines += ["", "| problem | device | vs eager (95% CI) | vs torch.compile (95% CI) | % of light | rounds | tokens "
-              "| $ | GPU-h | approval |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| problem | device | vs eager (95% CI) | vs torch.compile (95% CI) | % of light | rounds "
+              "| GPU-min to best | tokens | $ | GPU-h | approval |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for problem in report.problems:
         if not problem.devices:
-            lines.append(f"| {problem.name} | | {problem.state} | | | 0 | 0 | 0 | 0 | |")
+            lines.append(f"| {problem.name} | | {problem.state} | | | 0 | | 0 | 0 | 0 | |")
         for device in problem.devices:
             lines.append(
                 f"| {problem.name} | {device.device} | {format_speedup(device.over_eager)} | "
                 f"{format_speedup(device.over_compiled)} | {format_percent(device.percent_of_light)} | "
-                f"{device.rounds} | {problem.tokens} | {problem.cost_usd:.2f} | {problem.gpu_hours:.3g} | "
+                f"{device.rounds} | {format_minutes(device.gpu_minutes_to_best)} | {problem.tokens} | "
+                f"{problem.cost_usd:.2f} | {problem.gpu_hours:.3g} | "
                 f"{approval_text(problem, device)} |")
     lines += ["", "## fast_p (95% lower bound of the speedup)", "",
               "| device | baseline | " + " | ".join(f"fast_{p}" for p in THRESHOLDS) + " | geomean |",
