@@ -52,5 +52,5 @@ def test_the_report_gives_the_median_over_problems_with_a_figure() -> None:
     report = Report(kind="campaign", id="c", title="c", generated_at="now", wall_s=1.0, auto_approve=True,
                     gpu_usd_per_hour=2.0, fast_p={},
                     problems=[problem("a", 3.0), problem("b", None), problem("c", 1.0), problem("d", 0.5)])
-    assert report.mediangpu_minutes_to_best == 1.0
-    assert report.model_copy(update={"problems": report.problems[:1]}).mediangpu_minutes_to_best == 3.0
+    assert report.median_gpu_minutes_to_best == 1.0
+    assert report.model_copy(update={"problems": report.problems[:1]}).median_gpu_minutes_to_best == 3.0
