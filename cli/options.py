@@ -30,7 +30,8 @@ def add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--policy", choices=[p.value for p in Policy], default=Policy.STRICT.value,
-        help="strict: every computation in custom kernels; hybrid: vendor GEMM/convolution may stay",
+        help="strict: every computation in custom kernels; hybrid: vendor GEMM, convolution and fused attention "
+             "may stay",
     )
     add_trial_options(parser)
     parser.add_argument("--seed", type=int, default=None, help="fix the seeds (default: fresh per evaluation)")

@@ -4,7 +4,7 @@
   skipped ("ghost replay"), the output must change.
 - No PyTorch compute ran as ATen operators (torch.profiler's CPU events name every ATen call, on
   any device): under `strict` only allocation, views and copies may; `hybrid` also lets vendor
-  GEMM and convolution through. This is stricter than "none of the reference's operators": a
+  GEMM, convolution and fused attention through. This is stricter than "none of the reference's operators": a
   candidate that computes GELU through aten::tanh instead of the reference's aten::gelu is still
   computing in PyTorch.
 - After timing, the timed instance recomputes fresh inputs correctly: results are not reused.
@@ -50,7 +50,8 @@ ALLOWED_ATEN_OPS = frozenset({
     # and what it checks, if PyTorch computed it, shows as its own operator.
     "aten::_assert_async",
 })
-# Vendor-library heavy operators that `hybrid` leaves to cuBLAS/cuDNN.
+# Vendor-library heavy operators that `hybrid` leaves to cuBLAS/cuDNN, and fused attention (whichever backend
+# scaled_dot_product_attention picks runs beneath it, and so is opaque).
 VENDOR_HEAVY_ATEN_OPS = frozenset({
     "aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::matmul", "aten::linear",
     "aten::convolution", "aten::_convolution", "aten::conv1d", "aten::conv2d", "aten::conv3d",
@@ -58,6 +59,7 @@ VENDOR_HEAVY_ATEN_OPS = frozenset({
     "aten::cudnn_convolution_transpose", "aten::mkldnn_convolution", "aten::_convolution_mode",
     "aten::convolution_overrideable", "aten::slow_conv2d_forward", "aten::slow_conv3d_forward",
     "aten::_slow_conv2d_forward", "aten::slow_conv_transpose2d", "aten::slow_conv_transpose3d",
+    "aten::scaled_dot_product_attention",
 })
 
 

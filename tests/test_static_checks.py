@@ -148,6 +148,7 @@ HYBRID_MIX = """
             b = F.linear(x, self.fc.weight, self.fc.bias)  # vendor
             c = self.fc(x)  # vendor
             d = x @ x  # vendor
+            e = F.scaled_dot_product_attention(x, x, x, is_causal=True)  # vendor
             return launch(F.softmax(a, dim=-1))  # <-
 """
 
@@ -164,7 +165,7 @@ def test_strict_refuses_vendor_gemm_too():
     vendor = {n for n, line in enumerate(source.splitlines(), 1) if line.endswith("# vendor")}
     found = of_rule(check_source(source, policy=Policy.STRICT), "torch_compute")
     assert {f.line for f in found} == vendor | marked_lines(source)
-    assert len(vendor) == 4
+    assert len(vendor) == 5
 
 
 def test_presets_cover_exactly_the_registered_rules():

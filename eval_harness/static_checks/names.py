@@ -68,8 +68,9 @@ TORCH_ALLOWED_PREFIXES = (
 
 # --- Vendor-heavy work that `hybrid` leaves to cuBLAS / cuDNN ------------------------------------
 
-# GEMM and convolution, the ops the dynamic check's VENDOR_HEAVY_ATEN_OPS lets through. einsum is
-# not here: `einsum("ij->i", x)` is a row sum, and the string decides whether it is a GEMM at all.
+# GEMM, convolution and fused attention (PyTorch's flash / memory-efficient / cuDNN kernels, as cuBLAS is for a
+# GEMM), the ops the dynamic check's VENDOR_HEAVY_ATEN_OPS lets through. einsum is not here: `einsum("ij->i", x)`
+# is a row sum, and the string decides whether it is a GEMM at all.
 VENDOR_HEAVY_FUNCTIONS = frozenset({
     "torch.matmul", "torch.mm", "torch.bmm", "torch.addmm", "torch.baddbmm",
     "torch.conv1d", "torch.conv2d", "torch.conv3d", "torch.conv_transpose1d", "torch.conv_transpose2d",
@@ -77,6 +78,7 @@ VENDOR_HEAVY_FUNCTIONS = frozenset({
     "torch.nn.functional.linear", "torch.nn.functional.conv1d", "torch.nn.functional.conv2d",
     "torch.nn.functional.conv3d", "torch.nn.functional.conv_transpose1d",
     "torch.nn.functional.conv_transpose2d", "torch.nn.functional.conv_transpose3d",
+    "torch.nn.functional.scaled_dot_product_attention",
 })
 # The same work reached as tensor methods (`x.matmul(w)`, `x @ w` is `__matmul__`).
 VENDOR_HEAVY_METHODS = frozenset({"matmul", "mm", "bmm", "addmm", "baddbmm", "__matmul__", "__rmatmul__"})

@@ -27,7 +27,8 @@ def _why(label: str, category: Category) -> str:
     if category is Category.COMPILER:
         return f"`{label}` hands the model to a PyTorch compiler or tracer, whose kernels are not yours"
     if category is Category.VENDOR_HEAVY:
-        return f"`{label}` is a cuBLAS / cuDNN call; under `strict` GEMMs and convolutions are yours to write too"
+        return (f"`{label}` is a vendor library's call; under `strict` GEMMs, convolutions and attention are "
+                "yours to write too")
     if label.startswith("numpy."):
         return f"`{label}` computes on the host with NumPy; {_KERNEL_HINT}"
     return f"`{label}` is PyTorch compute outside a kernel; {_KERNEL_HINT}"
@@ -85,8 +86,9 @@ def torch_compute(facts: Facts, ctx: CheckContext) -> Iterator[Hit]:
     """PyTorch (or NumPy) doing the reference's arithmetic outside the candidate's kernels.
 
     The candidate would be timed on PyTorch's kernels and rewarded for a speedup it did not write.
-    Under `hybrid`, GEMM and convolution (torch.matmul, F.linear, F.conv*, `@`, nn.Linear / nn.Conv*
-    layers) may stay with the vendor libraries; everything else is still refused.
+    Under `hybrid`, GEMM, convolution and fused attention (torch.matmul, F.linear, F.conv*, `@`, nn.Linear /
+    nn.Conv* layers, F.scaled_dot_product_attention) may stay with the vendor libraries; everything else is still
+    refused.
     """
     yield from _call_hits(facts, ctx, init=False)
     for cls in facts.classes:  # class ModelNew(nn.Linear): the layer's forward is PyTorch's

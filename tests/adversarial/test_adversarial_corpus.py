@@ -104,6 +104,16 @@ def test_a_vendor_gemm_with_a_triton_epilogue_is_accepted_under_hybrid(hybrid_ev
     assert result.accepted, (result.error, result.findings, result.review_required)
 
 
+def test_pytorchs_fused_attention_with_a_triton_epilogue_is_accepted_under_hybrid_only(hybrid_evaluator,
+                                                                                        strict_evaluator):
+    problem = load_problem(HERE / "problems" / "attention_residual.py")
+    candidate = (HERE / "legit" / "hybrid_attention_residual.py").read_text()
+    result = hybrid_evaluator.evaluate(problem, candidate)
+    assert result.accepted, (result.error, result.findings, result.review_required)
+    refused = strict_evaluator.evaluate(problem, candidate)
+    assert not refused.accepted and _reasons(refused) & {E.POLICY_VIOLATION, E.REFERENCE_OPS_RAN}
+
+
 def test_the_same_candidate_is_refused_under_strict(strict_evaluator):
     problem = load_problem(HERE / "problems" / "linear_bias_relu.py")
     result = strict_evaluator.evaluate(problem, (HERE / "legit" / "hybrid_matmul_epilogue.py").read_text())

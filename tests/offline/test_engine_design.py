@@ -23,8 +23,17 @@ def test_a_linear_stays_with_cublas_under_hybrid_and_becomes_a_triton_gemm_under
 def test_what_has_no_generator_is_named() -> None:
     convolution = _design("conv_2d", "strict")
     assert not convolution.supported and "conv2d" in convolution.reason
-    attention = _design("attention_sdpa", "hybrid")
+    attention = _design("attention_sdpa", "strict")
     assert not attention.supported and "sdpa" in attention.describe()
+
+
+def test_attention_stays_pytorchs_kernel_under_hybrid_and_what_surrounds_it_is_fused() -> None:
+    alone = _design("attention_sdpa", "hybrid")
+    assert not alone.supported and "nothing to fuse" in alone.reason
+    block = _design("block_transformer_prenorm", "hybrid")
+    assert block.supported and "torch.nn.functional.scaled_dot_product_attention" in block.vendor_calls
+    # Each norm is one kernel, the second with the residual add before it.
+    assert [g.kind for g in block.groups].count("reduction") == 2
 
 
 def test_a_loop_on_the_inputs_values_is_declined_at_its_line() -> None:

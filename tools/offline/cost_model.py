@@ -147,6 +147,9 @@ def _vendor_work(step: PyStep, program: Program, mode: MathMode, spec: HardwareS
         multiply = 2.0 * math.prod(shapes[0]) * math.prod(shapes[1][1:])
     elif op.startswith("conv") or op == "linear":
         multiply = 2.0 * out * math.prod(shapes[1][1:])
+    elif op == "scaled_dot_product_attention":  # q k^T over the keys' length S, then the weights times v
+        (*_, head_dim), (*_, keys, _), (*_, value_dim) = shapes[:3]
+        multiply = 2.0 * (out / value_dim) * keys * (head_dim + value_dim)
     else:  # matmul, mm, bmm, addmm, baddbmm: the inner dim is the last operand's first (a vector) or second to last
         multiply = 2.0 * out * shapes[-1][-2 if len(shapes[-1]) > 1 else 0]
     moved = sum(_bytes(program, n) for n in operands) + (_bytes(program, step.name) if step.shape else 0)

@@ -31,6 +31,9 @@ VENDOR_CALLS = {
     "conv_transpose1d": "torch.nn.functional.conv_transpose1d",
     "conv_transpose2d": "torch.nn.functional.conv_transpose2d",
     "conv_transpose3d": "torch.nn.functional.conv_transpose3d",
+    # Attention stays PyTorch's fused kernel (flash or memory-efficient, as the reference gets it) under `hybrid`:
+    # the engine fuses what surrounds it (a transformer block's norms, projections' epilogues, residuals).
+    "sdpa": "torch.nn.functional.scaled_dot_product_attention",
 }
 # The memory format a convolution's operands take in a channels-last schedule: cuDNN's tensor-core kernels
 # (TF32, bf16, fp16) work on NHWC natively, and the output comes back channels-last for the epilogue to read.
