@@ -126,6 +126,28 @@ def test_pools_whose_windows_tile_their_input_are_offered_as_reductions_with_the
         assert_same(reference, candidate, [4], [torch.randn(*shape)])
 
 
+def test_an_activation_between_a_norm_and_a_pool_joins_the_norms_kernel(tmp_path) -> None:
+    # Batch norm is computed over (N, C, H * W) and viewed back: the GELU sinks through that view into the norm's
+    # kernel, since the pool's window reads whatever wrote its operand from memory.
+    reference_source = reference_module("""
+        class Model(nn.Module):
+            def __init__(self, channels):
+                super().__init__()
+                self.norm = nn.BatchNorm2d(channels)
+
+            def forward(self, x):
+                return F.max_pool2d(F.gelu(self.norm(x)), 3, stride=2)
+        """, "[torch.randn(4, 5, 13, 11)]", "[5]")
+    fused = build(trace_reference(reference_source), "hybrid", PLAIN)
+    assert [[m.fn for m in g.members if m.kind != "pointwise" or m.fn == "gelu"] for g in fused.groups] == \
+        [["mean", "mean", "gelu"], ["window_max", "amax"]]
+    reference = load(reference_source, tmp_path, "ref_norm_gelu_pool")
+    candidate = load(module_source(reference_source, fused, {g.name: default_config(g) for g in fused.groups},
+                                   "test", EXACT, PLAIN), tmp_path, "gen_norm_gelu_pool")
+    torch.manual_seed(0)
+    assert_same(reference, candidate, [5], [torch.randn(4, 5, 13, 11)])
+
+
 def test_an_overlapping_pool_keeps_its_window_kernel() -> None:
     traced = trace_reference(OVERLAPPING_POOL)
     assert all(not s.reshaped_pools for s in alternatives(traced, "hybrid", build(traced, "hybrid", PLAIN), 132))
