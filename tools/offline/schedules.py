@@ -5,10 +5,10 @@ the row reductions that follow them (one kernel for `linear -> logsumexp` instea
 that reads its output back), and whether vendor convolutions run channels-last (as Inductor runs cuDNN in
 TF32 and half precision), their epilogues reading that layout directly, whether pools whose windows tile their
 input are reductions over a reshaped view (so the activation before them fuses in; lowering_pool.py), whether
-other pools compute their elementwise producers at every tap (tap_producers.py), and whether reductions with too
-few kept rows to fill the device are split across programs (split_reduction.py). The
-policy's plain schedule is the baseline; the others are offered only where they change the program, and the
-harness's timings decide between them.
+other pools compute their elementwise producers at every tap (tap_producers.py), whether a sum over a linear
+layer's outputs is taken through its weight (linear_sums.py), and whether reductions with too few kept rows to
+fill the device are split across programs (split_reduction.py). The policy's plain schedule is the baseline; the
+others are offered only where they change the program, and the harness's timings decide between them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 
 from .fusion import FusedProgram, fuse
+from .linear_sums import linear_sums_program
 from .loop_rolling import roll_loops
 from .lowering import CHANNELS_LAST, VENDOR_CALLS, lower
 from .pairwise import pairwise_program
@@ -48,6 +49,8 @@ class Schedule(BaseModel):
                            "one kernel that writes only the triangle (pairwise.py), not a vendor product and a gather")
     tap_producers: bool = Field(default=False, description="a pool's elementwise producers computed at its taps in "
                                 "the pool's kernel (tap_producers.py), their output never written")
+    linear_sums: bool = Field(default=False, description="a sum over a linear layer's outputs taken through its "
+                              "weight's summed rows (linear_sums.py): a dot product per row instead of a GEMM")
 
     @property
     def label(self) -> str:
@@ -58,6 +61,7 @@ class Schedule(BaseModel):
         parts += ["sorted scatters"] if self.sorted_scatters else []
         parts += ["pairwise products in one kernel"] if self.pairwise else []
         parts += ["pool producers computed at the taps"] if self.tap_producers else []
+        parts += ["sums through the weights"] if self.linear_sums else []
         return " and ".join(parts) or "plain"
 
 
@@ -73,6 +77,8 @@ def build(traced: TracedProgram, policy: str, schedule: Schedule) -> FusedProgra
                     reshaped_pools=schedule.reshaped_pools)
     if program.unsupported:
         return FusedProgram(program, [])
+    if schedule.linear_sums:
+        program = linear_sums_program(program) or program
     if schedule.pairwise:
         program = pairwise_program(program) or program
     if schedule.tap_producers:
@@ -111,6 +117,8 @@ def alternatives(traced: TracedProgram, policy: str, plain: FusedProgram, sm_cou
             found[schedule.model_copy(update={"split_reductions": True})] = fused
     if any(sortable(g) for g in plain.groups):
         found[Schedule(sorted_scatters=True)] = plain
+    if linear_sums_program(plain.program) is not None:
+        found[Schedule(linear_sums=True)] = build(traced, policy, Schedule(linear_sums=True))
     return found
 
 
