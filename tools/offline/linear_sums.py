@@ -17,7 +17,7 @@ import ast
 from dataclasses import replace
 
 from .lowering import live_steps
-from .program import PrimStep, Program, PyStep, Scalar, Shape, Step, names_in
+from .program import PrimStep, Program, PyStep, Scalar, Shape, Step, fresh_name, readers_of
 
 _LINEAR = "torch.nn.functional.linear"
 _MATMULS = ("torch.matmul", "torch.mm")
@@ -37,15 +37,6 @@ def linear_sums_program(program: Program) -> Program | None:
     if not changed:
         return None
     return replace(program, steps=live_steps(steps, program.output), tensors=tensors)
-
-
-def _readers(steps: list[Step], output: str, name: str) -> list[str]:
-    found = ["<output>"] if name in names_in(output) else []
-    for step in steps:
-        read = names_in(step.code) if isinstance(step, PyStep) else set(step.tensor_args()) | {
-            n for a in step.args if isinstance(a, Scalar) for n in names_in(a.expr)}
-        found += [step.name] if name in read else []
-    return found
 
 
 def _product(step: Step | None, by_name: dict[str, Step], tensors: dict[str, Shape]
@@ -91,7 +82,7 @@ def _through_weight(reduction: PrimStep, steps: list[Step], program: Program, te
         return None
     # Back from the reduction through steps linear in the product, each the only reader of what it reads.
     value, reader, scalings = reduction.args[0], reduction.name, []
-    while _readers(steps, program.output, value) == [reader]:
+    while readers_of(steps, program.output).get(value) == {reader}:
         step = by_name.get(value)
         if not (isinstance(step, PrimStep) and step.kind == "pointwise" and step.fn in _LINEAR_STEPS
                 and step.tensor_args() == [step.args[0]] and (step.fn != "div" or len(step.args) == 2)
@@ -106,18 +97,18 @@ def _through_weight(reduction: PrimStep, steps: list[Step], program: Program, te
         return None
     x, weight, bias, along = found
     dtype = reduction.shape.dtype
-    summed_weight = _fresh(f"{weight}_summed", tensors)
+    summed_weight = fresh_name(f"{weight}_summed", tensors)
     tensors[summed_weight] = Shape((tensors[weight].dims[1 - along],), tensors[weight].dtype)
     new: list[Step] = [PrimStep(summed_weight, "reduce", "sum", (weight,), tensors[summed_weight], dims=(along,))]
-    weighted = _fresh(f"{x}_weighted", tensors)
+    weighted = fresh_name(f"{x}_weighted", tensors)
     tensors[weighted] = Shape(tensors[x].dims, dtype)
     new.append(PrimStep(weighted, "pointwise", "mul", (x, summed_weight), tensors[weighted]))
-    total = _fresh(f"{reduction.name}_dot", tensors)
+    total = fresh_name(f"{reduction.name}_dot", tensors)
     tensors[total] = reduction.shape
     new.append(PrimStep(total, "reduce", "sum", (weighted,), reduction.shape, dims=(rank - 1,),
                         keepdim=reduction.keepdim))
     if bias is not None:
-        summed_bias = _fresh(f"{bias}_summed", tensors)
+        summed_bias = fresh_name(f"{bias}_summed", tensors)
         tensors[summed_bias] = Shape((1,), tensors[bias].dtype)
         new.append(PrimStep(summed_bias, "reduce", "sum", (bias,), tensors[summed_bias], dims=(0,), keepdim=True))
         total = _then(new, tensors, "add", total, summed_bias, shape=reduction.shape)
@@ -133,14 +124,7 @@ def _through_weight(reduction: PrimStep, steps: list[Step], program: Program, te
 
 def _then(new: list[Step], tensors: dict[str, Shape], fn: str, value: str, *rest: str | Scalar,
           shape: Shape) -> str:
-    name = _fresh(f"{value}_{fn}", tensors)
+    name = fresh_name(f"{value}_{fn}", tensors)
     tensors[name] = shape
     new.append(PrimStep(name, "pointwise", fn, (value, *rest), shape))
-    return name
-
-
-def _fresh(base: str, tensors: dict[str, Shape]) -> str:
-    name, n = base, 1
-    while name in tensors:
-        name, n = f"{base}_{n}", n + 1
     return name

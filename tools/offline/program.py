@@ -147,6 +147,27 @@ class PrimStep:
 Step = PyStep | PrimStep
 
 
+def readers_of(steps: list[Step], output: str) -> dict[str, set[str]]:
+    """Who reads each value: the names of the steps that read it, and "" where the program's output does."""
+    found: dict[str, set[str]] = {name: {""} for name in names_in(output)}
+    for step in steps:
+        if isinstance(step, PyStep):
+            read = names_in(step.code)
+        else:
+            read = set(step.tensor_args()) | {n for a in step.args if isinstance(a, Scalar) for n in names_in(a.expr)}
+        for name in read:
+            found.setdefault(name, set()).add(step.name)
+    return found
+
+
+def fresh_name(base: str, taken: dict[str, Shape]) -> str:
+    """`base`, or `base_1`, `base_2`, ...: the first that names no tensor yet."""
+    name, n = base, 1
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
 @dataclass
 class Program:
     inputs: list[str]

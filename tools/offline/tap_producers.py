@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from .formulas import ROUNDED_TO
 from .lowering import live_steps
-from .program import PrimStep, Program, PyStep, Scalar, Shape, Step, names_in
+from .program import PrimStep, Program, PyStep, Scalar, Shape, Step, fresh_name, readers_of
 
 # Elementwise functions whose value depends on where it is computed or on another step's window, not only on
 # their operands' values: they cannot move to the taps.
@@ -52,19 +52,6 @@ def producers_at_taps(program: Program) -> Program | None:
     return replace(program, steps=live_steps(steps, program.output), tensors=tensors, kernel_mates=mates)
 
 
-def _readers(steps: list[Step], output: str) -> dict[str, set[str]]:
-    """Who reads each value: step names, and "" for the program's output."""
-    found: dict[str, set[str]] = {name: {""} for name in names_in(output)}
-    for step in steps:
-        if isinstance(step, PyStep):
-            read = names_in(step.code)
-        else:
-            read = set(step.tensor_args()) | {n for a in step.args if isinstance(a, Scalar) for n in names_in(a.expr)}
-        for name in read:
-            found.setdefault(name, set()).add(step.name)
-    return found
-
-
 def _broadcasts_to(dims: tuple[int, ...], full: tuple[int, ...]) -> bool:
     return len(dims) <= len(full) and all(d in (1, f) for d, f in zip(dims[::-1], full[::-1], strict=False))
 
@@ -84,7 +71,7 @@ def _at_taps(window: PrimStep, steps: list[Step], program: Program, tensors: dic
     by_name = {step.name: step for step in steps}
     pooled = window.args[0]
     full = tensors[pooled].dims
-    if not _movable(by_name.get(pooled), full) or _readers(steps, program.output).get(pooled) != {window.name}:
+    if not _movable(by_name.get(pooled), full) or readers_of(steps, program.output).get(pooled) != {window.name}:
         return None
     chain: list[PrimStep] = []  # the producers, in program order
     leaves: list[str] = []  # what they read from memory, in first-use order
@@ -111,24 +98,24 @@ def _at_taps(window: PrimStep, steps: list[Step], program: Program, tensors: dic
     for leaf in [anchor, *leaves]:
         source = leaf
         if tensors[leaf].dims != full:
-            source = _fresh(f"{leaf}_expanded", tensors)
+            source = fresh_name(f"{leaf}_expanded", tensors)
             tensors[source] = Shape(full, tensors[leaf].dtype)
             new_steps.append(PyStep(source, f"{leaf}{_EXPANDED}{anchor}.shape)", tensors[source]))
-        at_taps[leaf] = _fresh(f"{leaf}_taps", tensors)
+        at_taps[leaf] = fresh_name(f"{leaf}_taps", tensors)
         tensors[at_taps[leaf]] = Shape(window.shape.dims, tensors[leaf].dtype)
         new_steps.append(replace(window, name=at_taps[leaf], args=(source, *window.args[1:]),
                                  shape=tensors[at_taps[leaf]]))
     first_load = at_taps[anchor]
     mates = {at_taps[leaf]: first_load for leaf in leaves}
     for member in chain:
-        at_taps[member.name] = _fresh(f"{member.name}_taps", tensors)
+        at_taps[member.name] = fresh_name(f"{member.name}_taps", tensors)
         tensors[at_taps[member.name]] = Shape(window.shape.dims, member.shape.dtype)
         args = tuple(at_taps[a] if isinstance(a, str) else a for a in member.args)
         new_steps.append(replace(member, name=at_taps[member.name], args=args, shape=tensors[at_taps[member.name]]))
     value = at_taps[pooled]
     rounding = ROUNDED_TO.get(tensors[pooled].dtype)
     if rounding is not None:  # the plain schedule stores the producer's value in its dtype before pooling it
-        rounded = _fresh(f"{pooled}_rounded", tensors)
+        rounded = fresh_name(f"{pooled}_rounded", tensors)
         tensors[rounded] = tensors[value]
         new_steps.append(PrimStep(rounded, "pointwise", rounding, (value,), tensors[rounded]))
         value = rounded
@@ -143,10 +130,3 @@ def _valid_from_loads(step: Step, first_loads: dict[str, str]) -> Step:
     if not isinstance(step, PrimStep) or step.fn != "window_valid" or step.args[0] not in first_loads:
         return step
     return replace(step, args=(first_loads[step.args[0]],))
-
-
-def _fresh(base: str, tensors: dict[str, Shape]) -> str:
-    name, n = base, 1
-    while name in tensors:
-        name, n = f"{base}_{n}", n + 1
-    return name
