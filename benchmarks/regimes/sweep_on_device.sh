@@ -6,7 +6,7 @@
 # candidates (6 by default: every schedule's defaults in the cost model's order, then launch settings) for the
 # fusion problems, and independent_timer.py times them all beside eager and torch.compile in one interleaved loop
 # (TRIALS each, 30 by default; at most SWEEP_SECONDS per regime, 240 by default). Everything comes back under
-# $OUT: the variants' sources and the timer's JSON per regime.
+# $OUT: the variants' sources and the timer's JSON per regime; summarize_sweep.py turns each into a table.
 # PROBLEMS (a shell glob) and TAG (a suffix of the files it writes) sweep another set in the same call, e.g.
 #   PROBLEMS='eval_harness/problems/recsys_*.py' TAG=-recsys REGIMES=default bash benchmarks/regimes/sweep_on_device.sh
 set -uo pipefail
