@@ -147,7 +147,8 @@ CASES = {
 
             def forward(self, x, y):
                 return (F.max_pool2d(x, kernel_size=3, stride=2, padding=1), self.pool(F.gelu(x)) * self.scale,
-                        F.avg_pool1d(y, 4, 2, 1), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), self.dilated(y))
+                        F.avg_pool1d(y, 4, 2, 1), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), self.dilated(y),
+                        F.avg_pool2d(x, 2, 1, 1))  # padding counted: divided by the literal 2 * 2 taps
         """, "[torch.randn(2, 3, 9, 11), torch.randn(2, 3, 17)]", "[2]"),
         lambda n, m: [torch.randn(2, 3, n + 4, m % 13 + 5), torch.randn(2, 3, m % 29 + 7)], [2]),
     "gemm_norms_chain": (_module("""

@@ -69,7 +69,7 @@ def _pool(state: LoweringState, node: TracedNode) -> None:
         taps = state.reduce("sum", state.pw("window_valid", window), window_dims, False)
     else:
         literal = all(s.literal for s in settings[0])
-        taps = Scalar(" * ".join(s.expr for s in settings[0]), literal=literal)
+        taps = Scalar("(" + " * ".join(s.expr for s in settings[0]) + ")", literal=literal)
     state.pw("div", total, taps, name=node.name)
 
 
