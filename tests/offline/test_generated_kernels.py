@@ -308,7 +308,7 @@ def test_int64_indexing_only_where_an_index_or_offset_could_pass_int32(tmp_path)
 
 def test_a_pool_steps_through_its_taps_and_its_search_keeps_it_so() -> None:
     pools = [group for group in fused_program(CASES["pooling"][0]).groups if group.window_members()]
-    assert len(pools) == 5
+    assert len(pools) == 6
     for group in pools:
         start = default_config(group)
         assert (start.chunk, start.single_max) == (1, 0)  # one tap per step, never the padded on-chip window

@@ -214,7 +214,7 @@ class _Fuser:
         if step.kind == "topk":  # a selection's values and indices share its kernel, whatever they select from
             producers += [self.group_of[m.name] for m in self.program.steps if m.name in self.group_of
                           and m.kind == "topk" and (m.args, m.dims) == (step.args, step.dims)]
-        target = max(producers, key=lambda g: g.index, default=None)
+        target = max(producers, key=lambda g: g.index, default=None) or self.sibling(step, reads)
         level = _join(target, step, self.gemm_reductions, self.program.tensors) if target is not None else None
         if target is not None and level is not None:
             outside = [arg for arg in reads if arg not in target.levels]
@@ -248,6 +248,19 @@ class _Fuser:
         target.levels[step.name] = level
         self.group_of[step.name] = target
         self.reads_groups[step.name] = {target.index}
+
+    def sibling(self, step: PrimStep, reads: list[str]) -> FusionGroup | None:
+        """For an elementwise step that reads no value a kernel computes, the latest elementwise kernel of its shape
+        that nothing it reads depends on: `relu(x) + sigmoid(x)` is one kernel reading x once, not two kernels and
+        a read of the first one's output."""
+        if step.kind != "pointwise":
+            return None
+        for group in reversed([stage for stage in self.stages if isinstance(stage, FusionGroup)]):
+            if group.kind == "pointwise" and group.shape == step.shape.dims and group.head() is None \
+                    and not group.window_members() and not group.scattered() and not group.gathered() \
+                    and not any(self.reaches(self.reads_groups.get(arg, set()), group.index) for arg in reads):
+                return group
+        return None
 
     def reaches(self, start: set[int], target: int) -> bool:
         """Whether a value that reads the groups `start` depends, through them, on group `target`."""

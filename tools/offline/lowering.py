@@ -16,8 +16,9 @@ from typing import Any
 import torch
 
 from . import dtypes
-from .formulas import POINTWISE, ROUNDED_TO, SIGNATURES
+from .formulas import POINTWISE, ROUNDED_TO
 from .program import PrimKind, PrimStep, Program, PyStep, Scalar, ScatterSpec, SegmentSpec, Shape, names_in
+from .signatures import SIGNATURES
 from .traced import TensorMeta, TracedNode, TracedProgram, tag_of
 from .view_motion import move_views
 

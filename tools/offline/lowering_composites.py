@@ -133,39 +133,6 @@ def _running_batch_norm(state: LoweringState, bound: dict, x: str, name: str) ->
     _affine(state, state.pw("mul", state.pw("sub", x, mean), factor), weight, bias, name)
 
 
-def _loss(state: LoweringState, node: TracedNode) -> None:
-    bound = state.bind(node)
-    a, b = state.operand(bound["input"]), state.operand(bound["target"])
-    reduction = state.value(bound.get("reduction"))
-    if node.op == "kl_div":
-        target = state.pw("exp", b) if state.value(bound.get("log_target")) else b
-        log_target = b if state.value(bound.get("log_target")) else state.pw("log", b)
-        elementwise = state.pw("mul", target, state.pw("sub", log_target, a))
-    else:
-        diff = state.pw("sub", a, b)
-        if node.op == "mse_loss":
-            elementwise = state.pw("mul", diff, diff)
-        elif node.op == "l1_loss":
-            elementwise = state.pw("abs", diff)
-        else:
-            beta = state.operand(bound.get("beta", {"const": 1.0}))
-            size = state.pw("abs", diff)
-            quadratic = state.pw("div", state.pw("mul", Scalar("0.5", True), state.pw("mul", size, size)), beta)
-            linear = state.pw("sub", size, state.pw("mul", Scalar("0.5", True), beta))
-            elementwise = state.pw("where", state.pw("lt", size, beta), quadratic, linear)
-    dims = tuple(range(len(state.shape(elementwise))))
-    if reduction == "none":
-        state.pw("identity", elementwise, name=node.name)
-    elif reduction == "sum":
-        state.reduce("sum", elementwise, dims, False, name=node.name)
-    elif reduction == "batchmean":
-        total = state.reduce("sum", elementwise, dims, False)
-        batch = state.emit_py(state.fresh("batch"), f"{a}.shape[0]")
-        state.pw("div", total, Scalar(batch, literal=False), name=node.name)
-    else:
-        state.reduce("mean", elementwise, dims, False, name=node.name)
-
-
 def _cross_entropy(state: LoweringState, node: TracedNode) -> None:
     """log-sum-exp of each row minus the target's logit, picked by comparing the class index with it."""
     bound = state.bind(node)
@@ -256,6 +223,6 @@ def _cosine_similarity(state: LoweringState, node: TracedNode) -> None:
 COMPOSITES: dict[str, Handler] = {
     "softmax": _softmax, "log_softmax": _softmax, "layer_norm": _layer_norm, "rms_norm": _layer_norm,
     "group_norm": _group_norm, "batch_norm": _batch_norm, "instance_norm": _batch_norm,
-    "mse_loss": _loss, "l1_loss": _loss, "smooth_l1_loss": _loss, "kl_div": _loss, "cross_entropy": _cross_entropy,
+    "cross_entropy": _cross_entropy,
     "triplet_margin_loss": _triplet_margin, "normalize": _normalize_lp, "cosine_similarity": _cosine_similarity,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .formulas import POINTWISE, ROUNDED_TO, SIGNATURES
+from .formulas import POINTWISE, ROUNDED_TO
 from .lowering import (
     CHANNELS_LAST,
     PYTHON_ARITHMETIC,
@@ -23,6 +23,7 @@ from .lowering_repeat import REPEATS, masked_rows
 from .lowering_segments import bag_of_lookup
 from .lowering_subscript import index_by_tensors
 from .program import Scalar, Shape
+from .signatures import SIGNATURES
 from .traced import TracedNode, tag_of
 
 _NOT_OPERANDS = {"inplace", "dtype", "_stacklevel"}
@@ -275,9 +276,11 @@ HANDLERS.update(ASSIGNMENTS)
 
 
 def _register_composites() -> None:
+    from .lowering_activations import ACTIVATIONS
     from .lowering_composites import COMPOSITES
     from .lowering_einsum import EINSUM
     from .lowering_gather import GATHERS
+    from .lowering_losses import LOSSES
     from .lowering_pool import POOLS
     from .lowering_scatter import SCATTERS
     from .lowering_segments import SEGMENTS
@@ -285,6 +288,8 @@ def _register_composites() -> None:
     from .lowering_triangle import TRIANGLES
 
     HANDLERS.update(COMPOSITES)
+    HANDLERS.update(ACTIVATIONS)
+    HANDLERS.update(LOSSES)
     HANDLERS.update(POOLS)
     HANDLERS.update(SEGMENTS)
     HANDLERS.update(GATHERS)
