@@ -71,7 +71,7 @@ CASES = {
             def forward(self, x):
                 return (x.sum(-1), x.mean(dim=-1, keepdim=True), x.amax(-1), torch.amin(x, dim=1),
                         x.argmax(-1), torch.argmin(x, dim=-1), torch.logsumexp(x, dim=-1), x.var(-1),
-                        x.std(-1, correction=0))
+                        x.std(-1, correction=0), torch.prod(1.0 + 0.05 * x, dim=-1))
         """, "[torch.randn(8, 24)]"), lambda n, m: [torch.randn(n, m)], []),
     "column_and_middle_reductions": (_module("""
         class Model(nn.Module):

@@ -91,6 +91,8 @@ def reduce_call(fn: str, x: str, axis: int) -> str:
     """`x` reduced along `axis` by `fn` (sum and mean sum; a mean's division is the caller's)."""
     if fn in _EXTREMES:
         return f"tl.reduce({x}, {axis}, _nan_{_EXTREMES[fn]})"
+    if fn == "prod":
+        return f"tl.reduce({x}, {axis}, _product)"
     return f"tl.sum({x}, axis={axis})"
 
 
@@ -98,7 +100,7 @@ def accumulate(fn: str, acc: str, x: str) -> str:
     """The running value `acc` of reduction `fn` after `x` is taken in."""
     if fn in _EXTREMES:
         return (_max if _EXTREMES[fn] == "max" else _min)(acc, x)
-    return f"{acc} + {x}"
+    return f"{acc} * {x}" if fn == "prod" else f"{acc} + {x}"
 
 
 def first_extreme_at(fn: str, values: str, axis: int) -> str:

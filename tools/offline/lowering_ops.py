@@ -222,6 +222,11 @@ def _reduction(state: LoweringState, node: TracedNode) -> None:
         state.reduce("amax" if op == "max" else "amin", x, dims, keep, name=node.name)
     elif op in ("sum", "mean", "amax", "amin"):
         state.reduce(op, x, dims, keep, name=node.name)
+    elif op == "prod":
+        if not isinstance(x, str) or "float" not in state.tensors[x].dtype:
+            state.decline(node, "of integers (PyTorch multiplies them in int64)")
+            return
+        state.reduce("prod", x, dims, keep, name=node.name)
     elif op in ("argmax", "argmin"):
         state.reduce(op, x, dims, keep, name=node.name, index=True)
     elif op == "logsumexp":
@@ -261,8 +266,8 @@ HANDLERS: dict[str, Handler] = {name: _pointwise for name in POINTWISE}
 HANDLERS.update({name: _same_value for name in SAME_VALUE})
 HANDLERS.update({name: _view for name in VIEW_METHODS})
 HANDLERS.update({name: _vendor for name in VENDOR_CALLS})
-HANDLERS.update({name: _reduction for name in ("sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin",
-                                                "logsumexp", "var", "std", "norm")})
+HANDLERS.update({name: _reduction for name in ("sum", "mean", "prod", "amax", "amin", "max", "min", "argmax",
+                                                "argmin", "logsumexp", "var", "std", "norm")})
 HANDLERS.update({name: _scan for name in ("cumsum", "cumprod", "logcumsumexp")})
 HANDLERS.update({name: _constant_like for name in ("zeros_like", "ones_like", "full_like")})
 HANDLERS["masked_fill"] = _masked_fill

@@ -14,6 +14,10 @@ def _nan_max(a, b):
 def _nan_min(a, b):
     return tl.minimum(a, b, propagate_nan=tl.PropagateNan.ALL)
 ''',
+    "_product": '''@triton.jit
+def _product(a, b):
+    return a * b
+''',
     "_logaddexp": '''@triton.jit
 def _logaddexp(a, b):
     top = tl.maximum(a, b)

@@ -17,7 +17,7 @@ from .fusion_groups import FusionGroup
 from .program import GATHERED, PrimStep, Scalar
 from .scatter_source import scatter_lines
 
-NEUTRAL = {"sum": "0.0", "mean": "0.0", "amax": 'float("-inf")', "amin": 'float("inf")',
+NEUTRAL = {"sum": "0.0", "mean": "0.0", "prod": "1.0", "amax": 'float("-inf")', "amin": 'float("inf")',
             "argmax": 'float("-inf")', "argmin": 'float("inf")'}
 SCAN_NEUTRAL = {"cumsum": "0.0", "cumprod": "1.0", "logcumsumexp": 'float("-inf")'}
 
