@@ -14,7 +14,6 @@ and this finds such a bug without a GPU or a search.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from types import ModuleType
 
 import torch
 
+from kevolve.eval_harness.module_loader import module_from_source
 from kevolve.tools.offline.configs import default_config
 from kevolve.tools.offline.module_source import module_source
 from kevolve.tools.offline.regime import EXACT
@@ -30,16 +30,6 @@ from kevolve.tools.offline.tracing import trace_reference
 
 SM_COUNT = 132  # an H100's: which schedules are offered depends on the device's size
 TOLERANCE = 1e-4
-
-
-def load(source: str, folder: Path, name: str) -> ModuleType:
-    path = folder / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def outputs(module: ModuleType, cls: str, init: list, inputs: list) -> list[torch.Tensor]:
@@ -72,15 +62,15 @@ def check(path: Path, policy: str, folder: Path) -> list[tuple[str, str]]:
         return [("-", f"no kernel: {type(exc).__name__}: {str(exc)[:160]}")]
     if plain.program.unsupported:
         return [("-", f"no kernel: unsupported {', '.join(plain.program.unsupported)}")]
-    reference = load(source, folder, f"reference_{path.stem}")
+    reference = module_from_source(source, stem=f"reference_{path.stem}", workdir=folder)
     init, inputs = list(reference.get_init_inputs()), list(reference.get_inputs())
     expected = outputs(reference, "Model", init, inputs)
     verdicts = []
     for index, (schedule, fused) in enumerate([(PLAIN, plain), *alternatives(traced, policy, plain, SM_COUNT).items()]):
         configs = {group.name: default_config(group) for group in fused.groups}
         try:
-            generated = load(module_source(source, fused, configs, "check", EXACT, schedule), folder,
-                             f"generated_{path.stem}_{index}")
+            generated = module_from_source(module_source(source, fused, configs, "check", EXACT, schedule),
+                                           stem=f"generated_{path.stem}_{index}", workdir=folder)
             wrong = worst_difference(expected, outputs(generated, "ModelNew", init, inputs))
             verdict = f"wrong: {wrong}" if wrong else f"ok, {len(fused.groups)} kernels"
         except Exception as exc:  # one failing schedule must not hide the others

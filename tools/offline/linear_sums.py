@@ -17,7 +17,7 @@ import ast
 from dataclasses import replace
 
 from .lowering import live_steps
-from .program import PrimStep, Program, PyStep, Scalar, Shape, Step, fresh_name, readers_of
+from .program import PrimStep, Program, PyStep, Scalar, Shape, Step, new_tensor, readers_of
 
 _LINEAR = "torch.nn.functional.linear"
 _MATMULS = ("torch.matmul", "torch.mm")
@@ -81,8 +81,9 @@ def _through_weight(reduction: PrimStep, steps: list[Step], program: Program, te
     if reduction.dims != (rank - 1,):
         return None
     # Back from the reduction through steps linear in the product, each the only reader of what it reads.
+    readers = readers_of(steps, program.output)
     value, reader, scalings = reduction.args[0], reduction.name, []
-    while readers_of(steps, program.output).get(value) == {reader}:
+    while readers.get(value) == {reader}:
         step = by_name.get(value)
         if not (isinstance(step, PrimStep) and step.kind == "pointwise" and step.fn in _LINEAR_STEPS
                 and step.tensor_args() == [step.args[0]] and (step.fn != "div" or len(step.args) == 2)
@@ -97,19 +98,16 @@ def _through_weight(reduction: PrimStep, steps: list[Step], program: Program, te
         return None
     x, weight, bias, along = found
     dtype = reduction.shape.dtype
-    summed_weight = fresh_name(f"{weight}_summed", tensors)
-    tensors[summed_weight] = Shape((tensors[weight].dims[1 - along],), tensors[weight].dtype)
+    summed_weight = new_tensor(f"{weight}_summed", Shape((tensors[weight].dims[1 - along],), tensors[weight].dtype),
+                               tensors)
     new: list[Step] = [PrimStep(summed_weight, "reduce", "sum", (weight,), tensors[summed_weight], dims=(along,))]
-    weighted = fresh_name(f"{x}_weighted", tensors)
-    tensors[weighted] = Shape(tensors[x].dims, dtype)
+    weighted = new_tensor(f"{x}_weighted", Shape(tensors[x].dims, dtype), tensors)
     new.append(PrimStep(weighted, "pointwise", "mul", (x, summed_weight), tensors[weighted]))
-    total = fresh_name(f"{reduction.name}_dot", tensors)
-    tensors[total] = reduction.shape
+    total = new_tensor(f"{reduction.name}_dot", reduction.shape, tensors)
     new.append(PrimStep(total, "reduce", "sum", (weighted,), reduction.shape, dims=(rank - 1,),
                         keepdim=reduction.keepdim))
     if bias is not None:
-        summed_bias = fresh_name(f"{bias}_summed", tensors)
-        tensors[summed_bias] = Shape((1,), tensors[bias].dtype)
+        summed_bias = new_tensor(f"{bias}_summed", Shape((1,), tensors[bias].dtype), tensors)
         new.append(PrimStep(summed_bias, "reduce", "sum", (bias,), tensors[summed_bias], dims=(0,), keepdim=True))
         total = _then(new, tensors, "add", total, summed_bias, shape=reduction.shape)
     if reduction.fn == "mean":
@@ -124,7 +122,6 @@ def _through_weight(reduction: PrimStep, steps: list[Step], program: Program, te
 
 def _then(new: list[Step], tensors: dict[str, Shape], fn: str, value: str, *rest: str | Scalar,
           shape: Shape) -> str:
-    name = fresh_name(f"{value}_{fn}", tensors)
-    tensors[name] = shape
+    name = new_tensor(f"{value}_{fn}", shape, tensors)
     new.append(PrimStep(name, "pointwise", fn, (value, *rest), shape))
     return name

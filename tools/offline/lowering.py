@@ -104,6 +104,11 @@ class LoweringState:
             if name not in self.traced_names:
                 return name
 
+    def channel_view(self, tensor: str, rank: int, base: str) -> str:
+        """A per-channel tensor (C,) viewed as (1, C, 1, ...), to broadcast along dim 1 of a tensor of `rank` dims."""
+        return self.emit_py(self.fresh(base), f"{tensor}.view(1, -1{', 1' * (rank - 2)})",
+                            Shape((1, self.shape(tensor)[0], *(1,) * (rank - 2)), self.tensors[tensor].dtype))
+
     def py(self, arg: Any) -> str:
         """A tagged value as a Python expression in the generated forward."""
         tag = tag_of(arg)

@@ -11,14 +11,12 @@ def _prelu(state: LoweringState, node: TracedNode) -> None:
     """A slope per channel (dim 1), or one for every element: the slope viewed to broadcast along dim 1."""
     bound = state.bind(node)
     x, weight = state.operand(bound["input"]), state.operand(bound["weight"])
-    rank, slopes = len(state.shape(x)), state.shape(weight)
-    if slopes not in ((), (1,)):
+    rank = len(state.shape(x))
+    if state.shape(weight) not in ((), (1,)):
         if rank < 2:
             state.decline(node, "with a slope per channel of a tensor without a channel dim")
             return
-        dims = (1, slopes[0], *(1,) * (rank - 2))
-        weight = state.emit_py(state.fresh("slope"), f"{weight}.view(1, -1{', 1' * (rank - 2)})",
-                               Shape(dims, state.tensors[weight].dtype))
+        weight = state.channel_view(weight, rank, "slope")
     state.pw("prelu", x, weight, name=node.name)
 
 

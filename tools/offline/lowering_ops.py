@@ -22,7 +22,7 @@ from .lowering_index import INDEXING, alias, index_view
 from .lowering_repeat import REPEATS, masked_rows
 from .lowering_segments import bag_of_lookup
 from .lowering_subscript import index_by_tensors
-from .program import Scalar, Shape
+from .program import Scalar
 from .signatures import SIGNATURES
 from .traced import TracedNode, tag_of
 
@@ -152,10 +152,7 @@ def _vendor(state: LoweringState, node: TracedNode) -> None:
         state.emit_py(node.name, code, shape_of(node.meta), vendor=call)
         return
     unbiased = state.emit_py(state.fresh(f"{node.name}_unbiased"), code, shape_of(node.meta), vendor=call)
-    rank = len(node.meta.shape)
-    per_channel = state.emit_py(state.fresh("bias"), f"{bias}.view(1, -1{', 1' * (rank - 2)})",
-                                Shape((1, state.shape(bias)[0], *(1,) * (rank - 2)), state.tensors[bias].dtype))
-    state.pw("add", unbiased, per_channel, name=node.name)
+    state.pw("add", unbiased, state.channel_view(bias, len(node.meta.shape), "bias"), name=node.name)
 
 
 def _masked_fill(state: LoweringState, node: TracedNode) -> None:

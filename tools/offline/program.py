@@ -160,11 +160,13 @@ def readers_of(steps: list[Step], output: str) -> dict[str, set[str]]:
     return found
 
 
-def fresh_name(base: str, taken: dict[str, Shape]) -> str:
-    """`base`, or `base_1`, `base_2`, ...: the first that names no tensor yet."""
+def new_tensor(base: str, shape: Shape, tensors: dict[str, Shape]) -> str:
+    """A value a rewrite adds, recorded in `tensors` with its shape: named `base`, or `base_1`, `base_2`, ..., the
+    first that names no tensor yet."""
     name, n = base, 1
-    while name in taken:
+    while name in tensors:
         name, n = f"{base}_{n}", n + 1
+    tensors[name] = shape
     return name
 
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from .formulas import ROUNDED_TO
 from .lowering import live_steps
-from .program import PrimStep, Program, PyStep, Scalar, Shape, Step, fresh_name, readers_of
+from .program import PrimStep, Program, PyStep, Scalar, Shape, Step, new_tensor, readers_of
 
 # Elementwise functions whose value depends on where it is computed or on another step's window, not only on
 # their operands' values: they cannot move to the taps.
@@ -98,25 +98,22 @@ def _at_taps(window: PrimStep, steps: list[Step], program: Program, tensors: dic
     for leaf in [anchor, *leaves]:
         source = leaf
         if tensors[leaf].dims != full:
-            source = fresh_name(f"{leaf}_expanded", tensors)
-            tensors[source] = Shape(full, tensors[leaf].dtype)
+            source = new_tensor(f"{leaf}_expanded", Shape(full, tensors[leaf].dtype), tensors)
             new_steps.append(PyStep(source, f"{leaf}{_EXPANDED}{anchor}.shape)", tensors[source]))
-        at_taps[leaf] = fresh_name(f"{leaf}_taps", tensors)
-        tensors[at_taps[leaf]] = Shape(window.shape.dims, tensors[leaf].dtype)
+        at_taps[leaf] = new_tensor(f"{leaf}_taps", Shape(window.shape.dims, tensors[leaf].dtype), tensors)
         new_steps.append(replace(window, name=at_taps[leaf], args=(source, *window.args[1:]),
                                  shape=tensors[at_taps[leaf]]))
     first_load = at_taps[anchor]
     mates = {at_taps[leaf]: first_load for leaf in leaves}
     for member in chain:
-        at_taps[member.name] = fresh_name(f"{member.name}_taps", tensors)
-        tensors[at_taps[member.name]] = Shape(window.shape.dims, member.shape.dtype)
+        at_taps[member.name] = new_tensor(f"{member.name}_taps", Shape(window.shape.dims, member.shape.dtype),
+                                          tensors)
         args = tuple(at_taps[a] if isinstance(a, str) else a for a in member.args)
         new_steps.append(replace(member, name=at_taps[member.name], args=args, shape=tensors[at_taps[member.name]]))
     value = at_taps[pooled]
     rounding = ROUNDED_TO.get(tensors[pooled].dtype)
     if rounding is not None:  # the plain schedule stores the producer's value in its dtype before pooling it
-        rounded = fresh_name(f"{pooled}_rounded", tensors)
-        tensors[rounded] = tensors[value]
+        rounded = new_tensor(f"{pooled}_rounded", tensors[value], tensors)
         new_steps.append(PrimStep(rounded, "pointwise", rounding, (value,), tensors[rounded]))
         value = rounded
     padding = Scalar('float("-inf")' if window.fn.endswith("_max") else "0.0", literal=True)
